@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The tpmattest command: one file per subcommand, dispatched from main.c. */
+#ifndef TPA_CLI_H
+#define TPA_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <tpmattest/tpmattest.h>
+
+/* Exit statuses (DESIGN.md): the same everywhere. */
+enum {
+	EXIT_OK = 0,       /* success, or verified */
+	EXIT_NO = 1,       /* verification failed, mismatch: a definite "no" */
+	EXIT_USAGE = 2,    /* usage error */
+	EXIT_MALFORMED = 3,/* malformed input */
+	EXIT_ENV = 4,      /* TPM, I/O, network or other environment error */
+};
+
+#define DEFAULT_EVENTLOG "/sys/kernel/security/tpm0/binary_bios_measurements"
+
+struct cmd {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+extern const char *progname;
+
+/* Subcommands. */
+int cmd_eventlog(int argc, char **argv);
+int cmd_pcrs(int argc, char **argv);
+int cmd_quote(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_eventlog_extend(int argc, char **argv);
+
+/* Helpers (util.c). */
+/* Prints "tpmattest: <msg>\n" to stderr. */
+void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Maps a library error to an exit status. */
+int exit_for(int err);
+/* Reads a whole file ("-" is stdin), refusing files larger than max bytes.
+ * Returns TPA_OK, TPA_E_IO (errno set) or TPA_E_LIMIT. */
+int read_file(const char *path, size_t max, uint8_t **out, size_t *len);
+/* Writes a file atomically: a temporary beside it, fsync, rename. */
+int write_file_atomic(const char *path, const void *data, size_t len);
+/* Parses hex (optionally 0x-prefixed) into a malloc'd buffer. */
+int parse_hex(const char *s, uint8_t **out, size_t *len);
+void print_hex(FILE *f, const uint8_t *p, size_t n);
+/* Prints usage for the subcommand from its --help text and returns EXIT_USAGE. */
+int usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

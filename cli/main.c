@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char *progname = "tpmattest";
+
+static const struct cmd commands[] = {
+	{"eventlog", cmd_eventlog, "show, replay, check (and extend into a TPM) a UEFI event log"},
+	{"pcrs", cmd_pcrs, "read PCR values from the TPM"},
+	{"init", cmd_init, "provision the EK, AK and NV counter (idempotent)"},
+	{"quote", cmd_quote, "produce an evidence document for a verifier's nonce"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: %s COMMAND [ARGS...]\n\ncommands:\n", progname);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nEvery command takes --help and --json.  Exit status: 0 success or verified,\n"
+		   "1 verification failed or mismatch, 2 usage error, 3 malformed input,\n"
+		   "4 TPM, I/O or other environment error.  See tpmattest(1).\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("tpmattest %s\n", TPA_VERSION);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	errmsg("unknown command '%s'", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

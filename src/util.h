@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Internal helpers shared by the library's modules. */
+#ifndef TPA_UTIL_H
+#define TPA_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Caps on JSON documents the library reads. */
+#define TPA_JSON_MAX (16u * 1024 * 1024)
+#define TPA_JSON_MAX_DEPTH 32
+
+/* Writes 2*len lowercase hex digits and a NUL. */
+void tpa_hex_encode(const uint8_t *in, size_t len, char *out);
+/* Decodes exactly len bytes from exactly 2*len hex digits. */
+int tpa_hex_decode(const char *hex, uint8_t *out, size_t len);
+
+#endif
