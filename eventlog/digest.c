@@ -70,7 +70,7 @@ static int variable_data(const uint8_t *d, size_t len, const uint8_t **vd, size_
 /* 1 if every computable digest equals H(data), 0 if one differs, -1 if no
  * digest could be computed. */
 static int all_match(const struct tpa_eventlog *log, const struct tpa_event *ev,
-		     const uint8_t *data, size_t len, int *err)
+		     const uint8_t *data, size_t len, tpa_hctx *hc, int *err)
 {
 	int checked = 0;
 	for (size_t a = 0; a < log->nalgs; a++) {
@@ -78,7 +78,7 @@ static int all_match(const struct tpa_eventlog *log, const struct tpa_event *ev,
 		int r;
 		if (!ev->digest[a] || !tpa_md(log->alg[a]))
 			continue;
-		if ((r = tpa_hash(log->alg[a], data, len, h)) != TPA_OK) {
+		if ((r = tpa_hctx_digest(hc, log->alg[a], data, len, NULL, 0, h)) != TPA_OK) {
 			*err = r;
 			return 0;
 		}
@@ -89,7 +89,8 @@ static int all_match(const struct tpa_eventlog *log, const struct tpa_event *ev,
 	return checked ? 1 : -1;
 }
 
-static int ipl_match(const struct tpa_eventlog *log, const struct tpa_event *ev, int *err)
+static int ipl_match(const struct tpa_eventlog *log, const struct tpa_event *ev, tpa_hctx *hc,
+		     int *err)
 {
 	static const char *const prefixes[] = {"", "grub_cmd: ", "kernel_cmdline: ",
 					       "module_cmdline: ", "grub_cmd ",
@@ -100,10 +101,10 @@ static int ipl_match(const struct tpa_eventlog *log, const struct tpa_event *ev,
 		int m;
 		if (n < pl || memcmp(ev->data, prefixes[i], pl) != 0)
 			continue;
-		if (pl && (m = all_match(log, ev, ev->data + pl, n - pl, err)) != 0)
+		if (pl && (m = all_match(log, ev, ev->data + pl, n - pl, hc, err)) != 0)
 			return m;
 		if (*err == TPA_OK && n > pl && ev->data[n - 1] == 0 &&
-		    (m = all_match(log, ev, ev->data + pl, n - pl - 1, err)) != 0)
+		    (m = all_match(log, ev, ev->data + pl, n - pl - 1, hc, err)) != 0)
 			return m;
 		if (*err != TPA_OK)
 			return 0;
@@ -111,7 +112,7 @@ static int ipl_match(const struct tpa_eventlog *log, const struct tpa_event *ev,
 	return 0;
 }
 
-int tpa_event_check_digest(const struct tpa_eventlog *log, struct tpa_event *ev)
+int tpa_event_check_digest(const struct tpa_eventlog *log, struct tpa_event *ev, tpa_hctx *hc)
 {
 	enum rule rule = rule_for(ev->type);
 	int m, err = TPA_OK;
@@ -121,12 +122,12 @@ int tpa_event_check_digest(const struct tpa_eventlog *log, struct tpa_event *ev)
 	ev->check = TPA_DIGEST_NOT_APPLICABLE;
 	if (rule == RULE_NONE)
 		return TPA_OK;
-	m = all_match(log, ev, ev->data, ev->data_len, &err);
+	m = all_match(log, ev, ev->data, ev->data_len, hc, &err);
 	if (m == 0 && err == TPA_OK && rule == RULE_VAR_BOOT &&
 	    variable_data(ev->data, ev->data_len, &vd, &vlen) == 0)
-		m = all_match(log, ev, vd, vlen, &err);
+		m = all_match(log, ev, vd, vlen, hc, &err);
 	if (m == 0 && err == TPA_OK && rule == RULE_IPL)
-		m = ipl_match(log, ev, &err);
+		m = ipl_match(log, ev, hc, &err);
 	if (err != TPA_OK)
 		return err;
 	if (m == 1)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/hash.h"
 #include "../src/reader.h"
 #include "internal.h"
 
@@ -123,7 +124,8 @@ static int is_spec_id(uint32_t type, const uint8_t *data, uint32_t len)
 	return type == TPA_EV_NO_ACTION && len >= 16 && memcmp(data, "Spec ID Event", 13) == 0;
 }
 
-static int parse_records(struct tpa_eventlog *log, tpa_rd *r, size_t rec, tpa_parse_error *err)
+static int parse_records(struct tpa_eventlog *log, tpa_rd *r, size_t rec, tpa_hctx *hc,
+			 tpa_parse_error *err)
 {
 	int agile = log->format == TPA_EVENTLOG_CRYPTO_AGILE;
 
@@ -221,7 +223,7 @@ static int parse_records(struct tpa_eventlog *log, tpa_rd *r, size_t rec, tpa_pa
 		ev->data = data;
 		ev->data_len = size;
 		memcpy(ev->digest, digest, sizeof(digest));
-		if ((ret = tpa_event_check_digest(log, ev)) != TPA_OK)
+		if ((ret = tpa_event_check_digest(log, ev, hc)) != TPA_OK)
 			return fail(err, ret, off, rec, "record %zu: cannot hash: %s", rec,
 				    tpa_strerror(ret));
 	}
@@ -236,6 +238,7 @@ int tpa_eventlog_parse(const uint8_t *buf, size_t len, tpa_eventlog **out, tpa_p
 	uint32_t pcr, type, size;
 	const uint8_t *digest, *data;
 	size_t rec = 0;
+	tpa_hctx hc = {0};
 	int ret;
 
 	if ((!buf && len) || !out)
@@ -278,7 +281,9 @@ int tpa_eventlog_parse(const uint8_t *buf, size_t len, tpa_eventlog **out, tpa_p
 		log->alg_size[0] = SHA1_SIZE;
 	}
 	(void)data;
-	if ((ret = parse_records(log, &r, rec, err)) != TPA_OK)
+	ret = parse_records(log, &r, rec, &hc, err);
+	tpa_hctx_free(&hc);
+	if (ret != TPA_OK)
 		goto bad;
 	*out = log;
 	return TPA_OK;

@@ -43,20 +43,19 @@ int tpa_eventlog_replay(const tpa_eventlog *log, tpa_pcrs **out)
 	uint8_t val[TPA_EVENTLOG_MAX_ALGS][TPA_PCR_COUNT][TPA_MAX_DIGEST];
 	uint32_t touched = 0, incomplete[TPA_EVENTLOG_MAX_ALGS] = {0};
 	int computable[TPA_EVENTLOG_MAX_ALGS] = {0};
-	int loc = tpa_eventlog_pcr0_locality(log);
-	EVP_MD_CTX *ctx = NULL;
+	int loc;
+	tpa_hctx hc = {0};
 	tpa_pcrs *p = NULL;
 	int r;
 
 	if (!log || !out)
 		return TPA_E_INVALID_ARG;
+	loc = tpa_eventlog_pcr0_locality(log);
 	memset(val, 0, sizeof(val));
 	for (size_t a = 0; a < log->nalgs; a++) {
 		computable[a] = tpa_alg_digest_size(log->alg[a]) && tpa_md(log->alg[a]);
 		val[a][0][log->alg_size[a] - 1] = (uint8_t)loc;
 	}
-	if (!(ctx = EVP_MD_CTX_new()))
-		return TPA_E_NOMEM;
 	for (size_t i = 0; i < log->nev; i++) {
 		const struct tpa_event *ev = &log->ev[i];
 		if (ev->type == TPA_EV_NO_ACTION)
@@ -70,8 +69,8 @@ int tpa_eventlog_replay(const tpa_eventlog *log, tpa_pcrs **out)
 				incomplete[a] |= 1u << ev->pcr;
 				continue;
 			}
-			r = tpa_hash2(ctx, log->alg[a], v, log->alg_size[a], ev->digest[a],
-				      log->alg_size[a], v);
+			r = tpa_hctx_digest(&hc, log->alg[a], v, log->alg_size[a], ev->digest[a],
+					    log->alg_size[a], v);
 			if (r != TPA_OK)
 				goto out;
 		}
@@ -96,7 +95,7 @@ int tpa_eventlog_replay(const tpa_eventlog *log, tpa_pcrs **out)
 	r = TPA_OK;
 out:
 	tpa_pcrs_free(&p);
-	EVP_MD_CTX_free(ctx);
+	tpa_hctx_free(&hc);
 	return r;
 }
 

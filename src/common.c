@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
 
@@ -63,6 +63,7 @@ static const struct alg_info {
 	{TPA_ALG_SHA3_512, 64, "sha3_512", "SHA3-512"},
 };
 #define NALGS (sizeof(algs) / sizeof(algs[0]))
+_Static_assert(NALGS <= 8, "tpa_hctx holds one context per algorithm");
 
 static const struct alg_info *alg_find(uint16_t alg)
 {
@@ -113,21 +114,30 @@ int tpa_alg_from_name(const char *name, uint16_t *alg)
 	return TPA_E_NOT_FOUND;
 }
 
-static EVP_MD *mds[NALGS];
-static pthread_once_t mds_once = PTHREAD_ONCE_INIT;
-
-static void mds_fetch(void)
-{
-	for (size_t i = 0; i < NALGS; i++)
-		mds[i] = EVP_MD_fetch(NULL, algs[i].ossl, NULL);
-}
+/* Fetched on first use, one algorithm at a time: a process that only needs
+ * SHA-256 should not pay for loading SM3 or SHA-3.  A fetch that loses a race
+ * is freed. */
+static _Atomic(EVP_MD *) mds[NALGS];
+static char md_unavailable_tag;
+#define md_unavailable ((EVP_MD *)(void *)&md_unavailable_tag)
 
 const EVP_MD *tpa_md(uint16_t alg)
 {
-	pthread_once(&mds_once, mds_fetch);
-	for (size_t i = 0; i < NALGS; i++)
-		if (algs[i].alg == alg)
-			return mds[i];
+	for (size_t i = 0; i < NALGS; i++) {
+		EVP_MD *md, *expected = NULL;
+		if (algs[i].alg != alg)
+			continue;
+		if ((md = atomic_load(&mds[i])) != NULL)
+			return md == md_unavailable ? NULL : md;
+		if (!(md = EVP_MD_fetch(NULL, algs[i].ossl, NULL)))
+			md = md_unavailable;
+		if (!atomic_compare_exchange_strong(&mds[i], &expected, md)) {
+			if (md != md_unavailable)
+				EVP_MD_free(md);
+			md = expected;
+		}
+		return md == md_unavailable ? NULL : md;
+	}
 	return NULL;
 }
 
@@ -160,4 +170,30 @@ int tpa_hash2(EVP_MD_CTX *ctx, uint16_t alg, const uint8_t *a, size_t alen, cons
 	     EVP_DigestUpdate(ctx, b, blen) && EVP_DigestFinal_ex(ctx, out, NULL);
 	EVP_MD_CTX_free(own);
 	return ok ? TPA_OK : TPA_E_CRYPTO;
+}
+
+int tpa_hctx_digest(tpa_hctx *h, uint16_t alg, const uint8_t *a, size_t alen, const uint8_t *b,
+		    size_t blen, uint8_t *out)
+{
+	const EVP_MD *md = tpa_md(alg);
+	size_t i;
+	EVP_MD_CTX *ctx;
+	if (!md)
+		return TPA_E_UNSUPPORTED;
+	for (i = 0; i < NALGS && algs[i].alg != alg; i++)
+		;
+	if (!(ctx = h->ctx[i]) && !(ctx = h->ctx[i] = EVP_MD_CTX_new()))
+		return TPA_E_NOMEM;
+	if (!EVP_DigestInit_ex2(ctx, md, NULL) || !EVP_DigestUpdate(ctx, a, alen) ||
+	    (blen && !EVP_DigestUpdate(ctx, b, blen)) || !EVP_DigestFinal_ex(ctx, out, NULL))
+		return TPA_E_CRYPTO;
+	return TPA_OK;
+}
+
+void tpa_hctx_free(tpa_hctx *h)
+{
+	for (size_t i = 0; i < NALGS; i++) {
+		EVP_MD_CTX_free(h->ctx[i]);
+		h->ctx[i] = NULL;
+	}
 }
