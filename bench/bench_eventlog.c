@@ -111,7 +111,7 @@ int main(int argc, char **argv)
 		free(buf);
 	}
 	if (total_s > 0)
-		printf("eventlog: total_bytes=%.0f total_us=%.1f throughput_MBps=%.1f\n", total_bytes,
-		       total_s * 1e6, total_bytes / total_s / 1e6);
+		printf("eventlog: total_bytes=%.0f total_us=%.1f throughput_MBps=%.1f\n",
+		       total_bytes, total_s * 1e6, total_bytes / total_s / 1e6);
 	return 0;
 }

@@ -12,11 +12,11 @@
 
 /* Exit statuses (DESIGN.md): the same everywhere. */
 enum {
-	EXIT_OK = 0,       /* success, or verified */
-	EXIT_NO = 1,       /* verification failed, mismatch: a definite "no" */
-	EXIT_USAGE = 2,    /* usage error */
-	EXIT_MALFORMED = 3,/* malformed input */
-	EXIT_ENV = 4,      /* TPM, I/O, network or other environment error */
+	EXIT_OK = 0,        /* success, or verified */
+	EXIT_NO = 1,        /* verification failed, mismatch: a definite "no" */
+	EXIT_USAGE = 2,     /* usage error */
+	EXIT_MALFORMED = 3, /* malformed input */
+	EXIT_ENV = 4,       /* TPM, I/O, network or other environment error */
 };
 
 #define DEFAULT_EVENTLOG "/sys/kernel/security/tpm0/binary_bios_measurements"

@@ -7,10 +7,10 @@
 const char *progname = "tpmattest";
 
 static const struct cmd commands[] = {
-	{"eventlog", cmd_eventlog, "show, replay, check (and extend into a TPM) a UEFI event log"},
-	{"pcrs", cmd_pcrs, "read PCR values from the TPM"},
-	{"init", cmd_init, "provision the EK, AK and NV counter (idempotent)"},
-	{"quote", cmd_quote, "produce an evidence document for a verifier's nonce"},
+        {"eventlog", cmd_eventlog, "show, replay, check (and extend into a TPM) a UEFI event log"},
+        {"pcrs", cmd_pcrs, "read PCR values from the TPM"},
+        {"init", cmd_init, "provision the EK, AK and NV counter (idempotent)"},
+        {"quote", cmd_quote, "produce an evidence document for a verifier's nonce"},
 };
 
 static void usage(FILE *f)
@@ -19,8 +19,8 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nEvery command takes --help and --json.  Exit status: 0 success or verified,\n"
-		   "1 verification failed or mismatch, 2 usage error, 3 malformed input,\n"
-		   "4 TPM, I/O or other environment error.  See tpmattest(1).\n");
+	           "1 verification failed or mismatch, 2 usage error, 3 malformed input,\n"
+	           "4 TPM, I/O or other environment error.  See tpmattest(1).\n");
 }
 
 int main(int argc, char **argv)

@@ -159,9 +159,9 @@ int parse_hex(const char *s, uint8_t **out, size_t *len)
 		for (int k = 0; k < 2; k++) {
 			char c = s[2 * i + (size_t)k];
 			int d = c >= '0' && c <= '9'   ? c - '0'
-				: c >= 'a' && c <= 'f' ? c - 'a' + 10
-				: c >= 'A' && c <= 'F' ? c - 'A' + 10
-						       : -1;
+			        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+			        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+			                               : -1;
 			if (d < 0) {
 				free(buf);
 				return TPA_E_MALFORMED;

@@ -66,7 +66,7 @@ void tpa_fb_uint(tpa_fb *b, tpa_field *parent, const char *name, uint64_t v)
 }
 
 static void fb_bytes(tpa_fb *b, tpa_field *parent, const char *name, tpa_field_kind k,
-		     const uint8_t *p, size_t n)
+                     const uint8_t *p, size_t n)
 {
 	tpa_field *f = tpa_fb_add(b, parent, name, k);
 	if (!f)
@@ -120,8 +120,8 @@ const tpa_field *tpa_field_get(const tpa_field *obj, const char *name)
 void tpa_guid_to_string(const uint8_t g[static 16], char out[static 37])
 {
 	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11], g[12],
-		 g[13], g[14], g[15]);
+	         g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11], g[12],
+	         g[13], g[14], g[15]);
 }
 
 /* ---- text ---- */
@@ -276,32 +276,40 @@ static void fb_text(tpa_fb *b, tpa_field *parent, const char *name, const uint8_
 
 /* ---- EFI GUIDs (UEFI 2.10 and PFP 1.05) ---- */
 
-#define GUID(a, b, c, d0, d1, d2, d3, d4, d5, d6, d7)                                         \
-	{                                                                                     \
-		(a) & 0xff, ((a) >> 8) & 0xff, ((a) >> 16) & 0xff, ((a) >> 24) & 0xff,        \
-			(b) & 0xff, ((b) >> 8) & 0xff, (c) & 0xff, ((c) >> 8) & 0xff, d0, d1, \
-			d2, d3, d4, d5, d6, d7                                                \
+#define GUID(a, b, c, d0, d1, d2, d3, d4, d5, d6, d7)                                            \
+	{                                                                                        \
+		(a) & 0xff, ((a) >> 8) & 0xff, ((a) >> 16) & 0xff, ((a) >> 24) & 0xff, (b)&0xff, \
+		        ((b) >> 8) & 0xff, (c)&0xff, ((c) >> 8) & 0xff, d0, d1, d2, d3, d4, d5,  \
+		        d6, d7                                                                   \
 	}
 
 static const uint8_t cert_x509_guid[16] =
-	GUID(0xa5c059a1, 0x94e4, 0x4aa7, 0x87, 0xb5, 0xab, 0x15, 0x5c, 0x2b, 0xf0, 0x72);
+        GUID(0xa5c059a1, 0x94e4, 0x4aa7, 0x87, 0xb5, 0xab, 0x15, 0x5c, 0x2b, 0xf0, 0x72);
 static const uint8_t cert_sha256_guid[16] =
-	GUID(0xc1c41626, 0x504c, 0x4092, 0xac, 0xa9, 0x41, 0xf9, 0x36, 0x93, 0x43, 0x28);
+        GUID(0xc1c41626, 0x504c, 0x4092, 0xac, 0xa9, 0x41, 0xf9, 0x36, 0x93, 0x43, 0x28);
 
 static const struct {
 	uint8_t guid[16];
 	const char *name;
 } sig_types[] = {
-	{GUID(0xc1c41626, 0x504c, 0x4092, 0xac, 0xa9, 0x41, 0xf9, 0x36, 0x93, 0x43, 0x28), "sha256"},
-	{GUID(0xa5c059a1, 0x94e4, 0x4aa7, 0x87, 0xb5, 0xab, 0x15, 0x5c, 0x2b, 0xf0, 0x72), "x509"},
-	{GUID(0x3c5766e8, 0x269c, 0x4e34, 0xaa, 0x14, 0xed, 0x77, 0x6e, 0x85, 0xb3, 0xb6), "rsa2048"},
-	{GUID(0x826ca512, 0xcf10, 0x4ac9, 0xb1, 0x87, 0xbe, 0x01, 0x49, 0x66, 0x31, 0xbd), "sha1"},
-	{GUID(0x0b6e5233, 0xa65c, 0x44c9, 0x94, 0x07, 0xd9, 0xab, 0x83, 0xbf, 0xc8, 0xbd), "sha224"},
-	{GUID(0xff3e5307, 0x9fd0, 0x48c9, 0x85, 0xf1, 0x8a, 0xd5, 0x6c, 0x70, 0x1e, 0x01), "sha384"},
-	{GUID(0x093e0fae, 0xa6c4, 0x4f50, 0x9f, 0x1b, 0xd4, 0x1e, 0x2b, 0x89, 0xc1, 0x9a), "sha512"},
-	{GUID(0x3bd2a492, 0x96c0, 0x4079, 0xb4, 0x20, 0xfc, 0xf9, 0x8e, 0xf1, 0x03, 0xed), "x509_sha256"},
-	{GUID(0x7076876e, 0x80c2, 0x4ee6, 0xaa, 0xd2, 0x28, 0xb3, 0x49, 0xa6, 0x86, 0x5b), "x509_sha384"},
-	{GUID(0x446dbf63, 0x2502, 0x4cda, 0xbc, 0xfa, 0x24, 0x65, 0xd2, 0xb0, 0xfe, 0x9d), "x509_sha512"},
+        {GUID(0xc1c41626, 0x504c, 0x4092, 0xac, 0xa9, 0x41, 0xf9, 0x36, 0x93, 0x43, 0x28),
+         "sha256"},
+        {GUID(0xa5c059a1, 0x94e4, 0x4aa7, 0x87, 0xb5, 0xab, 0x15, 0x5c, 0x2b, 0xf0, 0x72), "x509"},
+        {GUID(0x3c5766e8, 0x269c, 0x4e34, 0xaa, 0x14, 0xed, 0x77, 0x6e, 0x85, 0xb3, 0xb6),
+         "rsa2048"},
+        {GUID(0x826ca512, 0xcf10, 0x4ac9, 0xb1, 0x87, 0xbe, 0x01, 0x49, 0x66, 0x31, 0xbd), "sha1"},
+        {GUID(0x0b6e5233, 0xa65c, 0x44c9, 0x94, 0x07, 0xd9, 0xab, 0x83, 0xbf, 0xc8, 0xbd),
+         "sha224"},
+        {GUID(0xff3e5307, 0x9fd0, 0x48c9, 0x85, 0xf1, 0x8a, 0xd5, 0x6c, 0x70, 0x1e, 0x01),
+         "sha384"},
+        {GUID(0x093e0fae, 0xa6c4, 0x4f50, 0x9f, 0x1b, 0xd4, 0x1e, 0x2b, 0x89, 0xc1, 0x9a),
+         "sha512"},
+        {GUID(0x3bd2a492, 0x96c0, 0x4079, 0xb4, 0x20, 0xfc, 0xf9, 0x8e, 0xf1, 0x03, 0xed),
+         "x509_sha256"},
+        {GUID(0x7076876e, 0x80c2, 0x4ee6, 0xaa, 0xd2, 0x28, 0xb3, 0x49, 0xa6, 0x86, 0x5b),
+         "x509_sha384"},
+        {GUID(0x446dbf63, 0x2502, 0x4cda, 0xbc, 0xfa, 0x24, 0x65, 0xd2, 0xb0, 0xfe, 0x9d),
+         "x509_sha512"},
 };
 
 static const char *sig_type_name(const uint8_t *g)
@@ -340,8 +348,8 @@ static void fb_sigdata(tpa_fb *b, tpa_field *obj, const uint8_t *type, const uin
 	if (memcmp(type, cert_x509_guid, 16) == 0)
 		fb_x509(b, obj, p + 16, n - 16);
 	else
-		tpa_fb_hex(b, obj, memcmp(type, cert_sha256_guid, 16) == 0 ? "sha256" : "data", p + 16,
-			   n - 16);
+		tpa_fb_hex(b, obj, memcmp(type, cert_sha256_guid, 16) == 0 ? "sha256" : "data",
+		           p + 16, n - 16);
 }
 
 /* A sequence of EFI_SIGNATURE_LISTs (the contents of PK, KEK, db, dbx). */
@@ -429,10 +437,11 @@ static bool name_is(const char *name, const char *const *set)
 /* UEFI_VARIABLE_DATA (PFP 1.05, 10.4.3). */
 static const char *decode_variable(tpa_fb *b, tpa_field *obj, const struct tpa_event *ev)
 {
-	static const char *const siglist_vars[] = {"PK",	  "KEK",	 "db",	"dbx",
-						   "dbt",	  "dbr",	 "MokList", "MokListX",
-						   "MokListTrusted", "PKDefault", "KEKDefault",
-						   "dbDefault", "dbxDefault", NULL};
+	static const char *const siglist_vars[] = {"PK",         "KEK",        "db",
+	                                           "dbx",        "dbt",        "dbr",
+	                                           "MokList",    "MokListX",   "MokListTrusted",
+	                                           "PKDefault",  "KEKDefault", "dbDefault",
+	                                           "dbxDefault", NULL};
 	tpa_rd r;
 	const uint8_t *guid, *name, *data;
 	uint64_t nlen, dlen;
@@ -459,7 +468,7 @@ static const char *decode_variable(tpa_fb *b, tpa_field *obj, const struct tpa_e
 		 * (PFP 1.05, 10.4.3 and 3.3.4.8); shim logs other shapes too. */
 		if (dlen > 16 && strcmp(vname, "db") == 0 && data[16] == 0x30)
 			fb_sigdata(b, tpa_fb_add(b, obj, "signature", TPA_FIELD_OBJECT),
-				   cert_x509_guid, data, (size_t)dlen);
+			           cert_x509_guid, data, (size_t)dlen);
 		else
 			tpa_fb_hex(b, obj, "data", data, (size_t)dlen);
 		return NULL;
@@ -631,8 +640,7 @@ static const char *decode_post_code(tpa_fb *b, tpa_field *obj, const struct tpa_
 static const char *decode_type(tpa_fb *b, tpa_field *obj, const struct tpa_event *ev)
 {
 	switch (ev->type) {
-	case TPA_EV_NO_ACTION:
-		return decode_no_action(b, obj, ev);
+	case TPA_EV_NO_ACTION: return decode_no_action(b, obj, ev);
 	case TPA_EV_SEPARATOR:
 		if (ev->data_len != 4)
 			return "separator data is not 4 bytes";
@@ -651,14 +659,14 @@ static const char *decode_type(tpa_fb *b, tpa_field *obj, const struct tpa_event
 	case TPA_EV_IPL:
 	case TPA_EV_S_CRTM_VERSION:
 	case TPA_EV_COMPACT_HASH:
-		if (!printable_ascii(ev->data, ev->data_len) && !looks_utf16(ev->data, ev->data_len))
+		if (!printable_ascii(ev->data, ev->data_len) &&
+		    !looks_utf16(ev->data, ev->data_len))
 			return "no_decoder";
 		fb_text(b, obj, "string", ev->data, ev->data_len);
 		return NULL;
 	case TPA_EV_POST_CODE:
 	case TPA_EV_POST_CODE2:
-	case TPA_EV_S_CRTM_CONTENTS:
-		return decode_post_code(b, obj, ev);
+	case TPA_EV_S_CRTM_CONTENTS: return decode_post_code(b, obj, ev);
 	case TPA_EV_EVENT_TAG: {
 		tpa_rd r;
 		uint32_t id, sz;
@@ -674,25 +682,17 @@ static const char *decode_type(tpa_fb *b, tpa_field *obj, const struct tpa_event
 	case TPA_EV_EFI_VARIABLE_DRIVER_CONFIG:
 	case TPA_EV_EFI_VARIABLE_BOOT:
 	case TPA_EV_EFI_VARIABLE_BOOT2:
-	case TPA_EV_EFI_VARIABLE_AUTHORITY:
-		return decode_variable(b, obj, ev);
+	case TPA_EV_EFI_VARIABLE_AUTHORITY: return decode_variable(b, obj, ev);
 	case TPA_EV_EFI_BOOT_SERVICES_APPLICATION:
 	case TPA_EV_EFI_BOOT_SERVICES_DRIVER:
-	case TPA_EV_EFI_RUNTIME_SERVICES_DRIVER:
-		return decode_image(b, obj, ev);
+	case TPA_EV_EFI_RUNTIME_SERVICES_DRIVER: return decode_image(b, obj, ev);
 	case TPA_EV_EFI_GPT_EVENT:
-	case TPA_EV_EFI_GPT_EVENT2:
-		return decode_gpt(b, obj, ev);
-	case TPA_EV_EFI_PLATFORM_FIRMWARE_BLOB:
-		return decode_blob(b, obj, ev, false);
-	case TPA_EV_EFI_PLATFORM_FIRMWARE_BLOB2:
-		return decode_blob(b, obj, ev, true);
-	case TPA_EV_EFI_HANDOFF_TABLES:
-		return decode_handoff(b, obj, ev, false);
-	case TPA_EV_EFI_HANDOFF_TABLES2:
-		return decode_handoff(b, obj, ev, true);
-	default:
-		return "no_decoder";
+	case TPA_EV_EFI_GPT_EVENT2: return decode_gpt(b, obj, ev);
+	case TPA_EV_EFI_PLATFORM_FIRMWARE_BLOB: return decode_blob(b, obj, ev, false);
+	case TPA_EV_EFI_PLATFORM_FIRMWARE_BLOB2: return decode_blob(b, obj, ev, true);
+	case TPA_EV_EFI_HANDOFF_TABLES: return decode_handoff(b, obj, ev, false);
+	case TPA_EV_EFI_HANDOFF_TABLES2: return decode_handoff(b, obj, ev, true);
+	default: return "no_decoder";
 	}
 }
 
@@ -728,44 +728,44 @@ const char *tpa_event_type_name(uint32_t type)
 		uint32_t type;
 		const char *name;
 	} names[] = {
-		{TPA_EV_PREBOOT_CERT, "EV_PREBOOT_CERT"},
-		{TPA_EV_POST_CODE, "EV_POST_CODE"},
-		{TPA_EV_UNUSED, "EV_UNUSED"},
-		{TPA_EV_NO_ACTION, "EV_NO_ACTION"},
-		{TPA_EV_SEPARATOR, "EV_SEPARATOR"},
-		{TPA_EV_ACTION, "EV_ACTION"},
-		{TPA_EV_EVENT_TAG, "EV_EVENT_TAG"},
-		{TPA_EV_S_CRTM_CONTENTS, "EV_S_CRTM_CONTENTS"},
-		{TPA_EV_S_CRTM_VERSION, "EV_S_CRTM_VERSION"},
-		{TPA_EV_CPU_MICROCODE, "EV_CPU_MICROCODE"},
-		{TPA_EV_PLATFORM_CONFIG_FLAGS, "EV_PLATFORM_CONFIG_FLAGS"},
-		{TPA_EV_TABLE_OF_DEVICES, "EV_TABLE_OF_DEVICES"},
-		{TPA_EV_COMPACT_HASH, "EV_COMPACT_HASH"},
-		{TPA_EV_IPL, "EV_IPL"},
-		{TPA_EV_IPL_PARTITION_DATA, "EV_IPL_PARTITION_DATA"},
-		{TPA_EV_NONHOST_CODE, "EV_NONHOST_CODE"},
-		{TPA_EV_NONHOST_CONFIG, "EV_NONHOST_CONFIG"},
-		{TPA_EV_NONHOST_INFO, "EV_NONHOST_INFO"},
-		{TPA_EV_OMIT_BOOT_DEVICE_EVENTS, "EV_OMIT_BOOT_DEVICE_EVENTS"},
-		{TPA_EV_POST_CODE2, "EV_POST_CODE2"},
-		{TPA_EV_EFI_EVENT_BASE, "EV_EFI_EVENT_BASE"},
-		{TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, "EV_EFI_VARIABLE_DRIVER_CONFIG"},
-		{TPA_EV_EFI_VARIABLE_BOOT, "EV_EFI_VARIABLE_BOOT"},
-		{TPA_EV_EFI_BOOT_SERVICES_APPLICATION, "EV_EFI_BOOT_SERVICES_APPLICATION"},
-		{TPA_EV_EFI_BOOT_SERVICES_DRIVER, "EV_EFI_BOOT_SERVICES_DRIVER"},
-		{TPA_EV_EFI_RUNTIME_SERVICES_DRIVER, "EV_EFI_RUNTIME_SERVICES_DRIVER"},
-		{TPA_EV_EFI_GPT_EVENT, "EV_EFI_GPT_EVENT"},
-		{TPA_EV_EFI_ACTION, "EV_EFI_ACTION"},
-		{TPA_EV_EFI_PLATFORM_FIRMWARE_BLOB, "EV_EFI_PLATFORM_FIRMWARE_BLOB"},
-		{TPA_EV_EFI_HANDOFF_TABLES, "EV_EFI_HANDOFF_TABLES"},
-		{TPA_EV_EFI_PLATFORM_FIRMWARE_BLOB2, "EV_EFI_PLATFORM_FIRMWARE_BLOB2"},
-		{TPA_EV_EFI_HANDOFF_TABLES2, "EV_EFI_HANDOFF_TABLES2"},
-		{TPA_EV_EFI_VARIABLE_BOOT2, "EV_EFI_VARIABLE_BOOT2"},
-		{TPA_EV_EFI_GPT_EVENT2, "EV_EFI_GPT_EVENT2"},
-		{TPA_EV_EFI_HCRTM_EVENT, "EV_EFI_HCRTM_EVENT"},
-		{TPA_EV_EFI_VARIABLE_AUTHORITY, "EV_EFI_VARIABLE_AUTHORITY"},
-		{TPA_EV_EFI_SPDM_FIRMWARE_BLOB, "EV_EFI_SPDM_FIRMWARE_BLOB"},
-		{TPA_EV_EFI_SPDM_FIRMWARE_CONFIG, "EV_EFI_SPDM_FIRMWARE_CONFIG"},
+	        {TPA_EV_PREBOOT_CERT, "EV_PREBOOT_CERT"},
+	        {TPA_EV_POST_CODE, "EV_POST_CODE"},
+	        {TPA_EV_UNUSED, "EV_UNUSED"},
+	        {TPA_EV_NO_ACTION, "EV_NO_ACTION"},
+	        {TPA_EV_SEPARATOR, "EV_SEPARATOR"},
+	        {TPA_EV_ACTION, "EV_ACTION"},
+	        {TPA_EV_EVENT_TAG, "EV_EVENT_TAG"},
+	        {TPA_EV_S_CRTM_CONTENTS, "EV_S_CRTM_CONTENTS"},
+	        {TPA_EV_S_CRTM_VERSION, "EV_S_CRTM_VERSION"},
+	        {TPA_EV_CPU_MICROCODE, "EV_CPU_MICROCODE"},
+	        {TPA_EV_PLATFORM_CONFIG_FLAGS, "EV_PLATFORM_CONFIG_FLAGS"},
+	        {TPA_EV_TABLE_OF_DEVICES, "EV_TABLE_OF_DEVICES"},
+	        {TPA_EV_COMPACT_HASH, "EV_COMPACT_HASH"},
+	        {TPA_EV_IPL, "EV_IPL"},
+	        {TPA_EV_IPL_PARTITION_DATA, "EV_IPL_PARTITION_DATA"},
+	        {TPA_EV_NONHOST_CODE, "EV_NONHOST_CODE"},
+	        {TPA_EV_NONHOST_CONFIG, "EV_NONHOST_CONFIG"},
+	        {TPA_EV_NONHOST_INFO, "EV_NONHOST_INFO"},
+	        {TPA_EV_OMIT_BOOT_DEVICE_EVENTS, "EV_OMIT_BOOT_DEVICE_EVENTS"},
+	        {TPA_EV_POST_CODE2, "EV_POST_CODE2"},
+	        {TPA_EV_EFI_EVENT_BASE, "EV_EFI_EVENT_BASE"},
+	        {TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, "EV_EFI_VARIABLE_DRIVER_CONFIG"},
+	        {TPA_EV_EFI_VARIABLE_BOOT, "EV_EFI_VARIABLE_BOOT"},
+	        {TPA_EV_EFI_BOOT_SERVICES_APPLICATION, "EV_EFI_BOOT_SERVICES_APPLICATION"},
+	        {TPA_EV_EFI_BOOT_SERVICES_DRIVER, "EV_EFI_BOOT_SERVICES_DRIVER"},
+	        {TPA_EV_EFI_RUNTIME_SERVICES_DRIVER, "EV_EFI_RUNTIME_SERVICES_DRIVER"},
+	        {TPA_EV_EFI_GPT_EVENT, "EV_EFI_GPT_EVENT"},
+	        {TPA_EV_EFI_ACTION, "EV_EFI_ACTION"},
+	        {TPA_EV_EFI_PLATFORM_FIRMWARE_BLOB, "EV_EFI_PLATFORM_FIRMWARE_BLOB"},
+	        {TPA_EV_EFI_HANDOFF_TABLES, "EV_EFI_HANDOFF_TABLES"},
+	        {TPA_EV_EFI_PLATFORM_FIRMWARE_BLOB2, "EV_EFI_PLATFORM_FIRMWARE_BLOB2"},
+	        {TPA_EV_EFI_HANDOFF_TABLES2, "EV_EFI_HANDOFF_TABLES2"},
+	        {TPA_EV_EFI_VARIABLE_BOOT2, "EV_EFI_VARIABLE_BOOT2"},
+	        {TPA_EV_EFI_GPT_EVENT2, "EV_EFI_GPT_EVENT2"},
+	        {TPA_EV_EFI_HCRTM_EVENT, "EV_EFI_HCRTM_EVENT"},
+	        {TPA_EV_EFI_VARIABLE_AUTHORITY, "EV_EFI_VARIABLE_AUTHORITY"},
+	        {TPA_EV_EFI_SPDM_FIRMWARE_BLOB, "EV_EFI_SPDM_FIRMWARE_BLOB"},
+	        {TPA_EV_EFI_SPDM_FIRMWARE_CONFIG, "EV_EFI_SPDM_FIRMWARE_CONFIG"},
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (names[i].type == type)

@@ -142,7 +142,7 @@ static bool node_text(sbuf *b, uint8_t type, uint8_t sub, const uint8_t *d, size
 			sb_hex(b, d + 20, 16);
 		}
 		sb_printf(b, ",0x%llx,0x%llx)", (unsigned long long)le64(d + 4),
-			  (unsigned long long)le64(d + 12));
+		          (unsigned long long)le64(d + 12));
 		(void)fmt;
 		return true;
 	}
@@ -150,7 +150,7 @@ static bool node_text(sbuf *b, uint8_t type, uint8_t sub, const uint8_t *d, size
 		if (n < 20)
 			return false;
 		sb_printf(b, "CDROM(0x%x,0x%llx,0x%llx)", le32(d), (unsigned long long)le64(d + 4),
-			  (unsigned long long)le64(d + 12));
+		          (unsigned long long)le64(d + 12));
 		return true;
 	case 0x0404: { /* file path */
 		char *s = tpa_utf16_to_utf8(d, n);
@@ -174,7 +174,7 @@ static bool node_text(sbuf *b, uint8_t type, uint8_t sub, const uint8_t *d, size
 		if (n < 20)
 			return false;
 		sb_printf(b, "Offset(0x%llx,0x%llx)", (unsigned long long)le64(d + 4),
-			  (unsigned long long)le64(d + 12));
+		          (unsigned long long)le64(d + 12));
 		return true;
 	default:
 		sb_printf(b, "Path(%u,%u,", type, sub);

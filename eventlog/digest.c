@@ -39,14 +39,10 @@ static enum rule rule_for(uint32_t type)
 	case TPA_EV_EFI_VARIABLE_BOOT2:
 	case TPA_EV_EFI_VARIABLE_AUTHORITY:
 	case TPA_EV_EFI_GPT_EVENT:
-	case TPA_EV_EFI_GPT_EVENT2:
-		return RULE_DATA;
-	case TPA_EV_EFI_VARIABLE_BOOT:
-		return RULE_VAR_BOOT;
-	case TPA_EV_IPL:
-		return RULE_IPL;
-	default:
-		return RULE_NONE;
+	case TPA_EV_EFI_GPT_EVENT2: return RULE_DATA;
+	case TPA_EV_EFI_VARIABLE_BOOT: return RULE_VAR_BOOT;
+	case TPA_EV_IPL: return RULE_IPL;
+	default: return RULE_NONE;
 	}
 }
 
@@ -70,7 +66,7 @@ static int variable_data(const uint8_t *d, size_t len, const uint8_t **vd, size_
 /* 1 if every computable digest equals H(data), 0 if one differs, -1 if no
  * digest could be computed. */
 static int all_match(const struct tpa_eventlog *log, const struct tpa_event *ev,
-		     const uint8_t *data, size_t len, tpa_hctx *hc, int *err)
+                     const uint8_t *data, size_t len, tpa_hctx *hc, int *err)
 {
 	int checked = 0;
 	for (size_t a = 0; a < log->nalgs; a++) {
@@ -90,11 +86,11 @@ static int all_match(const struct tpa_eventlog *log, const struct tpa_event *ev,
 }
 
 static int ipl_match(const struct tpa_eventlog *log, const struct tpa_event *ev, tpa_hctx *hc,
-		     int *err)
+                     int *err)
 {
-	static const char *const prefixes[] = {"", "grub_cmd: ", "kernel_cmdline: ",
-					       "module_cmdline: ", "grub_cmd ",
-					       "grub_kernel_cmdline "};
+	static const char *const prefixes[] = {
+	        "",          "grub_cmd: ",          "kernel_cmdline: ", "module_cmdline: ",
+	        "grub_cmd ", "grub_kernel_cmdline "};
 	size_t n = ev->data_len;
 	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
 		size_t pl = strlen(prefixes[i]);

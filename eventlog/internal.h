@@ -36,6 +36,6 @@ struct tpa_eventlog {
 struct tpa_hctx;
 /* Sets ev->check from the event type and data (digest.c). */
 int tpa_event_check_digest(const struct tpa_eventlog *log, struct tpa_event *ev,
-			   struct tpa_hctx *h);
+                           struct tpa_hctx *h);
 
 #endif

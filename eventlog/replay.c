@@ -70,7 +70,7 @@ int tpa_eventlog_replay(const tpa_eventlog *log, tpa_pcrs **out)
 				continue;
 			}
 			r = tpa_hctx_digest(&hc, log->alg[a], v, log->alg_size[a], ev->digest[a],
-					    log->alg_size[a], v);
+			                    log->alg_size[a], v);
 			if (r != TPA_OK)
 				goto out;
 		}
@@ -84,8 +84,8 @@ int tpa_eventlog_replay(const tpa_eventlog *log, tpa_pcrs **out)
 			if (!(touched & (1u << k)))
 				continue;
 			r = (incomplete[a] & (1u << k))
-				    ? tpa_pcrs_set_incomplete(p, log->alg[a], k)
-				    : tpa_pcrs_set(p, log->alg[a], k, val[a][k], log->alg_size[a]);
+			            ? tpa_pcrs_set_incomplete(p, log->alg[a], k)
+			            : tpa_pcrs_set(p, log->alg[a], k, val[a][k], log->alg_size[a]);
 			if (r != TPA_OK)
 				goto out;
 		}
@@ -107,10 +107,10 @@ out:
  * an explanation for a mismatch, never a reason to accept it.
  */
 int tpa_eventlog_ebs_missing(const tpa_eventlog *log, uint16_t alg, const uint8_t *expected,
-			     size_t len)
+                             size_t len)
 {
 	static const char *const ebs[] = {"Exit Boot Services Invocation",
-					  "Exit Boot Services Returned with Success"};
+	                                  "Exit Boot Services Returned with Success"};
 	tpa_pcrs *p = NULL;
 	const uint8_t *v;
 	uint8_t cur[TPA_MAX_DIGEST], d[TPA_MAX_DIGEST];

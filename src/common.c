@@ -53,14 +53,14 @@ static const struct alg_info {
 	const char *name;
 	const char *ossl; /* OpenSSL fetch name */
 } algs[] = {
-	{TPA_ALG_SHA1, 20, "sha1", "SHA1"},
-	{TPA_ALG_SHA256, 32, "sha256", "SHA256"},
-	{TPA_ALG_SHA384, 48, "sha384", "SHA384"},
-	{TPA_ALG_SHA512, 64, "sha512", "SHA512"},
-	{TPA_ALG_SM3_256, 32, "sm3_256", "SM3"},
-	{TPA_ALG_SHA3_256, 32, "sha3_256", "SHA3-256"},
-	{TPA_ALG_SHA3_384, 48, "sha3_384", "SHA3-384"},
-	{TPA_ALG_SHA3_512, 64, "sha3_512", "SHA3-512"},
+        {TPA_ALG_SHA1, 20, "sha1", "SHA1"},
+        {TPA_ALG_SHA256, 32, "sha256", "SHA256"},
+        {TPA_ALG_SHA384, 48, "sha384", "SHA384"},
+        {TPA_ALG_SHA512, 64, "sha512", "SHA512"},
+        {TPA_ALG_SM3_256, 32, "sm3_256", "SM3"},
+        {TPA_ALG_SHA3_256, 32, "sha3_256", "SHA3-256"},
+        {TPA_ALG_SHA3_384, 48, "sha3_384", "SHA3-384"},
+        {TPA_ALG_SHA3_512, 64, "sha3_512", "SHA3-512"},
 };
 #define NALGS (sizeof(algs) / sizeof(algs[0]))
 _Static_assert(NALGS <= 8, "tpa_hctx holds one context per algorithm");
@@ -157,7 +157,7 @@ int tpa_hash(uint16_t alg, const uint8_t *data, size_t len, uint8_t *out)
 }
 
 int tpa_hash2(EVP_MD_CTX *ctx, uint16_t alg, const uint8_t *a, size_t alen, const uint8_t *b,
-	      size_t blen, uint8_t *out)
+              size_t blen, uint8_t *out)
 {
 	const EVP_MD *md = tpa_md(alg);
 	EVP_MD_CTX *own = NULL;
@@ -173,7 +173,7 @@ int tpa_hash2(EVP_MD_CTX *ctx, uint16_t alg, const uint8_t *a, size_t alen, cons
 }
 
 int tpa_hctx_digest(tpa_hctx *h, uint16_t alg, const uint8_t *a, size_t alen, const uint8_t *b,
-		    size_t blen, uint8_t *out)
+                    size_t blen, uint8_t *out)
 {
 	const EVP_MD *md = tpa_md(alg);
 	size_t i;

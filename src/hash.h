@@ -16,7 +16,7 @@ const EVP_MD *tpa_md(uint16_t alg);
 int tpa_hash(uint16_t alg, const uint8_t *data, size_t len, uint8_t *out);
 /* out = H(a || b) with a reusable context; ctx may be NULL. */
 int tpa_hash2(EVP_MD_CTX *ctx, uint16_t alg, const uint8_t *a, size_t alen, const uint8_t *b,
-	      size_t blen, uint8_t *out);
+              size_t blen, uint8_t *out);
 
 /*
  * Reusable digest contexts, one per algorithm, for code that hashes many
@@ -30,7 +30,7 @@ typedef struct tpa_hctx {
 
 /* out = H(a || b); b may be NULL with blen 0. */
 int tpa_hctx_digest(tpa_hctx *h, uint16_t alg, const uint8_t *a, size_t alen, const uint8_t *b,
-		    size_t blen, uint8_t *out);
+                    size_t blen, uint8_t *out);
 void tpa_hctx_free(tpa_hctx *h);
 
 #endif

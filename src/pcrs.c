@@ -164,13 +164,13 @@ int tpa_pcrs_from_json(const char *json, size_t len, tpa_pcrs **out, size_t *unk
 	if (!json_object_is_type(root, json_type_object))
 		goto out;
 	obj = root;
-	if (json_object_object_get_ex(root, "pcrs", &obj) && !json_object_is_type(obj, json_type_object))
+	if (json_object_object_get_ex(root, "pcrs", &obj) &&
+	    !json_object_is_type(obj, json_type_object))
 		goto out;
 	if ((r = tpa_pcrs_new(&p)) != TPA_OK)
 		goto out;
 	r = TPA_E_MALFORMED;
-	json_object_object_foreach(obj, bank, vals)
-	{
+	json_object_object_foreach (obj, bank, vals) {
 		uint16_t alg;
 		size_t dsize;
 		if (!json_object_is_type(vals, json_type_object)) {
@@ -183,12 +183,12 @@ int tpa_pcrs_from_json(const char *json, size_t len, tpa_pcrs **out, size_t *unk
 			continue;
 		}
 		dsize = tpa_alg_digest_size(alg);
-		json_object_object_foreach(vals, key, v)
-		{
+		json_object_object_foreach (vals, key, v) {
 			unsigned pcr;
 			uint8_t d[TPA_MAX_DIGEST];
 			const char *hex;
-			if (parse_pcr_key(key, &pcr) != 0 || !json_object_is_type(v, json_type_string))
+			if (parse_pcr_key(key, &pcr) != 0 ||
+			    !json_object_is_type(v, json_type_string))
 				goto out;
 			hex = json_object_get_string(v);
 			if (hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X'))
@@ -253,8 +253,9 @@ int tpa_pcrs_to_json(const tpa_pcrs *p, int pretty, char **out)
 					json_object_array_add(arr, json_object_new_int((int)k));
 		}
 	}
-	s = strdup(json_object_to_json_string_ext(
-		root, pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN));
+	s = strdup(json_object_to_json_string_ext(root, pretty ? JSON_C_TO_STRING_PRETTY |
+	                                                                 JSON_C_TO_STRING_SPACED
+	                                                       : JSON_C_TO_STRING_PLAIN));
 	json_object_put(root);
 	if (!s)
 		return TPA_E_NOMEM;

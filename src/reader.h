@@ -27,9 +27,18 @@ static inline void tpa_rd_init(tpa_rd *r, const uint8_t *buf, size_t len)
 	r->len = len;
 }
 
-static inline size_t tpa_rd_left(const tpa_rd *r) { return r->len; }
-static inline size_t tpa_rd_offset(const tpa_rd *r) { return (size_t)(r->p - r->base); }
-static inline const uint8_t *tpa_rd_ptr(const tpa_rd *r) { return r->p; }
+static inline size_t tpa_rd_left(const tpa_rd *r)
+{
+	return r->len;
+}
+static inline size_t tpa_rd_offset(const tpa_rd *r)
+{
+	return (size_t)(r->p - r->base);
+}
+static inline const uint8_t *tpa_rd_ptr(const tpa_rd *r)
+{
+	return r->p;
+}
 
 static inline bool tpa_rd_skip(tpa_rd *r, size_t n)
 {
@@ -174,7 +183,10 @@ static inline bool tpa_rd_all_zero(const tpa_rd *r)
 }
 
 /* Loads from bytes already bounds-checked by the caller. */
-static inline uint16_t tpa_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static inline uint16_t tpa_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
 static inline uint32_t tpa_le32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;

@@ -85,9 +85,9 @@ typedef struct tpa_event tpa_event;
 
 /* Where and why a parse failed. */
 typedef struct tpa_parse_error {
-	size_t offset;     /* byte offset in the log of the offending field */
-	size_t event;      /* index of the record being parsed */
-	char reason[160];  /* NUL-terminated, no newline */
+	size_t offset;    /* byte offset in the log of the offending field */
+	size_t event;     /* index of the record being parsed */
+	char reason[160]; /* NUL-terminated, no newline */
 } tpa_parse_error;
 
 /*
@@ -116,7 +116,8 @@ uint16_t tpa_eventlog_alg(const tpa_eventlog *log, size_t i);
 uint16_t tpa_eventlog_alg_size(const tpa_eventlog *log, size_t i);
 /* Spec ID header fields; 0 for SHA-1 logs. */
 uint32_t tpa_eventlog_platform_class(const tpa_eventlog *log);
-void tpa_eventlog_spec_version(const tpa_eventlog *log, uint8_t *major, uint8_t *minor, uint8_t *errata);
+void tpa_eventlog_spec_version(const tpa_eventlog *log, uint8_t *major, uint8_t *minor,
+                               uint8_t *errata);
 
 size_t tpa_event_index(const tpa_event *ev);
 size_t tpa_event_offset(const tpa_event *ev);
@@ -147,7 +148,7 @@ int tpa_eventlog_pcr0_locality(const tpa_eventlog *log);
  * the mismatch stands.
  */
 int tpa_eventlog_ebs_missing(const tpa_eventlog *log, uint16_t alg, const uint8_t *expected,
-			     size_t len);
+                             size_t len);
 
 /* ---- decoded event data (PFP 1.05, 10.2 and 10.4) ---- */
 
@@ -164,12 +165,12 @@ typedef struct tpa_field tpa_field;
 struct tpa_field {
 	const char *name;
 	tpa_field_kind kind;
-	char *str;          /* STRING */
-	uint64_t u;         /* UINT */
-	uint8_t *bytes;     /* HEX, GUID */
+	char *str;      /* STRING */
+	uint64_t u;     /* UINT */
+	uint8_t *bytes; /* HEX, GUID */
 	size_t len;
-	tpa_field *child;   /* OBJECT, ARRAY: first child */
-	tpa_field *next;    /* sibling */
+	tpa_field *child; /* OBJECT, ARRAY: first child */
+	tpa_field *next;  /* sibling */
 };
 
 /*

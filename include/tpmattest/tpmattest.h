@@ -105,7 +105,8 @@ int tpa_pcrs_set(tpa_pcrs *pcrs, uint16_t alg, unsigned pcr, const uint8_t *valu
 /* Marks (alg, pcr) incomplete (it then has no value). */
 int tpa_pcrs_set_incomplete(tpa_pcrs *pcrs, uint16_t alg, unsigned pcr);
 /* TPA_OK and a borrowed pointer, TPA_E_NOT_FOUND when absent or incomplete. */
-int tpa_pcrs_get(const tpa_pcrs *pcrs, uint16_t alg, unsigned pcr, const uint8_t **value, size_t *len);
+int tpa_pcrs_get(const tpa_pcrs *pcrs, uint16_t alg, unsigned pcr, const uint8_t **value,
+                 size_t *len);
 int tpa_pcrs_is_incomplete(const tpa_pcrs *pcrs, uint16_t alg, unsigned pcr);
 size_t tpa_pcrs_bank_count(const tpa_pcrs *pcrs);
 /* Banks in the order they were first set. */
