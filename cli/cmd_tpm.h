@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Helpers shared by the commands that talk to a TPM (cmd_tpm.c). */
+#ifndef TPA_CMD_TPM_H
+#define TPA_CMD_TPM_H
+
+#include <tpmattest/tpm.h>
+
+#include "cli.h"
+
+#define TCTI_HELP                                                                                  \
+	"  --tcti SPEC    tpm2-tss TCTI (\"swtpm:host=127.0.0.1,port=2321\", \"device:/dev/tpmrm0\");\n" \
+	"                 default $TPMATTEST_TCTI, else $TPM2TOOLS_TCTI, else tpm2-tss's default\n"
+
+/* Connects as DESIGN.md says (--tcti, TPMATTEST_TCTI, TPM2TOOLS_TCTI,
+ * default); reports a failure and returns its exit status. */
+int tpm_connect(const char *cmd, const char *tcti_opt, tpa_tpm **out);
+/* Reports a failed library call on tpm and returns the exit status. */
+int tpm_report(const char *cmd, tpa_tpm *tpm, int err);
+/* "0-9", "0,1,7", "0-7,14": a PCR bitmap.  Returns 0 on a malformed list. */
+int parse_pcr_list(const char *s, uint32_t *mask);
+/* "0x81000100" or decimal. */
+int parse_u32(const char *s, uint32_t *v);
+/* 2n lowercase hex digits and a NUL into out. */
+void hex_string(const uint8_t *p, size_t n, char *out);
+/* "ecc" or "rsa". */
+int parse_key_alg(const char *s, uint16_t *alg);
+
+#endif

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The attester's TPM client (tpm2-tss ESAPI).  One tpa_tpm is one TCTI
+ * connection.  Every transient object and session a call creates is flushed
+ * before the call returns, on every path, so the client works on a TPM with
+ * no resource manager, run after run.
+ *
+ * Errors: TPA_E_TPM for anything the TPM or the TCTI refused (including a
+ * TPM that is absent or stops answering, and objects at our handles that are
+ * not what they should be); tpa_tpm_error() then holds a one-line reason
+ * with the TPM response code decoded.  The library never prints.
+ */
+#ifndef TPMATTEST_TPM_H
+#define TPMATTEST_TPM_H
+
+#include <tpmattest/evidence.h>
+#include <tpmattest/tpmattest.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Default locations of what tpmattest provisions.  Both are in the owner
+ * ranges of the TCG handle registry (persistent objects 0x81000000-0x8100FFFF,
+ * NV indices 0x01000000-0x013FFFFF), clear of the SRK (0x81000001), the TCG
+ * EK handles (0x81010001 RSA, 0x81010002 ECC) and the EK certificate indices
+ * (0x01C0xxxx).
+ */
+#define TPA_TPM_DEFAULT_AK_HANDLE 0x81000100u
+#define TPA_TPM_DEFAULT_NV_INDEX 0x01000100u
+/* EK certificate indices (TCG EK Credential Profile 2.0, 2.2.1.5). */
+#define TPA_TPM_EK_CERT_RSA_INDEX 0x01C00002u
+#define TPA_TPM_EK_CERT_ECC_INDEX 0x01C0000Au
+
+/* Key types (TPM_ALG_ID). */
+enum {
+	TPA_KEY_ANY = 0,
+	TPA_KEY_RSA = 0x0001,
+	TPA_KEY_ECC = 0x0023,
+};
+
+typedef struct tpa_tpm tpa_tpm;
+
+/*
+ * Connects.  tcti: a tpm2-tss TCTI spec ("swtpm:host=127.0.0.1,port=2321",
+ * "device:/dev/tpmrm0"); NULL means tpm2-tss's default.  On failure the
+ * reason goes to errbuf.
+ */
+int tpa_tpm_open(const char *tcti, tpa_tpm **out, char *errbuf, size_t errlen);
+void tpa_tpm_close(tpa_tpm **tpm);
+/* Reason of the last failure on this connection ("" if none). */
+const char *tpa_tpm_error(const tpa_tpm *tpm);
+
+/* Allocated PCR banks (TPM2_GetCapability(TPM_CAP_PCRS)), in TPM order;
+ * banks with no PCR allocated are left out. */
+int tpa_tpm_banks(tpa_tpm *tpm, uint16_t algs[TPA_MAX_BANKS], size_t *n);
+
+/* Values of the PCRs in pcr_mask (bit i = PCR i) in every allocated bank. */
+int tpa_tpm_read_pcrs(tpa_tpm *tpm, uint32_t pcr_mask, tpa_pcrs **out);
+
+typedef struct tpa_tpm_info {
+	char manufacturer[5];   /* TPM_PT_MANUFACTURER as 4 characters */
+	char vendor[17];        /* TPM_PT_VENDOR_STRING_1..4 */
+	uint32_t firmware1, firmware2;
+	int is_simulator;       /* see tpa_tpm_info() */
+} tpa_tpm_info;
+
+/*
+ * Fixed properties.  is_simulator: TPM_PT_MANUFACTURER is "IBM" (libtpms,
+ * hence swtpm, and the IBM reference simulator report it; IBM makes no
+ * discrete TPM 2.0) or "MSFT" (the Microsoft reference simulator), or
+ * TPM_PT_VENDOR_STRING_1 is "SW  " (both simulators' "SW TPM").  A hardware
+ * TPM could lie; the rule protects against accidents, not against an
+ * adversary, who owns the platform anyway.
+ */
+int tpa_tpm_info_get(tpa_tpm *tpm, tpa_tpm_info *info);
+
+/* TPM2_PCR_Extend of one PCR with one digest per listed bank. */
+int tpa_tpm_extend(tpa_tpm *tpm, unsigned pcr, size_t n, const uint16_t *algs,
+		   const uint8_t *const *digests);
+
+typedef struct tpa_provision_opts {
+	uint16_t ak_alg;      /* TPA_KEY_ANY (accept the existing AK, create ECC), RSA or ECC */
+	uint32_t ak_handle;   /* 0: TPA_TPM_DEFAULT_AK_HANDLE */
+	uint32_t nv_index;    /* 0: TPA_TPM_DEFAULT_NV_INDEX */
+} tpa_provision_opts;
+
+typedef struct tpa_provision_info {
+	int ak_created, nv_created;
+	uint16_t ak_alg;
+	uint32_t ak_handle, nv_index;
+	uint8_t ak_public[1024]; /* marshalled TPM2B_PUBLIC */
+	size_t ak_public_len;
+	uint8_t ak_name[2 + TPA_MAX_DIGEST];
+	size_t ak_name_len;
+} tpa_provision_info;
+
+/*
+ * Finds or creates the AK and the NV counter.  Existing objects are checked
+ * (AK: type, scheme, attributes, name algorithm; NV: counter type and
+ * attributes); anything else at the handle is TPA_E_TPM, never replaced.
+ * A new AK is created under the ECC P-256 EK (TCG default template L-2) in
+ * the endorsement hierarchy and made persistent.  info may be NULL.
+ */
+int tpa_tpm_provision(tpa_tpm *tpm, const tpa_provision_opts *opts, tpa_provision_info *info);
+
+/* An EK from a TCG default template (RSA 2048 L-1 or ECC P-256 L-2): its
+ * TPM2B_PUBLIC and, when the TPM holds one, its certificate.  Creates the
+ * primary key (slow for RSA) and flushes it. */
+int tpa_tpm_ek(tpa_tpm *tpm, uint16_t alg, uint8_t **pub, size_t *pub_len, uint8_t **cert,
+	       size_t *cert_len);
+
+typedef struct tpa_quote_opts {
+	const uint8_t *nonce;  /* 1..TPA_EVIDENCE_MAX_NONCE bytes */
+	size_t nonce_len;
+	uint32_t pcr_mask;     /* 0: PCRs 0-9 */
+	tpa_provision_opts provision;
+	unsigned retries;      /* read/quote attempts when PCRs move; 0: 3 */
+} tpa_quote_opts;
+
+/*
+ * One attestation: provisions if needed, increments the counter, reads the
+ * PCRs and quotes them in every allocated bank with the nonce as
+ * qualifyingData (retrying when the values read do not hash to the quote's
+ * pcrDigest), certifies the counter with the same nonce, and reads the EK
+ * certificates.  The event log is the caller's to add.
+ */
+int tpa_tpm_quote(tpa_tpm *tpm, const tpa_quote_opts *opts, tpa_evidence **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,434 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Evidence documents: the byte strings the attester collected, and their
+ * JSON form (docs/evidence.md).  TPM structures stay as marshalled by the
+ * TPM; this module never interprets them.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+#include <openssl/evp.h>
+
+#include <tpmattest/evidence.h>
+
+#include "util.h"
+
+struct tpa_evidence {
+	struct {
+		uint8_t *data;
+		size_t len;
+		int present;
+	} part[TPA_PART_COUNT_];
+	tpa_pcrs *pcrs;
+	uint32_t ak_handle, nv_index;
+	uint64_t counter;
+	char *tool;
+};
+
+int tpa_evidence_new(tpa_evidence **out)
+{
+	tpa_evidence *ev;
+	if (!out)
+		return TPA_E_INVALID_ARG;
+	if (!(ev = calloc(1, sizeof(*ev))))
+		return TPA_E_NOMEM;
+	*out = ev;
+	return TPA_OK;
+}
+
+void tpa_evidence_free(tpa_evidence **ev)
+{
+	if (!ev || !*ev)
+		return;
+	for (size_t i = 0; i < TPA_PART_COUNT_; i++)
+		free((*ev)->part[i].data);
+	tpa_pcrs_free(&(*ev)->pcrs);
+	free((*ev)->tool);
+	free(*ev);
+	*ev = NULL;
+}
+
+int tpa_evidence_set(tpa_evidence *ev, tpa_evidence_part part, const uint8_t *data, size_t len)
+{
+	uint8_t *copy;
+	if (!ev || (unsigned)part >= TPA_PART_COUNT_ || (!data && len) || len > TPA_EVIDENCE_MAX_PART)
+		return TPA_E_INVALID_ARG;
+	/* +1: a zero-length part is still "present" and needs a non-NULL pointer */
+	if (!(copy = malloc(len + 1)))
+		return TPA_E_NOMEM;
+	if (len)
+		memcpy(copy, data, len);
+	free(ev->part[part].data);
+	ev->part[part].data = copy;
+	ev->part[part].len = len;
+	ev->part[part].present = 1;
+	return TPA_OK;
+}
+
+const uint8_t *tpa_evidence_get(const tpa_evidence *ev, tpa_evidence_part part, size_t *len)
+{
+	if (!ev || (unsigned)part >= TPA_PART_COUNT_ || !ev->part[part].present)
+		return NULL;
+	if (len)
+		*len = ev->part[part].len;
+	return ev->part[part].data;
+}
+
+int tpa_evidence_set_pcrs(tpa_evidence *ev, tpa_pcrs **pcrs)
+{
+	if (!ev || !pcrs || !*pcrs)
+		return TPA_E_INVALID_ARG;
+	tpa_pcrs_free(&ev->pcrs);
+	ev->pcrs = *pcrs;
+	*pcrs = NULL;
+	return TPA_OK;
+}
+
+const tpa_pcrs *tpa_evidence_pcrs(const tpa_evidence *ev) { return ev ? ev->pcrs : NULL; }
+
+void tpa_evidence_set_handles(tpa_evidence *ev, uint32_t ak_handle, uint32_t nv_index)
+{
+	ev->ak_handle = ak_handle;
+	ev->nv_index = nv_index;
+}
+
+uint32_t tpa_evidence_ak_handle(const tpa_evidence *ev) { return ev->ak_handle; }
+uint32_t tpa_evidence_nv_index(const tpa_evidence *ev) { return ev->nv_index; }
+void tpa_evidence_set_counter(tpa_evidence *ev, uint64_t value) { ev->counter = value; }
+uint64_t tpa_evidence_counter(const tpa_evidence *ev) { return ev->counter; }
+
+int tpa_evidence_set_tool(tpa_evidence *ev, const char *tool)
+{
+	char *copy;
+	if (!ev || !tool)
+		return TPA_E_INVALID_ARG;
+	if (!(copy = strdup(tool)))
+		return TPA_E_NOMEM;
+	free(ev->tool);
+	ev->tool = copy;
+	return TPA_OK;
+}
+
+const char *tpa_evidence_tool(const tpa_evidence *ev) { return ev->tool; }
+
+/* ---- JSON ---- */
+
+static struct json_object *b64_new(const uint8_t *p, size_t len)
+{
+	struct json_object *o;
+	char *s;
+	if (len > TPA_EVIDENCE_MAX_PART || !(s = malloc(4 * ((len + 2) / 3) + 1)))
+		return NULL;
+	EVP_EncodeBlock((unsigned char *)s, p, (int)len);
+	o = json_object_new_string(s);
+	free(s);
+	return o;
+}
+
+static struct json_object *hex_new(const uint8_t *p, size_t len)
+{
+	struct json_object *o;
+	char *s;
+	if (!(s = malloc(2 * len + 1)))
+		return NULL;
+	tpa_hex_encode(p, len, s);
+	o = json_object_new_string(s);
+	free(s);
+	return o;
+}
+
+static struct json_object *handle_new(uint32_t h)
+{
+	char s[16];
+	snprintf(s, sizeof(s), "0x%08" PRIx32, h);
+	return json_object_new_string(s);
+}
+
+/* Adds key -> v to obj, taking v; fails (and frees v) when v is NULL. */
+static int add(struct json_object *obj, const char *key, struct json_object *v)
+{
+	if (!v)
+		return TPA_E_NOMEM;
+	if (json_object_object_add(obj, key, v) != 0) {
+		json_object_put(v);
+		return TPA_E_NOMEM;
+	}
+	return TPA_OK;
+}
+
+static int add_part_b64(struct json_object *obj, const char *key, const tpa_evidence *ev,
+			tpa_evidence_part part)
+{
+	if (!ev->part[part].present)
+		return TPA_OK;
+	return add(obj, key, b64_new(ev->part[part].data, ev->part[part].len));
+}
+
+static int add_part_hex(struct json_object *obj, const char *key, const tpa_evidence *ev,
+			tpa_evidence_part part)
+{
+	if (!ev->part[part].present)
+		return TPA_OK;
+	return add(obj, key, hex_new(ev->part[part].data, ev->part[part].len));
+}
+
+/* The parts a document cannot do without. */
+static const tpa_evidence_part required[] = {
+	TPA_PART_NONCE,		 TPA_PART_AK_PUBLIC,	  TPA_PART_QUOTE_ATTEST,
+	TPA_PART_QUOTE_SIGNATURE, TPA_PART_COUNTER_ATTEST, TPA_PART_COUNTER_SIGNATURE,
+};
+
+int tpa_evidence_to_json(const tpa_evidence *ev, int pretty, char **out)
+{
+	struct json_object *root = NULL, *ak, *quote, *counter, *ekc, *pcrs = NULL;
+	char *pcrs_json = NULL, *s;
+	int r;
+
+	if (!ev || !out || !ev->pcrs)
+		return TPA_E_INVALID_ARG;
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		if (!ev->part[required[i]].present)
+			return TPA_E_INVALID_ARG;
+
+	/* The PCR values reuse tpa_pcrs' JSON so they read exactly like
+	 * `eventlog replay --json`. */
+	if ((r = tpa_pcrs_to_json(ev->pcrs, 0, &pcrs_json)) != TPA_OK)
+		return r;
+	pcrs = json_tokener_parse(pcrs_json);
+	free(pcrs_json);
+	if (!pcrs)
+		return TPA_E_NOMEM;
+
+	r = TPA_E_NOMEM;
+	if (!(root = json_object_new_object()))
+		goto out;
+	if (add(root, "format", json_object_new_string("tpmattest-evidence")) ||
+	    add(root, "version", json_object_new_int(TPA_EVIDENCE_VERSION)) ||
+	    add(root, "tool", json_object_new_string(ev->tool ? ev->tool : "tpmattest")) ||
+	    add_part_hex(root, "nonce", ev, TPA_PART_NONCE))
+		goto out;
+
+	if (add(root, "ak", ak = json_object_new_object()) ||
+	    add(ak, "handle", handle_new(ev->ak_handle)) ||
+	    add_part_b64(ak, "public", ev, TPA_PART_AK_PUBLIC) ||
+	    add_part_hex(ak, "name", ev, TPA_PART_AK_NAME))
+		goto out;
+
+	if (add(root, "quote", quote = json_object_new_object()) ||
+	    add_part_b64(quote, "attest", ev, TPA_PART_QUOTE_ATTEST) ||
+	    add_part_b64(quote, "signature", ev, TPA_PART_QUOTE_SIGNATURE))
+		goto out;
+
+	{
+		struct json_object *inner = NULL;
+		json_object_object_get_ex(pcrs, "pcrs", &inner);
+		if (!inner || add(root, "pcrs", json_object_get(inner)))
+			goto out;
+	}
+
+	if (add(root, "counter", counter = json_object_new_object()) ||
+	    add(counter, "index", handle_new(ev->nv_index)) ||
+	    add_part_hex(counter, "name", ev, TPA_PART_COUNTER_NAME) ||
+	    add(counter, "value", json_object_new_uint64(ev->counter)) ||
+	    add_part_b64(counter, "attest", ev, TPA_PART_COUNTER_ATTEST) ||
+	    add_part_b64(counter, "signature", ev, TPA_PART_COUNTER_SIGNATURE))
+		goto out;
+
+	/* null, not absent: says the attester sent no log on purpose */
+	if (ev->part[TPA_PART_EVENTLOG].present) {
+		if (add_part_b64(root, "eventlog", ev, TPA_PART_EVENTLOG))
+			goto out;
+	} else if (json_object_object_add(root, "eventlog", NULL) != 0)
+		goto out;
+
+	if (add(root, "ek_certificates", ekc = json_object_new_object()) ||
+	    add_part_b64(ekc, "rsa", ev, TPA_PART_EK_RSA_CERT) ||
+	    add_part_b64(ekc, "ecc", ev, TPA_PART_EK_ECC_CERT))
+		goto out;
+
+	s = strdup(json_object_to_json_string_ext(
+		root, (pretty ? JSON_C_TO_STRING_PRETTY : JSON_C_TO_STRING_PLAIN) |
+			      JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (!s)
+		goto out;
+	*out = s;
+	r = TPA_OK;
+out:
+	json_object_put(pcrs);
+	json_object_put(root);
+	return r;
+}
+
+/* ---- reading ---- */
+
+static int b64_decode(const char *s, uint8_t **out, size_t *outlen)
+{
+	size_t n = strlen(s), pad = 0;
+	uint8_t *buf;
+	int got;
+	if (n % 4 || n / 4 * 3 > TPA_EVIDENCE_MAX_PART)
+		return TPA_E_MALFORMED;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			 c == '+' || c == '/' || (c == '=' && i >= n - 2);
+		if (!ok || (c != '=' && pad))
+			return TPA_E_MALFORMED;
+		if (c == '=')
+			pad++;
+	}
+	if (!(buf = malloc(n / 4 * 3 + 1)))
+		return TPA_E_NOMEM;
+	/* EVP_DecodeBlock counts the padding as zero bytes; take them off. */
+	got = EVP_DecodeBlock(buf, (const unsigned char *)s, (int)n);
+	if (got < 0 || (size_t)got < pad) {
+		free(buf);
+		return TPA_E_MALFORMED;
+	}
+	*out = buf;
+	*outlen = (size_t)got - pad;
+	return TPA_OK;
+}
+
+static int get_string(struct json_object *obj, const char *key, int required_, const char **s)
+{
+	struct json_object *v;
+	*s = NULL;
+	if (!json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
+		return required_ ? TPA_E_MALFORMED : TPA_OK;
+	if (!json_object_is_type(v, json_type_string))
+		return TPA_E_MALFORMED;
+	*s = json_object_get_string(v);
+	return TPA_OK;
+}
+
+static int read_part(tpa_evidence *ev, struct json_object *obj, const char *key, int required_,
+		     int hex, tpa_evidence_part part)
+{
+	const char *s;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r;
+	if ((r = get_string(obj, key, required_, &s)) != TPA_OK || !s)
+		return r;
+	if (hex) {
+		len = strlen(s) / 2;
+		if (strlen(s) % 2 || len > TPA_EVIDENCE_MAX_PART)
+			return TPA_E_MALFORMED;
+		if (!(buf = malloc(len + 1)))
+			return TPA_E_NOMEM;
+		if (tpa_hex_decode(s, buf, len) != TPA_OK) {
+			free(buf);
+			return TPA_E_MALFORMED;
+		}
+	} else if ((r = b64_decode(s, &buf, &len)) != TPA_OK)
+		return r;
+	r = tpa_evidence_set(ev, part, buf, len);
+	free(buf);
+	return r;
+}
+
+static int get_object(struct json_object *obj, const char *key, struct json_object **v)
+{
+	if (!json_object_object_get_ex(obj, key, v) || !json_object_is_type(*v, json_type_object))
+		return TPA_E_MALFORMED;
+	return TPA_OK;
+}
+
+static int read_handle(struct json_object *obj, const char *key, uint32_t *h)
+{
+	const char *s;
+	char *end;
+	unsigned long v;
+	int r;
+	if ((r = get_string(obj, key, 1, &s)) != TPA_OK)
+		return r;
+	errno = 0;
+	v = strtoul(s, &end, 16);
+	if (strncmp(s, "0x", 2) != 0 || *end || errno || v > UINT32_MAX)
+		return TPA_E_MALFORMED;
+	*h = (uint32_t)v;
+	return TPA_OK;
+}
+
+int tpa_evidence_from_json(const char *json, size_t len, tpa_evidence **out)
+{
+	struct json_tokener *tok;
+	struct json_object *root = NULL, *v, *ak, *quote, *counter, *ekc;
+	tpa_evidence *ev = NULL;
+	tpa_pcrs *pcrs = NULL;
+	int r = TPA_E_MALFORMED;
+	const char *s;
+
+	if (!json || !out)
+		return TPA_E_INVALID_ARG;
+	if (len > TPA_JSON_MAX || len > INT32_MAX)
+		return TPA_E_LIMIT;
+	if (!(tok = json_tokener_new_ex(TPA_JSON_MAX_DEPTH)))
+		return TPA_E_NOMEM;
+	root = json_tokener_parse_ex(tok, json, (int)len);
+	/* a document followed by anything but whitespace is not a document */
+	if (!root || json_tokener_get_error(tok) != json_tokener_success ||
+	    strspn(json + json_tokener_get_parse_end(tok), " \t\r\n") !=
+		    len - json_tokener_get_parse_end(tok)) {
+		json_tokener_free(tok);
+		json_object_put(root);
+		return TPA_E_MALFORMED;
+	}
+	json_tokener_free(tok);
+
+	if (!json_object_is_type(root, json_type_object))
+		goto out;
+	if (get_string(root, "format", 1, &s) || strcmp(s, "tpmattest-evidence") != 0)
+		goto out;
+	if (!json_object_object_get_ex(root, "version", &v) ||
+	    !json_object_is_type(v, json_type_int) || json_object_get_int64(v) != TPA_EVIDENCE_VERSION)
+		goto out;
+	if ((r = tpa_evidence_new(&ev)) != TPA_OK)
+		goto out;
+	r = TPA_E_MALFORMED;
+	if (get_string(root, "tool", 0, &s) || (s && tpa_evidence_set_tool(ev, s)))
+		goto out;
+	if (read_part(ev, root, "nonce", 1, 1, TPA_PART_NONCE))
+		goto out;
+	if (get_object(root, "ak", &ak) || read_handle(ak, "handle", &ev->ak_handle) ||
+	    read_part(ev, ak, "public", 1, 0, TPA_PART_AK_PUBLIC) ||
+	    read_part(ev, ak, "name", 0, 1, TPA_PART_AK_NAME))
+		goto out;
+	if (get_object(root, "quote", &quote) ||
+	    read_part(ev, quote, "attest", 1, 0, TPA_PART_QUOTE_ATTEST) ||
+	    read_part(ev, quote, "signature", 1, 0, TPA_PART_QUOTE_SIGNATURE))
+		goto out;
+	if (get_object(root, "counter", &counter) ||
+	    read_handle(counter, "index", &ev->nv_index) ||
+	    read_part(ev, counter, "name", 0, 1, TPA_PART_COUNTER_NAME) ||
+	    read_part(ev, counter, "attest", 1, 0, TPA_PART_COUNTER_ATTEST) ||
+	    read_part(ev, counter, "signature", 1, 0, TPA_PART_COUNTER_SIGNATURE))
+		goto out;
+	if (!json_object_object_get_ex(counter, "value", &v) || !json_object_is_type(v, json_type_int))
+		goto out;
+	ev->counter = json_object_get_uint64(v);
+	if (read_part(ev, root, "eventlog", 0, 0, TPA_PART_EVENTLOG))
+		goto out;
+	if (json_object_object_get_ex(root, "ek_certificates", &ekc) &&
+	    (!json_object_is_type(ekc, json_type_object) ||
+	     read_part(ev, ekc, "rsa", 0, 0, TPA_PART_EK_RSA_CERT) ||
+	     read_part(ev, ekc, "ecc", 0, 0, TPA_PART_EK_ECC_CERT)))
+		goto out;
+	if (get_object(root, "pcrs", &v))
+		goto out;
+	s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+	if ((r = tpa_pcrs_from_json(s, strlen(s), &pcrs, NULL)) != TPA_OK)
+		goto out;
+	ev->pcrs = pcrs;
+	*out = ev;
+	ev = NULL;
+	r = TPA_OK;
+out:
+	tpa_evidence_free(&ev);
+	json_object_put(root);
+	return r;
+}

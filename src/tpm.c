@@ -1,0 +1,1153 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The attester's TPM client, on tpm2-tss ESAPI.
+ *
+ * Resource discipline: there may be no resource manager (bare swtpm, or
+ * /dev/tpm0), so every transient object and session created here is flushed
+ * before the function that created it returns, whatever happened.  All
+ * authorizations are empty passwords (ESYS_TR_PASSWORD), which need no
+ * session object; the one policy session (to use the EK as a parent) lives
+ * only inside provisioning.
+ *
+ * Command references are to TPM 2.0 Library Part 3 (commands) and Part 2
+ * (structures), revision 1.59.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <tss2/tss2_esys.h>
+#include <tss2/tss2_mu.h>
+#include <tss2/tss2_rc.h>
+#include <tss2/tss2_tctildr.h>
+
+#include <tpmattest/tpm.h>
+
+#include "hash.h"
+
+struct tpa_tpm {
+	TSS2_TCTI_CONTEXT *tcti;
+	ESYS_CONTEXT *esys;
+	char err[320];
+};
+
+/* ---- errors ---- */
+
+static int tpm_errf(tpa_tpm *t, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int tpm_errf(tpa_tpm *t, int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(t->err, sizeof(t->err), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* A TPM or TCTI failure of `what`, with the response code decoded.  A TCTI
+ * failure means the TPM is unreachable, which deserves plain words. */
+static int tpm_fail(tpa_tpm *t, TSS2_RC rc, const char *what)
+{
+	if ((rc & TSS2_RC_LAYER_MASK) == TSS2_TCTI_RC_LAYER)
+		return tpm_errf(t, TPA_E_TPM, "%s: the TPM does not answer (%s)", what,
+				Tss2_RC_Decode(rc));
+	return tpm_errf(t, TPA_E_TPM, "%s: %s (0x%x)", what, Tss2_RC_Decode(rc), (unsigned)rc);
+}
+
+/* Whether rc is the TPM saying "no such handle" (TPM_RC_HANDLE, any
+ * handle/parameter number) or "no such NV index". */
+static int rc_is_absent(TSS2_RC rc)
+{
+	if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER && (rc & TSS2_RC_LAYER_MASK) != TSS2_RESMGR_TPM_RC_LAYER)
+		return 0;
+	rc &= 0xFFFF;
+	return (rc & TPM2_RC_FMT1) && (rc & (TPM2_RC_FMT1 | 0x3F)) == TPM2_RC_HANDLE;
+}
+
+const char *tpa_tpm_error(const tpa_tpm *tpm) { return tpm ? tpm->err : ""; }
+
+/* ---- connection ---- */
+
+int tpa_tpm_open(const char *tcti, tpa_tpm **out, char *errbuf, size_t errlen)
+{
+	tpa_tpm *t;
+	TSS2_RC rc;
+	const char *shown = tcti ? tcti : "tpm2-tss default";
+
+	if (!out)
+		return TPA_E_INVALID_ARG;
+	if (!(t = calloc(1, sizeof(*t))))
+		return TPA_E_NOMEM;
+	rc = Tss2_TctiLdr_Initialize(tcti, &t->tcti);
+	if (rc != TSS2_RC_SUCCESS) {
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen, "cannot reach a TPM through TCTI '%s': %s", shown,
+				 Tss2_RC_Decode(rc));
+		free(t);
+		return TPA_E_TPM;
+	}
+	rc = Esys_Initialize(&t->esys, t->tcti, NULL);
+	if (rc != TSS2_RC_SUCCESS) {
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen, "cannot initialize ESAPI on TCTI '%s': %s", shown,
+				 Tss2_RC_Decode(rc));
+		Tss2_TctiLdr_Finalize(&t->tcti);
+		free(t);
+		return TPA_E_TPM;
+	}
+	*out = t;
+	return TPA_OK;
+}
+
+void tpa_tpm_close(tpa_tpm **tpm)
+{
+	if (!tpm || !*tpm)
+		return;
+	Esys_Finalize(&(*tpm)->esys);
+	Tss2_TctiLdr_Finalize(&(*tpm)->tcti);
+	free(*tpm);
+	*tpm = NULL;
+}
+
+/* ---- capabilities ---- */
+
+/* Allocated banks with their PCR bitmaps (bit i = PCR i). */
+static int get_banks(tpa_tpm *t, uint16_t algs[TPA_MAX_BANKS], uint32_t masks[TPA_MAX_BANKS], size_t *n)
+{
+	TPMS_CAPABILITY_DATA *cap = NULL;
+	TPMI_YES_NO more = 0;
+	TSS2_RC rc;
+	size_t k = 0;
+
+	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_PCRS, 0,
+				1, &more, &cap);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(t, rc, "reading the allocated PCR banks (TPM2_GetCapability)");
+	for (UINT32 i = 0; i < cap->data.assignedPCR.count; i++) {
+		const TPMS_PCR_SELECTION *s = &cap->data.assignedPCR.pcrSelections[i];
+		uint32_t m = 0;
+		for (unsigned b = 0; b < s->sizeofSelect && b < 3; b++)
+			m |= (uint32_t)s->pcrSelect[b] << (8 * b);
+		if (!m)
+			continue; /* listed but deallocated (swtpm lists every bank) */
+		if (k == TPA_MAX_BANKS) {
+			Esys_Free(cap);
+			return tpm_errf(t, TPA_E_LIMIT, "the TPM reports more than %d PCR banks",
+					TPA_MAX_BANKS);
+		}
+		algs[k] = s->hash;
+		masks[k] = m;
+		k++;
+	}
+	Esys_Free(cap);
+	*n = k;
+	return TPA_OK;
+}
+
+int tpa_tpm_banks(tpa_tpm *tpm, uint16_t algs[TPA_MAX_BANKS], size_t *n)
+{
+	uint32_t masks[TPA_MAX_BANKS];
+	if (!tpm || !algs || !n)
+		return TPA_E_INVALID_ARG;
+	return get_banks(tpm, algs, masks, n);
+}
+
+int tpa_tpm_info_get(tpa_tpm *tpm, tpa_tpm_info *info)
+{
+	TPMS_CAPABILITY_DATA *cap = NULL;
+	TPMI_YES_NO more = 0;
+	TSS2_RC rc;
+	tpa_tpm_info r;
+	uint32_t vendor1 = 0;
+
+	if (!tpm || !info)
+		return TPA_E_INVALID_ARG;
+	memset(&r, 0, sizeof(r));
+	rc = Esys_GetCapability(tpm->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				TPM2_CAP_TPM_PROPERTIES, TPM2_PT_MANUFACTURER, 8, &more, &cap);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(tpm, rc, "reading the TPM's fixed properties (TPM2_GetCapability)");
+	for (UINT32 i = 0; i < cap->data.tpmProperties.count; i++) {
+		TPM2_PT p = cap->data.tpmProperties.tpmProperty[i].property;
+		uint32_t v = cap->data.tpmProperties.tpmProperty[i].value;
+		char *dst = NULL;
+		if (p == TPM2_PT_MANUFACTURER)
+			dst = r.manufacturer;
+		else if (p >= TPM2_PT_VENDOR_STRING_1 && p <= TPM2_PT_VENDOR_STRING_1 + 3)
+			dst = r.vendor + 4 * (p - TPM2_PT_VENDOR_STRING_1);
+		else if (p == TPM2_PT_FIRMWARE_VERSION_1)
+			r.firmware1 = v;
+		else if (p == TPM2_PT_FIRMWARE_VERSION_1 + 1)
+			r.firmware2 = v;
+		if (p == TPM2_PT_VENDOR_STRING_1)
+			vendor1 = v;
+		if (dst)
+			for (int b = 0; b < 4; b++) {
+				char c = (char)(v >> (24 - 8 * b));
+				dst[b] = (c >= 0x20 && c < 0x7f) ? c : (c ? '?' : ' ');
+			}
+	}
+	Esys_Free(cap);
+	/* trailing blanks and NULs (shown as blanks) are padding */
+	for (int i = 3; i >= 0 && r.manufacturer[i] == ' '; i--)
+		r.manufacturer[i] = 0;
+	for (int i = 15; i >= 0 && (r.vendor[i] == ' ' || !r.vendor[i]); i--)
+		r.vendor[i] = 0;
+	r.is_simulator = strcmp(r.manufacturer, "IBM") == 0 || strcmp(r.manufacturer, "MSFT") == 0 ||
+			 vendor1 == 0x53572020u; /* "SW  " */
+	*info = r;
+	return TPA_OK;
+}
+
+/* ---- PCRs ---- */
+
+static int selection_empty(const TPML_PCR_SELECTION *s)
+{
+	for (UINT32 i = 0; i < s->count; i++)
+		for (unsigned b = 0; b < s->pcrSelections[i].sizeofSelect; b++)
+			if (s->pcrSelections[i].pcrSelect[b])
+				return 0;
+	return 1;
+}
+
+/* Selection of the PCRs in mask in every bank, in the TPM's bank order. */
+static void selection_build(TPML_PCR_SELECTION *sel, const uint16_t *algs, const uint32_t *masks,
+			    size_t n, uint32_t mask)
+{
+	memset(sel, 0, sizeof(*sel));
+	for (size_t i = 0; i < n; i++) {
+		uint32_t m = masks[i] & mask;
+		TPMS_PCR_SELECTION *s;
+		if (!m)
+			continue;
+		s = &sel->pcrSelections[sel->count++];
+		s->hash = algs[i];
+		s->sizeofSelect = 3;
+		for (unsigned b = 0; b < 3; b++)
+			s->pcrSelect[b] = (uint8_t)(m >> (8 * b));
+	}
+}
+
+/*
+ * Reads every PCR in sel into pcrs.  TPM2_PCR_Read returns at most eight
+ * digests (TPML_DIGEST) per call, so this loops, dropping what each answer
+ * covered.  *changed is set when pcrUpdateCounter moved between calls.
+ */
+static int pcr_read_sel(tpa_tpm *t, const TPML_PCR_SELECTION *sel, tpa_pcrs *pcrs, int *changed)
+{
+	TPML_PCR_SELECTION want = *sel;
+	UINT32 first_counter = 0;
+	int first = 1;
+
+	*changed = 0;
+	while (!selection_empty(&want)) {
+		TPML_PCR_SELECTION *got = NULL;
+		TPML_DIGEST *vals = NULL;
+		UINT32 counter = 0, k = 0;
+		int progress = 0, r = TPA_OK;
+		TSS2_RC rc = Esys_PCR_Read(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &want,
+					   &counter, &got, &vals);
+		if (rc != TSS2_RC_SUCCESS)
+			return tpm_fail(t, rc, "reading PCRs (TPM2_PCR_Read)");
+		if (!first && counter != first_counter)
+			*changed = 1;
+		first = 0;
+		first_counter = counter;
+		for (UINT32 i = 0; i < got->count && r == TPA_OK; i++) {
+			const TPMS_PCR_SELECTION *g = &got->pcrSelections[i];
+			TPMS_PCR_SELECTION *w = NULL;
+			for (UINT32 j = 0; j < want.count; j++)
+				if (want.pcrSelections[j].hash == g->hash)
+					w = &want.pcrSelections[j];
+			for (unsigned pcr = 0; pcr < 8u * g->sizeofSelect && r == TPA_OK; pcr++) {
+				size_t dlen = tpa_alg_digest_size(g->hash);
+				if (!(g->pcrSelect[pcr / 8] & (1u << (pcr % 8))))
+					continue;
+				if (!w || pcr >= 24 || !(w->pcrSelect[pcr / 8] & (1u << (pcr % 8))) ||
+				    k >= vals->count || vals->digests[k].size != dlen || !dlen) {
+					r = tpm_errf(t, TPA_E_TPM,
+						     "TPM2_PCR_Read answered with values that were not asked for");
+					break;
+				}
+				r = tpa_pcrs_set(pcrs, g->hash, pcr, vals->digests[k].buffer, dlen);
+				k++;
+				w->pcrSelect[pcr / 8] &= (uint8_t) ~(1u << (pcr % 8));
+				progress = 1;
+			}
+		}
+		if (r == TPA_OK && (k != vals->count || !progress))
+			r = tpm_errf(t, TPA_E_TPM, "TPM2_PCR_Read answered without the values asked for");
+		Esys_Free(got);
+		Esys_Free(vals);
+		if (r != TPA_OK)
+			return r;
+	}
+	return TPA_OK;
+}
+
+int tpa_tpm_read_pcrs(tpa_tpm *tpm, uint32_t pcr_mask, tpa_pcrs **out)
+{
+	uint16_t algs[TPA_MAX_BANKS];
+	uint32_t masks[TPA_MAX_BANKS];
+	size_t n;
+	TPML_PCR_SELECTION sel;
+	tpa_pcrs *pcrs = NULL;
+	int r, changed;
+
+	if (!tpm || !out)
+		return TPA_E_INVALID_ARG;
+	if ((r = get_banks(tpm, algs, masks, &n)) != TPA_OK)
+		return r;
+	selection_build(&sel, algs, masks, n, pcr_mask);
+	/* a consistent snapshot: retry if an extend landed between reads */
+	for (int attempt = 0; attempt < 3; attempt++) {
+		tpa_pcrs_free(&pcrs);
+		if ((r = tpa_pcrs_new(&pcrs)) != TPA_OK)
+			return r;
+		if ((r = pcr_read_sel(tpm, &sel, pcrs, &changed)) != TPA_OK) {
+			tpa_pcrs_free(&pcrs);
+			return r;
+		}
+		if (!changed) {
+			*out = pcrs;
+			return TPA_OK;
+		}
+	}
+	tpa_pcrs_free(&pcrs);
+	return tpm_errf(tpm, TPA_E_TPM, "PCRs kept changing while they were being read");
+}
+
+int tpa_tpm_extend(tpa_tpm *tpm, unsigned pcr, size_t n, const uint16_t *algs,
+		   const uint8_t *const *digests)
+{
+	TPML_DIGEST_VALUES v;
+	TSS2_RC rc;
+	char what[64];
+
+	if (!tpm || pcr >= TPA_PCR_COUNT || !n || n > TPM2_NUM_PCR_BANKS || !algs || !digests)
+		return TPA_E_INVALID_ARG;
+	memset(&v, 0, sizeof(v));
+	for (size_t i = 0; i < n; i++) {
+		size_t len = tpa_alg_digest_size(algs[i]);
+		if (!len || len > sizeof(TPMU_HA))
+			return TPA_E_UNSUPPORTED;
+		v.digests[i].hashAlg = algs[i];
+		memcpy(&v.digests[i].digest, digests[i], len);
+	}
+	v.count = (UINT32)n;
+	rc = Esys_PCR_Extend(tpm->esys, ESYS_TR_PCR0 + pcr, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+			     ESYS_TR_NONE, &v);
+	if (rc != TSS2_RC_SUCCESS) {
+		snprintf(what, sizeof(what), "extending PCR%u (TPM2_PCR_Extend)", pcr);
+		return tpm_fail(tpm, rc, what);
+	}
+	return TPA_OK;
+}
+
+/* ---- templates ---- */
+
+/* TPM2_PolicySecret(TPM_RH_ENDORSEMENT) digest, the authPolicy of the TCG
+ * default EK templates (EK Credential Profile 2.0, B.3.3). */
+static const uint8_t ek_policy[32] = {
+	0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xB3, 0xF8, 0x1A, 0x90, 0xCC, 0x8D, 0x46, 0xA5, 0xD7, 0x24,
+	0xFD, 0x52, 0xD7, 0x6E, 0x06, 0x52, 0x0B, 0x64, 0xF2, 0xA1, 0xDA, 0x1B, 0x33, 0x14, 0x69, 0xAA,
+};
+
+#define EK_ATTRS                                                                                   \
+	(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |        \
+	 TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT)
+/* An attestation key: TPM-bound, TPM-generated, and restricted so it signs
+ * only TPM-generated structures (no forged TPMS_ATTEST, THREATS.md). */
+#define AK_ATTRS                                                                                   \
+	(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |        \
+	 TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT)
+
+/* Templates L-1 (RSA 2048) and L-2 (ECC NIST P-256), EK Credential Profile
+ * 2.0, B.3.3 and B.3.4. */
+static void ek_template(uint16_t alg, TPM2B_PUBLIC *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->publicArea.type = alg;
+	p->publicArea.nameAlg = TPM2_ALG_SHA256;
+	p->publicArea.objectAttributes = EK_ATTRS;
+	p->publicArea.authPolicy.size = sizeof(ek_policy);
+	memcpy(p->publicArea.authPolicy.buffer, ek_policy, sizeof(ek_policy));
+	if (alg == TPM2_ALG_RSA) {
+		TPMS_RSA_PARMS *r = &p->publicArea.parameters.rsaDetail;
+		r->symmetric.algorithm = TPM2_ALG_AES;
+		r->symmetric.keyBits.aes = 128;
+		r->symmetric.mode.aes = TPM2_ALG_CFB;
+		r->scheme.scheme = TPM2_ALG_NULL;
+		r->keyBits = 2048;
+		r->exponent = 0;
+		p->publicArea.unique.rsa.size = 256;
+	} else {
+		TPMS_ECC_PARMS *e = &p->publicArea.parameters.eccDetail;
+		e->symmetric.algorithm = TPM2_ALG_AES;
+		e->symmetric.keyBits.aes = 128;
+		e->symmetric.mode.aes = TPM2_ALG_CFB;
+		e->scheme.scheme = TPM2_ALG_NULL;
+		e->curveID = TPM2_ECC_NIST_P256;
+		e->kdf.scheme = TPM2_ALG_NULL;
+		p->publicArea.unique.ecc.x.size = 32;
+		p->publicArea.unique.ecc.y.size = 32;
+	}
+}
+
+static void ak_template(uint16_t alg, TPM2B_PUBLIC *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->publicArea.type = alg;
+	p->publicArea.nameAlg = TPM2_ALG_SHA256;
+	p->publicArea.objectAttributes = AK_ATTRS;
+	if (alg == TPM2_ALG_RSA) {
+		TPMS_RSA_PARMS *r = &p->publicArea.parameters.rsaDetail;
+		r->symmetric.algorithm = TPM2_ALG_NULL;
+		r->scheme.scheme = TPM2_ALG_RSASSA;
+		r->scheme.details.rsassa.hashAlg = TPM2_ALG_SHA256;
+		r->keyBits = 2048;
+	} else {
+		TPMS_ECC_PARMS *e = &p->publicArea.parameters.eccDetail;
+		e->symmetric.algorithm = TPM2_ALG_NULL;
+		e->scheme.scheme = TPM2_ALG_ECDSA;
+		e->scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
+		e->curveID = TPM2_ECC_NIST_P256;
+		e->kdf.scheme = TPM2_ALG_NULL;
+	}
+}
+
+/* Whether an existing key is an AK as we would have made it.  Compares the
+ * fields that matter field by field (the unique part differs per key). */
+static int ak_check(tpa_tpm *t, const TPMT_PUBLIC *p, uint16_t want_alg, uint32_t handle)
+{
+	TPM2B_PUBLIC tmpl;
+	const char *why = NULL;
+
+	if (p->type != TPM2_ALG_RSA && p->type != TPM2_ALG_ECC)
+		why = "it is neither an RSA nor an ECC key";
+	else if (want_alg != TPA_KEY_ANY && p->type != want_alg)
+		why = p->type == TPM2_ALG_RSA ? "it is an RSA key and an ECC AK was asked for"
+					      : "it is an ECC key and an RSA AK was asked for";
+	if (why)
+		return tpm_errf(t, TPA_E_TPM, "persistent handle 0x%08x holds a key that is not our AK: %s; not replacing it (choose another --ak-handle, or evict it with tpm2_evictcontrol)", handle, why);
+	ak_template(p->type, &tmpl);
+	if (p->nameAlg != TPM2_ALG_SHA256)
+		why = "its name algorithm is not SHA-256";
+	else if (p->objectAttributes != tmpl.publicArea.objectAttributes)
+		why = "its attributes are not fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|restricted|sign";
+	else if (p->authPolicy.size != 0)
+		why = "it has an authorization policy";
+	else if (p->type == TPM2_ALG_RSA &&
+		 (p->parameters.rsaDetail.symmetric.algorithm != TPM2_ALG_NULL ||
+		  p->parameters.rsaDetail.scheme.scheme != TPM2_ALG_RSASSA ||
+		  p->parameters.rsaDetail.scheme.details.rsassa.hashAlg != TPM2_ALG_SHA256 ||
+		  p->parameters.rsaDetail.keyBits != 2048 ||
+		  (p->parameters.rsaDetail.exponent != 0 && p->parameters.rsaDetail.exponent != 65537)))
+		why = "it is not an RSA-2048 RSASSA-SHA256 key";
+	else if (p->type == TPM2_ALG_ECC &&
+		 (p->parameters.eccDetail.symmetric.algorithm != TPM2_ALG_NULL ||
+		  p->parameters.eccDetail.scheme.scheme != TPM2_ALG_ECDSA ||
+		  p->parameters.eccDetail.scheme.details.ecdsa.hashAlg != TPM2_ALG_SHA256 ||
+		  p->parameters.eccDetail.curveID != TPM2_ECC_NIST_P256 ||
+		  p->parameters.eccDetail.kdf.scheme != TPM2_ALG_NULL))
+		why = "it is not an ECC P-256 ECDSA-SHA256 key";
+	if (why)
+		return tpm_errf(t, TPA_E_TPM, "persistent handle 0x%08x holds a key that is not our AK: %s; not replacing it (choose another --ak-handle, or evict it with tpm2_evictcontrol)", handle, why);
+	return TPA_OK;
+}
+
+/* The signing scheme's hash: the TPM computes a quote's pcrDigest with it
+ * (Part 3, 18.4.1). */
+static uint16_t ak_hash(const TPMT_PUBLIC *p)
+{
+	return p->type == TPM2_ALG_RSA ? p->parameters.rsaDetail.scheme.details.rsassa.hashAlg
+				       : p->parameters.eccDetail.scheme.details.ecdsa.hashAlg;
+}
+
+/* The counter: TPM_NT_COUNTER, 8 bytes; its own (empty) auth and the owner's
+ * may read and increment it; no dictionary-attack lockout, since the auth is
+ * empty anyway. */
+#define NV_ATTRS                                                                                   \
+	((TPM2_NT_COUNTER << TPMA_NV_TPM2_NT_SHIFT) | TPMA_NV_AUTHWRITE | TPMA_NV_AUTHREAD |      \
+	 TPMA_NV_OWNERWRITE | TPMA_NV_OWNERREAD | TPMA_NV_NO_DA)
+/* Attributes that report state rather than what the index was defined with. */
+#define NV_STATE_ATTRS (TPMA_NV_WRITTEN | TPMA_NV_READLOCKED | TPMA_NV_WRITELOCKED)
+
+/* ---- objects ---- */
+
+static void flush(tpa_tpm *t, ESYS_TR *tr)
+{
+	if (*tr != ESYS_TR_NONE)
+		(void)Esys_FlushContext(t->esys, *tr); /* best effort: nothing better to do on failure */
+	*tr = ESYS_TR_NONE;
+}
+
+static void tr_close(tpa_tpm *t, ESYS_TR *tr)
+{
+	if (*tr != ESYS_TR_NONE)
+		(void)Esys_TR_Close(t->esys, tr);
+	*tr = ESYS_TR_NONE;
+}
+
+/* Creates an EK from its default template; the caller flushes *ek. */
+static int ek_create(tpa_tpm *t, uint16_t alg, ESYS_TR *ek, TPM2B_PUBLIC **pub)
+{
+	TPM2B_SENSITIVE_CREATE sens;
+	TPM2B_PUBLIC tmpl;
+	TPM2B_DATA outside;
+	TPML_PCR_SELECTION none;
+	TSS2_RC rc;
+
+	memset(&sens, 0, sizeof(sens));
+	memset(&outside, 0, sizeof(outside));
+	memset(&none, 0, sizeof(none));
+	ek_template(alg, &tmpl);
+	rc = Esys_CreatePrimary(t->esys, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+				ESYS_TR_NONE, &sens, &tmpl, &outside, &none, ek, pub, NULL, NULL, NULL);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(t, rc,
+				alg == TPM2_ALG_RSA ? "creating the RSA EK (TPM2_CreatePrimary)"
+						    : "creating the ECC EK (TPM2_CreatePrimary)");
+	return TPA_OK;
+}
+
+/* A fresh policy session satisfying the EK's policy (PolicySecret with the
+ * endorsement hierarchy's empty auth). */
+static int ek_policy_session(tpa_tpm *t, ESYS_TR *sess)
+{
+	TPMT_SYM_DEF sym = {.algorithm = TPM2_ALG_NULL};
+	TSS2_RC rc;
+
+	if (*sess == ESYS_TR_NONE) {
+		rc = Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+					   ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym,
+					   TPM2_ALG_SHA256, sess);
+		if (rc != TSS2_RC_SUCCESS) {
+			*sess = ESYS_TR_NONE;
+			return tpm_fail(t, rc, "starting a policy session (TPM2_StartAuthSession)");
+		}
+	}
+	rc = Esys_PolicySecret(t->esys, ESYS_TR_RH_ENDORSEMENT, *sess, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+			       ESYS_TR_NONE, NULL, NULL, NULL, 0, NULL, NULL);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(t, rc, "satisfying the EK policy (TPM2_PolicySecret)");
+	return TPA_OK;
+}
+
+/* Creates an AK under the ECC EK and persists it at handle. */
+static int ak_create(tpa_tpm *t, uint16_t alg, uint32_t handle, ESYS_TR *out)
+{
+	ESYS_TR ek = ESYS_TR_NONE, sess = ESYS_TR_NONE, ak = ESYS_TR_NONE, persisted = ESYS_TR_NONE;
+	TPM2B_PUBLIC *ekpub = NULL, *pub = NULL, tmpl;
+	TPM2B_PRIVATE *priv = NULL;
+	TPM2B_SENSITIVE_CREATE sens;
+	TPM2B_DATA outside;
+	TPML_PCR_SELECTION none;
+	TSS2_RC rc;
+	int r;
+
+	memset(&sens, 0, sizeof(sens));
+	memset(&outside, 0, sizeof(outside));
+	memset(&none, 0, sizeof(none));
+	ak_template(alg, &tmpl);
+
+	if ((r = ek_create(t, TPM2_ALG_ECC, &ek, &ekpub)) != TPA_OK)
+		goto out;
+	if ((r = ek_policy_session(t, &sess)) != TPA_OK)
+		goto out;
+	rc = Esys_Create(t->esys, ek, sess, ESYS_TR_NONE, ESYS_TR_NONE, &sens, &tmpl, &outside, &none,
+			 &priv, &pub, NULL, NULL, NULL);
+	if (rc != TSS2_RC_SUCCESS) {
+		r = tpm_fail(t, rc, "creating the AK under the EK (TPM2_Create)");
+		goto out;
+	}
+	/* a policy session's digest resets after each use */
+	if ((r = ek_policy_session(t, &sess)) != TPA_OK)
+		goto out;
+	rc = Esys_Load(t->esys, ek, sess, ESYS_TR_NONE, ESYS_TR_NONE, priv, pub, &ak);
+	if (rc != TSS2_RC_SUCCESS) {
+		ak = ESYS_TR_NONE;
+		r = tpm_fail(t, rc, "loading the AK (TPM2_Load)");
+		goto out;
+	}
+	rc = Esys_EvictControl(t->esys, ESYS_TR_RH_OWNER, ak, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+			       ESYS_TR_NONE, handle, &persisted);
+	if (rc != TSS2_RC_SUCCESS) {
+		r = tpm_fail(t, rc, "making the AK persistent (TPM2_EvictControl)");
+		goto out;
+	}
+	*out = persisted;
+	r = TPA_OK;
+out:
+	flush(t, &ak);
+	flush(t, &sess);
+	flush(t, &ek);
+	Esys_Free(ekpub);
+	Esys_Free(pub);
+	Esys_Free(priv);
+	return r;
+}
+
+/* Finds (and checks) or creates the AK; *akpub is the caller's to free. */
+static int ak_get(tpa_tpm *t, uint16_t want_alg, uint32_t handle, ESYS_TR *ak, TPM2B_PUBLIC **akpub,
+		  int *created)
+{
+	ESYS_TR tr = ESYS_TR_NONE;
+	TPM2B_PUBLIC *pub = NULL;
+	TSS2_RC rc;
+	int r;
+
+	*created = 0;
+	if ((handle >> 24) != TPM2_HT_PERSISTENT || handle >= 0x81800000u)
+		return tpm_errf(t, TPA_E_INVALID_ARG,
+				"AK handle 0x%08x is not an owner persistent handle (0x81000000-0x817FFFFF)", handle);
+	rc = Esys_TR_FromTPMPublic(t->esys, handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &tr);
+	if (rc != TSS2_RC_SUCCESS && !rc_is_absent(rc))
+		return tpm_fail(t, rc, "looking for the AK (TPM2_ReadPublic)");
+	if (rc != TSS2_RC_SUCCESS) {
+		if ((r = ak_create(t, want_alg == TPA_KEY_ANY ? TPA_KEY_ECC : want_alg, handle, &tr)) !=
+		    TPA_OK)
+			return r;
+		*created = 1;
+	}
+	rc = Esys_ReadPublic(t->esys, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL, NULL);
+	if (rc != TSS2_RC_SUCCESS) {
+		tr_close(t, &tr);
+		return tpm_fail(t, rc, "reading the AK's public area (TPM2_ReadPublic)");
+	}
+	if ((r = ak_check(t, &pub->publicArea, want_alg, handle)) != TPA_OK) {
+		Esys_Free(pub);
+		tr_close(t, &tr);
+		return r;
+	}
+	*ak = tr;
+	*akpub = pub;
+	return TPA_OK;
+}
+
+/* Finds (and checks) or defines the counter. */
+static int nv_get(tpa_tpm *t, uint32_t index, ESYS_TR *nv, int *created)
+{
+	ESYS_TR tr = ESYS_TR_NONE;
+	TPM2B_NV_PUBLIC *pub = NULL;
+	TSS2_RC rc;
+	const char *why = NULL;
+
+	*created = 0;
+	if ((index >> 24) != TPM2_HT_NV_INDEX || index >= 0x01400000u)
+		return tpm_errf(t, TPA_E_INVALID_ARG,
+				"NV index 0x%08x is not in the owner range 0x01000000-0x013FFFFF", index);
+	rc = Esys_TR_FromTPMPublic(t->esys, index, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &tr);
+	if (rc != TSS2_RC_SUCCESS && !rc_is_absent(rc))
+		return tpm_fail(t, rc, "looking for the NV counter (TPM2_NV_ReadPublic)");
+	if (rc != TSS2_RC_SUCCESS) {
+		TPM2B_AUTH auth = {.size = 0};
+		TPM2B_NV_PUBLIC def = {.nvPublic = {
+					       .nvIndex = index,
+					       .nameAlg = TPM2_ALG_SHA256,
+					       .attributes = NV_ATTRS,
+					       .dataSize = 8,
+				       }};
+		rc = Esys_NV_DefineSpace(t->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+					 ESYS_TR_NONE, &auth, &def, &tr);
+		if (rc != TSS2_RC_SUCCESS)
+			return tpm_fail(t, rc, "defining the NV counter (TPM2_NV_DefineSpace)");
+		*created = 1;
+		*nv = tr;
+		return TPA_OK;
+	}
+	rc = Esys_NV_ReadPublic(t->esys, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL);
+	if (rc != TSS2_RC_SUCCESS) {
+		tr_close(t, &tr);
+		return tpm_fail(t, rc, "reading the NV counter's public area (TPM2_NV_ReadPublic)");
+	}
+	if (((pub->nvPublic.attributes & TPMA_NV_TPM2_NT_MASK) >> TPMA_NV_TPM2_NT_SHIFT) != TPM2_NT_COUNTER)
+		why = "it is not a counter (TPM_NT_COUNTER)";
+	else if ((pub->nvPublic.attributes & ~NV_STATE_ATTRS) != NV_ATTRS)
+		why = "its attributes are not authread|authwrite|ownerread|ownerwrite|no_da";
+	else if (pub->nvPublic.nameAlg != TPM2_ALG_SHA256 || pub->nvPublic.authPolicy.size != 0)
+		why = "its name algorithm or policy differ";
+	Esys_Free(pub);
+	if (why) {
+		tr_close(t, &tr);
+		return tpm_errf(t, TPA_E_TPM,
+				"NV index 0x%08x exists but is not our counter: %s; not touching it (choose another --nv-index)",
+				index, why);
+	}
+	*nv = tr;
+	return TPA_OK;
+}
+
+static int marshal_public(tpa_tpm *t, const TPM2B_PUBLIC *pub, uint8_t *buf, size_t cap, size_t *len)
+{
+	size_t off = 0;
+	TSS2_RC rc = Tss2_MU_TPM2B_PUBLIC_Marshal(pub, buf, cap, &off);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(t, rc, "marshalling the AK's public area");
+	*len = off;
+	return TPA_OK;
+}
+
+static int provision(tpa_tpm *t, const tpa_provision_opts *opts, tpa_provision_info *info,
+		     ESYS_TR *ak_out, TPM2B_PUBLIC **akpub_out, ESYS_TR *nv_out)
+{
+	tpa_provision_opts o = {0};
+	ESYS_TR ak = ESYS_TR_NONE, nv = ESYS_TR_NONE;
+	TPM2B_PUBLIC *akpub = NULL;
+	TPM2B_NAME *name = NULL;
+	tpa_provision_info inf;
+	int r, ak_created = 0, nv_created = 0;
+
+	if (opts)
+		o = *opts;
+	if (!o.ak_handle)
+		o.ak_handle = TPA_TPM_DEFAULT_AK_HANDLE;
+	if (!o.nv_index)
+		o.nv_index = TPA_TPM_DEFAULT_NV_INDEX;
+	if (o.ak_alg != TPA_KEY_ANY && o.ak_alg != TPA_KEY_RSA && o.ak_alg != TPA_KEY_ECC)
+		return tpm_errf(t, TPA_E_INVALID_ARG, "unknown AK algorithm 0x%04x", o.ak_alg);
+
+	if ((r = ak_get(t, o.ak_alg, o.ak_handle, &ak, &akpub, &ak_created)) != TPA_OK)
+		return r;
+	if ((r = nv_get(t, o.nv_index, &nv, &nv_created)) != TPA_OK)
+		goto fail;
+	memset(&inf, 0, sizeof(inf));
+	inf.ak_created = ak_created;
+	inf.nv_created = nv_created;
+	inf.ak_alg = akpub->publicArea.type;
+	inf.ak_handle = o.ak_handle;
+	inf.nv_index = o.nv_index;
+	if ((r = marshal_public(t, akpub, inf.ak_public, sizeof(inf.ak_public), &inf.ak_public_len)) != TPA_OK)
+		goto fail;
+	{
+		TSS2_RC rc = Esys_TR_GetName(t->esys, ak, &name);
+		if (rc != TSS2_RC_SUCCESS) {
+			r = tpm_fail(t, rc, "computing the AK's name");
+			goto fail;
+		}
+		if (name->size > sizeof(inf.ak_name)) {
+			r = tpm_errf(t, TPA_E_TPM, "the AK's name is too long");
+			goto fail;
+		}
+		memcpy(inf.ak_name, name->name, name->size);
+		inf.ak_name_len = name->size;
+	}
+	if (info)
+		*info = inf;
+	Esys_Free(name);
+	if (ak_out)
+		*ak_out = ak;
+	else
+		tr_close(t, &ak);
+	if (akpub_out)
+		*akpub_out = akpub;
+	else
+		Esys_Free(akpub);
+	if (nv_out)
+		*nv_out = nv;
+	else
+		tr_close(t, &nv);
+	return TPA_OK;
+fail:
+	Esys_Free(name);
+	Esys_Free(akpub);
+	tr_close(t, &ak);
+	tr_close(t, &nv);
+	return r;
+}
+
+int tpa_tpm_provision(tpa_tpm *tpm, const tpa_provision_opts *opts, tpa_provision_info *info)
+{
+	if (!tpm)
+		return TPA_E_INVALID_ARG;
+	return provision(tpm, opts, info, NULL, NULL, NULL);
+}
+
+/* ---- NV reads (EK certificates) ---- */
+
+/* Whether NV indices exist: one TPM2_GetCapability(TPM_CAP_HANDLES) over the
+ * range they share. */
+static int nv_present(tpa_tpm *t, uint32_t first, uint32_t count, const uint32_t *which, int *present,
+		      size_t n)
+{
+	TPMS_CAPABILITY_DATA *cap = NULL;
+	TPMI_YES_NO more = 0;
+	TSS2_RC rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+					TPM2_CAP_HANDLES, first, count, &more, &cap);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(t, rc, "listing NV indices (TPM2_GetCapability)");
+	for (size_t i = 0; i < n; i++) {
+		present[i] = 0;
+		for (UINT32 k = 0; k < cap->data.handles.count; k++)
+			if (cap->data.handles.handle[k] == which[i])
+				present[i] = 1;
+	}
+	Esys_Free(cap);
+	return TPA_OK;
+}
+
+/* Caps the size of an NV blob we are willing to read (EK certs are ~1 KiB;
+ * an NV index is at most a few KiB on any TPM). */
+#define NV_BLOB_MAX 8192
+/* TPM2_NV_Read size per command: 1024 is the common TPM_PT_NV_BUFFER_MAX;
+ * a TPM with a smaller buffer answers TPM_RC_VALUE and we halve. */
+#define NV_CHUNK 1024
+
+static int nv_read_blob(tpa_tpm *t, uint32_t index, uint8_t **out, size_t *len)
+{
+	ESYS_TR tr = ESYS_TR_NONE;
+	TPM2B_NV_PUBLIC *pub = NULL;
+	uint8_t *buf = NULL;
+	size_t size, off = 0, chunk = NV_CHUNK;
+	char what[96];
+	TSS2_RC rc;
+	int r = TPA_OK;
+
+	snprintf(what, sizeof(what), "reading NV index 0x%08x", index);
+	rc = Esys_TR_FromTPMPublic(t->esys, index, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &tr);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(t, rc, what);
+	rc = Esys_NV_ReadPublic(t->esys, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL);
+	if (rc != TSS2_RC_SUCCESS) {
+		r = tpm_fail(t, rc, what);
+		goto out;
+	}
+	size = pub->nvPublic.dataSize;
+	if (size > NV_BLOB_MAX) {
+		r = tpm_errf(t, TPA_E_LIMIT, "NV index 0x%08x holds %zu bytes, more than %d", index,
+			     size, NV_BLOB_MAX);
+		goto out;
+	}
+	if (!(buf = malloc(size + 1))) {
+		r = TPA_E_NOMEM;
+		goto out;
+	}
+	while (off < size) {
+		TPM2B_MAX_NV_BUFFER *d = NULL;
+		size_t n = size - off < chunk ? size - off : chunk;
+		rc = Esys_NV_Read(t->esys, tr, tr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+				  (UINT16)n, (UINT16)off, &d);
+		if (rc != TSS2_RC_SUCCESS && chunk > 256 && (rc & TSS2_RC_LAYER_MASK) == 0) {
+			chunk /= 2;
+			continue;
+		}
+		if (rc != TSS2_RC_SUCCESS) {
+			r = tpm_fail(t, rc, what);
+			goto out;
+		}
+		if (d->size != n) {
+			Esys_Free(d);
+			r = tpm_errf(t, TPA_E_TPM, "%s: short read", what);
+			goto out;
+		}
+		memcpy(buf + off, d->buffer, n);
+		Esys_Free(d);
+		off += n;
+	}
+	*out = buf;
+	*len = size;
+	buf = NULL;
+out:
+	free(buf);
+	Esys_Free(pub);
+	tr_close(t, &tr);
+	return r;
+}
+
+int tpa_tpm_ek(tpa_tpm *tpm, uint16_t alg, uint8_t **pub, size_t *pub_len, uint8_t **cert,
+	       size_t *cert_len)
+{
+	ESYS_TR ek = ESYS_TR_NONE;
+	TPM2B_PUBLIC *p = NULL;
+	uint32_t idx = alg == TPA_KEY_RSA ? TPA_TPM_EK_CERT_RSA_INDEX : TPA_TPM_EK_CERT_ECC_INDEX;
+	uint8_t *pb = NULL, *cb = NULL;
+	size_t plen = 0, clen = 0;
+	int present = 0, r;
+
+	if (!tpm || (alg != TPA_KEY_RSA && alg != TPA_KEY_ECC) || !pub || !pub_len)
+		return TPA_E_INVALID_ARG;
+	if ((r = ek_create(tpm, alg, &ek, &p)) != TPA_OK)
+		return r;
+	flush(tpm, &ek);
+	if (!(pb = malloc(sizeof(TPM2B_PUBLIC)))) {
+		r = TPA_E_NOMEM;
+		goto out;
+	}
+	if ((r = marshal_public(tpm, p, pb, sizeof(TPM2B_PUBLIC), &plen)) != TPA_OK)
+		goto out;
+	if (cert && cert_len) {
+		if ((r = nv_present(tpm, idx, 1, &idx, &present, 1)) != TPA_OK)
+			goto out;
+		if (present && (r = nv_read_blob(tpm, idx, &cb, &clen)) != TPA_OK)
+			goto out;
+		*cert = cb;
+		*cert_len = clen;
+		cb = NULL;
+	}
+	*pub = pb;
+	*pub_len = plen;
+	pb = NULL;
+out:
+	free(pb);
+	free(cb);
+	Esys_Free(p);
+	return r;
+}
+
+/* ---- quote ---- */
+
+/* Unmarshals a TPMS_ATTEST and checks what the attester can check itself:
+ * genuine magic, the expected type, our nonce. */
+static int attest_parse(tpa_tpm *t, const TPM2B_ATTEST *a, TPM2_ST type, const uint8_t *nonce,
+			size_t nonce_len, TPMS_ATTEST *out)
+{
+	size_t off = 0;
+	TSS2_RC rc = Tss2_MU_TPMS_ATTEST_Unmarshal(a->attestationData, a->size, &off, out);
+	if (rc != TSS2_RC_SUCCESS || off != a->size)
+		return tpm_errf(t, TPA_E_TPM, "the TPM returned an attestation that does not parse");
+	if (out->magic != TPM2_GENERATED_VALUE || out->type != type ||
+	    out->extraData.size != nonce_len ||
+	    CRYPTO_memcmp(out->extraData.buffer, nonce, nonce_len) != 0)
+		return tpm_errf(t, TPA_E_TPM,
+				"the TPM returned an attestation with the wrong magic, type or nonce");
+	return TPA_OK;
+}
+
+static int selection_equal(const TPML_PCR_SELECTION *a, const TPML_PCR_SELECTION *b)
+{
+	if (a->count != b->count)
+		return 0;
+	for (UINT32 i = 0; i < a->count; i++) {
+		const TPMS_PCR_SELECTION *x = &a->pcrSelections[i], *y = &b->pcrSelections[i];
+		uint8_t xs[TPM2_PCR_SELECT_MAX] = {0}, ys[TPM2_PCR_SELECT_MAX] = {0};
+		if (x->hash != y->hash || x->sizeofSelect > TPM2_PCR_SELECT_MAX ||
+		    y->sizeofSelect > TPM2_PCR_SELECT_MAX)
+			return 0;
+		memcpy(xs, x->pcrSelect, x->sizeofSelect);
+		memcpy(ys, y->pcrSelect, y->sizeofSelect);
+		if (memcmp(xs, ys, sizeof(xs)) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* H(values in selection order) with the scheme hash, as TPM2_Quote computes
+ * pcrDigest (Part 3, 18.4: banks in selection order, PCRs ascending). */
+static int pcr_digest(tpa_tpm *t, uint16_t hash, const TPML_PCR_SELECTION *sel, const tpa_pcrs *pcrs,
+		      uint8_t *out, size_t *outlen)
+{
+	const EVP_MD *md = tpa_md(hash);
+	EVP_MD_CTX *ctx;
+	unsigned int n = 0;
+	int ok;
+
+	if (!md)
+		return tpm_errf(t, TPA_E_UNSUPPORTED, "the AK's hash 0x%04x is not available", hash);
+	if (!(ctx = EVP_MD_CTX_new()))
+		return TPA_E_NOMEM;
+	ok = EVP_DigestInit_ex(ctx, md, NULL);
+	for (UINT32 i = 0; ok && i < sel->count; i++) {
+		const TPMS_PCR_SELECTION *s = &sel->pcrSelections[i];
+		for (unsigned pcr = 0; ok && pcr < 8u * s->sizeofSelect; pcr++) {
+			const uint8_t *v;
+			size_t vlen;
+			if (!(s->pcrSelect[pcr / 8] & (1u << (pcr % 8))))
+				continue;
+			if (tpa_pcrs_get(pcrs, s->hash, pcr, &v, &vlen) != TPA_OK) {
+				EVP_MD_CTX_free(ctx);
+				return tpm_errf(t, TPA_E_TPM, "PCR%u of bank 0x%04x was not read", pcr, s->hash);
+			}
+			ok = EVP_DigestUpdate(ctx, v, vlen);
+		}
+	}
+	ok = ok && EVP_DigestFinal_ex(ctx, out, &n);
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		return TPA_E_CRYPTO;
+	*outlen = n;
+	return TPA_OK;
+}
+
+static int marshal_sig(tpa_tpm *t, const TPMT_SIGNATURE *sig, tpa_evidence *ev, tpa_evidence_part part)
+{
+	uint8_t buf[sizeof(TPMT_SIGNATURE)];
+	size_t off = 0;
+	TSS2_RC rc = Tss2_MU_TPMT_SIGNATURE_Marshal(sig, buf, sizeof(buf), &off);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(t, rc, "marshalling a signature");
+	return tpa_evidence_set(ev, part, buf, off);
+}
+
+/* EK certificates that are present, into the evidence. */
+static int ek_certs(tpa_tpm *t, tpa_evidence *ev)
+{
+	static const uint32_t idx[2] = {TPA_TPM_EK_CERT_RSA_INDEX, TPA_TPM_EK_CERT_ECC_INDEX};
+	static const tpa_evidence_part part[2] = {TPA_PART_EK_RSA_CERT, TPA_PART_EK_ECC_CERT};
+	int present[2], r;
+
+	if ((r = nv_present(t, idx[0], idx[1] - idx[0] + 1, idx, present, 2)) != TPA_OK)
+		return r;
+	for (int i = 0; i < 2; i++) {
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		if (!present[i])
+			continue;
+		if ((r = nv_read_blob(t, idx[i], &buf, &len)) != TPA_OK)
+			return r;
+		r = tpa_evidence_set(ev, part[i], buf, len);
+		free(buf);
+		if (r != TPA_OK)
+			return r;
+	}
+	return TPA_OK;
+}
+
+int tpa_tpm_quote(tpa_tpm *tpm, const tpa_quote_opts *opts, tpa_evidence **out)
+{
+	tpa_tpm *t = tpm;
+	tpa_provision_info info;
+	ESYS_TR ak = ESYS_TR_NONE, nv = ESYS_TR_NONE;
+	TPM2B_PUBLIC *akpub = NULL;
+	TPM2B_ATTEST *attest = NULL, *cattest = NULL;
+	TPMT_SIGNATURE *sig = NULL, *csig = NULL;
+	TPMS_ATTEST a;
+	TPM2B_DATA qd;
+	TPMT_SIG_SCHEME scheme = {.scheme = TPM2_ALG_NULL};
+	TPML_PCR_SELECTION sel;
+	uint16_t algs[TPA_MAX_BANKS];
+	uint32_t masks[TPA_MAX_BANKS], mask;
+	size_t nbanks;
+	tpa_pcrs *pcrs = NULL;
+	tpa_evidence *ev = NULL;
+	unsigned retries;
+	TSS2_RC rc;
+	int r, matched = 0;
+
+	if (!tpm || !opts || !out || !opts->nonce || !opts->nonce_len ||
+	    opts->nonce_len > TPA_EVIDENCE_MAX_NONCE || opts->nonce_len > sizeof(qd.buffer))
+		return TPA_E_INVALID_ARG;
+	mask = opts->pcr_mask ? opts->pcr_mask : 0x3FFu;
+	retries = opts->retries ? opts->retries : 3;
+	if (mask >> TPA_PCR_COUNT)
+		return TPA_E_INVALID_ARG;
+	qd.size = (UINT16)opts->nonce_len;
+	memcpy(qd.buffer, opts->nonce, opts->nonce_len);
+
+	if ((r = provision(t, &opts->provision, &info, &ak, &akpub, &nv)) != TPA_OK)
+		return r;
+	if ((r = tpa_evidence_new(&ev)) != TPA_OK)
+		goto out;
+	if ((r = get_banks(t, algs, masks, &nbanks)) != TPA_OK)
+		goto out;
+	selection_build(&sel, algs, masks, nbanks, mask);
+	if (!sel.count) {
+		r = tpm_errf(t, TPA_E_TPM, "none of the requested PCRs is allocated in any bank");
+		goto out;
+	}
+
+	/* The counter goes up before the quote, so a verifier that sees this
+	 * quote sees a counter value no earlier evidence carried. */
+	rc = Esys_NV_Increment(t->esys, nv, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE);
+	if (rc != TSS2_RC_SUCCESS) {
+		r = tpm_fail(t, rc, "incrementing the NV counter (TPM2_NV_Increment)");
+		goto out;
+	}
+
+	/* The PCRs can move between our read and the quote (Keylime's race).
+	 * Accept a read only when it hashes to the pcrDigest the TPM signed. */
+	for (unsigned attempt = 0; attempt < retries && !matched; attempt++) {
+		uint8_t dig[TPA_MAX_DIGEST];
+		size_t dlen = 0;
+		int changed;
+
+		tpa_pcrs_free(&pcrs);
+		Esys_Free(attest);
+		Esys_Free(sig);
+		attest = NULL;
+		sig = NULL;
+		if ((r = tpa_pcrs_new(&pcrs)) != TPA_OK)
+			goto out;
+		if ((r = pcr_read_sel(t, &sel, pcrs, &changed)) != TPA_OK)
+			goto out;
+		rc = Esys_Quote(t->esys, ak, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &qd, &scheme,
+				&sel, &attest, &sig);
+		if (rc != TSS2_RC_SUCCESS) {
+			r = tpm_fail(t, rc, "quoting (TPM2_Quote)");
+			goto out;
+		}
+		if ((r = attest_parse(t, attest, TPM2_ST_ATTEST_QUOTE, opts->nonce, opts->nonce_len, &a)) !=
+		    TPA_OK)
+			goto out;
+		if (!selection_equal(&a.attested.quote.pcrSelect, &sel)) {
+			r = tpm_errf(t, TPA_E_TPM, "the TPM quoted another PCR selection than asked");
+			goto out;
+		}
+		if (changed)
+			continue;
+		if ((r = pcr_digest(t, ak_hash(&akpub->publicArea), &sel, pcrs, dig, &dlen)) != TPA_OK)
+			goto out;
+		matched = dlen == a.attested.quote.pcrDigest.size &&
+			  CRYPTO_memcmp(dig, a.attested.quote.pcrDigest.buffer, dlen) == 0;
+	}
+	if (!matched) {
+		r = tpm_errf(t, TPA_E_TPM,
+			     "PCRs changed between reading and quoting %u times in a row; giving up", retries);
+		goto out;
+	}
+
+	rc = Esys_NV_Certify(t->esys, ak, nv, nv, ESYS_TR_PASSWORD, ESYS_TR_PASSWORD, ESYS_TR_NONE, &qd,
+			     &scheme, 8, 0, &cattest, &csig);
+	if (rc != TSS2_RC_SUCCESS) {
+		r = tpm_fail(t, rc, "certifying the NV counter (TPM2_NV_Certify)");
+		goto out;
+	}
+	{
+		TPMS_ATTEST c;
+		const TPMS_NV_CERTIFY_INFO *ci;
+		uint64_t value = 0;
+		if ((r = attest_parse(t, cattest, TPM2_ST_ATTEST_NV, opts->nonce, opts->nonce_len, &c)) !=
+		    TPA_OK)
+			goto out;
+		ci = &c.attested.nv;
+		if (ci->offset != 0 || ci->nvContents.size != 8) {
+			r = tpm_errf(t, TPA_E_TPM, "the TPM certified another part of the counter than asked");
+			goto out;
+		}
+		for (int i = 0; i < 8; i++)
+			value = value << 8 | ci->nvContents.buffer[i];
+		tpa_evidence_set_counter(ev, value);
+		if ((r = tpa_evidence_set(ev, TPA_PART_COUNTER_NAME, ci->indexName.name,
+					  ci->indexName.size)) != TPA_OK)
+			goto out;
+	}
+
+	if ((r = ek_certs(t, ev)) != TPA_OK)
+		goto out;
+
+	tpa_evidence_set_handles(ev, info.ak_handle, info.nv_index);
+	if ((r = tpa_evidence_set(ev, TPA_PART_NONCE, opts->nonce, opts->nonce_len)) ||
+	    (r = tpa_evidence_set(ev, TPA_PART_AK_PUBLIC, info.ak_public, info.ak_public_len)) ||
+	    (r = tpa_evidence_set(ev, TPA_PART_AK_NAME, info.ak_name, info.ak_name_len)) ||
+	    (r = tpa_evidence_set(ev, TPA_PART_QUOTE_ATTEST, attest->attestationData, attest->size)) ||
+	    (r = marshal_sig(t, sig, ev, TPA_PART_QUOTE_SIGNATURE)) ||
+	    (r = tpa_evidence_set(ev, TPA_PART_COUNTER_ATTEST, cattest->attestationData, cattest->size)) ||
+	    (r = marshal_sig(t, csig, ev, TPA_PART_COUNTER_SIGNATURE)) ||
+	    (r = tpa_evidence_set_pcrs(ev, &pcrs)))
+		goto out;
+	*out = ev;
+	ev = NULL;
+	r = TPA_OK;
+out:
+	tpa_evidence_free(&ev);
+	tpa_pcrs_free(&pcrs);
+	Esys_Free(attest);
+	Esys_Free(sig);
+	Esys_Free(cattest);
+	Esys_Free(csig);
+	Esys_Free(akpub);
+	tr_close(t, &ak);
+	tr_close(t, &nv);
+	return r;
+}
