@@ -306,6 +306,53 @@ static void test_pcr_index(void **state)
 	free(b);
 }
 
+/* The caps: log size, event size, event count. */
+static void test_limits(void **state)
+{
+	static const uint8_t one = 1;
+	const size_t big = TPA_EVENTLOG_MAX_EVENT_SIZE + 64;
+	uint8_t *buf = calloc(1, big > 32u * (TPA_EVENTLOG_MAX_EVENTS + 1)
+				       ? big
+				       : 32u * (TPA_EVENTLOG_MAX_EVENTS + 1));
+	tpa_eventlog *log = NULL;
+	tpa_parse_error err;
+	(void)state;
+	assert_non_null(buf);
+
+	/* the length is refused before a byte is read */
+	assert_int_equal(tpa_eventlog_parse(&one, (size_t)TPA_EVENTLOG_MAX_SIZE + 1, &log, &err),
+			 TPA_E_LIMIT);
+	assert_int_equal(err.offset, 0);
+	assert_null(log);
+
+	/* an event larger than the cap, though the log holds it */
+	buf[4] = TPA_EV_POST_CODE;
+	buf[24] = 1; /* nonzero digest byte */
+	buf[28] = (uint8_t)(TPA_EVENTLOG_MAX_EVENT_SIZE + 1);
+	buf[29] = (uint8_t)((TPA_EVENTLOG_MAX_EVENT_SIZE + 1) >> 8);
+	buf[30] = (uint8_t)((TPA_EVENTLOG_MAX_EVENT_SIZE + 1) >> 16);
+	buf[31] = (uint8_t)((TPA_EVENTLOG_MAX_EVENT_SIZE + 1) >> 24);
+	assert_int_equal(tpa_eventlog_parse(buf, 32 + TPA_EVENTLOG_MAX_EVENT_SIZE + 1, &log, &err),
+			 TPA_E_LIMIT);
+	assert_int_equal(err.offset, 28);
+
+	/* one event more than the cap: 32-byte SHA-1 records with no data */
+	memset(buf, 0, 32 + TPA_EVENTLOG_MAX_EVENT_SIZE + 1);
+	for (size_t i = 0; i <= TPA_EVENTLOG_MAX_EVENTS; i++) {
+		buf[32 * i] = 1;                  /* PCR 1 */
+		buf[32 * i + 4] = TPA_EV_POST_CODE;
+	}
+	assert_int_equal(tpa_eventlog_parse(buf, 32u * (TPA_EVENTLOG_MAX_EVENTS + 1), &log, &err),
+			 TPA_E_LIMIT);
+	assert_int_equal(err.offset, 32u * TPA_EVENTLOG_MAX_EVENTS);
+	assert_null(log);
+	/* exactly the cap is fine */
+	assert_int_equal(tpa_eventlog_parse(buf, 32u * TPA_EVENTLOG_MAX_EVENTS, &log, &err), TPA_OK);
+	assert_int_equal(tpa_eventlog_count(log), TPA_EVENTLOG_MAX_EVENTS);
+	tpa_eventlog_free(&log);
+	free(buf);
+}
+
 /* ---- header games ---- */
 
 static void test_specid_alg_count_zero(void **state)
@@ -968,6 +1015,15 @@ static void test_digest_action_string(void **state)
 	free(b);
 }
 
+/* A NULL log is a usage error, not a crash. */
+static void test_replay_null_log(void **state)
+{
+	tpa_pcrs *p = NULL;
+	(void)state;
+	assert_int_equal(tpa_eventlog_replay(NULL, &p), TPA_E_INVALID_ARG);
+	assert_null(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -978,6 +1034,7 @@ int main(void)
 		cmocka_unit_test(test_digest_count_huge),
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_pcr_index),
+		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_specid_alg_count_zero),
 		cmocka_unit_test(test_specid_alg_count_limit),
 		cmocka_unit_test(test_specid_bad_size),
@@ -1002,6 +1059,7 @@ int main(void)
 		cmocka_unit_test(test_digest_variable_boot),
 		cmocka_unit_test(test_digest_not_applicable),
 		cmocka_unit_test(test_digest_action_string),
+		cmocka_unit_test(test_replay_null_log),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
