@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The verification engine: a pure function from evidence, the enrolled AK,
+ * the nonce this verifier issued, the machine's previous state and a policy,
+ * to a verdict, the list of checks with their reasons, and the machine's
+ * next state.  No I/O, no TPM.  Each row of THREATS.md "Quote and key" and
+ * "Event log" is one of its checks.
+ *
+ * Fail closed: tpa_verify returns TPA_OK only when every check that applies
+ * ran and passed.  A check that could not run (an input missing, a check it
+ * depends on failed) is a failure.
+ */
+#ifndef TPMATTEST_VERIFY_H
+#define TPMATTEST_VERIFY_H
+
+#include <tpmattest/eventlog.h>
+#include <tpmattest/tpmattest.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- attestation keys ---- */
+
+typedef struct tpa_ak tpa_ak;
+
+/*
+ * Reads an AK from a TPM2B_PUBLIC, a bare TPMT_PUBLIC, or a DER or PEM
+ * SubjectPublicKeyInfo.  With a TPM public area the key's attributes and
+ * name are known and checked; a bare public key can only be trusted as far
+ * as the enrollment that produced it.  why gets the reason on failure.
+ */
+int tpa_ak_parse(const uint8_t *buf, size_t len, tpa_ak **out, char *why, size_t whylen);
+void tpa_ak_free(tpa_ak **ak);
+int tpa_ak_has_public_area(const tpa_ak *ak);
+/*
+ * An AK must be a TPM-resident attestation key: restricted, sign,
+ * fixedTPM, fixedParent, sensitiveDataOrigin, not decrypt, nameAlg SHA-256
+ * or better, RSA >= 2048 or ECC P-256/P-384, and a signing scheme that is
+ * not SHA-1.  TPA_OK, TPA_E_POLICY with the reason, or TPA_E_NOT_FOUND when
+ * the key came without its public area.
+ */
+int tpa_ak_check(const tpa_ak *ak, char *why, size_t whylen);
+/* The AK's TPM name (nameAlg || digest); TPA_E_NOT_FOUND without a public area. */
+int tpa_ak_name(const tpa_ak *ak, const uint8_t **name, size_t *len);
+
+/* ---- a machine's freshness state ---- */
+
+/* What a verifier remembers of a machine between attestations: the TPM's
+ * clock info from the last accepted quote and the last accepted value of
+ * its certified NV counter. */
+typedef struct tpa_state {
+	int has_clock;
+	uint64_t clock;
+	uint32_t reset_count;
+	uint32_t restart_count;
+	int safe;
+	int has_counter;
+	uint64_t counter;
+	uint8_t counter_name[2 + TPA_MAX_DIGEST];
+	size_t counter_name_len;
+} tpa_state;
+
+/* {"version":1,"clock":{"clock":N,"reset_count":N,"restart_count":N,"safe":bool},
+ *  "counter":{"value":N,"name":"hex"}} */
+int tpa_state_from_json(const char *json, size_t len, tpa_state *out);
+int tpa_state_to_json(const tpa_state *st, char **out);
+
+/* ---- verification ---- */
+
+struct tpa_policy;
+
+typedef struct tpa_verify_input {
+	const tpa_ak *ak;                  /* required: the enrolled AK */
+	const uint8_t *nonce;              /* required: what this verifier issued, 1..64 bytes */
+	size_t nonce_len;
+	const uint8_t *attest;             /* required: TPMS_ATTEST of TPM2_Quote */
+	size_t attest_len;
+	const uint8_t *signature;          /* required: its TPMT_SIGNATURE */
+	size_t signature_len;
+	const tpa_pcrs *pcrs;              /* required: the claimed PCR values; their (bank, PCR)
+					      set is the selection the quote must sign */
+	const tpa_eventlog *eventlog;      /* optional: must replay to the quoted values */
+	const uint8_t *counter_attest;     /* optional: TPMS_ATTEST of TPM2_NV_Certify */
+	size_t counter_attest_len;
+	const uint8_t *counter_signature;  /* its TPMT_SIGNATURE */
+	size_t counter_signature_len;
+	const tpa_state *previous;         /* optional: the machine's last accepted state */
+	const struct tpa_policy *policy;   /* optional */
+	unsigned require;                  /* TPA_REQUIRE_*: inputs whose absence fails */
+} tpa_verify_input;
+
+#define TPA_REQUIRE_EVENTLOG 0x1u
+#define TPA_REQUIRE_COUNTER 0x2u
+
+typedef enum tpa_check_status {
+	TPA_CHECK_PASS = 0,
+	TPA_CHECK_FAIL = 1,
+	TPA_CHECK_NOT_RUN = 2, /* could not run: counts as a failure */
+	TPA_CHECK_SKIPPED = 3, /* not asked for (an optional input was not given) */
+} tpa_check_status;
+
+typedef struct tpa_result tpa_result;
+
+/*
+ * Runs every check.  Returns TPA_OK only if all applicable checks passed;
+ * otherwise the verdict error of the first failed check (TPA_E_BAD_SIGNATURE,
+ * TPA_E_NONCE, TPA_E_SELECTION, TPA_E_PCR, TPA_E_REPLAY, TPA_E_ROLLBACK,
+ * TPA_E_POLICY), TPA_E_MALFORMED for inputs that do not decode, or an
+ * environment error.  *out is filled whenever a result could be built, so a
+ * "no" always comes with its reasons.
+ */
+int tpa_verify(const tpa_verify_input *in, tpa_result **out);
+void tpa_result_free(tpa_result **res);
+
+int tpa_result_verdict(const tpa_result *res);
+size_t tpa_result_count(const tpa_result *res);
+/* Check i: a stable identifier (e.g. "pcr_selection"), its status, and a
+ * human reason (never NULL). */
+int tpa_result_check(const tpa_result *res, size_t i, const char **name,
+		     tpa_check_status *status, const char **reason);
+/* Status of the check with this identifier; TPA_E_NOT_FOUND if absent. */
+int tpa_result_find(const tpa_result *res, const char *name, tpa_check_status *status,
+		    const char **reason);
+/* The state to remember when the verdict is TPA_OK (undefined otherwise). */
+const tpa_state *tpa_result_next_state(const tpa_result *res);
+/* The PCR values the quote covers (signed selection, digest checked);
+ * NULL unless those checks passed. */
+const tpa_pcrs *tpa_result_quoted_pcrs(const tpa_result *res);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
