@@ -26,28 +26,27 @@
 #include "cmd_tpm.h"
 
 static const char extend_usage[] =
-	"usage: tpmattest eventlog extend [--force] [--json] [--tcti SPEC] [LOG]\n"
-	"\n"
-	"Extends the TPM's PCRs with every event of LOG (default " DEFAULT_EVENTLOG "),\n"
-	"in every bank the TPM has allocated and the log carries, so that a test TPM\n"
-	"ends up in the state of the machine that wrote the log.  Refuses a TPM that is\n"
-	"not a simulator (manufacturer \"IBM\" or \"MSFT\", or vendor string \"SW\"),\n"
-	"a log whose PCR0 starts at locality 3 or 4, and PCRs not at their reset value.\n"
-	"Options:\n"
-	"  --force        extend even a TPM that is not a simulator\n"
-	"  --json         print a JSON summary\n" TCTI_HELP
-	"  -h, --help     this text\n";
+        "usage: tpmattest eventlog extend [--force] [--json] [--tcti SPEC] [LOG]\n"
+        "\n"
+        "Extends the TPM's PCRs with every event of LOG (default " DEFAULT_EVENTLOG "),\n"
+        "in every bank the TPM has allocated and the log carries, so that a test TPM\n"
+        "ends up in the state of the machine that wrote the log.  Refuses a TPM that is\n"
+        "not a simulator (manufacturer \"IBM\" or \"MSFT\", or vendor string \"SW\"),\n"
+        "a log whose PCR0 starts at locality 3 or 4, and PCRs not at their reset value.\n"
+        "Options:\n"
+        "  --force        extend even a TPM that is not a simulator\n"
+        "  --json         print a JSON summary\n" TCTI_HELP "  -h, --help     this text\n";
 
 static const uint8_t zeros[TPA_MAX_DIGEST];
 
 int cmd_eventlog_extend(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"force", no_argument, NULL, 'f'},
-		{"json", no_argument, NULL, 'j'},
-		{"tcti", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	        {"force", no_argument, NULL, 'f'},
+	        {"json", no_argument, NULL, 'j'},
+	        {"tcti", required_argument, NULL, 't'},
+	        {"help", no_argument, NULL, 'h'},
+	        {0},
 	};
 	const char *tcti = NULL, *path = DEFAULT_EVENTLOG;
 	bool force = false, json = false;
@@ -77,7 +76,8 @@ int cmd_eventlog_extend(int argc, char **argv)
 	if (optind < argc)
 		path = argv[optind++];
 	if (optind < argc)
-		return usage_error(extend_usage, "eventlog extend: unexpected argument '%s'", argv[optind]);
+		return usage_error(extend_usage, "eventlog extend: unexpected argument '%s'",
+		                   argv[optind]);
 
 	r = read_file(path, TPA_EVENTLOG_MAX_SIZE, &buf, &len);
 	if (r == TPA_E_LIMIT) {
@@ -97,7 +97,8 @@ int cmd_eventlog_extend(int argc, char **argv)
 		return exit_for(r);
 	}
 	if ((r = tpa_eventlog_pcr0_locality(log)) != 0) {
-		errmsg("eventlog extend: %s: PCR0 starts at locality %d (%s); extends from locality 0 "
+		errmsg("eventlog extend: %s: PCR0 starts at locality %d (%s); extends from "
+		       "locality 0 "
 		       "cannot reproduce that, so the TPM would not match the log: refusing",
 		       path, r, r == 3 ? "StartupLocality event" : "H-CRTM");
 		goto out;
@@ -108,8 +109,10 @@ int cmd_eventlog_extend(int argc, char **argv)
 		if (tpa_event_type(ev) == TPA_EV_NO_ACTION)
 			continue;
 		if (pcr >= TPA_PCR_COUNT || (pcr >= 17 && pcr <= 22)) {
-			errmsg("eventlog extend: %s: event %zu extends PCR%u, which locality 0 cannot "
-			       "extend: refusing", path, i, pcr);
+			errmsg("eventlog extend: %s: event %zu extends PCR%u, which locality 0 "
+			       "cannot "
+			       "extend: refusing",
+			       path, i, pcr);
 			goto out;
 		}
 		touched |= 1u << pcr;
@@ -125,7 +128,8 @@ int cmd_eventlog_extend(int argc, char **argv)
 	if (!info.is_simulator && !force) {
 		errmsg("eventlog extend: the TPM (manufacturer \"%s\", vendor \"%s\") is not a "
 		       "simulator; extending its PCRs would break its attestations until the next "
-		       "reboot: refusing (--force to do it anyway)", info.manufacturer, info.vendor);
+		       "reboot: refusing (--force to do it anyway)",
+		       info.manufacturer, info.vendor);
 		goto out;
 	}
 	if ((r = tpa_tpm_banks(tpm, algs, &nbanks)) != TPA_OK ||
@@ -141,9 +145,12 @@ int cmd_eventlog_extend(int argc, char **argv)
 			    tpa_pcrs_get(now, algs[b], pcr, &v, &vlen) != TPA_OK)
 				continue;
 			if (memcmp(v, zeros, vlen) != 0) {
-				errmsg("eventlog extend: PCR%u in bank %s is not at its reset value; "
-				       "extending would not give the log's values: refusing (restart "
-				       "the TPM first)", pcr, tpa_alg_name(algs[b]) ? tpa_alg_name(algs[b]) : "?");
+				errmsg("eventlog extend: PCR%u in bank %s is not at its reset "
+				       "value; "
+				       "extending would not give the log's values: refusing "
+				       "(restart "
+				       "the TPM first)",
+				       pcr, tpa_alg_name(algs[b]) ? tpa_alg_name(algs[b]) : "?");
 				goto out;
 			}
 		}
@@ -170,8 +177,11 @@ int cmd_eventlog_extend(int argc, char **argv)
 		}
 		if ((r = tpa_tpm_extend(tpm, tpa_event_pcr(ev), n, ealgs, dig)) != TPA_OK) {
 			errmsg("eventlog extend: %s: event %zu: %s", path, i, tpa_tpm_error(tpm));
-			errmsg("eventlog extend: %zu events were extended before the failure; the TPM "
-			       "no longer matches any prefix of the log's PCR0..23 state you can trust", extended);
+			errmsg("eventlog extend: %zu events were extended before the failure; the "
+			       "TPM "
+			       "no longer matches any prefix of the log's PCR0..23 state you can "
+			       "trust",
+			       extended);
 			rc = exit_for(r);
 			goto out;
 		}
@@ -179,17 +189,23 @@ int cmd_eventlog_extend(int argc, char **argv)
 	}
 	for (size_t b = 0; b < nbanks; b++)
 		if (!used[b] && extended)
-			errmsg("warning: %s has no %s digests; that bank was not extended and will not "
-			       "match the log", path, tpa_alg_name(algs[b]) ? tpa_alg_name(algs[b]) : "?");
+			errmsg("warning: %s has no %s digests; that bank was not extended and will "
+			       "not "
+			       "match the log",
+			       path, tpa_alg_name(algs[b]) ? tpa_alg_name(algs[b]) : "?");
 	if (json) {
 		struct json_object *o = json_object_new_object(), *banks = json_object_new_array();
 		for (size_t b = 0; b < nbanks; b++)
 			if (used[b])
-				json_object_array_add(banks, json_object_new_string(tpa_alg_name(algs[b]) ? tpa_alg_name(algs[b]) : "?"));
+				json_object_array_add(banks, json_object_new_string(
+				                                     tpa_alg_name(algs[b])
+				                                             ? tpa_alg_name(algs[b])
+				                                             : "?"));
 		json_object_object_add(o, "extended", json_object_new_uint64(extended));
 		json_object_object_add(o, "skipped", json_object_new_uint64(skipped));
 		json_object_object_add(o, "banks", banks);
-		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+		                                               JSON_C_TO_STRING_SPACED));
 		json_object_put(o);
 	} else {
 		printf("%zu events extended", extended);

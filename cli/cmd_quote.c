@@ -22,27 +22,27 @@
 #include "cmd_tpm.h"
 
 static const char quote_usage[] =
-	"usage: tpmattest quote --nonce HEX --out FILE [--pcrs LIST] [--eventlog PATH|none]\n"
-	"                       [--raw-dir DIR] [--ak-alg ecc|rsa] [--ak-handle H]\n"
-	"                       [--nv-index I] [--json] [--tcti SPEC]\n"
-	"\n"
-	"Writes an evidence document (docs/evidence.md) for the verifier's nonce: a quote\n"
-	"of every allocated PCR bank, the PCR values, the NV counter (incremented, then\n"
-	"certified with the same nonce), the event log and the EK certificates.\n"
-	"Provisions the AK and the counter first if they are missing (see tpmattest init).\n"
-	"Options:\n"
-	"  --nonce HEX       qualifying data, 1 to 64 bytes (verifiers should send 32 random)\n"
-	"  --out FILE        evidence JSON, written atomically (\"-\": stdout)\n"
-	"  --pcrs LIST       PCRs to quote: \"0-9\" (default), \"0,2,4-7\", \"all\"\n"
-	"  --eventlog PATH   event log to include (default " DEFAULT_EVENTLOG ";\n"
-	"                    missing default: warning, no log; missing PATH: error); none: no log\n"
-	"  --raw-dir DIR     also write ak.pub (TPM2B_PUBLIC), quote.attest (TPMS_ATTEST),\n"
-	"                    quote.sig (TPMT_SIGNATURE), pcrs.json, counter.attest, counter.sig\n"
-	"  --ak-alg ALG      ecc (default) or rsa, when the AK has to be created\n"
-	"  --ak-handle H     persistent AK handle (default 0x81000100)\n"
-	"  --nv-index I      NV counter index (default 0x01000100)\n"
-	"  --json            print a JSON summary on stdout\n" TCTI_HELP
-	"  -h, --help        this text\n";
+        "usage: tpmattest quote --nonce HEX --out FILE [--pcrs LIST] [--eventlog PATH|none]\n"
+        "                       [--raw-dir DIR] [--ak-alg ecc|rsa] [--ak-handle H]\n"
+        "                       [--nv-index I] [--json] [--tcti SPEC]\n"
+        "\n"
+        "Writes an evidence document (docs/evidence.md) for the verifier's nonce: a quote\n"
+        "of every allocated PCR bank, the PCR values, the NV counter (incremented, then\n"
+        "certified with the same nonce), the event log and the EK certificates.\n"
+        "Provisions the AK and the counter first if they are missing (see tpmattest init).\n"
+        "Options:\n"
+        "  --nonce HEX       qualifying data, 1 to 64 bytes (verifiers should send 32 random)\n"
+        "  --out FILE        evidence JSON, written atomically (\"-\": stdout)\n"
+        "  --pcrs LIST       PCRs to quote: \"0-9\" (default), \"0,2,4-7\", \"all\"\n"
+        "  --eventlog PATH   event log to include (default " DEFAULT_EVENTLOG ";\n"
+        "                    missing default: warning, no log; missing PATH: error); none: no log\n"
+        "  --raw-dir DIR     also write ak.pub (TPM2B_PUBLIC), quote.attest (TPMS_ATTEST),\n"
+        "                    quote.sig (TPMT_SIGNATURE), pcrs.json, counter.attest, counter.sig\n"
+        "  --ak-alg ALG      ecc (default) or rsa, when the AK has to be created\n"
+        "  --ak-handle H     persistent AK handle (default 0x81000100)\n"
+        "  --nv-index I      NV counter index (default 0x01000100)\n"
+        "  --json            print a JSON summary on stdout\n" TCTI_HELP
+        "  -h, --help        this text\n";
 
 /* Reads the event log; *buf stays NULL when there is none to send. */
 static int load_eventlog(const char *path, bool explicit_, uint8_t **buf, size_t *len)
@@ -103,11 +103,11 @@ static int write_raw_dir(const char *dir, const tpa_evidence *ev)
 		const char *name;
 		tpa_evidence_part part;
 	} files[] = {
-		{"ak.pub", TPA_PART_AK_PUBLIC},
-		{"quote.attest", TPA_PART_QUOTE_ATTEST},
-		{"quote.sig", TPA_PART_QUOTE_SIGNATURE},
-		{"counter.attest", TPA_PART_COUNTER_ATTEST},
-		{"counter.sig", TPA_PART_COUNTER_SIGNATURE},
+	        {"ak.pub", TPA_PART_AK_PUBLIC},
+	        {"quote.attest", TPA_PART_QUOTE_ATTEST},
+	        {"quote.sig", TPA_PART_QUOTE_SIGNATURE},
+	        {"counter.attest", TPA_PART_COUNTER_ATTEST},
+	        {"counter.sig", TPA_PART_COUNTER_SIGNATURE},
 	};
 	char *pcrs = NULL;
 	int rc, r;
@@ -134,22 +134,22 @@ static int write_raw_dir(const char *dir, const tpa_evidence *ev)
 int cmd_quote(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"nonce", required_argument, NULL, 'N'},
-		{"out", required_argument, NULL, 'o'},
-		{"pcrs", required_argument, NULL, 'p'},
-		{"eventlog", required_argument, NULL, 'e'},
-		{"raw-dir", required_argument, NULL, 'r'},
-		{"ak-alg", required_argument, NULL, 'a'},
-		{"ak-handle", required_argument, NULL, 'k'},
-		{"nv-index", required_argument, NULL, 'n'},
-		{"json", no_argument, NULL, 'j'},
-		{"tcti", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	        {"nonce", required_argument, NULL, 'N'},
+	        {"out", required_argument, NULL, 'o'},
+	        {"pcrs", required_argument, NULL, 'p'},
+	        {"eventlog", required_argument, NULL, 'e'},
+	        {"raw-dir", required_argument, NULL, 'r'},
+	        {"ak-alg", required_argument, NULL, 'a'},
+	        {"ak-handle", required_argument, NULL, 'k'},
+	        {"nv-index", required_argument, NULL, 'n'},
+	        {"json", no_argument, NULL, 'j'},
+	        {"tcti", required_argument, NULL, 't'},
+	        {"help", no_argument, NULL, 'h'},
+	        {0},
 	};
 	tpa_quote_opts qo = {0};
 	const char *tcti = NULL, *out = NULL, *logpath = DEFAULT_EVENTLOG, *rawdir = NULL,
-		   *nonce_hex = NULL;
+	           *nonce_hex = NULL;
 	bool json = false, log_explicit = false;
 	uint8_t *nonce = NULL, *log = NULL;
 	size_t nonce_len = 0, log_len = 0;
@@ -163,7 +163,10 @@ int cmd_quote(int argc, char **argv)
 		switch (c) {
 		case 'N': nonce_hex = optarg; break;
 		case 'o': out = optarg; break;
-		case 'e': logpath = optarg; log_explicit = true; break;
+		case 'e':
+			logpath = optarg;
+			log_explicit = true;
+			break;
 		case 'r': rawdir = optarg; break;
 		case 'j': json = true; break;
 		case 't': tcti = optarg; break;
@@ -173,15 +176,19 @@ int cmd_quote(int argc, char **argv)
 			break;
 		case 'a':
 			if (!parse_key_alg(optarg, &qo.provision.ak_alg))
-				return usage_error(quote_usage, "quote: --ak-alg must be ecc or rsa, not '%s'", optarg);
+				return usage_error(quote_usage,
+				                   "quote: --ak-alg must be ecc or rsa, not '%s'",
+				                   optarg);
 			break;
 		case 'k':
 			if (!parse_u32(optarg, &qo.provision.ak_handle))
-				return usage_error(quote_usage, "quote: bad --ak-handle '%s'", optarg);
+				return usage_error(quote_usage, "quote: bad --ak-handle '%s'",
+				                   optarg);
 			break;
 		case 'n':
 			if (!parse_u32(optarg, &qo.provision.nv_index))
-				return usage_error(quote_usage, "quote: bad --nv-index '%s'", optarg);
+				return usage_error(quote_usage, "quote: bad --nv-index '%s'",
+				                   optarg);
 			break;
 		case 'h': fputs(quote_usage, stdout); return EXIT_OK;
 		default: return usage_error(quote_usage, "quote: bad option");
@@ -198,7 +205,7 @@ int cmd_quote(int argc, char **argv)
 	if (nonce_len < 1 || nonce_len > TPA_EVIDENCE_MAX_NONCE) {
 		free(nonce);
 		return usage_error(quote_usage, "quote: --nonce must be 1 to %d bytes, not %zu",
-				   TPA_EVIDENCE_MAX_NONCE, nonce_len);
+		                   TPA_EVIDENCE_MAX_NONCE, nonce_len);
 	}
 	qo.nonce = nonce;
 	qo.nonce_len = nonce_len;
@@ -237,11 +244,13 @@ int cmd_quote(int argc, char **argv)
 		char hex[2 * (2 + TPA_MAX_DIGEST) + 1];
 		hex_string(name, nlen <= 2 + TPA_MAX_DIGEST ? nlen : 0, hex);
 		json_object_object_add(o, "out", json_object_new_string(out));
-		json_object_object_add(o, "counter", json_object_new_uint64(tpa_evidence_counter(ev)));
+		json_object_object_add(o, "counter",
+		                       json_object_new_uint64(tpa_evidence_counter(ev)));
 		json_object_object_add(o, "ak_name", json_object_new_string(hex));
 		json_object_object_add(o, "eventlog", json_object_new_boolean(log != NULL));
-		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-							       JSON_C_TO_STRING_NOSLASHESCAPE));
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+		                                               JSON_C_TO_STRING_SPACED |
+		                                               JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
 	} else if (strcmp(out, "-") != 0) {
 		printf("evidence written to %s (counter %llu%s)\n", out,

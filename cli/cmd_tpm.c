@@ -108,22 +108,23 @@ int parse_key_alg(const char *s, uint16_t *alg)
 /* ---- pcrs ---- */
 
 static const char pcrs_usage[] =
-	"usage: tpmattest pcrs [--json] [--pcrs LIST] [--tcti SPEC]\n"
-	"\n"
-	"Reads PCR values from the TPM, in every allocated bank.\n"
-	"Options:\n"
-	"  --json         {\"pcrs\":{\"sha256\":{\"0\":\"hex\",...},...}}, as `eventlog replay --json`\n"
-	"  --pcrs LIST    PCRs to read: \"0-9\", \"0,2,4-7\", \"all\" (default all)\n" TCTI_HELP
-	"  -h, --help     this text\n";
+        "usage: tpmattest pcrs [--json] [--pcrs LIST] [--tcti SPEC]\n"
+        "\n"
+        "Reads PCR values from the TPM, in every allocated bank.\n"
+        "Options:\n"
+        "  --json         {\"pcrs\":{\"sha256\":{\"0\":\"hex\",...},...}}, as `eventlog replay "
+        "--json`\n"
+        "  --pcrs LIST    PCRs to read: \"0-9\", \"0,2,4-7\", \"all\" (default all)\n" TCTI_HELP
+        "  -h, --help     this text\n";
 
 int cmd_pcrs(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"pcrs", required_argument, NULL, 'p'},
-		{"tcti", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	        {"json", no_argument, NULL, 'j'},
+	        {"pcrs", required_argument, NULL, 'p'},
+	        {"tcti", required_argument, NULL, 't'},
+	        {"help", no_argument, NULL, 'h'},
+	        {0},
 	};
 	const char *tcti = NULL;
 	uint32_t mask = (1u << TPA_PCR_COUNT) - 1;
@@ -190,21 +191,20 @@ int cmd_pcrs(int argc, char **argv)
 /* ---- init ---- */
 
 static const char init_usage[] =
-	"usage: tpmattest init [--json] [--ak-alg ecc|rsa] [--ak-handle H] [--nv-index I]\n"
-	"                      [--no-ek] [--tcti SPEC]\n"
-	"\n"
-	"Provisions what `quote` needs, idempotently: the AK, a restricted signing key\n"
-	"created under the TCG default ECC EK and persisted at the AK handle, and a\n"
-	"monotonic NV counter.  Existing objects are checked, never replaced.  Also\n"
-	"prints both default EKs (RSA 2048, ECC P-256) and their certificates.\n"
-	"Options:\n"
-	"  --ak-alg ALG     ecc (ECDSA P-256 SHA-256, default) or rsa (RSASSA 2048 SHA-256);\n"
-	"                   an existing AK of the other kind is an error\n"
-	"  --ak-handle H    persistent AK handle (default 0x81000100)\n"
-	"  --nv-index I     NV counter index (default 0x01000100)\n"
-	"  --no-ek          skip the EKs (creating the RSA EK can take seconds)\n"
-	"  --json           machine-readable output\n" TCTI_HELP
-	"  -h, --help       this text\n";
+        "usage: tpmattest init [--json] [--ak-alg ecc|rsa] [--ak-handle H] [--nv-index I]\n"
+        "                      [--no-ek] [--tcti SPEC]\n"
+        "\n"
+        "Provisions what `quote` needs, idempotently: the AK, a restricted signing key\n"
+        "created under the TCG default ECC EK and persisted at the AK handle, and a\n"
+        "monotonic NV counter.  Existing objects are checked, never replaced.  Also\n"
+        "prints both default EKs (RSA 2048, ECC P-256) and their certificates.\n"
+        "Options:\n"
+        "  --ak-alg ALG     ecc (ECDSA P-256 SHA-256, default) or rsa (RSASSA 2048 SHA-256);\n"
+        "                   an existing AK of the other kind is an error\n"
+        "  --ak-handle H    persistent AK handle (default 0x81000100)\n"
+        "  --nv-index I     NV counter index (default 0x01000100)\n"
+        "  --no-ek          skip the EKs (creating the RSA EK can take seconds)\n"
+        "  --json           machine-readable output\n" TCTI_HELP "  -h, --help       this text\n";
 
 static char *b64(const uint8_t *p, size_t n)
 {
@@ -224,14 +224,14 @@ static void json_add_b64(struct json_object *o, const char *key, const uint8_t *
 int cmd_init(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"ak-alg", required_argument, NULL, 'a'},
-		{"ak-handle", required_argument, NULL, 'k'},
-		{"nv-index", required_argument, NULL, 'n'},
-		{"no-ek", no_argument, NULL, 'E'},
-		{"tcti", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	        {"json", no_argument, NULL, 'j'},
+	        {"ak-alg", required_argument, NULL, 'a'},
+	        {"ak-handle", required_argument, NULL, 'k'},
+	        {"nv-index", required_argument, NULL, 'n'},
+	        {"no-ek", no_argument, NULL, 'E'},
+	        {"tcti", required_argument, NULL, 't'},
+	        {"help", no_argument, NULL, 'h'},
+	        {0},
 	};
 	tpa_provision_opts po = {0};
 	tpa_provision_info info;
@@ -250,11 +250,14 @@ int cmd_init(int argc, char **argv)
 		case 'E': ek = false; break;
 		case 'a':
 			if (!parse_key_alg(optarg, &po.ak_alg))
-				return usage_error(init_usage, "init: --ak-alg must be ecc or rsa, not '%s'", optarg);
+				return usage_error(init_usage,
+				                   "init: --ak-alg must be ecc or rsa, not '%s'",
+				                   optarg);
 			break;
 		case 'k':
 			if (!parse_u32(optarg, &po.ak_handle))
-				return usage_error(init_usage, "init: bad --ak-handle '%s'", optarg);
+				return usage_error(init_usage, "init: bad --ak-handle '%s'",
+				                   optarg);
 			break;
 		case 'n':
 			if (!parse_u32(optarg, &po.nv_index))
@@ -280,7 +283,9 @@ int cmd_init(int argc, char **argv)
 		struct json_object *ak = json_object_new_object(), *nv = json_object_new_object();
 		snprintf(h, sizeof(h), "0x%08x", info.ak_handle);
 		json_object_object_add(ak, "handle", json_object_new_string(h));
-		json_object_object_add(ak, "alg", json_object_new_string(info.ak_alg == TPA_KEY_RSA ? "rsa" : "ecc"));
+		json_object_object_add(
+		        ak, "alg",
+		        json_object_new_string(info.ak_alg == TPA_KEY_RSA ? "rsa" : "ecc"));
 		json_object_object_add(ak, "created", json_object_new_boolean(info.ak_created));
 		json_object_object_add(ak, "name", json_object_new_string(hex));
 		json_add_b64(ak, "public", info.ak_public, info.ak_public_len);
@@ -291,9 +296,10 @@ int cmd_init(int argc, char **argv)
 		json_object_object_add(root, "counter", nv);
 	} else {
 		printf("AK       0x%08x  %s  %s  name %s\n", info.ak_handle,
-		       info.ak_alg == TPA_KEY_RSA ? "rsa" : "ecc", info.ak_created ? "created" : "existing",
-		       hex);
-		printf("counter  0x%08x  %s\n", info.nv_index, info.nv_created ? "created" : "existing");
+		       info.ak_alg == TPA_KEY_RSA ? "rsa" : "ecc",
+		       info.ak_created ? "created" : "existing", hex);
+		printf("counter  0x%08x  %s\n", info.nv_index,
+		       info.nv_created ? "created" : "existing");
 	}
 	if (ek) {
 		static const struct {
@@ -330,8 +336,8 @@ int cmd_init(int argc, char **argv)
 	tpa_tpm_close(&tpm);
 	if (json) {
 		puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-								  JSON_C_TO_STRING_SPACED |
-								  JSON_C_TO_STRING_NOSLASHESCAPE));
+		                                                  JSON_C_TO_STRING_SPACED |
+		                                                  JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(root);
 	}
 	return EXIT_OK;

@@ -54,7 +54,8 @@ void tpa_evidence_free(tpa_evidence **ev)
 int tpa_evidence_set(tpa_evidence *ev, tpa_evidence_part part, const uint8_t *data, size_t len)
 {
 	uint8_t *copy;
-	if (!ev || (unsigned)part >= TPA_PART_COUNT_ || (!data && len) || len > TPA_EVIDENCE_MAX_PART)
+	if (!ev || (unsigned)part >= TPA_PART_COUNT_ || (!data && len) ||
+	    len > TPA_EVIDENCE_MAX_PART)
 		return TPA_E_INVALID_ARG;
 	/* +1: a zero-length part is still "present" and needs a non-NULL pointer */
 	if (!(copy = malloc(len + 1)))
@@ -87,7 +88,10 @@ int tpa_evidence_set_pcrs(tpa_evidence *ev, tpa_pcrs **pcrs)
 	return TPA_OK;
 }
 
-const tpa_pcrs *tpa_evidence_pcrs(const tpa_evidence *ev) { return ev ? ev->pcrs : NULL; }
+const tpa_pcrs *tpa_evidence_pcrs(const tpa_evidence *ev)
+{
+	return ev ? ev->pcrs : NULL;
+}
 
 void tpa_evidence_set_handles(tpa_evidence *ev, uint32_t ak_handle, uint32_t nv_index)
 {
@@ -95,10 +99,22 @@ void tpa_evidence_set_handles(tpa_evidence *ev, uint32_t ak_handle, uint32_t nv_
 	ev->nv_index = nv_index;
 }
 
-uint32_t tpa_evidence_ak_handle(const tpa_evidence *ev) { return ev->ak_handle; }
-uint32_t tpa_evidence_nv_index(const tpa_evidence *ev) { return ev->nv_index; }
-void tpa_evidence_set_counter(tpa_evidence *ev, uint64_t value) { ev->counter = value; }
-uint64_t tpa_evidence_counter(const tpa_evidence *ev) { return ev->counter; }
+uint32_t tpa_evidence_ak_handle(const tpa_evidence *ev)
+{
+	return ev->ak_handle;
+}
+uint32_t tpa_evidence_nv_index(const tpa_evidence *ev)
+{
+	return ev->nv_index;
+}
+void tpa_evidence_set_counter(tpa_evidence *ev, uint64_t value)
+{
+	ev->counter = value;
+}
+uint64_t tpa_evidence_counter(const tpa_evidence *ev)
+{
+	return ev->counter;
+}
 
 int tpa_evidence_set_tool(tpa_evidence *ev, const char *tool)
 {
@@ -112,7 +128,10 @@ int tpa_evidence_set_tool(tpa_evidence *ev, const char *tool)
 	return TPA_OK;
 }
 
-const char *tpa_evidence_tool(const tpa_evidence *ev) { return ev->tool; }
+const char *tpa_evidence_tool(const tpa_evidence *ev)
+{
+	return ev->tool;
+}
 
 /* ---- JSON ---- */
 
@@ -160,7 +179,7 @@ static int add(struct json_object *obj, const char *key, struct json_object *v)
 }
 
 static int add_part_b64(struct json_object *obj, const char *key, const tpa_evidence *ev,
-			tpa_evidence_part part)
+                        tpa_evidence_part part)
 {
 	if (!ev->part[part].present)
 		return TPA_OK;
@@ -168,7 +187,7 @@ static int add_part_b64(struct json_object *obj, const char *key, const tpa_evid
 }
 
 static int add_part_hex(struct json_object *obj, const char *key, const tpa_evidence *ev,
-			tpa_evidence_part part)
+                        tpa_evidence_part part)
 {
 	if (!ev->part[part].present)
 		return TPA_OK;
@@ -177,8 +196,8 @@ static int add_part_hex(struct json_object *obj, const char *key, const tpa_evid
 
 /* The parts a document cannot do without. */
 static const tpa_evidence_part required[] = {
-	TPA_PART_NONCE,		 TPA_PART_AK_PUBLIC,	  TPA_PART_QUOTE_ATTEST,
-	TPA_PART_QUOTE_SIGNATURE, TPA_PART_COUNTER_ATTEST, TPA_PART_COUNTER_SIGNATURE,
+        TPA_PART_NONCE,           TPA_PART_AK_PUBLIC,      TPA_PART_QUOTE_ATTEST,
+        TPA_PART_QUOTE_SIGNATURE, TPA_PART_COUNTER_ATTEST, TPA_PART_COUNTER_SIGNATURE,
 };
 
 int tpa_evidence_to_json(const tpa_evidence *ev, int pretty, char **out)
@@ -250,8 +269,8 @@ int tpa_evidence_to_json(const tpa_evidence *ev, int pretty, char **out)
 		goto out;
 
 	s = strdup(json_object_to_json_string_ext(
-		root, (pretty ? JSON_C_TO_STRING_PRETTY : JSON_C_TO_STRING_PLAIN) |
-			      JSON_C_TO_STRING_NOSLASHESCAPE));
+	        root, (pretty ? JSON_C_TO_STRING_PRETTY : JSON_C_TO_STRING_PLAIN) |
+	                      JSON_C_TO_STRING_NOSLASHESCAPE));
 	if (!s)
 		goto out;
 	*out = s;
@@ -273,8 +292,8 @@ static int b64_decode(const char *s, uint8_t **out, size_t *outlen)
 		return TPA_E_MALFORMED;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			 c == '+' || c == '/' || (c == '=' && i >= n - 2);
+		int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		         (c >= '0' && c <= '9') || c == '+' || c == '/' || (c == '=' && i >= n - 2);
 		if (!ok || (c != '=' && pad))
 			return TPA_E_MALFORMED;
 		if (c == '=')
@@ -306,7 +325,7 @@ static int get_string(struct json_object *obj, const char *key, int required_, c
 }
 
 static int read_part(tpa_evidence *ev, struct json_object *obj, const char *key, int required_,
-		     int hex, tpa_evidence_part part)
+                     int hex, tpa_evidence_part part)
 {
 	const char *s;
 	uint8_t *buf = NULL;
@@ -373,7 +392,7 @@ int tpa_evidence_from_json(const char *json, size_t len, tpa_evidence **out)
 	/* a document followed by anything but whitespace is not a document */
 	if (!root || json_tokener_get_error(tok) != json_tokener_success ||
 	    strspn(json + json_tokener_get_parse_end(tok), " \t\r\n") !=
-		    len - json_tokener_get_parse_end(tok)) {
+	            len - json_tokener_get_parse_end(tok)) {
 		json_tokener_free(tok);
 		json_object_put(root);
 		return TPA_E_MALFORMED;
@@ -385,7 +404,8 @@ int tpa_evidence_from_json(const char *json, size_t len, tpa_evidence **out)
 	if (get_string(root, "format", 1, &s) || strcmp(s, "tpmattest-evidence") != 0)
 		goto out;
 	if (!json_object_object_get_ex(root, "version", &v) ||
-	    !json_object_is_type(v, json_type_int) || json_object_get_int64(v) != TPA_EVIDENCE_VERSION)
+	    !json_object_is_type(v, json_type_int) ||
+	    json_object_get_int64(v) != TPA_EVIDENCE_VERSION)
 		goto out;
 	if ((r = tpa_evidence_new(&ev)) != TPA_OK)
 		goto out;
@@ -402,13 +422,13 @@ int tpa_evidence_from_json(const char *json, size_t len, tpa_evidence **out)
 	    read_part(ev, quote, "attest", 1, 0, TPA_PART_QUOTE_ATTEST) ||
 	    read_part(ev, quote, "signature", 1, 0, TPA_PART_QUOTE_SIGNATURE))
 		goto out;
-	if (get_object(root, "counter", &counter) ||
-	    read_handle(counter, "index", &ev->nv_index) ||
+	if (get_object(root, "counter", &counter) || read_handle(counter, "index", &ev->nv_index) ||
 	    read_part(ev, counter, "name", 0, 1, TPA_PART_COUNTER_NAME) ||
 	    read_part(ev, counter, "attest", 1, 0, TPA_PART_COUNTER_ATTEST) ||
 	    read_part(ev, counter, "signature", 1, 0, TPA_PART_COUNTER_SIGNATURE))
 		goto out;
-	if (!json_object_object_get_ex(counter, "value", &v) || !json_object_is_type(v, json_type_int))
+	if (!json_object_object_get_ex(counter, "value", &v) ||
+	    !json_object_is_type(v, json_type_int))
 		goto out;
 	ev->counter = json_object_get_uint64(v);
 	if (read_part(ev, root, "eventlog", 0, 0, TPA_PART_EVENTLOG))

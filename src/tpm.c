@@ -36,7 +36,8 @@ struct tpa_tpm {
 
 /* ---- errors ---- */
 
-static int tpm_errf(tpa_tpm *t, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int tpm_errf(tpa_tpm *t, int err, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 static int tpm_errf(tpa_tpm *t, int err, const char *fmt, ...)
 {
 	va_list ap;
@@ -52,7 +53,7 @@ static int tpm_fail(tpa_tpm *t, TSS2_RC rc, const char *what)
 {
 	if ((rc & TSS2_RC_LAYER_MASK) == TSS2_TCTI_RC_LAYER)
 		return tpm_errf(t, TPA_E_TPM, "%s: the TPM does not answer (%s)", what,
-				Tss2_RC_Decode(rc));
+		                Tss2_RC_Decode(rc));
 	return tpm_errf(t, TPA_E_TPM, "%s: %s (0x%x)", what, Tss2_RC_Decode(rc), (unsigned)rc);
 }
 
@@ -60,13 +61,17 @@ static int tpm_fail(tpa_tpm *t, TSS2_RC rc, const char *what)
  * handle/parameter number) or "no such NV index". */
 static int rc_is_absent(TSS2_RC rc)
 {
-	if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER && (rc & TSS2_RC_LAYER_MASK) != TSS2_RESMGR_TPM_RC_LAYER)
+	if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER &&
+	    (rc & TSS2_RC_LAYER_MASK) != TSS2_RESMGR_TPM_RC_LAYER)
 		return 0;
 	rc &= 0xFFFF;
 	return (rc & TPM2_RC_FMT1) && (rc & (TPM2_RC_FMT1 | 0x3F)) == TPM2_RC_HANDLE;
 }
 
-const char *tpa_tpm_error(const tpa_tpm *tpm) { return tpm ? tpm->err : ""; }
+const char *tpa_tpm_error(const tpa_tpm *tpm)
+{
+	return tpm ? tpm->err : "";
+}
 
 /* ---- connection ---- */
 
@@ -84,7 +89,7 @@ int tpa_tpm_open(const char *tcti, tpa_tpm **out, char *errbuf, size_t errlen)
 	if (rc != TSS2_RC_SUCCESS) {
 		if (errbuf && errlen)
 			snprintf(errbuf, errlen, "cannot reach a TPM through TCTI '%s': %s", shown,
-				 Tss2_RC_Decode(rc));
+			         Tss2_RC_Decode(rc));
 		free(t);
 		return TPA_E_TPM;
 	}
@@ -92,7 +97,7 @@ int tpa_tpm_open(const char *tcti, tpa_tpm **out, char *errbuf, size_t errlen)
 	if (rc != TSS2_RC_SUCCESS) {
 		if (errbuf && errlen)
 			snprintf(errbuf, errlen, "cannot initialize ESAPI on TCTI '%s': %s", shown,
-				 Tss2_RC_Decode(rc));
+			         Tss2_RC_Decode(rc));
 		Tss2_TctiLdr_Finalize(&t->tcti);
 		free(t);
 		return TPA_E_TPM;
@@ -114,7 +119,8 @@ void tpa_tpm_close(tpa_tpm **tpm)
 /* ---- capabilities ---- */
 
 /* Allocated banks with their PCR bitmaps (bit i = PCR i). */
-static int get_banks(tpa_tpm *t, uint16_t algs[TPA_MAX_BANKS], uint32_t masks[TPA_MAX_BANKS], size_t *n)
+static int get_banks(tpa_tpm *t, uint16_t algs[TPA_MAX_BANKS], uint32_t masks[TPA_MAX_BANKS],
+                     size_t *n)
 {
 	TPMS_CAPABILITY_DATA *cap = NULL;
 	TPMI_YES_NO more = 0;
@@ -122,7 +128,7 @@ static int get_banks(tpa_tpm *t, uint16_t algs[TPA_MAX_BANKS], uint32_t masks[TP
 	size_t k = 0;
 
 	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_PCRS, 0,
-				1, &more, &cap);
+	                        1, &more, &cap);
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_fail(t, rc, "reading the allocated PCR banks (TPM2_GetCapability)");
 	for (UINT32 i = 0; i < cap->data.assignedPCR.count; i++) {
@@ -135,7 +141,7 @@ static int get_banks(tpa_tpm *t, uint16_t algs[TPA_MAX_BANKS], uint32_t masks[TP
 		if (k == TPA_MAX_BANKS) {
 			Esys_Free(cap);
 			return tpm_errf(t, TPA_E_LIMIT, "the TPM reports more than %d PCR banks",
-					TPA_MAX_BANKS);
+			                TPA_MAX_BANKS);
 		}
 		algs[k] = s->hash;
 		masks[k] = m;
@@ -166,7 +172,7 @@ int tpa_tpm_info_get(tpa_tpm *tpm, tpa_tpm_info *info)
 		return TPA_E_INVALID_ARG;
 	memset(&r, 0, sizeof(r));
 	rc = Esys_GetCapability(tpm->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-				TPM2_CAP_TPM_PROPERTIES, TPM2_PT_MANUFACTURER, 8, &more, &cap);
+	                        TPM2_CAP_TPM_PROPERTIES, TPM2_PT_MANUFACTURER, 8, &more, &cap);
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_fail(tpm, rc, "reading the TPM's fixed properties (TPM2_GetCapability)");
 	for (UINT32 i = 0; i < cap->data.tpmProperties.count; i++) {
@@ -195,8 +201,8 @@ int tpa_tpm_info_get(tpa_tpm *tpm, tpa_tpm_info *info)
 		r.manufacturer[i] = 0;
 	for (int i = 15; i >= 0 && (r.vendor[i] == ' ' || !r.vendor[i]); i--)
 		r.vendor[i] = 0;
-	r.is_simulator = strcmp(r.manufacturer, "IBM") == 0 || strcmp(r.manufacturer, "MSFT") == 0 ||
-			 vendor1 == 0x53572020u; /* "SW  " */
+	r.is_simulator = strcmp(r.manufacturer, "IBM") == 0 ||
+	                 strcmp(r.manufacturer, "MSFT") == 0 || vendor1 == 0x53572020u; /* "SW  " */
 	*info = r;
 	return TPA_OK;
 }
@@ -214,7 +220,7 @@ static int selection_empty(const TPML_PCR_SELECTION *s)
 
 /* Selection of the PCRs in mask in every bank, in the TPM's bank order. */
 static void selection_build(TPML_PCR_SELECTION *sel, const uint16_t *algs, const uint32_t *masks,
-			    size_t n, uint32_t mask)
+                            size_t n, uint32_t mask)
 {
 	memset(sel, 0, sizeof(*sel));
 	for (size_t i = 0; i < n; i++) {
@@ -248,7 +254,7 @@ static int pcr_read_sel(tpa_tpm *t, const TPML_PCR_SELECTION *sel, tpa_pcrs *pcr
 		UINT32 counter = 0, k = 0;
 		int progress = 0, r = TPA_OK;
 		TSS2_RC rc = Esys_PCR_Read(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &want,
-					   &counter, &got, &vals);
+		                           &counter, &got, &vals);
 		if (rc != TSS2_RC_SUCCESS)
 			return tpm_fail(t, rc, "reading PCRs (TPM2_PCR_Read)");
 		if (!first && counter != first_counter)
@@ -265,10 +271,12 @@ static int pcr_read_sel(tpa_tpm *t, const TPML_PCR_SELECTION *sel, tpa_pcrs *pcr
 				size_t dlen = tpa_alg_digest_size(g->hash);
 				if (!(g->pcrSelect[pcr / 8] & (1u << (pcr % 8))))
 					continue;
-				if (!w || pcr >= 24 || !(w->pcrSelect[pcr / 8] & (1u << (pcr % 8))) ||
+				if (!w || pcr >= 24 ||
+				    !(w->pcrSelect[pcr / 8] & (1u << (pcr % 8))) ||
 				    k >= vals->count || vals->digests[k].size != dlen || !dlen) {
 					r = tpm_errf(t, TPA_E_TPM,
-						     "TPM2_PCR_Read answered with values that were not asked for");
+					             "TPM2_PCR_Read answered with values that were "
+					             "not asked for");
 					break;
 				}
 				r = tpa_pcrs_set(pcrs, g->hash, pcr, vals->digests[k].buffer, dlen);
@@ -278,7 +286,8 @@ static int pcr_read_sel(tpa_tpm *t, const TPML_PCR_SELECTION *sel, tpa_pcrs *pcr
 			}
 		}
 		if (r == TPA_OK && (k != vals->count || !progress))
-			r = tpm_errf(t, TPA_E_TPM, "TPM2_PCR_Read answered without the values asked for");
+			r = tpm_errf(t, TPA_E_TPM,
+			             "TPM2_PCR_Read answered without the values asked for");
 		Esys_Free(got);
 		Esys_Free(vals);
 		if (r != TPA_OK)
@@ -320,7 +329,7 @@ int tpa_tpm_read_pcrs(tpa_tpm *tpm, uint32_t pcr_mask, tpa_pcrs **out)
 }
 
 int tpa_tpm_extend(tpa_tpm *tpm, unsigned pcr, size_t n, const uint16_t *algs,
-		   const uint8_t *const *digests)
+                   const uint8_t *const *digests)
 {
 	TPML_DIGEST_VALUES v;
 	TSS2_RC rc;
@@ -338,7 +347,7 @@ int tpa_tpm_extend(tpa_tpm *tpm, unsigned pcr, size_t n, const uint16_t *algs,
 	}
 	v.count = (UINT32)n;
 	rc = Esys_PCR_Extend(tpm->esys, ESYS_TR_PCR0 + pcr, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-			     ESYS_TR_NONE, &v);
+	                     ESYS_TR_NONE, &v);
 	if (rc != TSS2_RC_SUCCESS) {
 		snprintf(what, sizeof(what), "extending PCR%u (TPM2_PCR_Extend)", pcr);
 		return tpm_fail(tpm, rc, what);
@@ -351,17 +360,18 @@ int tpa_tpm_extend(tpa_tpm *tpm, unsigned pcr, size_t n, const uint16_t *algs,
 /* TPM2_PolicySecret(TPM_RH_ENDORSEMENT) digest, the authPolicy of the TCG
  * default EK templates (EK Credential Profile 2.0, B.3.3). */
 static const uint8_t ek_policy[32] = {
-	0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xB3, 0xF8, 0x1A, 0x90, 0xCC, 0x8D, 0x46, 0xA5, 0xD7, 0x24,
-	0xFD, 0x52, 0xD7, 0x6E, 0x06, 0x52, 0x0B, 0x64, 0xF2, 0xA1, 0xDA, 0x1B, 0x33, 0x14, 0x69, 0xAA,
+        0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xB3, 0xF8, 0x1A, 0x90, 0xCC,
+        0x8D, 0x46, 0xA5, 0xD7, 0x24, 0xFD, 0x52, 0xD7, 0x6E, 0x06, 0x52,
+        0x0B, 0x64, 0xF2, 0xA1, 0xDA, 0x1B, 0x33, 0x14, 0x69, 0xAA,
 };
 
-#define EK_ATTRS                                                                                   \
-	(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |        \
+#define EK_ATTRS                                                                            \
+	(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | \
 	 TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT)
 /* An attestation key: TPM-bound, TPM-generated, and restricted so it signs
  * only TPM-generated structures (no forged TPMS_ATTEST, THREATS.md). */
-#define AK_ATTRS                                                                                   \
-	(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |        \
+#define AK_ATTRS                                                                            \
+	(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | \
 	 TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT)
 
 /* Templates L-1 (RSA 2048) and L-2 (ECC NIST P-256), EK Credential Profile
@@ -429,32 +439,42 @@ static int ak_check(tpa_tpm *t, const TPMT_PUBLIC *p, uint16_t want_alg, uint32_
 		why = "it is neither an RSA nor an ECC key";
 	else if (want_alg != TPA_KEY_ANY && p->type != want_alg)
 		why = p->type == TPM2_ALG_RSA ? "it is an RSA key and an ECC AK was asked for"
-					      : "it is an ECC key and an RSA AK was asked for";
+		                              : "it is an ECC key and an RSA AK was asked for";
 	if (why)
-		return tpm_errf(t, TPA_E_TPM, "persistent handle 0x%08x holds a key that is not our AK: %s; not replacing it (choose another --ak-handle, or evict it with tpm2_evictcontrol)", handle, why);
+		return tpm_errf(t, TPA_E_TPM,
+		                "persistent handle 0x%08x holds a key that is not our AK: %s; not "
+		                "replacing it (choose another --ak-handle, or evict it with "
+		                "tpm2_evictcontrol)",
+		                handle, why);
 	ak_template(p->type, &tmpl);
 	if (p->nameAlg != TPM2_ALG_SHA256)
 		why = "its name algorithm is not SHA-256";
 	else if (p->objectAttributes != tmpl.publicArea.objectAttributes)
-		why = "its attributes are not fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|restricted|sign";
+		why = "its attributes are not "
+		      "fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|restricted|sign";
 	else if (p->authPolicy.size != 0)
 		why = "it has an authorization policy";
 	else if (p->type == TPM2_ALG_RSA &&
-		 (p->parameters.rsaDetail.symmetric.algorithm != TPM2_ALG_NULL ||
-		  p->parameters.rsaDetail.scheme.scheme != TPM2_ALG_RSASSA ||
-		  p->parameters.rsaDetail.scheme.details.rsassa.hashAlg != TPM2_ALG_SHA256 ||
-		  p->parameters.rsaDetail.keyBits != 2048 ||
-		  (p->parameters.rsaDetail.exponent != 0 && p->parameters.rsaDetail.exponent != 65537)))
+	         (p->parameters.rsaDetail.symmetric.algorithm != TPM2_ALG_NULL ||
+	          p->parameters.rsaDetail.scheme.scheme != TPM2_ALG_RSASSA ||
+	          p->parameters.rsaDetail.scheme.details.rsassa.hashAlg != TPM2_ALG_SHA256 ||
+	          p->parameters.rsaDetail.keyBits != 2048 ||
+	          (p->parameters.rsaDetail.exponent != 0 &&
+	           p->parameters.rsaDetail.exponent != 65537)))
 		why = "it is not an RSA-2048 RSASSA-SHA256 key";
 	else if (p->type == TPM2_ALG_ECC &&
-		 (p->parameters.eccDetail.symmetric.algorithm != TPM2_ALG_NULL ||
-		  p->parameters.eccDetail.scheme.scheme != TPM2_ALG_ECDSA ||
-		  p->parameters.eccDetail.scheme.details.ecdsa.hashAlg != TPM2_ALG_SHA256 ||
-		  p->parameters.eccDetail.curveID != TPM2_ECC_NIST_P256 ||
-		  p->parameters.eccDetail.kdf.scheme != TPM2_ALG_NULL))
+	         (p->parameters.eccDetail.symmetric.algorithm != TPM2_ALG_NULL ||
+	          p->parameters.eccDetail.scheme.scheme != TPM2_ALG_ECDSA ||
+	          p->parameters.eccDetail.scheme.details.ecdsa.hashAlg != TPM2_ALG_SHA256 ||
+	          p->parameters.eccDetail.curveID != TPM2_ECC_NIST_P256 ||
+	          p->parameters.eccDetail.kdf.scheme != TPM2_ALG_NULL))
 		why = "it is not an ECC P-256 ECDSA-SHA256 key";
 	if (why)
-		return tpm_errf(t, TPA_E_TPM, "persistent handle 0x%08x holds a key that is not our AK: %s; not replacing it (choose another --ak-handle, or evict it with tpm2_evictcontrol)", handle, why);
+		return tpm_errf(t, TPA_E_TPM,
+		                "persistent handle 0x%08x holds a key that is not our AK: %s; not "
+		                "replacing it (choose another --ak-handle, or evict it with "
+		                "tpm2_evictcontrol)",
+		                handle, why);
 	return TPA_OK;
 }
 
@@ -463,14 +483,14 @@ static int ak_check(tpa_tpm *t, const TPMT_PUBLIC *p, uint16_t want_alg, uint32_
 static uint16_t ak_hash(const TPMT_PUBLIC *p)
 {
 	return p->type == TPM2_ALG_RSA ? p->parameters.rsaDetail.scheme.details.rsassa.hashAlg
-				       : p->parameters.eccDetail.scheme.details.ecdsa.hashAlg;
+	                               : p->parameters.eccDetail.scheme.details.ecdsa.hashAlg;
 }
 
 /* The counter: TPM_NT_COUNTER, 8 bytes; its own (empty) auth and the owner's
  * may read and increment it; no dictionary-attack lockout, since the auth is
  * empty anyway. */
-#define NV_ATTRS                                                                                   \
-	((TPM2_NT_COUNTER << TPMA_NV_TPM2_NT_SHIFT) | TPMA_NV_AUTHWRITE | TPMA_NV_AUTHREAD |      \
+#define NV_ATTRS                                                                             \
+	((TPM2_NT_COUNTER << TPMA_NV_TPM2_NT_SHIFT) | TPMA_NV_AUTHWRITE | TPMA_NV_AUTHREAD | \
 	 TPMA_NV_OWNERWRITE | TPMA_NV_OWNERREAD | TPMA_NV_NO_DA)
 /* Attributes that report state rather than what the index was defined with. */
 #define NV_STATE_ATTRS (TPMA_NV_WRITTEN | TPMA_NV_READLOCKED | TPMA_NV_WRITELOCKED)
@@ -480,7 +500,8 @@ static uint16_t ak_hash(const TPMT_PUBLIC *p)
 static void flush(tpa_tpm *t, ESYS_TR *tr)
 {
 	if (*tr != ESYS_TR_NONE)
-		(void)Esys_FlushContext(t->esys, *tr); /* best effort: nothing better to do on failure */
+		(void)Esys_FlushContext(t->esys,
+		                        *tr); /* best effort: nothing better to do on failure */
 	*tr = ESYS_TR_NONE;
 }
 
@@ -505,11 +526,12 @@ static int ek_create(tpa_tpm *t, uint16_t alg, ESYS_TR *ek, TPM2B_PUBLIC **pub)
 	memset(&none, 0, sizeof(none));
 	ek_template(alg, &tmpl);
 	rc = Esys_CreatePrimary(t->esys, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-				ESYS_TR_NONE, &sens, &tmpl, &outside, &none, ek, pub, NULL, NULL, NULL);
+	                        ESYS_TR_NONE, &sens, &tmpl, &outside, &none, ek, pub, NULL, NULL,
+	                        NULL);
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_fail(t, rc,
-				alg == TPM2_ALG_RSA ? "creating the RSA EK (TPM2_CreatePrimary)"
-						    : "creating the ECC EK (TPM2_CreatePrimary)");
+		                alg == TPM2_ALG_RSA ? "creating the RSA EK (TPM2_CreatePrimary)"
+		                                    : "creating the ECC EK (TPM2_CreatePrimary)");
 	return TPA_OK;
 }
 
@@ -522,15 +544,15 @@ static int ek_policy_session(tpa_tpm *t, ESYS_TR *sess)
 
 	if (*sess == ESYS_TR_NONE) {
 		rc = Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-					   ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym,
-					   TPM2_ALG_SHA256, sess);
+		                           ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym,
+		                           TPM2_ALG_SHA256, sess);
 		if (rc != TSS2_RC_SUCCESS) {
 			*sess = ESYS_TR_NONE;
 			return tpm_fail(t, rc, "starting a policy session (TPM2_StartAuthSession)");
 		}
 	}
-	rc = Esys_PolicySecret(t->esys, ESYS_TR_RH_ENDORSEMENT, *sess, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-			       ESYS_TR_NONE, NULL, NULL, NULL, 0, NULL, NULL);
+	rc = Esys_PolicySecret(t->esys, ESYS_TR_RH_ENDORSEMENT, *sess, ESYS_TR_PASSWORD,
+	                       ESYS_TR_NONE, ESYS_TR_NONE, NULL, NULL, NULL, 0, NULL, NULL);
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_fail(t, rc, "satisfying the EK policy (TPM2_PolicySecret)");
 	return TPA_OK;
@@ -557,8 +579,8 @@ static int ak_create(tpa_tpm *t, uint16_t alg, uint32_t handle, ESYS_TR *out)
 		goto out;
 	if ((r = ek_policy_session(t, &sess)) != TPA_OK)
 		goto out;
-	rc = Esys_Create(t->esys, ek, sess, ESYS_TR_NONE, ESYS_TR_NONE, &sens, &tmpl, &outside, &none,
-			 &priv, &pub, NULL, NULL, NULL);
+	rc = Esys_Create(t->esys, ek, sess, ESYS_TR_NONE, ESYS_TR_NONE, &sens, &tmpl, &outside,
+	                 &none, &priv, &pub, NULL, NULL, NULL);
 	if (rc != TSS2_RC_SUCCESS) {
 		r = tpm_fail(t, rc, "creating the AK under the EK (TPM2_Create)");
 		goto out;
@@ -573,7 +595,7 @@ static int ak_create(tpa_tpm *t, uint16_t alg, uint32_t handle, ESYS_TR *out)
 		goto out;
 	}
 	rc = Esys_EvictControl(t->esys, ESYS_TR_RH_OWNER, ak, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-			       ESYS_TR_NONE, handle, &persisted);
+	                       ESYS_TR_NONE, handle, &persisted);
 	if (rc != TSS2_RC_SUCCESS) {
 		r = tpm_fail(t, rc, "making the AK persistent (TPM2_EvictControl)");
 		goto out;
@@ -592,7 +614,7 @@ out:
 
 /* Finds (and checks) or creates the AK; *akpub is the caller's to free. */
 static int ak_get(tpa_tpm *t, uint16_t want_alg, uint32_t handle, ESYS_TR *ak, TPM2B_PUBLIC **akpub,
-		  int *created)
+                  int *created)
 {
 	ESYS_TR tr = ESYS_TR_NONE;
 	TPM2B_PUBLIC *pub = NULL;
@@ -602,17 +624,20 @@ static int ak_get(tpa_tpm *t, uint16_t want_alg, uint32_t handle, ESYS_TR *ak, T
 	*created = 0;
 	if ((handle >> 24) != TPM2_HT_PERSISTENT || handle >= 0x81800000u)
 		return tpm_errf(t, TPA_E_INVALID_ARG,
-				"AK handle 0x%08x is not an owner persistent handle (0x81000000-0x817FFFFF)", handle);
+		                "AK handle 0x%08x is not an owner persistent handle "
+		                "(0x81000000-0x817FFFFF)",
+		                handle);
 	rc = Esys_TR_FromTPMPublic(t->esys, handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &tr);
 	if (rc != TSS2_RC_SUCCESS && !rc_is_absent(rc))
 		return tpm_fail(t, rc, "looking for the AK (TPM2_ReadPublic)");
 	if (rc != TSS2_RC_SUCCESS) {
-		if ((r = ak_create(t, want_alg == TPA_KEY_ANY ? TPA_KEY_ECC : want_alg, handle, &tr)) !=
-		    TPA_OK)
+		if ((r = ak_create(t, want_alg == TPA_KEY_ANY ? TPA_KEY_ECC : want_alg, handle,
+		                   &tr)) != TPA_OK)
 			return r;
 		*created = 1;
 	}
-	rc = Esys_ReadPublic(t->esys, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL, NULL);
+	rc = Esys_ReadPublic(t->esys, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL,
+	                     NULL);
 	if (rc != TSS2_RC_SUCCESS) {
 		tr_close(t, &tr);
 		return tpm_fail(t, rc, "reading the AK's public area (TPM2_ReadPublic)");
@@ -638,20 +663,21 @@ static int nv_get(tpa_tpm *t, uint32_t index, ESYS_TR *nv, int *created)
 	*created = 0;
 	if ((index >> 24) != TPM2_HT_NV_INDEX || index >= 0x01400000u)
 		return tpm_errf(t, TPA_E_INVALID_ARG,
-				"NV index 0x%08x is not in the owner range 0x01000000-0x013FFFFF", index);
+		                "NV index 0x%08x is not in the owner range 0x01000000-0x013FFFFF",
+		                index);
 	rc = Esys_TR_FromTPMPublic(t->esys, index, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &tr);
 	if (rc != TSS2_RC_SUCCESS && !rc_is_absent(rc))
 		return tpm_fail(t, rc, "looking for the NV counter (TPM2_NV_ReadPublic)");
 	if (rc != TSS2_RC_SUCCESS) {
 		TPM2B_AUTH auth = {.size = 0};
 		TPM2B_NV_PUBLIC def = {.nvPublic = {
-					       .nvIndex = index,
-					       .nameAlg = TPM2_ALG_SHA256,
-					       .attributes = NV_ATTRS,
-					       .dataSize = 8,
-				       }};
+		                               .nvIndex = index,
+		                               .nameAlg = TPM2_ALG_SHA256,
+		                               .attributes = NV_ATTRS,
+		                               .dataSize = 8,
+		                       }};
 		rc = Esys_NV_DefineSpace(t->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-					 ESYS_TR_NONE, &auth, &def, &tr);
+		                         ESYS_TR_NONE, &auth, &def, &tr);
 		if (rc != TSS2_RC_SUCCESS)
 			return tpm_fail(t, rc, "defining the NV counter (TPM2_NV_DefineSpace)");
 		*created = 1;
@@ -663,7 +689,8 @@ static int nv_get(tpa_tpm *t, uint32_t index, ESYS_TR *nv, int *created)
 		tr_close(t, &tr);
 		return tpm_fail(t, rc, "reading the NV counter's public area (TPM2_NV_ReadPublic)");
 	}
-	if (((pub->nvPublic.attributes & TPMA_NV_TPM2_NT_MASK) >> TPMA_NV_TPM2_NT_SHIFT) != TPM2_NT_COUNTER)
+	if (((pub->nvPublic.attributes & TPMA_NV_TPM2_NT_MASK) >> TPMA_NV_TPM2_NT_SHIFT) !=
+	    TPM2_NT_COUNTER)
 		why = "it is not a counter (TPM_NT_COUNTER)";
 	else if ((pub->nvPublic.attributes & ~NV_STATE_ATTRS) != NV_ATTRS)
 		why = "its attributes are not authread|authwrite|ownerread|ownerwrite|no_da";
@@ -673,14 +700,16 @@ static int nv_get(tpa_tpm *t, uint32_t index, ESYS_TR *nv, int *created)
 	if (why) {
 		tr_close(t, &tr);
 		return tpm_errf(t, TPA_E_TPM,
-				"NV index 0x%08x exists but is not our counter: %s; not touching it (choose another --nv-index)",
-				index, why);
+		                "NV index 0x%08x exists but is not our counter: %s; not touching "
+		                "it (choose another --nv-index)",
+		                index, why);
 	}
 	*nv = tr;
 	return TPA_OK;
 }
 
-static int marshal_public(tpa_tpm *t, const TPM2B_PUBLIC *pub, uint8_t *buf, size_t cap, size_t *len)
+static int marshal_public(tpa_tpm *t, const TPM2B_PUBLIC *pub, uint8_t *buf, size_t cap,
+                          size_t *len)
 {
 	size_t off = 0;
 	TSS2_RC rc = Tss2_MU_TPM2B_PUBLIC_Marshal(pub, buf, cap, &off);
@@ -691,7 +720,7 @@ static int marshal_public(tpa_tpm *t, const TPM2B_PUBLIC *pub, uint8_t *buf, siz
 }
 
 static int provision(tpa_tpm *t, const tpa_provision_opts *opts, tpa_provision_info *info,
-		     ESYS_TR *ak_out, TPM2B_PUBLIC **akpub_out, ESYS_TR *nv_out)
+                     ESYS_TR *ak_out, TPM2B_PUBLIC **akpub_out, ESYS_TR *nv_out)
 {
 	tpa_provision_opts o = {0};
 	ESYS_TR ak = ESYS_TR_NONE, nv = ESYS_TR_NONE;
@@ -719,7 +748,8 @@ static int provision(tpa_tpm *t, const tpa_provision_opts *opts, tpa_provision_i
 	inf.ak_alg = akpub->publicArea.type;
 	inf.ak_handle = o.ak_handle;
 	inf.nv_index = o.nv_index;
-	if ((r = marshal_public(t, akpub, inf.ak_public, sizeof(inf.ak_public), &inf.ak_public_len)) != TPA_OK)
+	if ((r = marshal_public(t, akpub, inf.ak_public, sizeof(inf.ak_public),
+	                        &inf.ak_public_len)) != TPA_OK)
 		goto fail;
 	{
 		TSS2_RC rc = Esys_TR_GetName(t->esys, ak, &name);
@@ -769,13 +799,13 @@ int tpa_tpm_provision(tpa_tpm *tpm, const tpa_provision_opts *opts, tpa_provisio
 
 /* Whether NV indices exist: one TPM2_GetCapability(TPM_CAP_HANDLES) over the
  * range they share. */
-static int nv_present(tpa_tpm *t, uint32_t first, uint32_t count, const uint32_t *which, int *present,
-		      size_t n)
+static int nv_present(tpa_tpm *t, uint32_t first, uint32_t count, const uint32_t *which,
+                      int *present, size_t n)
 {
 	TPMS_CAPABILITY_DATA *cap = NULL;
 	TPMI_YES_NO more = 0;
 	TSS2_RC rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-					TPM2_CAP_HANDLES, first, count, &more, &cap);
+	                                TPM2_CAP_HANDLES, first, count, &more, &cap);
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_fail(t, rc, "listing NV indices (TPM2_GetCapability)");
 	for (size_t i = 0; i < n; i++) {
@@ -817,7 +847,7 @@ static int nv_read_blob(tpa_tpm *t, uint32_t index, uint8_t **out, size_t *len)
 	size = pub->nvPublic.dataSize;
 	if (size > NV_BLOB_MAX) {
 		r = tpm_errf(t, TPA_E_LIMIT, "NV index 0x%08x holds %zu bytes, more than %d", index,
-			     size, NV_BLOB_MAX);
+		             size, NV_BLOB_MAX);
 		goto out;
 	}
 	if (!(buf = malloc(size + 1))) {
@@ -828,7 +858,7 @@ static int nv_read_blob(tpa_tpm *t, uint32_t index, uint8_t **out, size_t *len)
 		TPM2B_MAX_NV_BUFFER *d = NULL;
 		size_t n = size - off < chunk ? size - off : chunk;
 		rc = Esys_NV_Read(t->esys, tr, tr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-				  (UINT16)n, (UINT16)off, &d);
+		                  (UINT16)n, (UINT16)off, &d);
 		if (rc != TSS2_RC_SUCCESS && chunk > 256 && (rc & TSS2_RC_LAYER_MASK) == 0) {
 			chunk /= 2;
 			continue;
@@ -857,7 +887,7 @@ out:
 }
 
 int tpa_tpm_ek(tpa_tpm *tpm, uint16_t alg, uint8_t **pub, size_t *pub_len, uint8_t **cert,
-	       size_t *cert_len)
+               size_t *cert_len)
 {
 	ESYS_TR ek = ESYS_TR_NONE;
 	TPM2B_PUBLIC *p = NULL;
@@ -901,17 +931,19 @@ out:
 /* Unmarshals a TPMS_ATTEST and checks what the attester can check itself:
  * genuine magic, the expected type, our nonce. */
 static int attest_parse(tpa_tpm *t, const TPM2B_ATTEST *a, TPM2_ST type, const uint8_t *nonce,
-			size_t nonce_len, TPMS_ATTEST *out)
+                        size_t nonce_len, TPMS_ATTEST *out)
 {
 	size_t off = 0;
 	TSS2_RC rc = Tss2_MU_TPMS_ATTEST_Unmarshal(a->attestationData, a->size, &off, out);
 	if (rc != TSS2_RC_SUCCESS || off != a->size)
-		return tpm_errf(t, TPA_E_TPM, "the TPM returned an attestation that does not parse");
+		return tpm_errf(t, TPA_E_TPM,
+		                "the TPM returned an attestation that does not parse");
 	if (out->magic != TPM2_GENERATED_VALUE || out->type != type ||
 	    out->extraData.size != nonce_len ||
 	    CRYPTO_memcmp(out->extraData.buffer, nonce, nonce_len) != 0)
-		return tpm_errf(t, TPA_E_TPM,
-				"the TPM returned an attestation with the wrong magic, type or nonce");
+		return tpm_errf(
+		        t, TPA_E_TPM,
+		        "the TPM returned an attestation with the wrong magic, type or nonce");
 	return TPA_OK;
 }
 
@@ -935,8 +967,8 @@ static int selection_equal(const TPML_PCR_SELECTION *a, const TPML_PCR_SELECTION
 
 /* H(values in selection order) with the scheme hash, as TPM2_Quote computes
  * pcrDigest (Part 3, 18.4: banks in selection order, PCRs ascending). */
-static int pcr_digest(tpa_tpm *t, uint16_t hash, const TPML_PCR_SELECTION *sel, const tpa_pcrs *pcrs,
-		      uint8_t *out, size_t *outlen)
+static int pcr_digest(tpa_tpm *t, uint16_t hash, const TPML_PCR_SELECTION *sel,
+                      const tpa_pcrs *pcrs, uint8_t *out, size_t *outlen)
 {
 	const EVP_MD *md = tpa_md(hash);
 	EVP_MD_CTX *ctx;
@@ -944,7 +976,8 @@ static int pcr_digest(tpa_tpm *t, uint16_t hash, const TPML_PCR_SELECTION *sel, 
 	int ok;
 
 	if (!md)
-		return tpm_errf(t, TPA_E_UNSUPPORTED, "the AK's hash 0x%04x is not available", hash);
+		return tpm_errf(t, TPA_E_UNSUPPORTED, "the AK's hash 0x%04x is not available",
+		                hash);
 	if (!(ctx = EVP_MD_CTX_new()))
 		return TPA_E_NOMEM;
 	ok = EVP_DigestInit_ex(ctx, md, NULL);
@@ -957,7 +990,8 @@ static int pcr_digest(tpa_tpm *t, uint16_t hash, const TPML_PCR_SELECTION *sel, 
 				continue;
 			if (tpa_pcrs_get(pcrs, s->hash, pcr, &v, &vlen) != TPA_OK) {
 				EVP_MD_CTX_free(ctx);
-				return tpm_errf(t, TPA_E_TPM, "PCR%u of bank 0x%04x was not read", pcr, s->hash);
+				return tpm_errf(t, TPA_E_TPM, "PCR%u of bank 0x%04x was not read",
+				                pcr, s->hash);
 			}
 			ok = EVP_DigestUpdate(ctx, v, vlen);
 		}
@@ -970,7 +1004,8 @@ static int pcr_digest(tpa_tpm *t, uint16_t hash, const TPML_PCR_SELECTION *sel, 
 	return TPA_OK;
 }
 
-static int marshal_sig(tpa_tpm *t, const TPMT_SIGNATURE *sig, tpa_evidence *ev, tpa_evidence_part part)
+static int marshal_sig(tpa_tpm *t, const TPMT_SIGNATURE *sig, tpa_evidence *ev,
+                       tpa_evidence_part part)
 {
 	uint8_t buf[sizeof(TPMT_SIGNATURE)];
 	size_t off = 0;
@@ -1071,34 +1106,38 @@ int tpa_tpm_quote(tpa_tpm *tpm, const tpa_quote_opts *opts, tpa_evidence **out)
 			goto out;
 		if ((r = pcr_read_sel(t, &sel, pcrs, &changed)) != TPA_OK)
 			goto out;
-		rc = Esys_Quote(t->esys, ak, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &qd, &scheme,
-				&sel, &attest, &sig);
+		rc = Esys_Quote(t->esys, ak, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &qd,
+		                &scheme, &sel, &attest, &sig);
 		if (rc != TSS2_RC_SUCCESS) {
 			r = tpm_fail(t, rc, "quoting (TPM2_Quote)");
 			goto out;
 		}
-		if ((r = attest_parse(t, attest, TPM2_ST_ATTEST_QUOTE, opts->nonce, opts->nonce_len, &a)) !=
-		    TPA_OK)
+		if ((r = attest_parse(t, attest, TPM2_ST_ATTEST_QUOTE, opts->nonce, opts->nonce_len,
+		                      &a)) != TPA_OK)
 			goto out;
 		if (!selection_equal(&a.attested.quote.pcrSelect, &sel)) {
-			r = tpm_errf(t, TPA_E_TPM, "the TPM quoted another PCR selection than asked");
+			r = tpm_errf(t, TPA_E_TPM,
+			             "the TPM quoted another PCR selection than asked");
 			goto out;
 		}
 		if (changed)
 			continue;
-		if ((r = pcr_digest(t, ak_hash(&akpub->publicArea), &sel, pcrs, dig, &dlen)) != TPA_OK)
+		if ((r = pcr_digest(t, ak_hash(&akpub->publicArea), &sel, pcrs, dig, &dlen)) !=
+		    TPA_OK)
 			goto out;
 		matched = dlen == a.attested.quote.pcrDigest.size &&
-			  CRYPTO_memcmp(dig, a.attested.quote.pcrDigest.buffer, dlen) == 0;
+		          CRYPTO_memcmp(dig, a.attested.quote.pcrDigest.buffer, dlen) == 0;
 	}
 	if (!matched) {
-		r = tpm_errf(t, TPA_E_TPM,
-			     "PCRs changed between reading and quoting %u times in a row; giving up", retries);
+		r = tpm_errf(
+		        t, TPA_E_TPM,
+		        "PCRs changed between reading and quoting %u times in a row; giving up",
+		        retries);
 		goto out;
 	}
 
-	rc = Esys_NV_Certify(t->esys, ak, nv, nv, ESYS_TR_PASSWORD, ESYS_TR_PASSWORD, ESYS_TR_NONE, &qd,
-			     &scheme, 8, 0, &cattest, &csig);
+	rc = Esys_NV_Certify(t->esys, ak, nv, nv, ESYS_TR_PASSWORD, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+	                     &qd, &scheme, 8, 0, &cattest, &csig);
 	if (rc != TSS2_RC_SUCCESS) {
 		r = tpm_fail(t, rc, "certifying the NV counter (TPM2_NV_Certify)");
 		goto out;
@@ -1107,19 +1146,20 @@ int tpa_tpm_quote(tpa_tpm *tpm, const tpa_quote_opts *opts, tpa_evidence **out)
 		TPMS_ATTEST c;
 		const TPMS_NV_CERTIFY_INFO *ci;
 		uint64_t value = 0;
-		if ((r = attest_parse(t, cattest, TPM2_ST_ATTEST_NV, opts->nonce, opts->nonce_len, &c)) !=
-		    TPA_OK)
+		if ((r = attest_parse(t, cattest, TPM2_ST_ATTEST_NV, opts->nonce, opts->nonce_len,
+		                      &c)) != TPA_OK)
 			goto out;
 		ci = &c.attested.nv;
 		if (ci->offset != 0 || ci->nvContents.size != 8) {
-			r = tpm_errf(t, TPA_E_TPM, "the TPM certified another part of the counter than asked");
+			r = tpm_errf(t, TPA_E_TPM,
+			             "the TPM certified another part of the counter than asked");
 			goto out;
 		}
 		for (int i = 0; i < 8; i++)
 			value = value << 8 | ci->nvContents.buffer[i];
 		tpa_evidence_set_counter(ev, value);
 		if ((r = tpa_evidence_set(ev, TPA_PART_COUNTER_NAME, ci->indexName.name,
-					  ci->indexName.size)) != TPA_OK)
+		                          ci->indexName.size)) != TPA_OK)
 			goto out;
 	}
 
@@ -1130,9 +1170,11 @@ int tpa_tpm_quote(tpa_tpm *tpm, const tpa_quote_opts *opts, tpa_evidence **out)
 	if ((r = tpa_evidence_set(ev, TPA_PART_NONCE, opts->nonce, opts->nonce_len)) ||
 	    (r = tpa_evidence_set(ev, TPA_PART_AK_PUBLIC, info.ak_public, info.ak_public_len)) ||
 	    (r = tpa_evidence_set(ev, TPA_PART_AK_NAME, info.ak_name, info.ak_name_len)) ||
-	    (r = tpa_evidence_set(ev, TPA_PART_QUOTE_ATTEST, attest->attestationData, attest->size)) ||
+	    (r = tpa_evidence_set(ev, TPA_PART_QUOTE_ATTEST, attest->attestationData,
+	                          attest->size)) ||
 	    (r = marshal_sig(t, sig, ev, TPA_PART_QUOTE_SIGNATURE)) ||
-	    (r = tpa_evidence_set(ev, TPA_PART_COUNTER_ATTEST, cattest->attestationData, cattest->size)) ||
+	    (r = tpa_evidence_set(ev, TPA_PART_COUNTER_ATTEST, cattest->attestationData,
+	                          cattest->size)) ||
 	    (r = marshal_sig(t, csig, ev, TPA_PART_COUNTER_SIGNATURE)) ||
 	    (r = tpa_evidence_set_pcrs(ev, &pcrs)))
 		goto out;

@@ -25,17 +25,17 @@ typedef struct tpa_evidence tpa_evidence;
 
 /* The byte strings an evidence document carries. */
 typedef enum tpa_evidence_part {
-	TPA_PART_NONCE = 0,           /* the verifier's nonce, as given */
-	TPA_PART_AK_PUBLIC,           /* TPM2B_PUBLIC of the AK (with its size prefix) */
-	TPA_PART_AK_NAME,             /* TPM2B_NAME.name of the AK (nameAlg || digest) */
-	TPA_PART_QUOTE_ATTEST,        /* TPMS_ATTEST of TPM2_Quote (TPM2B_ATTEST contents) */
-	TPA_PART_QUOTE_SIGNATURE,     /* TPMT_SIGNATURE of TPM2_Quote */
-	TPA_PART_COUNTER_NAME,        /* TPM2B_NAME.name of the NV counter index */
-	TPA_PART_COUNTER_ATTEST,      /* TPMS_ATTEST of TPM2_NV_Certify */
-	TPA_PART_COUNTER_SIGNATURE,   /* TPMT_SIGNATURE of TPM2_NV_Certify */
-	TPA_PART_EVENTLOG,            /* the binary UEFI event log, as read */
-	TPA_PART_EK_RSA_CERT,         /* DER EK certificate from NV 0x01C00002 */
-	TPA_PART_EK_ECC_CERT,         /* DER EK certificate from NV 0x01C0000A */
+	TPA_PART_NONCE = 0,         /* the verifier's nonce, as given */
+	TPA_PART_AK_PUBLIC,         /* TPM2B_PUBLIC of the AK (with its size prefix) */
+	TPA_PART_AK_NAME,           /* TPM2B_NAME.name of the AK (nameAlg || digest) */
+	TPA_PART_QUOTE_ATTEST,      /* TPMS_ATTEST of TPM2_Quote (TPM2B_ATTEST contents) */
+	TPA_PART_QUOTE_SIGNATURE,   /* TPMT_SIGNATURE of TPM2_Quote */
+	TPA_PART_COUNTER_NAME,      /* TPM2B_NAME.name of the NV counter index */
+	TPA_PART_COUNTER_ATTEST,    /* TPMS_ATTEST of TPM2_NV_Certify */
+	TPA_PART_COUNTER_SIGNATURE, /* TPMT_SIGNATURE of TPM2_NV_Certify */
+	TPA_PART_EVENTLOG,          /* the binary UEFI event log, as read */
+	TPA_PART_EK_RSA_CERT,       /* DER EK certificate from NV 0x01C00002 */
+	TPA_PART_EK_ECC_CERT,       /* DER EK certificate from NV 0x01C0000A */
 	TPA_PART_COUNT_
 } tpa_evidence_part;
 

@@ -60,10 +60,10 @@ int tpa_tpm_banks(tpa_tpm *tpm, uint16_t algs[TPA_MAX_BANKS], size_t *n);
 int tpa_tpm_read_pcrs(tpa_tpm *tpm, uint32_t pcr_mask, tpa_pcrs **out);
 
 typedef struct tpa_tpm_info {
-	char manufacturer[5];   /* TPM_PT_MANUFACTURER as 4 characters */
-	char vendor[17];        /* TPM_PT_VENDOR_STRING_1..4 */
+	char manufacturer[5]; /* TPM_PT_MANUFACTURER as 4 characters */
+	char vendor[17];      /* TPM_PT_VENDOR_STRING_1..4 */
 	uint32_t firmware1, firmware2;
-	int is_simulator;       /* see tpa_tpm_info() */
+	int is_simulator; /* see tpa_tpm_info() */
 } tpa_tpm_info;
 
 /*
@@ -78,12 +78,12 @@ int tpa_tpm_info_get(tpa_tpm *tpm, tpa_tpm_info *info);
 
 /* TPM2_PCR_Extend of one PCR with one digest per listed bank. */
 int tpa_tpm_extend(tpa_tpm *tpm, unsigned pcr, size_t n, const uint16_t *algs,
-		   const uint8_t *const *digests);
+                   const uint8_t *const *digests);
 
 typedef struct tpa_provision_opts {
-	uint16_t ak_alg;      /* TPA_KEY_ANY (accept the existing AK, create ECC), RSA or ECC */
-	uint32_t ak_handle;   /* 0: TPA_TPM_DEFAULT_AK_HANDLE */
-	uint32_t nv_index;    /* 0: TPA_TPM_DEFAULT_NV_INDEX */
+	uint16_t ak_alg;    /* TPA_KEY_ANY (accept the existing AK, create ECC), RSA or ECC */
+	uint32_t ak_handle; /* 0: TPA_TPM_DEFAULT_AK_HANDLE */
+	uint32_t nv_index;  /* 0: TPA_TPM_DEFAULT_NV_INDEX */
 } tpa_provision_opts;
 
 typedef struct tpa_provision_info {
@@ -109,14 +109,14 @@ int tpa_tpm_provision(tpa_tpm *tpm, const tpa_provision_opts *opts, tpa_provisio
  * TPM2B_PUBLIC and, when the TPM holds one, its certificate.  Creates the
  * primary key (slow for RSA) and flushes it. */
 int tpa_tpm_ek(tpa_tpm *tpm, uint16_t alg, uint8_t **pub, size_t *pub_len, uint8_t **cert,
-	       size_t *cert_len);
+               size_t *cert_len);
 
 typedef struct tpa_quote_opts {
-	const uint8_t *nonce;  /* 1..TPA_EVIDENCE_MAX_NONCE bytes */
+	const uint8_t *nonce; /* 1..TPA_EVIDENCE_MAX_NONCE bytes */
 	size_t nonce_len;
-	uint32_t pcr_mask;     /* 0: PCRs 0-9 */
+	uint32_t pcr_mask; /* 0: PCRs 0-9 */
 	tpa_provision_opts provision;
-	unsigned retries;      /* read/quote attempts when PCRs move; 0: 3 */
+	unsigned retries; /* read/quote attempts when PCRs move; 0: 3 */
 } tpa_quote_opts;
 
 /*
