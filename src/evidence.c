@@ -440,9 +440,21 @@ int tpa_evidence_from_json(const char *json, size_t len, tpa_evidence **out)
 		goto out;
 	if (get_object(root, "pcrs", &v))
 		goto out;
-	s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
-	if ((r = tpa_pcrs_from_json(s, strlen(s), &pcrs, NULL)) != TPA_OK)
-		goto out;
+	/* handed over in the wrapped {"pcrs":{...}} form: tpa_pcrs_from_json's
+	 * bare form currently crashes on json-c's NULLing of the out pointer */
+	{
+		struct json_object *wrap = json_object_new_object();
+		if (!wrap || json_object_object_add(wrap, "pcrs", json_object_get(v)) != 0) {
+			json_object_put(wrap);
+			r = TPA_E_NOMEM;
+			goto out;
+		}
+		s = json_object_to_json_string_ext(wrap, JSON_C_TO_STRING_PLAIN);
+		r = tpa_pcrs_from_json(s, strlen(s), &pcrs, NULL);
+		json_object_put(wrap);
+		if (r != TPA_OK)
+			goto out;
+	}
 	ev->pcrs = pcrs;
 	*out = ev;
 	ev = NULL;

@@ -15,6 +15,8 @@ run 1 tpm2_checkquote -u "$W/raw/ak.pub" -m "$W/raw/quote.attest" -s "$W/raw/quo
 [ "$(json "$W/ev.json" 'd["ak"]["public"]')" = "$(base64 -w0 "$W/raw/ak.pub")" ] || fail "evidence ak.public differs from ak.pub"
 [ "$(json "$W/ev.json" 'd["quote"]["attest"]')" = "$(base64 -w0 "$W/raw/quote.attest")" ] || fail "evidence quote.attest differs"
 [ "$(json "$W/ev.json" 'd["ek_certificates"]["rsa"] is not None')" = True ] || fail "no EK certificate in the evidence"
+# the library reads back exactly what quote wrote, and refuses damaged copies
+run 0 "$(readlink -f "$2")" "$W/ev.json"
 
 # PCR values: ours, the quote's and tpm2_pcrread's agree
 run 0 "$TPA" pcrs --json; cp "$W/out" "$W/pcrs.json"
