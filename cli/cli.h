@@ -35,6 +35,8 @@ int cmd_pcrs(int argc, char **argv);
 int cmd_quote(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_eventlog_extend(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
 
 /* Helpers (util.c). */
 /* Prints "tpmattest: <msg>\n" to stderr. */
@@ -51,5 +53,18 @@ int parse_hex(const char *s, uint8_t **out, size_t *len);
 void print_hex(FILE *f, const uint8_t *p, size_t n);
 /* Prints usage for the subcommand from its --help text and returns EXIT_USAGE. */
 int usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+
+/* Shared by verify and policy (cmd_verify.c).  Each reports its own error
+ * and returns an exit status. */
+struct tpa_ak;
+struct tpa_policy;
+struct tpa_evidence;
+struct tpa_eventlog;
+struct tpa_result;
+int cli_load_ak(const char *path, struct tpa_ak **ak);
+int cli_load_policy(const char *path, struct tpa_policy **p);
+int cli_load_evidence(const char *path, struct tpa_evidence **ev, struct tpa_eventlog **log);
+void cli_report(const struct tpa_result *res, int verdict, bool json, FILE *out);
 
 #endif

@@ -11,6 +11,8 @@ static const struct cmd commands[] = {
         {"pcrs", cmd_pcrs, "read PCR values from the TPM"},
         {"init", cmd_init, "provision the EK, AK and NV counter (idempotent)"},
         {"quote", cmd_quote, "produce an evidence document for a verifier's nonce"},
+        {"verify", cmd_verify, "verify a quote or an evidence document, offline"},
+        {"policy", cmd_policy, "learn (create) and merge golden-measurement policies"},
 };
 
 static void usage(FILE *f)

@@ -148,7 +148,7 @@ static int parse_pcr_key(const char *k, unsigned *pcr)
 int tpa_pcrs_from_json(const char *json, size_t len, tpa_pcrs **out, size_t *unknown_banks)
 {
 	struct json_tokener *tok = NULL;
-	struct json_object *root = NULL, *obj;
+	struct json_object *root = NULL, *obj, *inner = NULL;
 	tpa_pcrs *p = NULL;
 	size_t unknown = 0;
 	int r = TPA_E_MALFORMED;
@@ -163,10 +163,15 @@ int tpa_pcrs_from_json(const char *json, size_t len, tpa_pcrs **out, size_t *unk
 		goto out;
 	if (!json_object_is_type(root, json_type_object))
 		goto out;
-	obj = root;
-	if (json_object_object_get_ex(root, "pcrs", &obj) &&
-	    !json_object_is_type(obj, json_type_object))
-		goto out;
+	/* json-c NULLs the output when the key is absent: look up into a
+	 * temporary. */
+	if (json_object_object_get_ex(root, "pcrs", &inner)) {
+		if (!json_object_is_type(inner, json_type_object))
+			goto out;
+		obj = inner;
+	} else {
+		obj = root;
+	}
 	if ((r = tpa_pcrs_new(&p)) != TPA_OK)
 		goto out;
 	r = TPA_E_MALFORMED;

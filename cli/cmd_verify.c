@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * tpmattest verify: offline verification of an evidence document, or of raw
+ * TPM structures as tpm2-tools and other stacks write them.  All decisions
+ * are the engine's (tpa_verify); this file reads inputs and reports.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include <tpmattest/evidence.h>
+#include <tpmattest/policy.h>
+#include <tpmattest/verify.h>
+
+#include "cli.h"
+
+static const char usage_text[] =
+	"usage: tpmattest verify EVIDENCE --ak FILE --nonce HEX [--policy FILE]\n"
+	"                        [--state FILE [--update-state]] [--json]\n"
+	"       tpmattest verify --attest FILE --signature FILE --ak FILE --nonce HEX\n"
+	"                        --pcr-values FILE.json [--eventlog LOG] [--policy FILE] [--json]\n"
+	"\n"
+	"Checks a quote against the enrolled AK, the nonce this verifier issued, the\n"
+	"machine's last state and a policy.  Exit 0 only when every check ran and\n"
+	"passed; 1 for a \"no\" (the failing check is named); 2 usage; 3 malformed\n"
+	"input; 4 I/O error.\n"
+	"  --ak FILE            the enrolled AK: TPM2B_PUBLIC, TPMT_PUBLIC, or PEM/DER\n"
+	"                       SubjectPublicKeyInfo\n"
+	"  --nonce HEX          the nonce this verifier issued (1-64 bytes)\n"
+	"  --policy FILE        golden measurements (tpmattest policy create)\n"
+	"  --state FILE         the machine's last accepted state (clock, counter); a\n"
+	"                       missing file means a first attestation.  Requires the\n"
+	"                       certified counter in the evidence\n"
+	"  --update-state       on success, write the next state to --state\n"
+	"  --attest FILE        TPMS_ATTEST (tpm2_quote -m)\n"
+	"  --signature FILE     TPMT_SIGNATURE (tpm2_quote -s)\n"
+	"  --pcr-values FILE    the PCR values the quote covers, {\"pcrs\":{\"sha256\":{...}}}\n"
+	"  --eventlog LOG       the binary UEFI event log, which must replay to them\n"
+	"  --json               machine-readable verdict on stdout\n";
+
+#define MAX_TPM_FILE (1u << 20)
+
+/* Reads a whole file or reports why not; returns an exit status. */
+static int slurp(const char *what, const char *path, size_t max, uint8_t **buf, size_t *len)
+{
+	int r = read_file(path, max, buf, len);
+	if (r == TPA_E_LIMIT) {
+		errmsg("%s %s: larger than %zu bytes", what, path, max);
+		return EXIT_MALFORMED;
+	}
+	if (r != TPA_OK) {
+		errmsg("%s %s: cannot read: %s", what, path, strerror(errno));
+		return EXIT_ENV;
+	}
+	return EXIT_OK;
+}
+
+int cli_load_ak(const char *path, tpa_ak **ak)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char why[200] = "";
+	int rc = slurp("AK", path, MAX_TPM_FILE, &buf, &len), r;
+	if (rc != EXIT_OK)
+		return rc;
+	r = tpa_ak_parse(buf, len, ak, why, sizeof(why));
+	free(buf);
+	if (r != TPA_OK) {
+		errmsg("AK %s: %s", path, why[0] ? why : tpa_strerror(r));
+		return exit_for(r) == EXIT_ENV ? EXIT_ENV : EXIT_MALFORMED;
+	}
+	return EXIT_OK;
+}
+
+int cli_load_policy(const char *path, tpa_policy **p)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char why[200] = "";
+	int rc = slurp("policy", path, 16u << 20, &buf, &len), r;
+	if (rc != EXIT_OK)
+		return rc;
+	r = tpa_policy_from_json((const char *)buf, len, p, why, sizeof(why));
+	free(buf);
+	if (r != TPA_OK) {
+		errmsg("policy %s: %s", path, why[0] ? why : tpa_strerror(r));
+		return exit_for(r);
+	}
+	return EXIT_OK;
+}
+
+int cli_load_evidence(const char *path, tpa_evidence **ev, tpa_eventlog **log)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0, llen = 0;
+	const uint8_t *lb;
+	tpa_parse_error perr;
+	int rc = slurp("evidence", path, 128u << 20, &buf, &len), r;
+	if (rc != EXIT_OK)
+		return rc;
+	r = tpa_evidence_from_json((const char *)buf, len, ev);
+	free(buf);
+	if (r != TPA_OK) {
+		errmsg("evidence %s: not a tpmattest evidence document: %s", path, tpa_strerror(r));
+		return exit_for(r);
+	}
+	*log = NULL;
+	if ((lb = tpa_evidence_get(*ev, TPA_PART_EVENTLOG, &llen)) != NULL) {
+		r = tpa_eventlog_parse(lb, llen, log, &perr);
+		if (r != TPA_OK) {
+			errmsg("evidence %s: its event log is malformed at byte offset %zu: %s", path, perr.offset,
+			       perr.reason);
+			tpa_evidence_free(ev);
+			return exit_for(r);
+		}
+	}
+	return EXIT_OK;
+}
+
+static const char *status_word(tpa_check_status s)
+{
+	switch (s) {
+	case TPA_CHECK_PASS: return "pass";
+	case TPA_CHECK_FAIL: return "FAIL";
+	case TPA_CHECK_NOT_RUN: return "NOT RUN";
+	case TPA_CHECK_SKIPPED: return "skipped";
+	}
+	return "?";
+}
+
+static const char *status_json(tpa_check_status s)
+{
+	switch (s) {
+	case TPA_CHECK_PASS: return "pass";
+	case TPA_CHECK_FAIL: return "fail";
+	case TPA_CHECK_NOT_RUN: return "not_run";
+	case TPA_CHECK_SKIPPED: return "skipped";
+	}
+	return "?";
+}
+
+/* Prints the verdict and every check. */
+void cli_report(const tpa_result *res, int verdict, bool json, FILE *out)
+{
+	size_t n = tpa_result_count(res);
+	if (json) {
+		struct json_object *root = json_object_new_object(), *checks = json_object_new_array();
+		json_object_object_add(root, "verified", json_object_new_boolean(verdict == TPA_OK));
+		json_object_object_add(root, "verdict", json_object_new_string(verdict == TPA_OK ? "verified" : tpa_strerror(verdict)));
+		for (size_t i = 0; i < n; i++) {
+			const char *name, *reason;
+			tpa_check_status st;
+			struct json_object *c = json_object_new_object();
+			tpa_result_check(res, i, &name, &st, &reason);
+			json_object_object_add(c, "name", json_object_new_string(name));
+			json_object_object_add(c, "status", json_object_new_string(status_json(st)));
+			json_object_object_add(c, "reason", json_object_new_string(reason));
+			json_object_array_add(checks, c);
+		}
+		json_object_object_add(root, "checks", checks);
+		fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+		json_object_put(root);
+		return;
+	}
+	if (verdict == TPA_OK) {
+		fprintf(out, "VERIFIED\n");
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			const char *name, *reason;
+			tpa_check_status st;
+			tpa_result_check(res, i, &name, &st, &reason);
+			if (st == TPA_CHECK_FAIL || st == TPA_CHECK_NOT_RUN) {
+				fprintf(out, "NOT VERIFIED: %s: %s\n", name, reason);
+				break;
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *name, *reason;
+		tpa_check_status st;
+		tpa_result_check(res, i, &name, &st, &reason);
+		fprintf(out, "  %-8s %-18s %s\n", status_word(st), name, reason);
+	}
+}
+
+static int load_state(const char *path, tpa_state *st, bool *have)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r = read_file(path, 1u << 20, &buf, &len);
+	*have = false;
+	if (r == TPA_E_IO && errno == ENOENT)
+		return EXIT_OK; /* first attestation of this machine */
+	if (r != TPA_OK) {
+		errmsg("state %s: cannot read: %s", path, r == TPA_E_LIMIT ? "too large" : strerror(errno));
+		return r == TPA_E_LIMIT ? EXIT_MALFORMED : EXIT_ENV;
+	}
+	r = tpa_state_from_json((const char *)buf, len, st);
+	free(buf);
+	if (r != TPA_OK) {
+		errmsg("state %s: not a tpmattest state document", path);
+		return exit_for(r);
+	}
+	*have = true;
+	return EXIT_OK;
+}
+
+int cmd_verify(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"ak", required_argument, NULL, 'a'},
+		{"nonce", required_argument, NULL, 'n'},
+		{"policy", required_argument, NULL, 'p'},
+		{"state", required_argument, NULL, 's'},
+		{"update-state", no_argument, NULL, 'u'},
+		{"attest", required_argument, NULL, 'm'},
+		{"signature", required_argument, NULL, 'g'},
+		{"pcr-values", required_argument, NULL, 'v'},
+		{"eventlog", required_argument, NULL, 'e'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *ak_path = NULL, *nonce_hex = NULL, *policy_path = NULL, *state_path = NULL,
+		   *attest_path = NULL, *sig_path = NULL, *pcrs_path = NULL, *log_path = NULL, *ev_path = NULL;
+	bool json = false, update = false, have_prev = false;
+	tpa_ak *ak = NULL;
+	tpa_policy *policy = NULL;
+	tpa_evidence *ev = NULL;
+	tpa_eventlog *log = NULL;
+	tpa_pcrs *pcrs = NULL;
+	tpa_result *res = NULL;
+	tpa_state prev;
+	uint8_t *nonce = NULL, *attest = NULL, *sig = NULL;
+	size_t nonce_len = 0, attest_len = 0, sig_len = 0;
+	tpa_verify_input in;
+	int c, rc = EXIT_OK, r;
+
+	memset(&in, 0, sizeof(in));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a': ak_path = optarg; break;
+		case 'n': nonce_hex = optarg; break;
+		case 'p': policy_path = optarg; break;
+		case 's': state_path = optarg; break;
+		case 'u': update = true; break;
+		case 'm': attest_path = optarg; break;
+		case 'g': sig_path = optarg; break;
+		case 'v': pcrs_path = optarg; break;
+		case 'e': log_path = optarg; break;
+		case 'j': json = true; break;
+		case 'h': fputs(usage_text, stdout); return EXIT_OK;
+		default: return usage_error(usage_text, "verify: bad option");
+		}
+	}
+	if (optind < argc)
+		ev_path = argv[optind++];
+	if (optind < argc)
+		return usage_error(usage_text, "verify: unexpected argument '%s'", argv[optind]);
+	if (!ak_path || !nonce_hex)
+		return usage_error(usage_text, "verify: --ak and --nonce are required");
+	if (ev_path && (attest_path || sig_path || pcrs_path || log_path))
+		return usage_error(usage_text, "verify: give either an evidence document or --attest/--signature, not both");
+	if (!ev_path && (!attest_path || !sig_path || !pcrs_path))
+		return usage_error(usage_text,
+				   "verify: give an evidence document, or --attest, --signature and --pcr-values");
+	if (update && !state_path)
+		return usage_error(usage_text, "verify: --update-state needs --state FILE");
+	if (state_path && !ev_path)
+		return usage_error(usage_text, "verify: --state needs an evidence document (with its certified counter)");
+	if (parse_hex(nonce_hex, &nonce, &nonce_len) != TPA_OK || nonce_len == 0 || nonce_len > 64) {
+		free(nonce);
+		return usage_error(usage_text, "verify: --nonce must be 1 to 64 bytes of hex");
+	}
+
+	if ((rc = cli_load_ak(ak_path, &ak)) != EXIT_OK)
+		goto out;
+	if (policy_path && (rc = cli_load_policy(policy_path, &policy)) != EXIT_OK)
+		goto out;
+	if (state_path && (rc = load_state(state_path, &prev, &have_prev)) != EXIT_OK)
+		goto out;
+
+	if (ev_path) {
+		const uint8_t *evak;
+		size_t evak_len;
+		if ((rc = cli_load_evidence(ev_path, &ev, &log)) != EXIT_OK)
+			goto out;
+		in.attest = tpa_evidence_get(ev, TPA_PART_QUOTE_ATTEST, &in.attest_len);
+		in.signature = tpa_evidence_get(ev, TPA_PART_QUOTE_SIGNATURE, &in.signature_len);
+		in.counter_attest = tpa_evidence_get(ev, TPA_PART_COUNTER_ATTEST, &in.counter_attest_len);
+		in.counter_signature = tpa_evidence_get(ev, TPA_PART_COUNTER_SIGNATURE, &in.counter_signature_len);
+		in.pcrs = tpa_evidence_pcrs(ev);
+		evak = tpa_evidence_get(ev, TPA_PART_AK_PUBLIC, &evak_len);
+		(void)evak;
+		if (!in.attest || !in.signature || !in.pcrs) {
+			errmsg("evidence %s: no quote or PCR values", ev_path);
+			rc = EXIT_MALFORMED;
+			goto out;
+		}
+	} else {
+		char *pj;
+		size_t pl, unknown = 0;
+		if ((rc = slurp("attest", attest_path, MAX_TPM_FILE, &attest, &attest_len)) != EXIT_OK ||
+		    (rc = slurp("signature", sig_path, MAX_TPM_FILE, &sig, &sig_len)) != EXIT_OK ||
+		    (rc = slurp("PCR values", pcrs_path, 16u << 20, (uint8_t **)&pj, &pl)) != EXIT_OK)
+			goto out;
+		r = tpa_pcrs_from_json(pj, pl, &pcrs, &unknown);
+		free(pj);
+		if (r != TPA_OK) {
+			errmsg("PCR values %s: not {\"pcrs\":{\"sha256\":{\"0\":\"hex\",...}}}: %s", pcrs_path, tpa_strerror(r));
+			rc = exit_for(r);
+			goto out;
+		}
+		if (log_path) {
+			uint8_t *lb;
+			size_t ll;
+			tpa_parse_error perr;
+			if ((rc = slurp("event log", log_path, TPA_EVENTLOG_MAX_SIZE, &lb, &ll)) != EXIT_OK)
+				goto out;
+			r = tpa_eventlog_parse(lb, ll, &log, &perr);
+			free(lb);
+			if (r != TPA_OK) {
+				errmsg("event log %s: malformed at byte offset %zu: %s", log_path, perr.offset, perr.reason);
+				rc = exit_for(r);
+				goto out;
+			}
+		}
+		in.attest = attest;
+		in.attest_len = attest_len;
+		in.signature = sig;
+		in.signature_len = sig_len;
+		in.pcrs = pcrs;
+	}
+	in.ak = ak;
+	in.nonce = nonce;
+	in.nonce_len = nonce_len;
+	in.eventlog = log;
+	in.policy = policy;
+	in.previous = have_prev ? &prev : NULL;
+	if (policy)
+		in.require |= TPA_REQUIRE_EVENTLOG;
+	if (state_path)
+		in.require |= TPA_REQUIRE_COUNTER;
+
+	r = tpa_verify(&in, &res);
+	if (!res) {
+		errmsg("verify: %s", tpa_strerror(r));
+		rc = exit_for(r);
+		goto out;
+	}
+	cli_report(res, r, json, stdout);
+	rc = exit_for(r);
+	if (r == TPA_OK && update) {
+		char *s = NULL;
+		if (tpa_state_to_json(tpa_result_next_state(res), &s) != TPA_OK ||
+		    write_file_atomic(state_path, s, strlen(s)) != TPA_OK) {
+			errmsg("state %s: cannot write: %s", state_path, strerror(errno));
+			rc = EXIT_ENV;
+		}
+		free(s);
+	}
+out:
+	tpa_result_free(&res);
+	tpa_pcrs_free(&pcrs);
+	tpa_eventlog_free(&log);
+	tpa_evidence_free(&ev);
+	tpa_policy_free(&policy);
+	tpa_ak_free(&ak);
+	free(nonce);
+	free(attest);
+	free(sig);
+	return rc;
+}
