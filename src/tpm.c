@@ -788,11 +788,99 @@ fail:
 	return r;
 }
 
+/* QN = nameAlg || H(parentQN || name) (Part 1, 16.6), with SHA-256, the
+ * name algorithm of the EK templates and of our AK. */
+static int qualify(const uint8_t *parent, size_t plen, const TPM2B_NAME *name, uint8_t out[34])
+{
+	uint8_t buf[sizeof(TPM2B_NAME) + sizeof(TPMU_NAME)];
+	if (plen > sizeof(TPMU_NAME) || name->size > sizeof(TPMU_NAME))
+		return TPA_E_INVALID_ARG;
+	memcpy(buf, parent, plen);
+	memcpy(buf + plen, name->name, name->size);
+	out[0] = 0x00;
+	out[1] = 0x0B;
+	return tpa_hash(TPA_ALG_SHA256, buf, plen + name->size, out + 2);
+}
+
+/* Whether qn is the qualified name of a child (name akname) of the default
+ * EK of alg, which lives under TPM_RH_ENDORSEMENT. */
+static int ak_under_ek(tpa_tpm *t, uint16_t alg, const TPM2B_NAME *akname, const TPM2B_NAME *qn,
+                       int *yes)
+{
+	static const uint8_t endorsement[4] = {0x40, 0x00, 0x00, 0x0B};
+	ESYS_TR ek = ESYS_TR_NONE;
+	TPM2B_PUBLIC *pub = NULL;
+	TPM2B_NAME *ekname = NULL;
+	uint8_t qek[34], qak[34];
+	TSS2_RC rc;
+	int r;
+
+	if ((r = ek_create(t, alg, &ek, &pub)) != TPA_OK)
+		return r;
+	rc = Esys_TR_GetName(t->esys, ek, &ekname);
+	flush(t, &ek);
+	Esys_Free(pub);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(t, rc, "computing the EK's name");
+	r = qualify(endorsement, sizeof(endorsement), ekname, qek);
+	if (r == TPA_OK)
+		r = qualify(qek, sizeof(qek), akname, qak);
+	Esys_Free(ekname);
+	if (r != TPA_OK)
+		return r;
+	*yes = qn->size == sizeof(qak) && CRYPTO_memcmp(qn->name, qak, sizeof(qak)) == 0;
+	return TPA_OK;
+}
+
+/*
+ * An AK we did not create this time must still be a child of one of this
+ * TPM's default EKs, in the endorsement hierarchy: TPM2_ReadPublic's
+ * qualifiedName says who its parents are.  ECC first (where we create it),
+ * then RSA (where tpm2_createak does).
+ */
+static int ak_check_parent(tpa_tpm *t, uint32_t handle)
+{
+	ESYS_TR tr = ESYS_TR_NONE;
+	TPM2B_PUBLIC *pub = NULL;
+	TPM2B_NAME *name = NULL, *qn = NULL;
+	TSS2_RC rc;
+	int r, yes = 0;
+
+	rc = Esys_TR_FromTPMPublic(t->esys, handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &tr);
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Esys_ReadPublic(t->esys, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub,
+		                     &name, &qn);
+	tr_close(t, &tr);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(t, rc, "reading the AK's qualified name (TPM2_ReadPublic)");
+	r = ak_under_ek(t, TPM2_ALG_ECC, name, qn, &yes);
+	if (r == TPA_OK && !yes)
+		r = ak_under_ek(t, TPM2_ALG_RSA, name, qn, &yes);
+	if (r == TPA_OK && !yes)
+		r = tpm_errf(t, TPA_E_TPM,
+		             "persistent handle 0x%08x holds a key that is not our AK: it is not a "
+		             "child of this TPM's default ECC or RSA EK; not replacing it",
+		             handle);
+	Esys_Free(pub);
+	Esys_Free(name);
+	Esys_Free(qn);
+	return r;
+}
+
 int tpa_tpm_provision(tpa_tpm *tpm, const tpa_provision_opts *opts, tpa_provision_info *info)
 {
+	tpa_provision_info inf;
+	int r;
+
 	if (!tpm)
 		return TPA_E_INVALID_ARG;
-	return provision(tpm, opts, info, NULL, NULL, NULL);
+	if ((r = provision(tpm, opts, &inf, NULL, NULL, NULL)) != TPA_OK)
+		return r;
+	if (!inf.ak_created && (r = ak_check_parent(tpm, inf.ak_handle)) != TPA_OK)
+		return r;
+	if (info)
+		*info = inf;
+	return TPA_OK;
 }
 
 /* ---- NV reads (EK certificates) ---- */

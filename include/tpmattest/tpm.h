@@ -101,7 +101,10 @@ typedef struct tpa_provision_info {
  * (AK: type, scheme, attributes, name algorithm; NV: counter type and
  * attributes); anything else at the handle is TPA_E_TPM, never replaced.
  * A new AK is created under the ECC P-256 EK (TCG default template L-2) in
- * the endorsement hierarchy and made persistent.  info may be NULL.
+ * the endorsement hierarchy and made persistent.  An AK found at the handle
+ * must also be a child of the default ECC or RSA EK (its qualified name is
+ * recomputed; tpa_tpm_quote skips this, it costs an EK derivation).  info
+ * may be NULL.
  */
 int tpa_tpm_provision(tpa_tpm *tpm, const tpa_provision_opts *opts, tpa_provision_info *info);
 

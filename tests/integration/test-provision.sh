@@ -26,6 +26,20 @@ grep -q "persistent handle 0x81000200 holds a key that is not our AK" "$W/err" |
 after=$(tpm2_readpublic -c 0x81000200 2>/dev/null | awk '/^name:/{print $2}')
 [ -n "$before" ] && [ "$before" = "$after" ] || fail "the foreign key at 0x81000200 was touched"
 
+# an AK-shaped key under the owner hierarchy (counters obfuscated there): refused by init
+q() { "$@" >/dev/null 2>&1; local r=$?; tpm2_flushcontext -t >/dev/null 2>&1; tpm2_flushcontext -s >/dev/null 2>&1; return $r; }
+q tpm2_createprimary -C o -c "$W/o.ctx" &&
+q tpm2_create -C "$W/o.ctx" -G ecc256:ecdsa-sha256:null -a "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sign" -u "$W/k.pub" -r "$W/k.priv" &&
+q tpm2_load -C "$W/o.ctx" -u "$W/k.pub" -r "$W/k.priv" -c "$W/k.ctx" &&
+q tpm2_evictcontrol -C o -c "$W/k.ctx" 0x81000600 || fail "setting up an owner-hierarchy key"
+run 4 "$TPA" init --no-ek --ak-handle 0x81000600
+grep -q "0x81000600 holds a key that is not our AK: it is not a child of this TPM's default ECC or RSA EK" "$W/err" || fail "message: $(cat "$W/err")"
+# an AK made by tpm2_createak under the RSA EK is accepted
+q tpm2_createek -c "$W/ek.ctx" -G rsa -u "$W/ek.pub" &&
+q tpm2_createak -C "$W/ek.ctx" -c "$W/ak.ctx" -G ecc -g sha256 -s ecdsa -u "$W/ak.pub" &&
+q tpm2_evictcontrol -C o -c "$W/ak.ctx" 0x81000700 || fail "tpm2_createak"
+run 0 "$TPA" init --no-ek --ak-handle 0x81000700
+
 # an ordinary NV index where the counter should be: refused
 tpm2_nvdefine -C o -s 8 -a "ownerread|ownerwrite|authread|authwrite" 0x01000200 >/dev/null 2>&1 || fail "tpm2_nvdefine"
 run 4 "$TPA" init --no-ek --nv-index 0x01000200
