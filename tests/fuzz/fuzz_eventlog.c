@@ -86,7 +86,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (tpa_pcrs_get(pcrs, alg, k, &v, &vl) == TPA_OK) {
 					sink += v[0];
 					if (k == 5)
-						sink += (size_t)tpa_eventlog_ebs_missing(log, alg, v, vl);
+						sink += (size_t)tpa_eventlog_ebs_missing(log, alg,
+						                                         v, vl);
 				}
 				sink += (size_t)tpa_pcrs_is_incomplete(pcrs, alg, k);
 			}

@@ -42,7 +42,10 @@ static inline void lb_put(lb *b, const void *p, size_t n)
 	b->len += n;
 }
 
-static inline void lb_u8(lb *b, uint8_t v) { lb_put(b, &v, 1); }
+static inline void lb_u8(lb *b, uint8_t v)
+{
+	lb_put(b, &v, 1);
+}
 static inline void lb_u16(lb *b, uint16_t v)
 {
 	uint8_t x[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
@@ -71,16 +74,11 @@ static inline void lb_zeros(lb *b, size_t n)
 static inline const EVP_MD *lb_md(uint16_t alg)
 {
 	switch (alg) {
-	case TPA_ALG_SHA1:
-		return EVP_sha1();
-	case TPA_ALG_SHA256:
-		return EVP_sha256();
-	case TPA_ALG_SHA384:
-		return EVP_sha384();
-	case TPA_ALG_SHA512:
-		return EVP_sha512();
-	default:
-		return NULL;
+	case TPA_ALG_SHA1: return EVP_sha1();
+	case TPA_ALG_SHA256: return EVP_sha256();
+	case TPA_ALG_SHA384: return EVP_sha384();
+	case TPA_ALG_SHA512: return EVP_sha512();
+	default: return NULL;
 	}
 }
 
@@ -113,7 +111,7 @@ static inline void lb_extend(uint16_t alg, uint8_t *pcr, size_t n, const uint8_t
 
 /* One SHA-1 format record; digest NULL means SHA-1 of the data. */
 static inline size_t lb_ev1(lb *b, uint32_t pcr, uint32_t type, const uint8_t *digest,
-			    const void *data, uint32_t len)
+                            const void *data, uint32_t len)
 {
 	size_t off = b->len;
 	uint8_t d[20];
@@ -132,7 +130,7 @@ static inline size_t lb_ev1(lb *b, uint32_t pcr, uint32_t type, const uint8_t *d
 /* The Spec ID Event03 header record declaring algs/sizes, with an optional
  * vendorInfo. */
 static inline size_t lb_specid_vendor(lb *b, size_t n, const uint16_t *algs, const uint16_t *sizes,
-				      const uint8_t *vendor, uint8_t vlen)
+                                      const uint8_t *vendor, uint8_t vlen)
 {
 	size_t off = b->len;
 	lb_u32(b, 0);
@@ -140,11 +138,11 @@ static inline size_t lb_specid_vendor(lb *b, size_t n, const uint16_t *algs, con
 	lb_zeros(b, 20);
 	lb_u32(b, (uint32_t)(16 + 4 + 4 + 4 + 4 * n + 1 + vlen));
 	lb_put(b, "Spec ID Event03", 16);
-	lb_u32(b, 0);    /* platformClass */
-	lb_u8(b, 0);     /* specVersionMinor */
-	lb_u8(b, 2);     /* specVersionMajor */
-	lb_u8(b, 0);     /* specErrata */
-	lb_u8(b, 2);     /* uintnSize */
+	lb_u32(b, 0); /* platformClass */
+	lb_u8(b, 0);  /* specVersionMinor */
+	lb_u8(b, 2);  /* specVersionMajor */
+	lb_u8(b, 0);  /* specErrata */
+	lb_u8(b, 2);  /* uintnSize */
 	lb_u32(b, (uint32_t)n);
 	for (size_t i = 0; i < n; i++) {
 		lb_u16(b, algs[i]);
@@ -194,8 +192,8 @@ static inline size_t lb_ev2(lb *b, uint32_t pcr, uint32_t type, const void *data
 }
 
 /* A TCG_PCR_EVENT2 whose digests are all filled with one byte value. */
-static inline size_t lb_ev2_fill(lb *b, uint32_t pcr, uint32_t type, uint8_t fill,
-				 const void *data, uint32_t len)
+static inline size_t lb_ev2_fill(lb *b, uint32_t pcr, uint32_t type, uint8_t fill, const void *data,
+                                 uint32_t len)
 {
 	size_t off = b->len;
 	lb_u32(b, pcr);
@@ -214,8 +212,8 @@ static inline size_t lb_ev2_fill(lb *b, uint32_t pcr, uint32_t type, uint8_t fil
 
 /* UEFI_VARIABLE_DATA (PFP 1.05, 10.4.3) with an ASCII name written as
  * UTF-16LE; returns the length written into out. */
-static inline size_t lb_vardata(uint8_t *out, size_t cap, const uint8_t guid[16],
-				const char *name, const void *data, size_t dlen)
+static inline size_t lb_vardata(uint8_t *out, size_t cap, const uint8_t guid[16], const char *name,
+                                const void *data, size_t dlen)
 {
 	size_t nl = strlen(name), o = 0;
 	if (16 + 16 + 2 * nl + dlen > cap)
@@ -237,9 +235,9 @@ static inline size_t lb_vardata(uint8_t *out, size_t cap, const uint8_t guid[16]
 
 /* EFI_GLOBAL_VARIABLE 8be4df61-93ca-11d2-aa0d-00e098032b8c, in EFI_GUID order. */
 static const uint8_t lb_efi_global_guid[16] = {0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11,
-					       0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c};
+                                               0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c};
 /* EFI_IMAGE_SECURITY_DATABASE_GUID d719b2cb-3d3a-4596-a3bc-dad00e67656f. */
 static const uint8_t lb_efi_imgsec_guid[16] = {0xcb, 0xb2, 0x19, 0xd7, 0x3a, 0x3d, 0x96, 0x45,
-					       0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67, 0x65, 0x6f};
+                                               0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67, 0x65, 0x6f};
 
 #endif

@@ -318,7 +318,7 @@ static size_t make_cert(uint8_t **der)
 	assert_true(X509_set_pubkey(x, k));
 	nm = X509_get_subject_name(x);
 	assert_true(X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
-					       (const unsigned char *)"tpmattest db", -1, -1, 0));
+	                                       (const unsigned char *)"tpmattest db", -1, -1, 0));
 	assert_true(X509_set_issuer_name(x, nm));
 	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
 	*der = NULL;
@@ -331,15 +331,15 @@ static size_t make_cert(uint8_t **der)
 
 /* EFI_CERT_X509_GUID and EFI_CERT_SHA256_GUID (UEFI 2.10, 32.4.1). */
 static const uint8_t cert_x509[16] = {0xa1, 0x59, 0xc0, 0xa5, 0xe4, 0x94, 0xa7, 0x4a,
-				      0x87, 0xb5, 0xab, 0x15, 0x5c, 0x2b, 0xf0, 0x72};
+                                      0x87, 0xb5, 0xab, 0x15, 0x5c, 0x2b, 0xf0, 0x72};
 static const uint8_t cert_sha256[16] = {0x26, 0x16, 0xc4, 0xc1, 0x4c, 0x50, 0x92, 0x40,
-					0xac, 0xa9, 0x41, 0xf9, 0x36, 0x93, 0x43, 0x28};
+                                        0xac, 0xa9, 0x41, 0xf9, 0x36, 0x93, 0x43, 0x28};
 static const uint8_t owner[16] = {0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
-				  0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00};
+                                  0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00};
 #define OWNER_TEXT "44332211-6655-8877-99aa-bbccddeeff00"
 
 static size_t siglist(uint8_t *p, const uint8_t type[16], size_t nsig, size_t sigsize,
-		      const uint8_t *const *sigs)
+                      const uint8_t *const *sigs)
 {
 	size_t o = 0;
 	memcpy(p, type, 16);
@@ -400,7 +400,8 @@ static void test_var_db(void **state)
 	n = lb_vardata(v, sizeof(v), lb_efi_imgsec_guid, "db", lists, ln);
 	decode(&o, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, v, n);
 	assert_null(tpa_field_get(o.f, "signature_lists"));
-	assert_str(o.f, "decode_error", "EFI_SIGNATURE_LIST signature size does not divide the list");
+	assert_str(o.f, "decode_error",
+	           "EFI_SIGNATURE_LIST signature size does not divide the list");
 	assert_hex(o.f, "raw", v, n);
 	done(&o);
 
@@ -409,7 +410,8 @@ static void test_var_db(void **state)
 	put_le(lists + 24, 0, 4);
 	n = lb_vardata(v, sizeof(v), lb_efi_imgsec_guid, "dbx", lists, ln);
 	decode(&o, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, v, n);
-	assert_str(o.f, "decode_error", "EFI_SIGNATURE_LIST signature size does not divide the list");
+	assert_str(o.f, "decode_error",
+	           "EFI_SIGNATURE_LIST signature size does not divide the list");
 	done(&o);
 
 	/* EV_EFI_VARIABLE_AUTHORITY: one EFI_SIGNATURE_DATA from db */
@@ -506,7 +508,8 @@ static void test_var_boot_option(void **state)
 	done(&ev);
 
 	/* BootOrder */
-	n = lb_vardata(v, sizeof(v), lb_efi_global_guid, "BootOrder", "\x01\x00\x00\x00\x02\x00", 6);
+	n = lb_vardata(v, sizeof(v), lb_efi_global_guid, "BootOrder", "\x01\x00\x00\x00\x02\x00",
+	               6);
 	decode(&ev, TPA_EV_EFI_VARIABLE_BOOT, v, n);
 	lo = get(ev.f, "boot_order", TPA_FIELD_ARRAY);
 	assert_int_equal(nchildren(lo), 3);
@@ -542,7 +545,7 @@ static void test_image_load(void **state)
 	put_le(d + 24, dpn - 8, 8);
 	decode(&o, TPA_EV_EFI_BOOT_SERVICES_DRIVER, d, 32 + dpn - 8);
 	assert_str(o.f, "device_path",
-		   "PciRoot(0x0)/Pci(0x3,0x0)/HD(1,GPT," OWNER_TEXT ",0x800,0x100000)/<malformed>");
+	           "PciRoot(0x0)/Pci(0x3,0x0)/HD(1,GPT," OWNER_TEXT ",0x800,0x100000)/<malformed>");
 	done(&o);
 	/* the device path length runs past the data */
 	put_le(d + 24, 0xffffffffffffffffull, 8);
@@ -728,14 +731,23 @@ static void test_escapes(void **state)
 	done(&o);
 
 	/* a variable name with ESC */
-	n = lb_vardata(v, sizeof(v), lb_efi_global_guid, "Sec\x1b" "ureBoot", &one_, 1);
+	n = lb_vardata(v, sizeof(v), lb_efi_global_guid,
+	               "Sec\x1b"
+	               "ureBoot",
+	               &one_, 1);
 	decode(&o, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, v, n);
 	assert_str(o.f, "name", "Sec\\x1bureBoot");
 	done(&o);
 
 	/* ESC in an EFI_ACTION: no decoder accepts it, raw */
-	decode(&o, TPA_EV_EFI_ACTION, "a\x1b" "b", 3);
-	assert_raw(&o, "a\x1b" "b", 3, NULL);
+	decode(&o, TPA_EV_EFI_ACTION,
+	       "a\x1b"
+	       "b",
+	       3);
+	assert_raw(&o,
+	           "a\x1b"
+	           "b",
+	           3, NULL);
 	done(&o);
 }
 
@@ -754,25 +766,25 @@ static void test_args(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_no_action),
-		cmocka_unit_test(test_separator),
-		cmocka_unit_test(test_crtm_version),
-		cmocka_unit_test(test_post_code),
-		cmocka_unit_test(test_strings),
-		cmocka_unit_test(test_event_tag),
-		cmocka_unit_test(test_var_secureboot),
-		cmocka_unit_test(test_var_db),
-		cmocka_unit_test(test_var_boot_option),
-		cmocka_unit_test(test_image_load),
+	        cmocka_unit_test(test_no_action),
+	        cmocka_unit_test(test_separator),
+	        cmocka_unit_test(test_crtm_version),
+	        cmocka_unit_test(test_post_code),
+	        cmocka_unit_test(test_strings),
+	        cmocka_unit_test(test_event_tag),
+	        cmocka_unit_test(test_var_secureboot),
+	        cmocka_unit_test(test_var_db),
+	        cmocka_unit_test(test_var_boot_option),
+	        cmocka_unit_test(test_image_load),
 #ifdef TPA_TEST_KNOWN_BUGS
-		cmocka_unit_test(test_devpath_file_text),
+	        cmocka_unit_test(test_devpath_file_text),
 #endif
-		cmocka_unit_test(test_gpt),
-		cmocka_unit_test(test_blobs),
-		cmocka_unit_test(test_handoff),
-		cmocka_unit_test(test_unknown_type),
-		cmocka_unit_test(test_escapes),
-		cmocka_unit_test(test_args),
+	        cmocka_unit_test(test_gpt),
+	        cmocka_unit_test(test_blobs),
+	        cmocka_unit_test(test_handoff),
+	        cmocka_unit_test(test_unknown_type),
+	        cmocka_unit_test(test_escapes),
+	        cmocka_unit_test(test_args),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,7 +28,7 @@ static void expect_fail(const lb *b, int code, size_t offset)
 	int r = tpa_eventlog_parse(b->buf, b->len, &log, &err);
 	if (r != code || err.offset != offset)
 		print_error("parse: got %d (%s) at %zu, want %d at %zu: %s\n", r, tpa_strerror(r),
-			    err.offset, code, offset, err.reason);
+		            err.offset, code, offset, err.reason);
 	assert_int_equal(r, code);
 	assert_int_equal(err.offset, offset);
 	assert_ptr_equal(log, (tpa_eventlog *)(uintptr_t)0x1);
@@ -236,19 +236,19 @@ static void test_truncation(void **state)
 	full = b->len;
 
 	struct {
-		size_t cut;  /* bytes of the last record kept */
-		size_t at;   /* reported offset, relative to the record */
+		size_t cut; /* bytes of the last record kept */
+		size_t at;  /* reported offset, relative to the record */
 	} cases[] = {
-		{1, 0},             /* in the PCR index */
-		{7, 0},             /* in the type */
-		{10, 8},            /* in the digest count */
-		{13, 12},           /* in the first algorithm id */
-		{20, 14},           /* in the SHA-1 digest */
-		{12 + 22 + 1, 34},  /* in the second algorithm id */
-		{12 + 22 + 10, 36}, /* in the SHA-256 digest */
-		{12 + 56 + 2, 68},  /* in the event size */
-		{12 + 56 + 4, 68},  /* no data at all */
-		{full - o - 1, 68}, /* data one byte short */
+	        {1, 0},             /* in the PCR index */
+	        {7, 0},             /* in the type */
+	        {10, 8},            /* in the digest count */
+	        {13, 12},           /* in the first algorithm id */
+	        {20, 14},           /* in the SHA-1 digest */
+	        {12 + 22 + 1, 34},  /* in the second algorithm id */
+	        {12 + 22 + 10, 36}, /* in the SHA-256 digest */
+	        {12 + 56 + 2, 68},  /* in the event size */
+	        {12 + 56 + 4, 68},  /* no data at all */
+	        {full - o - 1, 68}, /* data one byte short */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		b->len = o + cases[i].cut;
@@ -312,8 +312,8 @@ static void test_limits(void **state)
 	static const uint8_t one = 1;
 	const size_t big = TPA_EVENTLOG_MAX_EVENT_SIZE + 64;
 	uint8_t *buf = calloc(1, big > 32u * (TPA_EVENTLOG_MAX_EVENTS + 1)
-				       ? big
-				       : 32u * (TPA_EVENTLOG_MAX_EVENTS + 1));
+	                                 ? big
+	                                 : 32u * (TPA_EVENTLOG_MAX_EVENTS + 1));
 	tpa_eventlog *log = NULL;
 	tpa_parse_error err;
 	(void)state;
@@ -321,7 +321,7 @@ static void test_limits(void **state)
 
 	/* the length is refused before a byte is read */
 	assert_int_equal(tpa_eventlog_parse(&one, (size_t)TPA_EVENTLOG_MAX_SIZE + 1, &log, &err),
-			 TPA_E_LIMIT);
+	                 TPA_E_LIMIT);
 	assert_int_equal(err.offset, 0);
 	assert_null(log);
 
@@ -333,21 +333,22 @@ static void test_limits(void **state)
 	buf[30] = (uint8_t)((TPA_EVENTLOG_MAX_EVENT_SIZE + 1) >> 16);
 	buf[31] = (uint8_t)((TPA_EVENTLOG_MAX_EVENT_SIZE + 1) >> 24);
 	assert_int_equal(tpa_eventlog_parse(buf, 32 + TPA_EVENTLOG_MAX_EVENT_SIZE + 1, &log, &err),
-			 TPA_E_LIMIT);
+	                 TPA_E_LIMIT);
 	assert_int_equal(err.offset, 28);
 
 	/* one event more than the cap: 32-byte SHA-1 records with no data */
 	memset(buf, 0, 32 + TPA_EVENTLOG_MAX_EVENT_SIZE + 1);
 	for (size_t i = 0; i <= TPA_EVENTLOG_MAX_EVENTS; i++) {
-		buf[32 * i] = 1;                  /* PCR 1 */
+		buf[32 * i] = 1; /* PCR 1 */
 		buf[32 * i + 4] = TPA_EV_POST_CODE;
 	}
 	assert_int_equal(tpa_eventlog_parse(buf, 32u * (TPA_EVENTLOG_MAX_EVENTS + 1), &log, &err),
-			 TPA_E_LIMIT);
+	                 TPA_E_LIMIT);
 	assert_int_equal(err.offset, 32u * TPA_EVENTLOG_MAX_EVENTS);
 	assert_null(log);
 	/* exactly the cap is fine */
-	assert_int_equal(tpa_eventlog_parse(buf, 32u * TPA_EVENTLOG_MAX_EVENTS, &log, &err), TPA_OK);
+	assert_int_equal(tpa_eventlog_parse(buf, 32u * TPA_EVENTLOG_MAX_EVENTS, &log, &err),
+	                 TPA_OK);
 	assert_int_equal(tpa_eventlog_count(log), TPA_EVENTLOG_MAX_EVENTS);
 	tpa_eventlog_free(&log);
 	free(buf);
@@ -472,7 +473,7 @@ static void test_specid_sm3(void **state)
 		lb_extend(TPA_ALG_SM3_256, want, 32, h);
 		assert_pcr(p, TPA_ALG_SM3_256, 7, want);
 		assert_int_equal(tpa_event_digest_check(tpa_eventlog_get(log, 0)),
-				 TPA_DIGEST_VERIFIED);
+		                 TPA_DIGEST_VERIFIED);
 	} else {
 		assert_no_pcr(p, TPA_ALG_SM3_256, 7);
 	}
@@ -964,7 +965,7 @@ static void test_digest_variable_boot(void **state)
 		lb_u32(b, (uint32_t)n);
 		lb_put(b, v, n);
 		assert_int_equal(tpa_event_digest_check(only_event(&log, b)),
-				 variant == 0 ? TPA_DIGEST_VERIFIED : TPA_DIGEST_MISMATCH);
+		                 variant == 0 ? TPA_DIGEST_VERIFIED : TPA_DIGEST_MISMATCH);
 		tpa_eventlog_free(&log);
 	}
 	free(b);
@@ -972,9 +973,12 @@ static void test_digest_variable_boot(void **state)
 
 static void test_digest_not_applicable(void **state)
 {
-	static const uint32_t types[] = {TPA_EV_POST_CODE, TPA_EV_EFI_BOOT_SERVICES_APPLICATION,
-					 TPA_EV_EFI_PLATFORM_FIRMWARE_BLOB, TPA_EV_NO_ACTION,
-					 TPA_EV_EFI_HANDOFF_TABLES, 0x12345678};
+	static const uint32_t types[] = {TPA_EV_POST_CODE,
+	                                 TPA_EV_EFI_BOOT_SERVICES_APPLICATION,
+	                                 TPA_EV_EFI_PLATFORM_FIRMWARE_BLOB,
+	                                 TPA_EV_NO_ACTION,
+	                                 TPA_EV_EFI_HANDOFF_TABLES,
+	                                 0x12345678};
 	lb *b = lb_new();
 	tpa_eventlog *log;
 	(void)state;
@@ -989,7 +993,7 @@ static void test_digest_not_applicable(void **state)
 			else
 				lb_ev2_fill(b, 2, types[i], 0x44, "0123456789abcdef", 16);
 			assert_int_equal(tpa_event_digest_check(only_event(&log, b)),
-					 TPA_DIGEST_NOT_APPLICABLE);
+			                 TPA_DIGEST_NOT_APPLICABLE);
 			tpa_eventlog_free(&log);
 		}
 	}
@@ -1027,39 +1031,39 @@ static void test_replay_null_log(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sha1_format),
-		cmocka_unit_test(test_agile_header),
-		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_event_size_huge),
-		cmocka_unit_test(test_digest_count_huge),
-		cmocka_unit_test(test_truncation),
-		cmocka_unit_test(test_pcr_index),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_specid_alg_count_zero),
-		cmocka_unit_test(test_specid_alg_count_limit),
-		cmocka_unit_test(test_specid_bad_size),
-		cmocka_unit_test(test_specid_alg_twice),
-		cmocka_unit_test(test_specid_unknown_alg_skipped),
-		cmocka_unit_test(test_specid_sm3),
-		cmocka_unit_test(test_specid_vendor_info),
-		cmocka_unit_test(test_specid_not_pcr0),
-		cmocka_unit_test(test_digest_twice),
-		cmocka_unit_test(test_digest_undeclared),
-		cmocka_unit_test(test_missing_bank),
-		cmocka_unit_test(test_second_specid),
-		cmocka_unit_test(test_terminator),
-		cmocka_unit_test(test_zero_tail),
-		cmocka_unit_test(test_garbage_tail),
-		cmocka_unit_test(test_replay_extend),
-		cmocka_unit_test(test_replay_sha1_format),
-		cmocka_unit_test(test_replay_startup_locality),
-		cmocka_unit_test(test_replay_hcrtm),
-		cmocka_unit_test(test_digest_separator),
-		cmocka_unit_test(test_digest_secureboot),
-		cmocka_unit_test(test_digest_variable_boot),
-		cmocka_unit_test(test_digest_not_applicable),
-		cmocka_unit_test(test_digest_action_string),
-		cmocka_unit_test(test_replay_null_log),
+	        cmocka_unit_test(test_sha1_format),
+	        cmocka_unit_test(test_agile_header),
+	        cmocka_unit_test(test_empty),
+	        cmocka_unit_test(test_event_size_huge),
+	        cmocka_unit_test(test_digest_count_huge),
+	        cmocka_unit_test(test_truncation),
+	        cmocka_unit_test(test_pcr_index),
+	        cmocka_unit_test(test_limits),
+	        cmocka_unit_test(test_specid_alg_count_zero),
+	        cmocka_unit_test(test_specid_alg_count_limit),
+	        cmocka_unit_test(test_specid_bad_size),
+	        cmocka_unit_test(test_specid_alg_twice),
+	        cmocka_unit_test(test_specid_unknown_alg_skipped),
+	        cmocka_unit_test(test_specid_sm3),
+	        cmocka_unit_test(test_specid_vendor_info),
+	        cmocka_unit_test(test_specid_not_pcr0),
+	        cmocka_unit_test(test_digest_twice),
+	        cmocka_unit_test(test_digest_undeclared),
+	        cmocka_unit_test(test_missing_bank),
+	        cmocka_unit_test(test_second_specid),
+	        cmocka_unit_test(test_terminator),
+	        cmocka_unit_test(test_zero_tail),
+	        cmocka_unit_test(test_garbage_tail),
+	        cmocka_unit_test(test_replay_extend),
+	        cmocka_unit_test(test_replay_sha1_format),
+	        cmocka_unit_test(test_replay_startup_locality),
+	        cmocka_unit_test(test_replay_hcrtm),
+	        cmocka_unit_test(test_digest_separator),
+	        cmocka_unit_test(test_digest_secureboot),
+	        cmocka_unit_test(test_digest_variable_boot),
+	        cmocka_unit_test(test_digest_not_applicable),
+	        cmocka_unit_test(test_digest_action_string),
+	        cmocka_unit_test(test_replay_null_log),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -53,7 +53,7 @@ static tpa_eventlog *parse(const char *name, int want, size_t want_offset)
 	free(buf);
 	if (r != want || (r != TPA_OK && err.offset != want_offset))
 		print_error("%s: got %s at %zu (%s), want %s at %zu\n", name, tpa_strerror(r),
-			    err.offset, err.reason, tpa_strerror(want), want_offset);
+		            err.offset, err.reason, tpa_strerror(want), want_offset);
 	assert_int_equal(r, want);
 	if (r != TPA_OK)
 		assert_int_equal(err.offset, want_offset);
@@ -86,8 +86,8 @@ static tpa_pcrs *replay_exact(const char *name)
 			int hg = tpa_pcrs_get(got, banks[b], k, &g, &gl) == TPA_OK;
 			if (hw != hg)
 				print_error("%s: %s PCR%u: expected %s, replay %s\n", name,
-					    tpa_alg_name(banks[b]), k, hw ? "has it" : "not",
-					    hg ? "has it" : "not");
+				            tpa_alg_name(banks[b]), k, hw ? "has it" : "not",
+				            hg ? "has it" : "not");
 			assert_int_equal(hw, hg);
 			if (hw) {
 				assert_int_equal(gl, wl);
@@ -149,12 +149,12 @@ static void test_bad(void **state)
 		int err;
 		size_t offset;
 	} bad[] = {
-		{"bad-truncated.bin", TPA_E_TRUNCATED, 69 + 68},
-		{"bad-pcr24.bin", TPA_E_MALFORMED, PREFIX},
-		{"bad-second-specid.bin", TPA_E_MALFORMED, PREFIX},
-		{"bad-trailing.bin", TPA_E_TRAILING, PREFIX + 76 - 4},
-		{"bad-huge-eventsize.bin", TPA_E_TRUNCATED, PREFIX + 12},
-		{"bad-digest-twice.bin", TPA_E_MALFORMED, PREFIX + 12 + 22},
+	        {"bad-truncated.bin", TPA_E_TRUNCATED, 69 + 68},
+	        {"bad-pcr24.bin", TPA_E_MALFORMED, PREFIX},
+	        {"bad-second-specid.bin", TPA_E_MALFORMED, PREFIX},
+	        {"bad-trailing.bin", TPA_E_TRAILING, PREFIX + 76 - 4},
+	        {"bad-huge-eventsize.bin", TPA_E_TRUNCATED, PREFIX + 12},
+	        {"bad-digest-twice.bin", TPA_E_MALFORMED, PREFIX + 12 + 22},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -164,11 +164,11 @@ static void test_bad(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_agile_locality3),
-		cmocka_unit_test(test_agile_hcrtm),
-		cmocka_unit_test(test_agile_missing_bank),
-		cmocka_unit_test(test_sha1_small),
-		cmocka_unit_test(test_bad),
+	        cmocka_unit_test(test_agile_locality3),
+	        cmocka_unit_test(test_agile_hcrtm),
+	        cmocka_unit_test(test_agile_missing_bank),
+	        cmocka_unit_test(test_sha1_small),
+	        cmocka_unit_test(test_bad),
 	};
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s FIXTURES_DIR\n", argv[0]);

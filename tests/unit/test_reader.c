@@ -257,15 +257,15 @@ static void test_all_zero(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_init),
-		cmocka_unit_test(test_le),
-		cmocka_unit_test(test_be),
-		cmocka_unit_test(test_high_bytes),
-		cmocka_unit_test(test_short_all_or_nothing),
-		cmocka_unit_test(test_bytes_copy_skip),
-		cmocka_unit_test(test_sub),
-		cmocka_unit_test(test_tpm2b),
-		cmocka_unit_test(test_all_zero),
+	        cmocka_unit_test(test_init),
+	        cmocka_unit_test(test_le),
+	        cmocka_unit_test(test_be),
+	        cmocka_unit_test(test_high_bytes),
+	        cmocka_unit_test(test_short_all_or_nothing),
+	        cmocka_unit_test(test_bytes_copy_skip),
+	        cmocka_unit_test(test_sub),
+	        cmocka_unit_test(test_tpm2b),
+	        cmocka_unit_test(test_all_zero),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -142,7 +142,7 @@ static void cut_everywhere(const char *rel, tpa_eventlog_format format)
 			assert_int_equal(tpa_eventlog_get_format(log), format);
 			for (size_t i = 0; i < rec; i++)
 				assert_int_equal(tpa_event_offset(tpa_eventlog_get(log, i)),
-						 bound[i]);
+				                 bound[i]);
 		} else if (zeros) {
 			/* what is left of the record is zeros: padding */
 			if (r != TPA_OK)
@@ -151,8 +151,8 @@ static void cut_everywhere(const char *rel, tpa_eventlog_format format)
 			assert_int_equal(tpa_eventlog_count(log), in_header ? 0 : rec);
 		} else {
 			if (r != TPA_E_TRUNCATED && r != TPA_E_MALFORMED)
-				print_error("%s cut at %zu (record at %zu): got %d\n", rel, k, start,
-					    r);
+				print_error("%s cut at %zu (record at %zu): got %d\n", rel, k,
+				            start, r);
 			assert_true(r == TPA_E_TRUNCATED || r == TPA_E_MALFORMED);
 			assert_null(log);
 			assert_true(err.offset >= start && err.offset <= k);
@@ -210,7 +210,7 @@ static void compare(const tpa_pcrs *got, const tpa_pcrs *want, uint32_t diff[4],
 static void test_expected_values(void **state)
 {
 	static const char *const dirs[] = {"go-tpm-tools", "go-attestation", "tpm2-tss",
-					   "tpm2-tools", "ibmtss", "keylime"};
+	                                   "tpm2-tools",   "ibmtss",         "keylime"};
 	size_t checked = 0;
 	(void)state;
 
@@ -233,7 +233,8 @@ static void test_expected_values(void **state)
 			if (nl <= sl || strcmp(e->d_name + nl - sl, suffix) != 0)
 				continue;
 			snprintf(rel, sizeof(rel), "%s/%s", dirs[d], e->d_name);
-			snprintf(bin, sizeof(bin), "%s/%.*s.bin", dirs[d], (int)(nl - sl), e->d_name);
+			snprintf(bin, sizeof(bin), "%s/%.*s.bin", dirs[d], (int)(nl - sl),
+			         e->d_name);
 			ebs = strstr(e->d_name, "ebs_event_missing") != NULL;
 			log = parse_file(bin);
 			want = load_expected(rel);
@@ -241,11 +242,11 @@ static void test_expected_values(void **state)
 			compare(got, want, diff, &same);
 			for (size_t b = 0; b < 4; b++) {
 				uint32_t allowed = ebs ? 1u << 5 : 0;
-				if (diff[b] != allowed && !(ebs && diff[b] == 0 &&
-							    tpa_pcrs_get(want, banks[b], 5, NULL,
-									 NULL) != TPA_OK))
+				if (diff[b] != allowed &&
+				    !(ebs && diff[b] == 0 &&
+				      tpa_pcrs_get(want, banks[b], 5, NULL, NULL) != TPA_OK))
 					print_error("%s: bank %s differs in PCRs 0x%x\n", bin,
-						    tpa_alg_name(banks[b]), diff[b]);
+					            tpa_alg_name(banks[b]), diff[b]);
 				if (ebs) {
 					/* PCR5 must differ where the file has it */
 					if (tpa_pcrs_get(want, banks[b], 5, NULL, NULL) == TPA_OK)
@@ -261,8 +262,10 @@ static void test_expected_values(void **state)
 				 * them explains the value */
 				const uint8_t *v;
 				size_t vl;
-				assert_int_equal(tpa_pcrs_get(want, TPA_ALG_SHA1, 5, &v, &vl), TPA_OK);
-				assert_int_equal(tpa_eventlog_ebs_missing(log, TPA_ALG_SHA1, v, vl), 1);
+				assert_int_equal(tpa_pcrs_get(want, TPA_ALG_SHA1, 5, &v, &vl),
+				                 TPA_OK);
+				assert_int_equal(tpa_eventlog_ebs_missing(log, TPA_ALG_SHA1, v, vl),
+				                 1);
 			} else {
 				assert_true(same > 0);
 			}
@@ -285,13 +288,13 @@ static void test_all_logs_parse(void **state)
 		const char *file;
 		int err;
 	} bad[] = {
-		{"tpm2-tools/specid-vendordata.bin", TPA_E_MALFORMED},
-		/* ASCII text: the first record's size field runs past the end */
-		{"keylime/binary_bios_measurements-bogus.bin", TPA_E_TRUNCATED},
-		{"keylime/binary_bios_measurements-empty.bin", TPA_E_MALFORMED},
+	        {"tpm2-tools/specid-vendordata.bin", TPA_E_MALFORMED},
+	        /* ASCII text: the first record's size field runs past the end */
+	        {"keylime/binary_bios_measurements-bogus.bin", TPA_E_TRUNCATED},
+	        {"keylime/binary_bios_measurements-empty.bin", TPA_E_MALFORMED},
 	};
 	static const char *const dirs[] = {"go-tpm-tools", "go-attestation", "tpm2-tss",
-					   "tpm2-tools", "ibmtss", "keylime"};
+	                                   "tpm2-tools",   "ibmtss",         "keylime"};
 	size_t ok = 0;
 	(void)state;
 
@@ -321,14 +324,15 @@ static void test_all_logs_parse(void **state)
 			buf = slurp(p, &len);
 			r = tpa_eventlog_parse(buf, len, &log, &err);
 			if (r != want)
-				print_error("%s: got %s, want %s (%s at %zu)\n", rel, tpa_strerror(r),
-					    tpa_strerror(want), err.reason, err.offset);
+				print_error("%s: got %s, want %s (%s at %zu)\n", rel,
+				            tpa_strerror(r), tpa_strerror(want), err.reason,
+				            err.offset);
 			assert_int_equal(r, want);
 			if (r == TPA_OK) {
 				int measured = 0;
 				for (size_t i = 0; i < tpa_eventlog_count(log); i++)
 					measured |= tpa_event_type(tpa_eventlog_get(log, i)) !=
-						    TPA_EV_NO_ACTION;
+					            TPA_EV_NO_ACTION;
 				assert_int_equal(tpa_eventlog_replay(log, &pcrs), TPA_OK);
 				/* a bank for each PCR with a measured event */
 				assert_int_equal(tpa_pcrs_bank_count(pcrs) > 0, measured);
@@ -360,10 +364,11 @@ static void check_derived(const char *file, const char *from, const char *outcom
 	free(buf);
 	if (strncmp(outcome, "PARSE_ERROR", 11) == 0) {
 		int want = strstr(outcome, "truncated") || strstr(outcome, "event size > remaining")
-				   ? TPA_E_TRUNCATED
-				   : TPA_E_MALFORMED;
+		                   ? TPA_E_TRUNCATED
+		                   : TPA_E_MALFORMED;
 		if (r != want)
-			print_error("%s: got %s, want %s\n", file, tpa_strerror(r), tpa_strerror(want));
+			print_error("%s: got %s, want %s\n", file, tpa_strerror(r),
+			            tpa_strerror(want));
 		assert_int_equal(r, want);
 		assert_null(log);
 		return;
@@ -373,8 +378,7 @@ static void check_derived(const char *file, const char *from, const char *outcom
 	assert_int_equal(r, TPA_OK);
 
 	/* compare with the base log's expected values */
-	snprintf(base_json, sizeof(base_json), "%.*s.expected.json",
-		 (int)(strlen(from) - 4), from);
+	snprintf(base_json, sizeof(base_json), "%.*s.expected.json", (int)(strlen(from) - 4), from);
 	tpa_pcrs *want = load_expected(base_json), *got = NULL;
 	uint32_t diff[4], expect_diff[4] = {0};
 	size_t same;
@@ -401,7 +405,7 @@ static void check_derived(const char *file, const char *from, const char *outcom
 	for (size_t b = 0; b < 4; b++) {
 		if (diff[b] != expect_diff[b])
 			print_error("%s: bank %s differs in PCRs 0x%x, want 0x%x\n", file,
-				    tpa_alg_name(banks[b]), diff[b], expect_diff[b]);
+			            tpa_alg_name(banks[b]), diff[b], expect_diff[b]);
 		assert_int_equal(diff[b], expect_diff[b]);
 	}
 	assert_true(same > 0);
@@ -428,7 +432,7 @@ static void test_derived(void **state)
 		assert_true(json_object_object_get_ex(e, "file", &f));
 		assert_true(json_object_object_get_ex(e, "derived_from", &from));
 		check_derived(json_object_get_string(f), json_object_get_string(from),
-			      json_object_get_string(out));
+		              json_object_get_string(out));
 		n++;
 	}
 	json_object_put(m);
@@ -438,11 +442,9 @@ static void test_derived(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cut_agile),
-		cmocka_unit_test(test_cut_sha1),
-		cmocka_unit_test(test_expected_values),
-		cmocka_unit_test(test_all_logs_parse),
-		cmocka_unit_test(test_derived),
+	        cmocka_unit_test(test_cut_agile),       cmocka_unit_test(test_cut_sha1),
+	        cmocka_unit_test(test_expected_values), cmocka_unit_test(test_all_logs_parse),
+	        cmocka_unit_test(test_derived),
 	};
 	struct stat st;
 	int n;
