@@ -63,7 +63,7 @@ typedef struct tpa_tpm_info {
 	char manufacturer[5]; /* TPM_PT_MANUFACTURER as 4 characters */
 	char vendor[17];      /* TPM_PT_VENDOR_STRING_1..4 */
 	uint32_t firmware1, firmware2;
-	int is_simulator; /* see tpa_tpm_info() */
+	int is_simulator; /* see tpa_tpm_info_get() */
 } tpa_tpm_info;
 
 /*
