@@ -54,6 +54,11 @@ static int tpm_fail(tpa_tpm *t, TSS2_RC rc, const char *what)
 	if ((rc & TSS2_RC_LAYER_MASK) == TSS2_TCTI_RC_LAYER)
 		return tpm_errf(t, TPA_E_TPM, "%s: the TPM does not answer (%s)", what,
 		                Tss2_RC_Decode(rc));
+	if ((rc & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER && (rc & 0xFFFF) == TPM2_RC_INITIALIZE)
+		return tpm_errf(t, TPA_E_TPM,
+		                "%s: the TPM has not been started (TPM2_Startup was never sent; "
+		                "tpm2_startup -c does it)",
+		                what);
 	return tpm_errf(t, TPA_E_TPM, "%s: %s (0x%x)", what, Tss2_RC_Decode(rc), (unsigned)rc);
 }
 

@@ -60,7 +60,7 @@ CONF
   swtpm socket --tpm2 --tpmstate dir="$d/state" \
     --server type=tcp,port=$SWTPM_PORT,bindaddr=127.0.0.1 \
     --ctrl type=tcp,port=$((SWTPM_PORT + 1)),bindaddr=127.0.0.1 \
-    --flags not-need-init,startup-clear --daemon --pid file="$W/swtpm.pid" || fail "swtpm did not start"
+    --flags "${SWTPM_FLAGS:-not-need-init,startup-clear}" --daemon --pid file="$W/swtpm.pid" || fail "swtpm did not start"
   TCTI="swtpm:host=127.0.0.1,port=$SWTPM_PORT"
   # No resource manager, on purpose: leaked handles would show.
   export TPMATTEST_TCTI=$TCTI TPM2TOOLS_TCTI=$TCTI

@@ -10,6 +10,12 @@ for cmd in "quote --nonce $N --eventlog none --out $W/ev.json" "pcrs" "init" "ev
 done
 [ ! -e "$W/ev.json" ] || fail "output written without a TPM"
 
+# a TPM that was never started (no TPM2_Startup): exit 4 saying so
+SWTPM_FLAGS=not-need-init start_swtpm
+run 4 "$TPA" quote --nonce "$N" --eventlog none --out "$W/ev.json"
+grep -q "the TPM has not been started (TPM2_Startup was never sent" "$W/err" || fail "message: $(cat "$W/err")"
+kill "$(cat "$W/swtpm.pid")"; rm -rf "$W/swtpm.pid" "$W/tpm"
+
 # how many commands a first quote sends (provisioning included), to kill at each stage
 start_swtpm
 start_proxy --count-file "$W/count"
