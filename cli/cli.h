@@ -54,7 +54,6 @@ void print_hex(FILE *f, const uint8_t *p, size_t n);
 /* Prints usage for the subcommand from its --help text and returns EXIT_USAGE. */
 int usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-
 /* Shared by verify and policy (cmd_verify.c).  Each reports its own error
  * and returns an exit status. */
 struct tpa_ak;

@@ -16,15 +16,15 @@
 #include "cli.h"
 
 static const char usage_text[] =
-	"usage: tpmattest policy create EVIDENCE [--ak FILE] [--nonce HEX] [--out FILE]\n"
-	"       tpmattest policy merge POLICY... [--out FILE]\n"
-	"\n"
-	"  create   learn a policy from a known-good machine's evidence.  The quote must\n"
-	"           verify (against --ak, by default the evidence's own AK, and --nonce,\n"
-	"           by default the evidence's own nonce) and its event log must replay.\n"
-	"  merge    one policy accepting what any of the given policies accepts\n"
-	"  --out FILE   write the policy there (atomically) instead of to stdout\n"
-	"See docs/policy.md for the format.\n";
+        "usage: tpmattest policy create EVIDENCE [--ak FILE] [--nonce HEX] [--out FILE]\n"
+        "       tpmattest policy merge POLICY... [--out FILE]\n"
+        "\n"
+        "  create   learn a policy from a known-good machine's evidence.  The quote must\n"
+        "           verify (against --ak, by default the evidence's own AK, and --nonce,\n"
+        "           by default the evidence's own nonce) and its event log must replay.\n"
+        "  merge    one policy accepting what any of the given policies accepts\n"
+        "  --out FILE   write the policy there (atomically) instead of to stdout\n"
+        "See docs/policy.md for the format.\n";
 
 static int emit(const tpa_policy *p, const char *out)
 {
@@ -66,14 +66,16 @@ static int create(const char *ev_path, const char *ak_path, const char *nonce_he
 		if ((rc = cli_load_ak(ak_path, &ak)) != EXIT_OK)
 			goto out;
 	} else if (!(x = tpa_evidence_get(ev, TPA_PART_AK_PUBLIC, &xl)) ||
-		   (r = tpa_ak_parse(x, xl, &ak, why, sizeof(why))) != TPA_OK) {
+	           (r = tpa_ak_parse(x, xl, &ak, why, sizeof(why))) != TPA_OK) {
 		errmsg("evidence %s: no usable AK: %s", ev_path, why);
 		rc = EXIT_MALFORMED;
 		goto out;
 	}
 	if (nonce_hex) {
-		if (parse_hex(nonce_hex, &nonce, &in.nonce_len) != TPA_OK || !in.nonce_len || in.nonce_len > 64) {
-			rc = usage_error(usage_text, "policy create: --nonce must be 1 to 64 bytes of hex");
+		if (parse_hex(nonce_hex, &nonce, &in.nonce_len) != TPA_OK || !in.nonce_len ||
+		    in.nonce_len > 64) {
+			rc = usage_error(usage_text,
+			                 "policy create: --nonce must be 1 to 64 bytes of hex");
 			goto out;
 		}
 		in.nonce = nonce;
@@ -99,7 +101,9 @@ static int create(const char *ev_path, const char *ak_path, const char *nonce_he
 		goto out;
 	}
 	if (!log)
-		errmsg("warning: evidence %s has no event log: the policy pins whole PCR values only", ev_path);
+		errmsg("warning: evidence %s has no event log: the policy pins whole PCR values "
+		       "only",
+		       ev_path);
 	r = tpa_policy_learn(tpa_result_quoted_pcrs(res), log, &p, why, sizeof(why));
 	if (r != TPA_OK) {
 		errmsg("policy create: %s", why[0] ? why : tpa_strerror(r));
@@ -150,12 +154,9 @@ static int merge(int n, char **paths, const char *out)
 int cmd_policy(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"ak", required_argument, NULL, 'a'},
-		{"nonce", required_argument, NULL, 'n'},
-		{"out", required_argument, NULL, 'o'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	        {"ak", required_argument, NULL, 'a'},  {"nonce", required_argument, NULL, 'n'},
+	        {"out", required_argument, NULL, 'o'}, {"json", no_argument, NULL, 'j'},
+	        {"help", no_argument, NULL, 'h'},      {0},
 	};
 	const char *sub, *ak = NULL, *nonce = NULL, *out = NULL;
 	int c;
@@ -184,7 +185,8 @@ int cmd_policy(int argc, char **argv)
 	}
 	if (strcmp(sub, "create") == 0) {
 		if (argc - optind != 1)
-			return usage_error(usage_text, "policy create: give exactly one evidence document");
+			return usage_error(usage_text,
+			                   "policy create: give exactly one evidence document");
 		return create(argv[optind], ak, nonce, out);
 	}
 	if (ak || nonce)

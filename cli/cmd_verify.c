@@ -18,28 +18,28 @@
 #include "cli.h"
 
 static const char usage_text[] =
-	"usage: tpmattest verify EVIDENCE --ak FILE --nonce HEX [--policy FILE]\n"
-	"                        [--state FILE [--update-state]] [--json]\n"
-	"       tpmattest verify --attest FILE --signature FILE --ak FILE --nonce HEX\n"
-	"                        --pcr-values FILE.json [--eventlog LOG] [--policy FILE] [--json]\n"
-	"\n"
-	"Checks a quote against the enrolled AK, the nonce this verifier issued, the\n"
-	"machine's last state and a policy.  Exit 0 only when every check ran and\n"
-	"passed; 1 for a \"no\" (the failing check is named); 2 usage; 3 malformed\n"
-	"input; 4 I/O error.\n"
-	"  --ak FILE            the enrolled AK: TPM2B_PUBLIC, TPMT_PUBLIC, or PEM/DER\n"
-	"                       SubjectPublicKeyInfo\n"
-	"  --nonce HEX          the nonce this verifier issued (1-64 bytes)\n"
-	"  --policy FILE        golden measurements (tpmattest policy create)\n"
-	"  --state FILE         the machine's last accepted state (clock, counter); a\n"
-	"                       missing file means a first attestation.  Requires the\n"
-	"                       certified counter in the evidence\n"
-	"  --update-state       on success, write the next state to --state\n"
-	"  --attest FILE        TPMS_ATTEST (tpm2_quote -m)\n"
-	"  --signature FILE     TPMT_SIGNATURE (tpm2_quote -s)\n"
-	"  --pcr-values FILE    the PCR values the quote covers, {\"pcrs\":{\"sha256\":{...}}}\n"
-	"  --eventlog LOG       the binary UEFI event log, which must replay to them\n"
-	"  --json               machine-readable verdict on stdout\n";
+        "usage: tpmattest verify EVIDENCE --ak FILE --nonce HEX [--policy FILE]\n"
+        "                        [--state FILE [--update-state]] [--json]\n"
+        "       tpmattest verify --attest FILE --signature FILE --ak FILE --nonce HEX\n"
+        "                        --pcr-values FILE.json [--eventlog LOG] [--policy FILE] [--json]\n"
+        "\n"
+        "Checks a quote against the enrolled AK, the nonce this verifier issued, the\n"
+        "machine's last state and a policy.  Exit 0 only when every check ran and\n"
+        "passed; 1 for a \"no\" (the failing check is named); 2 usage; 3 malformed\n"
+        "input; 4 I/O error.\n"
+        "  --ak FILE            the enrolled AK: TPM2B_PUBLIC, TPMT_PUBLIC, or PEM/DER\n"
+        "                       SubjectPublicKeyInfo\n"
+        "  --nonce HEX          the nonce this verifier issued (1-64 bytes)\n"
+        "  --policy FILE        golden measurements (tpmattest policy create)\n"
+        "  --state FILE         the machine's last accepted state (clock, counter); a\n"
+        "                       missing file means a first attestation.  Requires the\n"
+        "                       certified counter in the evidence\n"
+        "  --update-state       on success, write the next state to --state\n"
+        "  --attest FILE        TPMS_ATTEST (tpm2_quote -m)\n"
+        "  --signature FILE     TPMT_SIGNATURE (tpm2_quote -s)\n"
+        "  --pcr-values FILE    the PCR values the quote covers, {\"pcrs\":{\"sha256\":{...}}}\n"
+        "  --eventlog LOG       the binary UEFI event log, which must replay to them\n"
+        "  --json               machine-readable verdict on stdout\n";
 
 #define MAX_TPM_FILE (1u << 20)
 
@@ -111,8 +111,8 @@ int cli_load_evidence(const char *path, tpa_evidence **ev, tpa_eventlog **log)
 	if ((lb = tpa_evidence_get(*ev, TPA_PART_EVENTLOG, &llen)) != NULL) {
 		r = tpa_eventlog_parse(lb, llen, log, &perr);
 		if (r != TPA_OK) {
-			errmsg("evidence %s: its event log is malformed at byte offset %zu: %s", path, perr.offset,
-			       perr.reason);
+			errmsg("evidence %s: its event log is malformed at byte offset %zu: %s",
+			       path, perr.offset, perr.reason);
 			tpa_evidence_free(ev);
 			return exit_for(r);
 		}
@@ -147,21 +147,29 @@ void cli_report(const tpa_result *res, int verdict, bool json, FILE *out)
 {
 	size_t n = tpa_result_count(res);
 	if (json) {
-		struct json_object *root = json_object_new_object(), *checks = json_object_new_array();
-		json_object_object_add(root, "verified", json_object_new_boolean(verdict == TPA_OK));
-		json_object_object_add(root, "verdict", json_object_new_string(verdict == TPA_OK ? "verified" : tpa_strerror(verdict)));
+		struct json_object *root = json_object_new_object(),
+		                   *checks = json_object_new_array();
+		json_object_object_add(root, "verified",
+		                       json_object_new_boolean(verdict == TPA_OK));
+		json_object_object_add(root, "verdict",
+		                       json_object_new_string(verdict == TPA_OK
+		                                                      ? "verified"
+		                                                      : tpa_strerror(verdict)));
 		for (size_t i = 0; i < n; i++) {
 			const char *name, *reason;
 			tpa_check_status st;
 			struct json_object *c = json_object_new_object();
 			tpa_result_check(res, i, &name, &st, &reason);
 			json_object_object_add(c, "name", json_object_new_string(name));
-			json_object_object_add(c, "status", json_object_new_string(status_json(st)));
+			json_object_object_add(c, "status",
+			                       json_object_new_string(status_json(st)));
 			json_object_object_add(c, "reason", json_object_new_string(reason));
 			json_object_array_add(checks, c);
 		}
 		json_object_object_add(root, "checks", checks);
-		fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+		fprintf(out, "%s\n",
+		        json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+		                                                     JSON_C_TO_STRING_SPACED));
 		json_object_put(root);
 		return;
 	}
@@ -195,7 +203,8 @@ static int load_state(const char *path, tpa_state *st, bool *have)
 	if (r == TPA_E_IO && errno == ENOENT)
 		return EXIT_OK; /* first attestation of this machine */
 	if (r != TPA_OK) {
-		errmsg("state %s: cannot read: %s", path, r == TPA_E_LIMIT ? "too large" : strerror(errno));
+		errmsg("state %s: cannot read: %s", path,
+		       r == TPA_E_LIMIT ? "too large" : strerror(errno));
 		return r == TPA_E_LIMIT ? EXIT_MALFORMED : EXIT_ENV;
 	}
 	r = tpa_state_from_json((const char *)buf, len, st);
@@ -211,21 +220,22 @@ static int load_state(const char *path, tpa_state *st, bool *have)
 int cmd_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"ak", required_argument, NULL, 'a'},
-		{"nonce", required_argument, NULL, 'n'},
-		{"policy", required_argument, NULL, 'p'},
-		{"state", required_argument, NULL, 's'},
-		{"update-state", no_argument, NULL, 'u'},
-		{"attest", required_argument, NULL, 'm'},
-		{"signature", required_argument, NULL, 'g'},
-		{"pcr-values", required_argument, NULL, 'v'},
-		{"eventlog", required_argument, NULL, 'e'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	        {"ak", required_argument, NULL, 'a'},
+	        {"nonce", required_argument, NULL, 'n'},
+	        {"policy", required_argument, NULL, 'p'},
+	        {"state", required_argument, NULL, 's'},
+	        {"update-state", no_argument, NULL, 'u'},
+	        {"attest", required_argument, NULL, 'm'},
+	        {"signature", required_argument, NULL, 'g'},
+	        {"pcr-values", required_argument, NULL, 'v'},
+	        {"eventlog", required_argument, NULL, 'e'},
+	        {"json", no_argument, NULL, 'j'},
+	        {"help", no_argument, NULL, 'h'},
+	        {0},
 	};
 	const char *ak_path = NULL, *nonce_hex = NULL, *policy_path = NULL, *state_path = NULL,
-		   *attest_path = NULL, *sig_path = NULL, *pcrs_path = NULL, *log_path = NULL, *ev_path = NULL;
+	           *attest_path = NULL, *sig_path = NULL, *pcrs_path = NULL, *log_path = NULL,
+	           *ev_path = NULL;
 	bool json = false, update = false, have_prev = false;
 	tpa_ak *ak = NULL;
 	tpa_policy *policy = NULL;
@@ -264,15 +274,19 @@ int cmd_verify(int argc, char **argv)
 	if (!ak_path || !nonce_hex)
 		return usage_error(usage_text, "verify: --ak and --nonce are required");
 	if (ev_path && (attest_path || sig_path || pcrs_path || log_path))
-		return usage_error(usage_text, "verify: give either an evidence document or --attest/--signature, not both");
+		return usage_error(usage_text, "verify: give either an evidence document or "
+		                               "--attest/--signature, not both");
 	if (!ev_path && (!attest_path || !sig_path || !pcrs_path))
-		return usage_error(usage_text,
-				   "verify: give an evidence document, or --attest, --signature and --pcr-values");
+		return usage_error(usage_text, "verify: give an evidence document, or --attest, "
+		                               "--signature and --pcr-values");
 	if (update && !state_path)
 		return usage_error(usage_text, "verify: --update-state needs --state FILE");
 	if (state_path && !ev_path)
-		return usage_error(usage_text, "verify: --state needs an evidence document (with its certified counter)");
-	if (parse_hex(nonce_hex, &nonce, &nonce_len) != TPA_OK || nonce_len == 0 || nonce_len > 64) {
+		return usage_error(
+		        usage_text,
+		        "verify: --state needs an evidence document (with its certified counter)");
+	if (parse_hex(nonce_hex, &nonce, &nonce_len) != TPA_OK || nonce_len == 0 ||
+	    nonce_len > 64) {
 		free(nonce);
 		return usage_error(usage_text, "verify: --nonce must be 1 to 64 bytes of hex");
 	}
@@ -291,8 +305,10 @@ int cmd_verify(int argc, char **argv)
 			goto out;
 		in.attest = tpa_evidence_get(ev, TPA_PART_QUOTE_ATTEST, &in.attest_len);
 		in.signature = tpa_evidence_get(ev, TPA_PART_QUOTE_SIGNATURE, &in.signature_len);
-		in.counter_attest = tpa_evidence_get(ev, TPA_PART_COUNTER_ATTEST, &in.counter_attest_len);
-		in.counter_signature = tpa_evidence_get(ev, TPA_PART_COUNTER_SIGNATURE, &in.counter_signature_len);
+		in.counter_attest =
+		        tpa_evidence_get(ev, TPA_PART_COUNTER_ATTEST, &in.counter_attest_len);
+		in.counter_signature =
+		        tpa_evidence_get(ev, TPA_PART_COUNTER_SIGNATURE, &in.counter_signature_len);
 		in.pcrs = tpa_evidence_pcrs(ev);
 		evak = tpa_evidence_get(ev, TPA_PART_AK_PUBLIC, &evak_len);
 		(void)evak;
@@ -304,14 +320,17 @@ int cmd_verify(int argc, char **argv)
 	} else {
 		char *pj;
 		size_t pl, unknown = 0;
-		if ((rc = slurp("attest", attest_path, MAX_TPM_FILE, &attest, &attest_len)) != EXIT_OK ||
+		if ((rc = slurp("attest", attest_path, MAX_TPM_FILE, &attest, &attest_len)) !=
+		            EXIT_OK ||
 		    (rc = slurp("signature", sig_path, MAX_TPM_FILE, &sig, &sig_len)) != EXIT_OK ||
-		    (rc = slurp("PCR values", pcrs_path, 16u << 20, (uint8_t **)&pj, &pl)) != EXIT_OK)
+		    (rc = slurp("PCR values", pcrs_path, 16u << 20, (uint8_t **)&pj, &pl)) !=
+		            EXIT_OK)
 			goto out;
 		r = tpa_pcrs_from_json(pj, pl, &pcrs, &unknown);
 		free(pj);
 		if (r != TPA_OK) {
-			errmsg("PCR values %s: not {\"pcrs\":{\"sha256\":{\"0\":\"hex\",...}}}: %s", pcrs_path, tpa_strerror(r));
+			errmsg("PCR values %s: not {\"pcrs\":{\"sha256\":{\"0\":\"hex\",...}}}: %s",
+			       pcrs_path, tpa_strerror(r));
 			rc = exit_for(r);
 			goto out;
 		}
@@ -319,12 +338,14 @@ int cmd_verify(int argc, char **argv)
 			uint8_t *lb;
 			size_t ll;
 			tpa_parse_error perr;
-			if ((rc = slurp("event log", log_path, TPA_EVENTLOG_MAX_SIZE, &lb, &ll)) != EXIT_OK)
+			if ((rc = slurp("event log", log_path, TPA_EVENTLOG_MAX_SIZE, &lb, &ll)) !=
+			    EXIT_OK)
 				goto out;
 			r = tpa_eventlog_parse(lb, ll, &log, &perr);
 			free(lb);
 			if (r != TPA_OK) {
-				errmsg("event log %s: malformed at byte offset %zu: %s", log_path, perr.offset, perr.reason);
+				errmsg("event log %s: malformed at byte offset %zu: %s", log_path,
+				       perr.offset, perr.reason);
 				rc = exit_for(r);
 				goto out;
 			}

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -27,6 +28,10 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* tpm2-tss logs to stderr from inside its libraries; errors are
+	 * reported here, once, with the input they concern.  TSS2_LOG set by
+	 * the user still wins. */
+	setenv("TSS2_LOG", "all+NONE", 0);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -70,13 +70,13 @@ static int from_spki(const uint8_t *buf, size_t len, tpa_ak *ak, char *why, size
 		if (k && q != buf + len) {
 			EVP_PKEY_free(k);
 			snprintf(why, whylen, "%zu bytes after the SubjectPublicKeyInfo",
-				 (size_t)(buf + len - q));
+			         (size_t)(buf + len - q));
 			return TPA_E_TRAILING;
 		}
 	}
 	if (!k) {
 		snprintf(why, whylen,
-			 "neither a TPM2B_PUBLIC, a TPMT_PUBLIC nor a SubjectPublicKeyInfo");
+		         "neither a TPM2B_PUBLIC, a TPMT_PUBLIC nor a SubjectPublicKeyInfo");
 		return TPA_E_MALFORMED;
 	}
 	if (EVP_PKEY_is_a(k, "RSA")) {
@@ -113,7 +113,7 @@ int tpa_ak_parse(const uint8_t *buf, size_t len, tpa_ak **out, char *why, size_t
 		}
 		if ((r = tpa_public_name(&ak->pub, ak->name, &ak->name_len)) != TPA_OK) {
 			snprintf(why, whylen, "cannot compute the key's name (nameAlg 0x%04x)",
-				 ak->pub.nameAlg);
+			         ak->pub.nameAlg);
 			goto bad;
 		}
 	} else if ((r = from_spki(buf, len, ak, why, whylen)) != TPA_OK) {
@@ -147,12 +147,12 @@ int tpa_ak_check(const tpa_ak *ak, char *why, size_t whylen)
 		int want;
 		const char *name;
 	} attrs[] = {
-		{TPMA_OBJECT_RESTRICTED, 1, "restricted"},
-		{TPMA_OBJECT_SIGN_ENCRYPT, 1, "sign"},
-		{TPMA_OBJECT_FIXEDTPM, 1, "fixedTPM"},
-		{TPMA_OBJECT_FIXEDPARENT, 1, "fixedParent"},
-		{TPMA_OBJECT_SENSITIVEDATAORIGIN, 1, "sensitiveDataOrigin"},
-		{TPMA_OBJECT_DECRYPT, 0, "decrypt"},
+	        {TPMA_OBJECT_RESTRICTED, 1, "restricted"},
+	        {TPMA_OBJECT_SIGN_ENCRYPT, 1, "sign"},
+	        {TPMA_OBJECT_FIXEDTPM, 1, "fixedTPM"},
+	        {TPMA_OBJECT_FIXEDPARENT, 1, "fixedParent"},
+	        {TPMA_OBJECT_SENSITIVEDATAORIGIN, 1, "sensitiveDataOrigin"},
+	        {TPMA_OBJECT_DECRYPT, 0, "decrypt"},
 	};
 	const TPMT_PUBLIC *p;
 	if (!ak)
@@ -164,30 +164,31 @@ int tpa_ak_check(const tpa_ak *ak, char *why, size_t whylen)
 		int has = (p->objectAttributes & attrs[i].bit) != 0;
 		if (has != attrs[i].want) {
 			snprintf(why, whylen, "the key is %s%s: an AK must %sbe", has ? "" : "not ",
-				 attrs[i].name, attrs[i].want ? "" : "not ");
+			         attrs[i].name, attrs[i].want ? "" : "not ");
 			return TPA_E_POLICY;
 		}
 	}
 	if (p->nameAlg != TPM2_ALG_SHA256 && p->nameAlg != TPM2_ALG_SHA384 &&
 	    p->nameAlg != TPM2_ALG_SHA512) {
-		snprintf(why, whylen, "nameAlg 0x%04x: an AK's must be SHA-256 or better", p->nameAlg);
+		snprintf(why, whylen, "nameAlg 0x%04x: an AK's must be SHA-256 or better",
+		         p->nameAlg);
 		return TPA_E_POLICY;
 	}
 	if (p->type == TPM2_ALG_RSA && p->parameters.rsaDetail.keyBits < 2048) {
 		snprintf(why, whylen, "RSA-%u: an AK must be RSA-2048 or larger",
-			 p->parameters.rsaDetail.keyBits);
+		         p->parameters.rsaDetail.keyBits);
 		return TPA_E_POLICY;
 	}
 	if (p->type == TPM2_ALG_ECC && p->parameters.eccDetail.curveID != TPM2_ECC_NIST_P256 &&
 	    p->parameters.eccDetail.curveID != TPM2_ECC_NIST_P384) {
 		snprintf(why, whylen, "ECC curve 0x%04x: an AK must use P-256 or P-384",
-			 p->parameters.eccDetail.curveID);
+		         p->parameters.eccDetail.curveID);
 		return TPA_E_POLICY;
 	}
 	if (ak->pin.hash == TPM2_ALG_SHA1 || !tpa_alg_digest_size(ak->pin.hash) ||
 	    ak->pin.hash == TPM2_ALG_SM3_256) {
 		snprintf(why, whylen, "signing hash 0x%04x: SHA-1 and unknown hashes are refused",
-			 ak->pin.hash);
+		         ak->pin.hash);
 		return TPA_E_POLICY;
 	}
 	return TPA_OK;

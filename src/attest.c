@@ -91,12 +91,11 @@ static int rsa_pkey(const TPMT_PUBLIC *pub, EVP_PKEY **out)
 	OSSL_PARAM *params = NULL;
 	EVP_PKEY_CTX *ctx = NULL;
 	BIGNUM *n = NULL, *e = NULL;
-	uint32_t exp = pub->parameters.rsaDetail.exponent ? pub->parameters.rsaDetail.exponent
-							   : 65537;
+	uint32_t exp =
+	        pub->parameters.rsaDetail.exponent ? pub->parameters.rsaDetail.exponent : 65537;
 	int r = TPA_E_CRYPTO;
 
-	if (!bld ||
-	    !(n = BN_bin2bn(pub->unique.rsa.buffer, (int)pub->unique.rsa.size, NULL)) ||
+	if (!bld || !(n = BN_bin2bn(pub->unique.rsa.buffer, (int)pub->unique.rsa.size, NULL)) ||
 	    !(e = BN_new()) || !BN_set_word(e, exp) ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) ||
@@ -143,8 +142,10 @@ static int ecc_pkey(const TPMT_PUBLIC *pub, EVP_PKEY **out)
 	point[0] = 0x04;
 	memcpy(point + 1 + field - pt->x.size, pt->x.buffer, pt->x.size);
 	memcpy(point + 1 + 2 * field - pt->y.size, pt->y.buffer, pt->y.size);
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)(uintptr_t)cn, 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * field);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+	                                             (char *)(uintptr_t)cn, 0);
+	params[1] =
+	        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * field);
 	params[2] = OSSL_PARAM_construct_end();
 	if (!(ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) ||
 	    EVP_PKEY_fromdata_init(ctx) <= 0 ||
@@ -197,7 +198,7 @@ static const char *scheme_name(uint16_t s)
 
 /* DER ECDSA-Sig-Value from r and s, after checking both are in [1, n-1]. */
 static int ecdsa_der(EVP_PKEY *pkey, const TPMS_SIGNATURE_ECC *e, uint8_t **der, int *derlen,
-		     char *why, size_t whylen)
+                     char *why, size_t whylen)
 {
 	char gname[32];
 	size_t glen = 0;
@@ -208,10 +209,10 @@ static int ecdsa_der(EVP_PKEY *pkey, const TPMS_SIGNATURE_ECC *e, uint8_t **der,
 	int ret = TPA_E_BAD_SIGNATURE;
 
 	if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, gname, sizeof(gname),
-					    &glen) ||
+	                                    &glen) ||
 	    !(grp = EC_GROUP_new_by_curve_name(OBJ_sn2nid(gname) != NID_undef
-							   ? OBJ_sn2nid(gname)
-							   : EC_curve_nist2nid(gname)))) {
+	                                               ? OBJ_sn2nid(gname)
+	                                               : EC_curve_nist2nid(gname)))) {
 		snprintf(why, whylen, "cannot load the key's curve");
 		ret = TPA_E_CRYPTO;
 		goto out;
@@ -246,7 +247,7 @@ out:
 }
 
 int tpa_signature_verify(EVP_PKEY *pkey, const tpa_sigpin *pin, const TPMT_SIGNATURE *sig,
-			 const uint8_t *data, size_t len, char *why, size_t whylen)
+                         const uint8_t *data, size_t len, char *why, size_t whylen)
 {
 	EVP_MD_CTX *mctx = NULL;
 	EVP_PKEY_CTX *pctx = NULL;
@@ -258,7 +259,7 @@ int tpa_signature_verify(EVP_PKEY *pkey, const tpa_sigpin *pin, const TPMT_SIGNA
 
 	if (sig->sigAlg != pin->scheme) {
 		snprintf(why, whylen, "signature scheme %s, but the key is pinned to %s",
-			 scheme_name(sig->sigAlg), scheme_name(pin->scheme));
+		         scheme_name(sig->sigAlg), scheme_name(pin->scheme));
 		return TPA_E_BAD_SIGNATURE;
 	}
 	switch (sig->sigAlg) {
@@ -268,17 +269,15 @@ int tpa_signature_verify(EVP_PKEY *pkey, const tpa_sigpin *pin, const TPMT_SIGNA
 		sb = sig->signature.rsassa.sig.buffer;
 		sl = sig->signature.rsassa.sig.size;
 		break;
-	case TPM2_ALG_ECDSA:
-		hash = sig->signature.ecdsa.hash;
-		break;
+	case TPM2_ALG_ECDSA: hash = sig->signature.ecdsa.hash; break;
 	default:
 		snprintf(why, whylen, "unsupported signature scheme %s", scheme_name(sig->sigAlg));
 		return TPA_E_BAD_SIGNATURE;
 	}
 	if (hash != pin->hash || !md_name(hash)) {
 		snprintf(why, whylen, "signature hash %s, but the key is pinned to %s",
-			 tpa_alg_name(hash) ? tpa_alg_name(hash) : "unknown",
-			 tpa_alg_name(pin->hash) ? tpa_alg_name(pin->hash) : "unknown");
+		         tpa_alg_name(hash) ? tpa_alg_name(hash) : "unknown",
+		         tpa_alg_name(pin->hash) ? tpa_alg_name(pin->hash) : "unknown");
 		return TPA_E_BAD_SIGNATURE;
 	}
 	if (sig->sigAlg == TPM2_ALG_ECDSA) {
@@ -294,7 +293,8 @@ int tpa_signature_verify(EVP_PKEY *pkey, const tpa_sigpin *pin, const TPMT_SIGNA
 		goto out;
 	}
 	if (EVP_DigestVerifyInit_ex(mctx, &pctx, md_name(hash), NULL, NULL, pkey, NULL) <= 0) {
-		snprintf(why, whylen, "the key cannot verify %s signatures", scheme_name(sig->sigAlg));
+		snprintf(why, whylen, "the key cannot verify %s signatures",
+		         scheme_name(sig->sigAlg));
 		goto out;
 	}
 	if (sig->sigAlg == TPM2_ALG_RSAPSS &&
@@ -305,7 +305,7 @@ int tpa_signature_verify(EVP_PKEY *pkey, const tpa_sigpin *pin, const TPMT_SIGNA
 	}
 	if (EVP_DigestVerify(mctx, sb, sl, data, len) != 1) {
 		snprintf(why, whylen, "the %s-%s signature does not verify with the key",
-			 scheme_name(sig->sigAlg), tpa_alg_name(hash));
+		         scheme_name(sig->sigAlg), tpa_alg_name(hash));
 		goto out;
 	}
 	r = TPA_OK;

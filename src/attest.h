@@ -38,6 +38,6 @@ typedef struct tpa_sigpin {
  * valid signature of data in exactly the pinned scheme and hash.
  */
 int tpa_signature_verify(EVP_PKEY *pkey, const tpa_sigpin *pin, const TPMT_SIGNATURE *sig,
-			 const uint8_t *data, size_t len, char *why, size_t whylen);
+                         const uint8_t *data, size_t len, char *why, size_t whylen);
 
 #endif

@@ -25,8 +25,8 @@ typedef struct strset {
 
 struct bankset {
 	uint16_t alg;
-	uint32_t mask;                /* pcrs: required PCRs */
-	strset v[TPA_PCR_COUNT];      /* pcr_values / events: allowed per PCR */
+	uint32_t mask;           /* pcrs: required PCRs */
+	strset v[TPA_PCR_COUNT]; /* pcr_values / events: allowed per PCR */
 };
 
 struct tpa_policy {
@@ -129,7 +129,10 @@ static tpa_policy *policy_alloc(void)
 	return p;
 }
 
-static void hexs(const uint8_t *d, size_t n, char *out) { tpa_hex_encode(d, n, out); }
+static void hexs(const uint8_t *d, size_t n, char *out)
+{
+	tpa_hex_encode(d, n, out);
+}
 
 /* ---- reading the log ---- */
 
@@ -141,9 +144,9 @@ static int known_type(uint32_t t)
 }
 
 static const uint8_t global_guid[16] = {0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11,
-					0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c};
+                                        0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c};
 static const uint8_t imagesec_guid[16] = {0xcb, 0xb2, 0x19, 0xd7, 0x3a, 0x3d, 0x96, 0x45,
-					  0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67, 0x65, 0x6f};
+                                          0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67, 0x65, 0x6f};
 
 enum sbvar { SB_NONE, SB_SECUREBOOT, SB_PK, SB_KEK, SB_DB, SB_DBX };
 
@@ -245,7 +248,8 @@ static char *event_note(const tpa_event *ev)
 /* The bank event rules use: the strongest one both quoted and in the log. */
 static uint16_t rule_bank(const tpa_pcrs *q, const tpa_eventlog *log)
 {
-	static const uint16_t pref[] = {TPA_ALG_SHA512, TPA_ALG_SHA384, TPA_ALG_SHA256, TPA_ALG_SHA1};
+	static const uint16_t pref[] = {TPA_ALG_SHA512, TPA_ALG_SHA384, TPA_ALG_SHA256,
+	                                TPA_ALG_SHA1};
 	for (size_t i = 0; i < sizeof(pref) / sizeof(pref[0]); i++) {
 		int inq = 0, inlog = 0;
 		for (size_t b = 0; b < tpa_pcrs_bank_count(q); b++)
@@ -286,13 +290,15 @@ static int learn_secure_boot(tpa_policy *p, const tpa_eventlog *log, char *why, 
 		tpa_field *f = NULL;
 		enum sbvar v;
 		int r = TPA_OK;
-		if (tpa_event_pcr(ev) != 7 || tpa_event_type(ev) != TPA_EV_EFI_VARIABLE_DRIVER_CONFIG)
+		if (tpa_event_pcr(ev) != 7 ||
+		    tpa_event_type(ev) != TPA_EV_EFI_VARIABLE_DRIVER_CONFIG)
 			continue;
 		if ((r = tpa_event_decode(ev, &f)) != TPA_OK)
 			return r;
 		v = sb_var(f);
 		if (v != SB_NONE && tpa_event_digest_check(ev) != TPA_DIGEST_VERIFIED) {
-			snprintf(why, whylen, "event %zu (%s): its data does not match its digest", i, sb_name(v));
+			snprintf(why, whylen, "event %zu (%s): its data does not match its digest",
+			         i, sb_name(v));
 			tpa_fields_free(&f);
 			return TPA_E_POLICY;
 		}
@@ -315,7 +321,7 @@ static int learn_secure_boot(tpa_policy *p, const tpa_eventlog *log, char *why, 
 }
 
 int tpa_policy_learn(const tpa_pcrs *quoted, const tpa_eventlog *log, tpa_policy **out, char *why,
-		     size_t whylen)
+                     size_t whylen)
 {
 	tpa_policy *p;
 	uint16_t ralg;
@@ -356,13 +362,16 @@ int tpa_policy_learn(const tpa_pcrs *quoted, const tpa_eventlog *log, tpa_policy
 			size_t dl;
 			const uint8_t *d;
 			char *note;
-			if (tpa_event_type(ev) == TPA_EV_NO_ACTION || !is_event_pcr(k) || !pcr_quoted(quoted, k))
+			if (tpa_event_type(ev) == TPA_EV_NO_ACTION || !is_event_pcr(k) ||
+			    !pcr_quoted(quoted, k))
 				continue;
 			if (is_sb_event(ev))
 				continue; /* judged by the secure_boot rules */
 			if (!known_type(tpa_event_type(ev))) {
-				snprintf(why, whylen, "event %zu in PCR %u has type 0x%08x, which a policy cannot judge", i,
-					 k, tpa_event_type(ev));
+				snprintf(why, whylen,
+				         "event %zu in PCR %u has type 0x%08x, which a policy "
+				         "cannot judge",
+				         i, k, tpa_event_type(ev));
 				r = TPA_E_POLICY;
 				goto bad;
 			}
@@ -392,7 +401,7 @@ struct eval {
 };
 
 static void verdict(struct eval *e, const char *name, int pass, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 
 static void verdict(struct eval *e, const char *name, int pass, const char *fmt, ...)
 {
@@ -410,8 +419,9 @@ static int eval_pcrs(struct eval *e, const tpa_policy *p, const tpa_pcrs *q)
 		for (unsigned k = 0; k < TPA_PCR_COUNT; k++)
 			if ((p->pcrs[b].mask >> k & 1) &&
 			    tpa_pcrs_get(q, p->pcrs[b].alg, k, NULL, NULL) != TPA_OK) {
-				verdict(e, "policy_pcrs", 0, "rule pcrs: PCR %u of %s must be quoted but is not", k,
-					tpa_alg_name(p->pcrs[b].alg));
+				verdict(e, "policy_pcrs", 0,
+				        "rule pcrs: PCR %u of %s must be quoted but is not", k,
+				        tpa_alg_name(p->pcrs[b].alg));
 				return 0;
 			}
 	verdict(e, "policy_pcrs", 1, "every PCR the policy requires is quoted");
@@ -430,15 +440,17 @@ static int eval_values(struct eval *e, const tpa_policy *p, const tpa_pcrs *q)
 			if (!allowed->n)
 				continue;
 			if (tpa_pcrs_get(q, p->values[b].alg, k, &v, &vl) != TPA_OK) {
-				verdict(e, "policy_pcr_values", 0, "rule pcr_values: PCR %u of %s is not quoted", k,
-					tpa_alg_name(p->values[b].alg));
+				verdict(e, "policy_pcr_values", 0,
+				        "rule pcr_values: PCR %u of %s is not quoted", k,
+				        tpa_alg_name(p->values[b].alg));
 				return 0;
 			}
 			hexs(v, vl, hex);
 			if (!set_has(allowed, hex)) {
 				verdict(e, "policy_pcr_values", 0,
-					"rule pcr_values: PCR %u (%s) is %.16s..., not one of the %zu allowed values", k,
-					tpa_alg_name(p->values[b].alg), hex, allowed->n);
+				        "rule pcr_values: PCR %u (%s) is %.16s..., not one of the "
+				        "%zu allowed values",
+				        k, tpa_alg_name(p->values[b].alg), hex, allowed->n);
 				return 0;
 			}
 			n++;
@@ -462,7 +474,8 @@ static int check_in(void *ctx, const char *hex)
 	return TPA_OK;
 }
 
-static int eval_secure_boot(struct eval *e, const tpa_policy *p, const tpa_eventlog *log, const tpa_pcrs *q)
+static int eval_secure_boot(struct eval *e, const tpa_policy *p, const tpa_eventlog *log,
+                            const tpa_pcrs *q)
 {
 	int seen[6] = {0};
 	if (!p->has_sb)
@@ -476,7 +489,8 @@ static int eval_secure_boot(struct eval *e, const tpa_policy *p, const tpa_event
 		tpa_field *f = NULL;
 		enum sbvar v;
 		int ok = 1, err = TPA_OK;
-		if (tpa_event_pcr(ev) != 7 || tpa_event_type(ev) != TPA_EV_EFI_VARIABLE_DRIVER_CONFIG)
+		if (tpa_event_pcr(ev) != 7 ||
+		    tpa_event_type(ev) != TPA_EV_EFI_VARIABLE_DRIVER_CONFIG)
 			continue;
 		if (tpa_event_decode(ev, &f) != TPA_OK) {
 			verdict(e, "policy_secure_boot", 0, "event %zu: cannot decode", i);
@@ -489,13 +503,15 @@ static int eval_secure_boot(struct eval *e, const tpa_policy *p, const tpa_event
 		}
 		if (tpa_event_digest_check(ev) != TPA_DIGEST_VERIFIED) {
 			verdict(e, "policy_secure_boot", 0,
-				"event %zu (PCR 7, %s): its data is not what was measured (digest mismatch)", i,
-				sb_name(v));
+			        "event %zu (PCR 7, %s): its data is not what was measured (digest "
+			        "mismatch)",
+			        i, sb_name(v));
 			tpa_fields_free(&f);
 			return 0;
 		}
 		if (seen[v]++) {
-			verdict(e, "policy_secure_boot", 0, "event %zu: %s measured twice", i, sb_name(v));
+			verdict(e, "policy_secure_boot", 0, "event %zu: %s measured twice", i,
+			        sb_name(v));
 			tpa_fields_free(&f);
 			return 0;
 		}
@@ -503,25 +519,33 @@ static int eval_secure_boot(struct eval *e, const tpa_policy *p, const tpa_event
 			const tpa_field *val = tpa_field_get(f, "value");
 			int on = val && val->kind == TPA_FIELD_UINT && val->u == 1;
 			if (on != p->sb_enabled) {
-				verdict(e, "policy_secure_boot", 0, "event %zu (PCR 7, SecureBoot): secure boot is %s, rule requires it %s",
-					i, on ? "on" : "off", p->sb_enabled ? "on" : "off");
+				verdict(e, "policy_secure_boot", 0,
+				        "event %zu (PCR 7, SecureBoot): secure boot is %s, rule "
+				        "requires it %s",
+				        i, on ? "on" : "off", p->sb_enabled ? "on" : "off");
 				ok = 0;
 			}
-		} else if ((v == SB_PK && p->has_pk) || (v == SB_KEK && p->has_kek) || (v == SB_DB && p->has_db)) {
-			struct inset c = {v == SB_PK ? &p->pk : v == SB_KEK ? &p->kek : &p->db, NULL, ""};
+		} else if ((v == SB_PK && p->has_pk) || (v == SB_KEK && p->has_kek) ||
+		           (v == SB_DB && p->has_db)) {
+			struct inset c = {v == SB_PK    ? &p->pk
+			                  : v == SB_KEK ? &p->kek
+			                                : &p->db,
+			                  NULL, ""};
 			sig_hashes(f, check_in, &c, &err);
 			if (c.first_bad[0]) {
 				verdict(e, "policy_secure_boot", 0,
-					"event %zu (PCR 7, %s): entry %.16s... is not in the rule's allowed list", i,
-					sb_name(v), c.first_bad);
+				        "event %zu (PCR 7, %s): entry %.16s... is not in the "
+				        "rule's allowed list",
+				        i, sb_name(v), c.first_bad);
 				ok = 0;
 			}
 		} else if (v == SB_DBX && p->dbx_min >= 0) {
 			size_t n = sig_hashes(f, NULL, NULL, &err);
 			if ((long long)n < p->dbx_min) {
 				verdict(e, "policy_secure_boot", 0,
-					"event %zu (PCR 7, dbx): %zu revocations, rule requires at least %lld", i, n,
-					p->dbx_min);
+				        "event %zu (PCR 7, dbx): %zu revocations, rule requires at "
+				        "least %lld",
+				        i, n, p->dbx_min);
 				ok = 0;
 			}
 		}
@@ -530,16 +554,22 @@ static int eval_secure_boot(struct eval *e, const tpa_policy *p, const tpa_event
 			return 0;
 	}
 	if ((p->sb_enabled >= 0 && !seen[SB_SECUREBOOT]) || (p->has_pk && !seen[SB_PK]) ||
-	    (p->has_kek && !seen[SB_KEK]) || (p->has_db && !seen[SB_DB]) || (p->dbx_min >= 0 && !seen[SB_DBX])) {
-		verdict(e, "policy_secure_boot", 0, "a secure-boot variable the policy rules on was not measured in PCR 7");
+	    (p->has_kek && !seen[SB_KEK]) || (p->has_db && !seen[SB_DB]) ||
+	    (p->dbx_min >= 0 && !seen[SB_DBX])) {
+		verdict(e, "policy_secure_boot", 0,
+		        "a secure-boot variable the policy rules on was not measured in PCR 7");
 		return 0;
 	}
-	verdict(e, "policy_secure_boot", 1, "secure boot %s; PK, KEK, db and dbx as the rule allows",
-		p->sb_enabled == 1 ? "on" : p->sb_enabled == 0 ? "off" : "state not ruled");
+	verdict(e, "policy_secure_boot", 1,
+	        "secure boot %s; PK, KEK, db and dbx as the rule allows",
+	        p->sb_enabled == 1   ? "on"
+	        : p->sb_enabled == 0 ? "off"
+	                             : "state not ruled");
 	return 1;
 }
 
-static int eval_events(struct eval *e, const tpa_policy *p, const tpa_eventlog *log, const tpa_pcrs *q)
+static int eval_events(struct eval *e, const tpa_policy *p, const tpa_eventlog *log,
+                       const tpa_pcrs *q)
 {
 	size_t n = 0;
 	for (size_t b = 0; b < p->nevents; b++) {
@@ -555,26 +585,31 @@ static int eval_events(struct eval *e, const tpa_policy *p, const tpa_eventlog *
 				continue;
 			if (!known_type(t)) {
 				verdict(e, "policy_events", 0,
-					"event %zu in PCR %u has type 0x%08x, which no rule allows (relabelled?)", i, k, t);
+				        "event %zu in PCR %u has type 0x%08x, which no rule allows "
+				        "(relabelled?)",
+				        i, k, t);
 				return 0;
 			}
 			if (p->has_sb && is_sb_event(ev))
 				continue;
 			if (!pcr_quoted(q, k)) {
-				verdict(e, "policy_events", 0, "rule events: PCR %u is not quoted", k);
+				verdict(e, "policy_events", 0, "rule events: PCR %u is not quoted",
+				        k);
 				return 0;
 			}
 			if (!(d = tpa_event_digest(ev, bs->alg, &dl))) {
-				verdict(e, "policy_events", 0, "event %zu in PCR %u has no %s digest", i, k,
-					tpa_alg_name(bs->alg));
+				verdict(e, "policy_events", 0,
+				        "event %zu in PCR %u has no %s digest", i, k,
+				        tpa_alg_name(bs->alg));
 				return 0;
 			}
 			hexs(d, dl, hex);
 			if (!set_has(&bs->v[k], hex)) {
 				const char *tn = tpa_event_type_name(t);
 				verdict(e, "policy_events", 0,
-					"event %zu (PCR %u, %s, %s %.16s...) is not among the %zu events the rule allows for PCR %u",
-					i, k, tn, tpa_alg_name(bs->alg), hex, bs->v[k].n, k);
+				        "event %zu (PCR %u, %s, %s %.16s...) is not among the %zu "
+				        "events the rule allows for PCR %u",
+				        i, k, tn, tpa_alg_name(bs->alg), hex, bs->v[k].n, k);
 				return 0;
 			}
 			n++;
@@ -586,13 +621,14 @@ static int eval_events(struct eval *e, const tpa_policy *p, const tpa_eventlog *
 }
 
 void tpa_policy_evaluate(const tpa_policy *p, const tpa_pcrs *quoted, const tpa_eventlog *log,
-			 tpa_result *res, tpa_check_sink sink)
+                         tpa_result *res, tpa_check_sink sink)
 {
 	struct eval e = {res, sink};
 	if (!eval_pcrs(&e, p, quoted) || !eval_values(&e, p, quoted))
 		return;
 	if ((p->has_sb || p->nevents) && !log) {
-		verdict(&e, "policy_events", 0, "the policy has event rules but there is no event log");
+		verdict(&e, "policy_events", 0,
+		        "the policy has event rules but there is no event log");
 		return;
 	}
 	if (log && eval_secure_boot(&e, p, log, quoted))
@@ -609,7 +645,8 @@ static struct json_object *strarr(const strset *s, int with_notes)
 			struct json_object *o = json_object_new_object();
 			json_object_object_add(o, "digest", json_object_new_string(s->v[i]));
 			if (s->note[i])
-				json_object_object_add(o, "note", json_object_new_string(s->note[i]));
+				json_object_object_add(o, "note",
+				                       json_object_new_string(s->note[i]));
 			json_object_array_add(a, o);
 		} else {
 			json_object_array_add(a, json_object_new_string(s->v[i]));
@@ -658,7 +695,8 @@ int tpa_policy_to_json(const tpa_policy *p, char **out)
 	if (p->has_sb) {
 		struct json_object *sb = json_object_new_object();
 		if (p->sb_enabled >= 0)
-			json_object_object_add(sb, "enabled", json_object_new_boolean(p->sb_enabled));
+			json_object_object_add(sb, "enabled",
+			                       json_object_new_boolean(p->sb_enabled));
 		if (p->has_pk)
 			json_object_object_add(sb, "pk", strarr(&p->pk, 0));
 		if (p->has_kek)
@@ -666,12 +704,14 @@ int tpa_policy_to_json(const tpa_policy *p, char **out)
 		if (p->has_db)
 			json_object_object_add(sb, "db", strarr(&p->db, 0));
 		if (p->dbx_min >= 0)
-			json_object_object_add(sb, "dbx_min_entries", json_object_new_int64(p->dbx_min));
+			json_object_object_add(sb, "dbx_min_entries",
+			                       json_object_new_int64(p->dbx_min));
 		json_object_object_add(root, "secure_boot", sb);
 	}
 	if (p->nevents)
 		json_object_object_add(root, "events", banksets(p->events, p->nevents, 1));
-	s = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+	s = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+	                                                        JSON_C_TO_STRING_SPACED));
 	json_object_put(root);
 	if (!s)
 		return TPA_E_NOMEM;
@@ -679,10 +719,10 @@ int tpa_policy_to_json(const tpa_policy *p, char **out)
 	return TPA_OK;
 }
 
-#define BAD(...)                                                                                   \
-	do {                                                                                       \
-		snprintf(why, whylen, __VA_ARGS__);                                                \
-		return TPA_E_MALFORMED;                                                            \
+#define BAD(...)                                    \
+	do {                                        \
+		snprintf(why, whylen, __VA_ARGS__); \
+		return TPA_E_MALFORMED;             \
 	} while (0)
 
 /* A digest or certificate hash: lowercase hex of a known digest size. */
@@ -697,8 +737,8 @@ static int valid_hex(const char *s, size_t want)
 	return 1;
 }
 
-static int read_strarr(struct json_object *a, strset *s, size_t want, int with_notes, const char *what,
-		       char *why, size_t whylen)
+static int read_strarr(struct json_object *a, strset *s, size_t want, int with_notes,
+                       const char *what, char *why, size_t whylen)
 {
 	if (!json_object_is_type(a, json_type_array))
 		BAD("%s: not an array", what);
@@ -706,19 +746,21 @@ static int read_strarr(struct json_object *a, strset *s, size_t want, int with_n
 		struct json_object *x = json_object_array_get_idx(a, i), *d = x, *note = NULL;
 		int r;
 		if (with_notes && json_object_is_type(x, json_type_object)) {
-			json_object_object_foreach(x, key, val)
-			{
+			json_object_object_foreach (x, key, val) {
 				if (strcmp(key, "digest") == 0)
 					d = val;
-				else if (strcmp(key, "note") == 0 && json_object_is_type(val, json_type_string))
+				else if (strcmp(key, "note") == 0 &&
+				         json_object_is_type(val, json_type_string))
 					note = val;
 				else
 					BAD("%s[%zu]: unknown member \"%s\"", what, i, key);
 			}
 		}
-		if (!json_object_is_type(d, json_type_string) || !valid_hex(json_object_get_string(d), want))
+		if (!json_object_is_type(d, json_type_string) ||
+		    !valid_hex(json_object_get_string(d), want))
 			BAD("%s[%zu]: not a lowercase hex digest of the right size", what, i);
-		if ((r = set_add(s, json_object_get_string(d), note ? json_object_get_string(note) : NULL)) != TPA_OK)
+		if ((r = set_add(s, json_object_get_string(d),
+		                 note ? json_object_get_string(note) : NULL)) != TPA_OK)
 			return r;
 	}
 	return TPA_OK;
@@ -737,13 +779,12 @@ static int pcr_key(const char *k, unsigned *pcr)
 	return 0;
 }
 
-static int read_banksets(struct json_object *o, struct bankset *b, size_t *n, int with_notes, const char *what,
-			 char *why, size_t whylen)
+static int read_banksets(struct json_object *o, struct bankset *b, size_t *n, int with_notes,
+                         const char *what, char *why, size_t whylen)
 {
 	if (!json_object_is_type(o, json_type_object))
 		BAD("%s: not an object", what);
-	json_object_object_foreach(o, bank, pcrs)
-	{
+	json_object_object_foreach (o, bank, pcrs) {
 		uint16_t alg;
 		struct bankset *bs;
 		if (tpa_alg_from_name(bank, &alg) != TPA_OK)
@@ -752,16 +793,16 @@ static int read_banksets(struct json_object *o, struct bankset *b, size_t *n, in
 			BAD("%s: too many banks", what);
 		if (!json_object_is_type(pcrs, json_type_object))
 			BAD("%s.%s: not an object", what, bank);
-		json_object_object_foreach(pcrs, key, arr)
-		{
+		json_object_object_foreach (pcrs, key, arr) {
 			unsigned k;
 			char w[64];
 			int r;
 			if (pcr_key(key, &k) != 0)
 				BAD("%s.%s: \"%s\" is not a PCR index 0-23", what, bank, key);
 			snprintf(w, sizeof(w), "%s.%s.%s", what, bank, key);
-			if ((r = read_strarr(arr, &bs->v[k], with_notes ? 0 : tpa_alg_digest_size(alg), with_notes, w, why,
-					     whylen)) != TPA_OK)
+			if ((r = read_strarr(arr, &bs->v[k],
+			                     with_notes ? 0 : tpa_alg_digest_size(alg), with_notes,
+			                     w, why, whylen)) != TPA_OK)
 				return r;
 			bs->mask |= 1u << k;
 		}
@@ -775,60 +816,69 @@ static int policy_parse(struct json_object *root, tpa_policy *p, char *why, size
 	int r;
 	if (!json_object_is_type(root, json_type_object))
 		BAD("a policy is a JSON object");
-	if (!json_object_object_get_ex(root, "version", &v) || !json_object_is_type(v, json_type_int) ||
-	    json_object_get_int(v) != TPA_POLICY_VERSION)
+	if (!json_object_object_get_ex(root, "version", &v) ||
+	    !json_object_is_type(v, json_type_int) || json_object_get_int(v) != TPA_POLICY_VERSION)
 		BAD("\"version\" must be %d", TPA_POLICY_VERSION);
 	if (!json_object_object_get_ex(root, "pcrs", &v))
 		BAD("\"pcrs\" (the banks and PCRs that must be quoted) is required");
-	json_object_object_foreach(root, key, val)
-	{
+	json_object_object_foreach (root, key, val) {
 		if (strcmp(key, "version") == 0)
 			continue;
 		if (strcmp(key, "pcrs") == 0) {
 			if (!json_object_is_type(val, json_type_object))
 				BAD("pcrs: not an object");
-			json_object_object_foreach(val, bank, arr)
-			{
+			json_object_object_foreach (val, bank, arr) {
 				uint16_t alg;
 				struct bankset *bs;
 				if (tpa_alg_from_name(bank, &alg) != TPA_OK)
 					BAD("pcrs: unknown bank \"%s\"", bank);
-				if (!(bs = bank_get(p->pcrs, &p->npcrs, alg, 1)) || !json_object_is_type(arr, json_type_array))
+				if (!(bs = bank_get(p->pcrs, &p->npcrs, alg, 1)) ||
+				    !json_object_is_type(arr, json_type_array))
 					BAD("pcrs.%s: not an array of PCR indices", bank);
 				for (size_t i = 0; i < json_object_array_length(arr); i++) {
 					struct json_object *x = json_object_array_get_idx(arr, i);
 					int k = json_object_get_int(x);
-					if (!json_object_is_type(x, json_type_int) || k < 0 || k >= TPA_PCR_COUNT)
+					if (!json_object_is_type(x, json_type_int) || k < 0 ||
+					    k >= TPA_PCR_COUNT)
 						BAD("pcrs.%s[%zu]: not a PCR index 0-23", bank, i);
 					bs->mask |= 1u << k;
 				}
 			}
 		} else if (strcmp(key, "pcr_values") == 0) {
-			if ((r = read_banksets(val, p->values, &p->nvalues, 0, "pcr_values", why, whylen)) != TPA_OK)
+			if ((r = read_banksets(val, p->values, &p->nvalues, 0, "pcr_values", why,
+			                       whylen)) != TPA_OK)
 				return r;
 		} else if (strcmp(key, "events") == 0) {
-			if ((r = read_banksets(val, p->events, &p->nevents, 1, "events", why, whylen)) != TPA_OK)
+			if ((r = read_banksets(val, p->events, &p->nevents, 1, "events", why,
+			                       whylen)) != TPA_OK)
 				return r;
 		} else if (strcmp(key, "secure_boot") == 0) {
 			if (!json_object_is_type(val, json_type_object))
 				BAD("secure_boot: not an object");
 			p->has_sb = 1;
-			json_object_object_foreach(val, sk, sv)
-			{
+			json_object_object_foreach (val, sk, sv) {
 				if (strcmp(sk, "enabled") == 0) {
 					if (!json_object_is_type(sv, json_type_boolean))
 						BAD("secure_boot.enabled: not a boolean");
 					p->sb_enabled = json_object_get_boolean(sv);
-				} else if (strcmp(sk, "pk") == 0 || strcmp(sk, "kek") == 0 || strcmp(sk, "db") == 0) {
-					strset *s = sk[0] == 'p' ? &p->pk : sk[0] == 'k' ? &p->kek : &p->db;
+				} else if (strcmp(sk, "pk") == 0 || strcmp(sk, "kek") == 0 ||
+				           strcmp(sk, "db") == 0) {
+					strset *s = sk[0] == 'p'   ? &p->pk
+					            : sk[0] == 'k' ? &p->kek
+					                           : &p->db;
 					char w[32];
-					*(sk[0] == 'p' ? &p->has_pk : sk[0] == 'k' ? &p->has_kek : &p->has_db) = 1;
+					*(sk[0] == 'p'   ? &p->has_pk
+					  : sk[0] == 'k' ? &p->has_kek
+					                 : &p->has_db) = 1;
 					snprintf(w, sizeof(w), "secure_boot.%s", sk);
-					if ((r = read_strarr(sv, s, 32, 0, w, why, whylen)) != TPA_OK)
+					if ((r = read_strarr(sv, s, 32, 0, w, why, whylen)) !=
+					    TPA_OK)
 						return r;
 				} else if (strcmp(sk, "dbx_min_entries") == 0) {
-					if (!json_object_is_type(sv, json_type_int) || json_object_get_int64(sv) < 0)
-						BAD("secure_boot.dbx_min_entries: not a non-negative integer");
+					if (!json_object_is_type(sv, json_type_int) ||
+					    json_object_get_int64(sv) < 0)
+						BAD("secure_boot.dbx_min_entries: not a "
+						    "non-negative integer");
 					p->dbx_min = json_object_get_int64(sv);
 				} else {
 					BAD("secure_boot: unknown member \"%s\"", sk);
@@ -856,8 +906,10 @@ int tpa_policy_from_json(const char *json, size_t len, tpa_policy **out, char *w
 	if (!(tok = json_tokener_new_ex(TPA_JSON_MAX_DEPTH)))
 		return TPA_E_NOMEM;
 	root = json_tokener_parse_ex(tok, json, (int)len);
-	if (!root || json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != len) {
-		snprintf(why, whylen, "not JSON: %s", json_tokener_error_desc(json_tokener_get_error(tok)));
+	if (!root || json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len) {
+		snprintf(why, whylen, "not JSON: %s",
+		         json_tokener_error_desc(json_tokener_get_error(tok)));
 		json_object_put(root);
 		json_tokener_free(tok);
 		return TPA_E_MALFORMED;
@@ -905,13 +957,15 @@ static int union_banks(struct bankset *dst, size_t *dn, const struct bankset *sr
 	return TPA_OK;
 }
 
-int tpa_policy_merge(const tpa_policy *a, const tpa_policy *b, tpa_policy **out, char *why, size_t whylen)
+int tpa_policy_merge(const tpa_policy *a, const tpa_policy *b, tpa_policy **out, char *why,
+                     size_t whylen)
 {
 	tpa_policy *p;
 	int r;
 	if (!a || !b || !out)
 		return TPA_E_INVALID_ARG;
-	if (a->has_sb && b->has_sb && a->sb_enabled >= 0 && b->sb_enabled >= 0 && a->sb_enabled != b->sb_enabled) {
+	if (a->has_sb && b->has_sb && a->sb_enabled >= 0 && b->sb_enabled >= 0 &&
+	    a->sb_enabled != b->sb_enabled) {
 		snprintf(why, whylen, "one policy requires secure boot on, the other off");
 		return TPA_E_POLICY;
 	}
@@ -921,7 +975,8 @@ int tpa_policy_merge(const tpa_policy *a, const tpa_policy *b, tpa_policy **out,
 	for (size_t i = 0; i < a->npcrs; i++)
 		for (size_t j = 0; j < b->npcrs; j++)
 			if (a->pcrs[i].alg == b->pcrs[j].alg && (a->pcrs[i].mask & b->pcrs[j].mask))
-				bank_get(p->pcrs, &p->npcrs, a->pcrs[i].alg, 1)->mask = a->pcrs[i].mask & b->pcrs[j].mask;
+				bank_get(p->pcrs, &p->npcrs, a->pcrs[i].alg, 1)->mask =
+				        a->pcrs[i].mask & b->pcrs[j].mask;
 	if ((r = union_banks(p->values, &p->nvalues, a->values, a->nvalues)) != TPA_OK ||
 	    (r = union_banks(p->values, &p->nvalues, b->values, b->nvalues)) != TPA_OK ||
 	    (r = union_banks(p->events, &p->nevents, a->events, a->nevents)) != TPA_OK ||
@@ -935,11 +990,16 @@ int tpa_policy_merge(const tpa_policy *a, const tpa_policy *b, tpa_policy **out,
 		p->has_pk = a->has_pk && b->has_pk;
 		p->has_kek = a->has_kek && b->has_kek;
 		p->has_db = a->has_db && b->has_db;
-		if ((p->has_pk && ((r = union_sets(&p->pk, &a->pk)) || (r = union_sets(&p->pk, &b->pk)))) ||
-		    (p->has_kek && ((r = union_sets(&p->kek, &a->kek)) || (r = union_sets(&p->kek, &b->kek)))) ||
-		    (p->has_db && ((r = union_sets(&p->db, &a->db)) || (r = union_sets(&p->db, &b->db)))))
+		if ((p->has_pk &&
+		     ((r = union_sets(&p->pk, &a->pk)) || (r = union_sets(&p->pk, &b->pk)))) ||
+		    (p->has_kek &&
+		     ((r = union_sets(&p->kek, &a->kek)) || (r = union_sets(&p->kek, &b->kek)))) ||
+		    (p->has_db &&
+		     ((r = union_sets(&p->db, &a->db)) || (r = union_sets(&p->db, &b->db)))))
 			goto bad;
-		p->dbx_min = a->dbx_min < 0 || b->dbx_min < 0 ? -1 : a->dbx_min < b->dbx_min ? a->dbx_min : b->dbx_min;
+		p->dbx_min = a->dbx_min < 0 || b->dbx_min < 0 ? -1
+		             : a->dbx_min < b->dbx_min        ? a->dbx_min
+		                                              : b->dbx_min;
 	}
 	*out = p;
 	return TPA_OK;

@@ -6,11 +6,11 @@
 #include <tpmattest/verify.h>
 
 typedef void (*tpa_check_sink)(tpa_result *res, const char *name, int pass, int err,
-			       const char *reason);
+                               const char *reason);
 void tpa_result_add_check(tpa_result *res, const char *name, int pass, int err, const char *reason);
 
 /* Adds one "policy" check per rule group to res through sink. */
 void tpa_policy_evaluate(const tpa_policy *p, const tpa_pcrs *quoted, const tpa_eventlog *log,
-			 tpa_result *res, tpa_check_sink sink);
+                         tpa_result *res, tpa_check_sink sink);
 
 #endif

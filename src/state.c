@@ -21,7 +21,8 @@ int tpa_state_to_json(const tpa_state *st, char **out)
 		struct json_object *c = json_object_new_object();
 		json_object_object_add(c, "clock", json_object_new_uint64(st->clock));
 		json_object_object_add(c, "reset_count", json_object_new_uint64(st->reset_count));
-		json_object_object_add(c, "restart_count", json_object_new_uint64(st->restart_count));
+		json_object_object_add(c, "restart_count",
+		                       json_object_new_uint64(st->restart_count));
 		json_object_object_add(c, "safe", json_object_new_boolean(st->safe));
 		json_object_object_add(root, "clock", c);
 	}
@@ -33,7 +34,8 @@ int tpa_state_to_json(const tpa_state *st, char **out)
 		json_object_object_add(c, "name", json_object_new_string(hex));
 		json_object_object_add(root, "counter", c);
 	}
-	s = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+	s = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+	                                                        JSON_C_TO_STRING_SPACED));
 	json_object_put(root);
 	if (!s)
 		return TPA_E_NOMEM;
@@ -69,20 +71,22 @@ int tpa_state_from_json(const char *json, size_t len, tpa_state *out)
 	if (!(tok = json_tokener_new_ex(TPA_JSON_MAX_DEPTH)))
 		return TPA_E_NOMEM;
 	root = json_tokener_parse_ex(tok, json, (int)len);
-	if (!root || json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != len ||
-	    !json_object_is_type(root, json_type_object))
+	if (!root || json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len || !json_object_is_type(root, json_type_object))
 		goto out;
 	if (!json_object_object_get_ex(root, "version", &v) || json_object_get_int(v) != 1)
 		goto out;
 	if (json_object_object_get_ex(root, "clock", &c)) {
-		if (!json_object_is_type(c, json_type_object) || get_u64(c, "clock", UINT64_MAX, &st.clock) ||
+		if (!json_object_is_type(c, json_type_object) ||
+		    get_u64(c, "clock", UINT64_MAX, &st.clock) ||
 		    get_u64(c, "reset_count", UINT32_MAX, &x))
 			goto out;
 		st.reset_count = (uint32_t)x;
 		if (get_u64(c, "restart_count", UINT32_MAX, &x))
 			goto out;
 		st.restart_count = (uint32_t)x;
-		if (!json_object_object_get_ex(c, "safe", &v) || !json_object_is_type(v, json_type_boolean))
+		if (!json_object_object_get_ex(c, "safe", &v) ||
+		    !json_object_is_type(v, json_type_boolean))
 			goto out;
 		st.safe = json_object_get_boolean(v);
 		st.has_clock = 1;
@@ -90,12 +94,15 @@ int tpa_state_from_json(const char *json, size_t len, tpa_state *out)
 	if (json_object_object_get_ex(root, "counter", &c)) {
 		const char *hex;
 		size_t n;
-		if (!json_object_is_type(c, json_type_object) || get_u64(c, "value", UINT64_MAX, &st.counter) ||
-		    !json_object_object_get_ex(c, "name", &v) || !json_object_is_type(v, json_type_string))
+		if (!json_object_is_type(c, json_type_object) ||
+		    get_u64(c, "value", UINT64_MAX, &st.counter) ||
+		    !json_object_object_get_ex(c, "name", &v) ||
+		    !json_object_is_type(v, json_type_string))
 			goto out;
 		hex = json_object_get_string(v);
 		n = strlen(hex) / 2;
-		if (n < 4 || n > sizeof(st.counter_name) || tpa_hex_decode(hex, st.counter_name, n) != TPA_OK)
+		if (n < 4 || n > sizeof(st.counter_name) ||
+		    tpa_hex_decode(hex, st.counter_name, n) != TPA_OK)
 			goto out;
 		st.counter_name_len = n;
 		st.has_counter = 1;

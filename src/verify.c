@@ -38,11 +38,10 @@ struct tpa_result {
 	tpa_pcrs *quoted;
 };
 
-static void add(tpa_result *r, const char *name, tpa_check_status st, int err, const char *fmt,
-		...) __attribute__((format(printf, 5, 6)));
+static void add(tpa_result *r, const char *name, tpa_check_status st, int err, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
 
-static void add(tpa_result *r, const char *name, tpa_check_status st, int err, const char *fmt,
-		...)
+static void add(tpa_result *r, const char *name, tpa_check_status st, int err, const char *fmt, ...)
 {
 	struct check *c;
 	va_list ap;
@@ -95,14 +94,16 @@ static int check_selection(tpa_result *res, const TPML_PCR_SELECTION *sel, const
 			if (!(s->pcrSelect[bit / 8] & (1u << (bit % 8))))
 				continue;
 			if (bit >= TPA_PCR_COUNT) {
-				snprintf(why, sizeof(why), "the quote selects PCR %u of %s, beyond PCR 23", bit, bn);
+				snprintf(why, sizeof(why),
+				         "the quote selects PCR %u of %s, beyond PCR 23", bit, bn);
 				goto fail;
 			}
 			mask |= 1u << bit;
 		}
 		for (uint32_t j = 0; j < i; j++)
 			if (sel->pcrSelections[j].hash == s->hash) {
-				snprintf(why, sizeof(why), "the quote lists %s twice in its selection", bn);
+				snprintf(why, sizeof(why),
+				         "the quote lists %s twice in its selection", bn);
 				goto fail;
 			}
 		if (!mask) {
@@ -112,8 +113,11 @@ static int check_selection(tpa_result *res, const TPML_PCR_SELECTION *sel, const
 		cm = (uint32_t)claimed_mask(pcrs, s->hash);
 		if (cm != mask) {
 			int d = __builtin_ctz(cm ^ mask);
-			snprintf(why, sizeof(why), "PCR %d of %s is %s the signed selection but %s the claimed values",
-				 d, bn, (mask >> d) & 1 ? "in" : "not in", (cm >> d) & 1 ? "in" : "not in");
+			snprintf(
+			        why, sizeof(why),
+			        "PCR %d of %s is %s the signed selection but %s the claimed values",
+			        d, bn, (mask >> d) & 1 ? "in" : "not in",
+			        (cm >> d) & 1 ? "in" : "not in");
 			goto fail;
 		}
 	}
@@ -125,19 +129,22 @@ static int check_selection(tpa_result *res, const TPML_PCR_SELECTION *sel, const
 		for (i = 0; i < sel->count && sel->pcrSelections[i].hash != alg; i++)
 			;
 		if (i == sel->count) {
-			snprintf(why, sizeof(why), "values are claimed for %s but the quote does not cover that bank",
-				 tpa_alg_name(alg));
+			snprintf(why, sizeof(why),
+			         "values are claimed for %s but the quote does not cover that bank",
+			         tpa_alg_name(alg));
 			goto fail;
 		}
 	}
-	add(res, "pcr_selection", TPA_CHECK_PASS, TPA_OK, "the signed selection is exactly the claimed PCRs");
+	add(res, "pcr_selection", TPA_CHECK_PASS, TPA_OK,
+	    "the signed selection is exactly the claimed PCRs");
 	return TPA_OK;
 fail:
 	add(res, "pcr_selection", TPA_CHECK_FAIL, TPA_E_SELECTION, "%s", why);
 	return TPA_E_SELECTION;
 }
 
-static int check_pcr_digest(tpa_result *res, const TPMS_QUOTE_INFO *q, const tpa_pcrs *pcrs, uint16_t hash)
+static int check_pcr_digest(tpa_result *res, const TPMS_QUOTE_INFO *q, const tpa_pcrs *pcrs,
+                            uint16_t hash)
 {
 	const EVP_MD *md = tpa_md(hash);
 	EVP_MD_CTX *ctx;
@@ -158,7 +165,8 @@ static int check_pcr_digest(tpa_result *res, const TPMS_QUOTE_INFO *q, const tpa
 			size_t vl;
 			if (k / 8 >= s->sizeofSelect || !(s->pcrSelect[k / 8] & (1u << (k % 8))))
 				continue;
-			ok = tpa_pcrs_get(pcrs, s->hash, k, &v, &vl) == TPA_OK && EVP_DigestUpdate(ctx, v, vl);
+			ok = tpa_pcrs_get(pcrs, s->hash, k, &v, &vl) == TPA_OK &&
+			     EVP_DigestUpdate(ctx, v, vl);
 		}
 	}
 	ok = ok && EVP_DigestFinal_ex(ctx, d, &dl);
@@ -169,11 +177,12 @@ static int check_pcr_digest(tpa_result *res, const TPMS_QUOTE_INFO *q, const tpa
 	}
 	if (q->pcrDigest.size != dl || CRYPTO_memcmp(q->pcrDigest.buffer, d, dl) != 0) {
 		add(res, "pcr_digest", TPA_CHECK_FAIL, TPA_E_PCR,
-		    "the claimed PCR values do not hash (%s) to the quote's pcrDigest", tpa_alg_name(hash));
+		    "the claimed PCR values do not hash (%s) to the quote's pcrDigest",
+		    tpa_alg_name(hash));
 		return TPA_E_PCR;
 	}
-	add(res, "pcr_digest", TPA_CHECK_PASS, TPA_OK, "the claimed PCR values hash (%s) to the signed pcrDigest",
-	    tpa_alg_name(hash));
+	add(res, "pcr_digest", TPA_CHECK_PASS, TPA_OK,
+	    "the claimed PCR values hash (%s) to the signed pcrDigest", tpa_alg_name(hash));
 	return TPA_OK;
 }
 
@@ -187,32 +196,40 @@ static void check_clock(tpa_result *res, const TPMS_CLOCK_INFO *ci, const tpa_st
 	res->next.restart_count = ci->restartCount;
 	res->next.safe = ci->safe == TPM2_YES;
 	if (!prev || !prev->has_clock) {
-		add(res, "clock", TPA_CHECK_SKIPPED, TPA_OK, "no previous clock to compare with (first attestation)");
+		add(res, "clock", TPA_CHECK_SKIPPED, TPA_OK,
+		    "no previous clock to compare with (first attestation)");
 		return;
 	}
 	if (ci->resetCount < prev->reset_count) {
-		add(res, "clock", TPA_CHECK_FAIL, TPA_E_ROLLBACK, "resetCount went back from %u to %u",
-		    prev->reset_count, ci->resetCount);
+		add(res, "clock", TPA_CHECK_FAIL, TPA_E_ROLLBACK,
+		    "resetCount went back from %u to %u", prev->reset_count, ci->resetCount);
+		return;
+	}
+	if (ci->resetCount == prev->reset_count && ci->restartCount < prev->restart_count) {
+		add(res, "clock", TPA_CHECK_FAIL, TPA_E_ROLLBACK,
+		    "restartCount went back from %u to %u within one reset", prev->restart_count,
+		    ci->restartCount);
+		return;
+	}
+	/* Part 2, 10.11.1: safe is YES only if no greater Clock was ever
+	 * reported, so a safe Clock at or below one seen before is a TPM
+	 * state brought back from the past. */
+	if (ci->safe == TPM2_YES && ci->clock <= prev->clock) {
+		add(res, "clock", TPA_CHECK_FAIL, TPA_E_ROLLBACK,
+		    "clock %llu ms is not past the last accepted %llu ms, yet the TPM says no "
+		    "greater value was ever "
+		    "reported",
+		    (unsigned long long)ci->clock, (unsigned long long)prev->clock);
 		return;
 	}
 	if (ci->resetCount > prev->reset_count) {
-		add(res, "clock", TPA_CHECK_PASS, TPA_OK, "new boot: resetCount %u -> %u", prev->reset_count,
-		    ci->resetCount);
+		add(res, "clock", TPA_CHECK_PASS, TPA_OK, "new boot: resetCount %u -> %u",
+		    prev->reset_count, ci->resetCount);
 		return;
 	}
-	if (ci->restartCount < prev->restart_count) {
-		add(res, "clock", TPA_CHECK_FAIL, TPA_E_ROLLBACK, "restartCount went back from %u to %u within one reset",
-		    prev->restart_count, ci->restartCount);
-		return;
-	}
-	if (ci->restartCount == prev->restart_count && ci->safe == TPM2_YES && ci->clock <= prev->clock) {
-		add(res, "clock", TPA_CHECK_FAIL, TPA_E_ROLLBACK,
-		    "clock did not advance within one boot (%llu ms, last %llu ms)", (unsigned long long)ci->clock,
-		    (unsigned long long)prev->clock);
-		return;
-	}
-	add(res, "clock", TPA_CHECK_PASS, TPA_OK, "resetCount %u, restartCount %u, clock %llu ms: none went back",
-	    ci->resetCount, ci->restartCount, (unsigned long long)ci->clock);
+	add(res, "clock", TPA_CHECK_PASS, TPA_OK,
+	    "resetCount %u, restartCount %u, clock %llu ms: none went back", ci->resetCount,
+	    ci->restartCount, (unsigned long long)ci->clock);
 }
 
 static void check_counter(tpa_result *res, const tpa_verify_input *in)
@@ -226,28 +243,36 @@ static void check_counter(tpa_result *res, const tpa_verify_input *in)
 
 	if (!in->counter_attest || !in->counter_signature) {
 		if (in->require & TPA_REQUIRE_COUNTER)
-			not_run(res, "counter", TPA_E_ROLLBACK, "the evidence has no certified NV counter");
+			not_run(res, "counter", TPA_E_ROLLBACK,
+			        "the evidence has no certified NV counter");
 		else
-			add(res, "counter", TPA_CHECK_SKIPPED, TPA_OK, "no certified NV counter was supplied");
+			add(res, "counter", TPA_CHECK_SKIPPED, TPA_OK,
+			    "no certified NV counter was supplied");
 		return;
 	}
 	if (tpa_attest_decode(in->counter_attest, in->counter_attest_len, &a) != TPA_OK ||
 	    tpa_signature_decode(in->counter_signature, in->counter_signature_len, &s) != TPA_OK) {
-		add(res, "counter", TPA_CHECK_FAIL, TPA_E_MALFORMED, "the NV certification does not decode");
+		add(res, "counter", TPA_CHECK_FAIL, TPA_E_MALFORMED,
+		    "the NV certification does not decode");
 		return;
 	}
-	if (tpa_signature_verify(in->ak->pkey, &in->ak->pin, &s, in->counter_attest, in->counter_attest_len, why,
-				 sizeof(why)) != TPA_OK) {
-		add(res, "counter", TPA_CHECK_FAIL, TPA_E_BAD_SIGNATURE, "NV certification: %s", why);
+	if (tpa_signature_verify(in->ak->pkey, &in->ak->pin, &s, in->counter_attest,
+	                         in->counter_attest_len, why, sizeof(why)) != TPA_OK) {
+		add(res, "counter", TPA_CHECK_FAIL, TPA_E_BAD_SIGNATURE, "NV certification: %s",
+		    why);
 		return;
 	}
 	if (a.magic != TPM2_GENERATED_VALUE || a.type != TPM2_ST_ATTEST_NV) {
 		add(res, "counter", TPA_CHECK_FAIL, TPA_E_BAD_SIGNATURE,
-		    "the NV certification is not a TPM-generated NV_Certify (magic 0x%08x, type 0x%04x)", a.magic, a.type);
+		    "the NV certification is not a TPM-generated NV_Certify (magic 0x%08x, type "
+		    "0x%04x)",
+		    a.magic, a.type);
 		return;
 	}
-	if (a.extraData.size != in->nonce_len || CRYPTO_memcmp(a.extraData.buffer, in->nonce, in->nonce_len) != 0) {
-		add(res, "counter", TPA_CHECK_FAIL, TPA_E_NONCE, "the NV certification is not over this nonce");
+	if (a.extraData.size != in->nonce_len ||
+	    CRYPTO_memcmp(a.extraData.buffer, in->nonce, in->nonce_len) != 0) {
+		add(res, "counter", TPA_CHECK_FAIL, TPA_E_NONCE,
+		    "the NV certification is not over this nonce");
 		return;
 	}
 	nv = &a.attested.nv;
@@ -263,7 +288,8 @@ static void check_counter(tpa_result *res, const tpa_verify_input *in)
 	    (nv->indexName.size != prev->counter_name_len ||
 	     CRYPTO_memcmp(nv->indexName.name, prev->counter_name, prev->counter_name_len) != 0)) {
 		add(res, "counter", TPA_CHECK_FAIL, TPA_E_ROLLBACK,
-		    "the certified NV index is not the machine's counter (its name differs from the enrolled one)");
+		    "the certified NV index is not the machine's counter (its name differs from "
+		    "the enrolled one)");
 		return;
 	}
 	res->next.has_counter = 1;
@@ -272,12 +298,14 @@ static void check_counter(tpa_result *res, const tpa_verify_input *in)
 	res->next.counter_name_len = nv->indexName.size;
 	if (prev && prev->has_counter && v <= prev->counter) {
 		add(res, "counter", TPA_CHECK_FAIL, TPA_E_ROLLBACK,
-		    "NV counter %llu is not greater than the last accepted %llu: replayed or rolled-back TPM state",
+		    "NV counter %llu is not greater than the last accepted %llu: replayed or "
+		    "rolled-back TPM state",
 		    (unsigned long long)v, (unsigned long long)prev->counter);
 		return;
 	}
 	if (!prev || !prev->has_counter)
-		add(res, "counter", TPA_CHECK_PASS, TPA_OK, "NV counter %llu certified over the nonce (first value seen)",
+		add(res, "counter", TPA_CHECK_PASS, TPA_OK,
+		    "NV counter %llu certified over the nonce (first value seen)",
 		    (unsigned long long)v);
 	else
 		add(res, "counter", TPA_CHECK_PASS, TPA_OK, "NV counter %llu > last accepted %llu",
@@ -325,26 +353,32 @@ static void check_replay(tpa_result *res, const tpa_eventlog *log, const tpa_pcr
 				if (initial_is(q, ql, k))
 					continue;
 				add(res, "eventlog_replay", TPA_CHECK_FAIL, TPA_E_REPLAY,
-				    "PCR %u (%s) was extended but the log has no event for it", k, tpa_alg_name(alg));
+				    "PCR %u (%s) was extended but the log has no event for it", k,
+				    tpa_alg_name(alg));
 				goto out;
 			}
-			if (tpa_pcrs_is_incomplete(rep, alg, k) || tpa_pcrs_get(rep, alg, k, &v, &vl) != TPA_OK) {
+			if (tpa_pcrs_is_incomplete(rep, alg, k) ||
+			    tpa_pcrs_get(rep, alg, k, &v, &vl) != TPA_OK) {
 				add(res, "eventlog_replay", TPA_CHECK_FAIL, TPA_E_REPLAY,
-				    "the log cannot account for PCR %u in the quoted %s bank: %s", k, tpa_alg_name(alg),
-				    tpa_pcrs_is_incomplete(rep, alg, k) ? "some of its events lack a digest in that bank"
-									 : "the log has no digests in that bank");
+				    "the log cannot account for PCR %u in the quoted %s bank: %s",
+				    k, tpa_alg_name(alg),
+				    tpa_pcrs_is_incomplete(rep, alg, k)
+				            ? "some of its events lack a digest in that bank"
+				            : "the log has no digests in that bank");
 				goto out;
 			}
 			if (vl != ql || CRYPTO_memcmp(v, q, ql) != 0) {
 				add(res, "eventlog_replay", TPA_CHECK_FAIL, TPA_E_REPLAY,
-				    "the log replays PCR %u (%s) to a value other than the quoted one", k, tpa_alg_name(alg));
+				    "the log replays PCR %u (%s) to a value other than the quoted "
+				    "one",
+				    k, tpa_alg_name(alg));
 				goto out;
 			}
 			compared++;
 		}
 	}
-	add(res, "eventlog_replay", TPA_CHECK_PASS, TPA_OK, "the log replays to all %zu quoted values it covers",
-	    compared);
+	add(res, "eventlog_replay", TPA_CHECK_PASS, TPA_OK,
+	    "the log replays to all %zu quoted values it covers", compared);
 out:
 	tpa_pcrs_free(&rep);
 }
@@ -353,15 +387,15 @@ out:
  * (PFP 1.05, 10.4.4): otherwise a relabelled event could hide a separator or
  * an action the verifier relies on. */
 static const char *const action_strings[] = {
-	"Calling EFI Application from Boot Option",
-	"Returning from EFI Application from Boot Option",
-	"Exit Boot Services Invocation",
-	"Exit Boot Services Returned with Success",
-	"UEFI Debug Mode",
-	"Booting BCV Device",
-	"Booting BEV Device",
-	"Return via INT 18h",
-	"Boot Prior to Internal Debug",
+        "Calling EFI Application from Boot Option",
+        "Returning from EFI Application from Boot Option",
+        "Exit Boot Services Invocation",
+        "Exit Boot Services Returned with Success",
+        "UEFI Debug Mode",
+        "Booting BCV Device",
+        "Booting BEV Device",
+        "Return via INT 18h",
+        "Boot Prior to Internal Debug",
 };
 
 static int relabelled(const tpa_eventlog *log, const tpa_event *ev, char *why, size_t whylen)
@@ -377,16 +411,20 @@ static int relabelled(const tpa_eventlog *log, const tpa_event *ev, char *why, s
 			continue;
 		if (type != TPA_EV_SEPARATOR)
 			for (int s = 0; s < 2; s++)
-				if (tpa_hash(alg, s ? sepf : sep0, 4, h) == TPA_OK && memcmp(h, d, dl) == 0) {
+				if (tpa_hash(alg, s ? sepf : sep0, 4, h) == TPA_OK &&
+				    memcmp(h, d, dl) == 0) {
 					snprintf(why, whylen, "carries a separator's digest");
 					return 1;
 				}
 		if (type != TPA_EV_EFI_ACTION && type != TPA_EV_ACTION)
-			for (size_t s = 0; s < sizeof(action_strings) / sizeof(action_strings[0]); s++)
-				if (tpa_hash(alg, (const uint8_t *)action_strings[s], strlen(action_strings[s]), h) ==
-					    TPA_OK &&
+			for (size_t s = 0; s < sizeof(action_strings) / sizeof(action_strings[0]);
+			     s++)
+				if (tpa_hash(alg, (const uint8_t *)action_strings[s],
+				             strlen(action_strings[s]), h) == TPA_OK &&
 				    memcmp(h, d, dl) == 0) {
-					snprintf(why, whylen, "carries the digest of the action \"%s\"", action_strings[s]);
+					snprintf(why, whylen,
+					         "carries the digest of the action \"%s\"",
+					         action_strings[s]);
 					return 1;
 				}
 	}
@@ -404,20 +442,23 @@ static void check_log_rules(tpa_result *res, const tpa_eventlog *log, const tpa_
 		uint32_t pcr = tpa_event_pcr(ev), type = tpa_event_type(ev);
 		size_t dlen;
 		const uint8_t *data = tpa_event_data(ev, &dlen);
-		const char *tn = tpa_event_type_name(type) ? tpa_event_type_name(type) : "an unknown type";
+		const char *tn =
+		        tpa_event_type_name(type) ? tpa_event_type_name(type) : "an unknown type";
 
 		if (type == TPA_EV_NO_ACTION) {
-			if (dlen >= 16 && memcmp(data, "StartupLocality", 16) == 0 && (pcr != 0 || pcr0_measured)) {
+			if (dlen >= 16 && memcmp(data, "StartupLocality", 16) == 0 &&
+			    (pcr != 0 || pcr0_measured)) {
 				add(res, "eventlog_rules", TPA_CHECK_FAIL, TPA_E_REPLAY,
-				    "event %zu: StartupLocality %s (it may only set PCR0's initial value)", i,
-				    pcr != 0 ? "outside PCR0" : "after PCR0 was extended");
+				    "event %zu: StartupLocality %s (it may only set PCR0's initial "
+				    "value)",
+				    i, pcr != 0 ? "outside PCR0" : "after PCR0 was extended");
 				return;
 			}
 			continue;
 		}
 		if (relabelled(log, ev, why, sizeof(why))) {
-			add(res, "eventlog_rules", TPA_CHECK_FAIL, TPA_E_REPLAY, "event %zu (PCR %u, %s) %s", i, pcr, tn,
-			    why);
+			add(res, "eventlog_rules", TPA_CHECK_FAIL, TPA_E_REPLAY,
+			    "event %zu (PCR %u, %s) %s", i, pcr, tn, why);
 			return;
 		}
 		if (type == TPA_EV_EFI_HCRTM_EVENT && (pcr != 0 || pcr0_measured)) {
@@ -438,22 +479,28 @@ static void check_log_rules(tpa_result *res, const tpa_eventlog *log, const tpa_
 		}
 		if (pcr == 7 && sep_seen7 && type == TPA_EV_EFI_VARIABLE_DRIVER_CONFIG) {
 			add(res, "eventlog_rules", TPA_CHECK_FAIL, TPA_E_REPLAY,
-			    "event %zu: a secure-boot configuration variable measured after PCR7's separator", i);
+			    "event %zu: a secure-boot configuration variable measured after PCR7's "
+			    "separator",
+			    i);
 			return;
 		}
 	}
 	for (unsigned k = 0; k < 8; k++) {
 		int quotedk = 0;
 		for (size_t b = 0; b < tpa_pcrs_bank_count(quoted); b++)
-			quotedk |= tpa_pcrs_get(quoted, tpa_pcrs_bank_alg(quoted, b), k, NULL, NULL) == TPA_OK;
+			quotedk |= tpa_pcrs_get(quoted, tpa_pcrs_bank_alg(quoted, b), k, NULL,
+			                        NULL) == TPA_OK;
 		if (quotedk && log_has_events(log, k) && seps[k] == 0) {
 			add(res, "eventlog_rules", TPA_CHECK_FAIL, TPA_E_REPLAY,
-			    "PCR %u has events but no separator: the log stops before the boot loader", k);
+			    "PCR %u has events but no separator: the log stops before the boot "
+			    "loader",
+			    k);
 			return;
 		}
 	}
 	add(res, "eventlog_rules", TPA_CHECK_PASS, TPA_OK,
-	    "event types agree with their digests; one separator per PCR 0-7; PCR0's start and PCR7's order are as "
+	    "event types agree with their digests; one separator per PCR 0-7; PCR0's start and "
+	    "PCR7's order are as "
 	    "the platform firmware profile requires");
 }
 
@@ -467,8 +514,8 @@ int tpa_verify(const tpa_verify_input *in, tpa_result **out)
 	char why[REASON_MAX] = "";
 	int r;
 
-	if (!in || !out || !in->ak || !in->nonce || !in->nonce_len || in->nonce_len > 64 || !in->attest ||
-	    !in->signature || !in->pcrs)
+	if (!in || !out || !in->ak || !in->nonce || !in->nonce_len || in->nonce_len > 64 ||
+	    !in->attest || !in->signature || !in->pcrs)
 		return TPA_E_INVALID_ARG;
 	if (!(res = calloc(1, sizeof(*res))))
 		return TPA_E_NOMEM;
@@ -478,7 +525,8 @@ int tpa_verify(const tpa_verify_input *in, tpa_result **out)
 	r = tpa_ak_check(in->ak, why, sizeof(why));
 	if (r == TPA_OK)
 		add(res, "ak", TPA_CHECK_PASS, TPA_OK,
-		    "restricted signing key: fixedTPM, fixedParent, sensitiveDataOrigin, not decrypt");
+		    "restricted signing key: fixedTPM, fixedParent, sensitiveDataOrigin, not "
+		    "decrypt");
 	else if (r == TPA_E_NOT_FOUND)
 		add(res, "ak", TPA_CHECK_SKIPPED, TPA_OK,
 		    "the AK was given as a bare public key: its TPM attributes are not known here");
@@ -487,25 +535,28 @@ int tpa_verify(const tpa_verify_input *in, tpa_result **out)
 
 	/* The signed bytes. */
 	if ((r = tpa_attest_decode(in->attest, in->attest_len, &a)) != TPA_OK) {
-		add(res, "decode", TPA_CHECK_FAIL, r, "the attestation does not decode as a TPMS_ATTEST (%s)",
-		    tpa_strerror(r));
+		add(res, "decode", TPA_CHECK_FAIL, r,
+		    "the attestation does not decode as a TPMS_ATTEST (%s)", tpa_strerror(r));
 		goto done;
 	}
 	if ((r = tpa_signature_decode(in->signature, in->signature_len, &s)) != TPA_OK) {
-		add(res, "decode", TPA_CHECK_FAIL, r, "the signature does not decode as a TPMT_SIGNATURE (%s)",
-		    tpa_strerror(r));
+		add(res, "decode", TPA_CHECK_FAIL, r,
+		    "the signature does not decode as a TPMT_SIGNATURE (%s)", tpa_strerror(r));
 		goto done;
 	}
-	if ((r = tpa_signature_verify(in->ak->pkey, &in->ak->pin, &s, in->attest, in->attest_len, why,
-				      sizeof(why))) != TPA_OK) {
+	if ((r = tpa_signature_verify(in->ak->pkey, &in->ak->pin, &s, in->attest, in->attest_len,
+	                              why, sizeof(why))) != TPA_OK) {
 		add(res, "signature", TPA_CHECK_FAIL, r, "%s", why);
 		goto done;
 	}
-	add(res, "signature", TPA_CHECK_PASS, TPA_OK, "signed by the AK (%s)", tpa_alg_name(in->ak->pin.hash));
+	add(res, "signature", TPA_CHECK_PASS, TPA_OK, "signed by the AK (%s)",
+	    tpa_alg_name(in->ak->pin.hash));
 
 	if (a.magic != TPM2_GENERATED_VALUE) {
 		add(res, "magic", TPA_CHECK_FAIL, TPA_E_BAD_SIGNATURE,
-		    "magic is 0x%08x, not TPM_GENERATED_VALUE: the TPM did not produce these bytes itself", a.magic);
+		    "magic is 0x%08x, not TPM_GENERATED_VALUE: the TPM did not produce these bytes "
+		    "itself",
+		    a.magic);
 		goto done;
 	}
 	add(res, "magic", TPA_CHECK_PASS, TPA_OK, "TPM_GENERATED_VALUE");
@@ -517,9 +568,11 @@ int tpa_verify(const tpa_verify_input *in, tpa_result **out)
 	add(res, "type", TPA_CHECK_PASS, TPA_OK, "TPM_ST_ATTEST_QUOTE");
 	if (a.extraData.size != in->nonce_len ||
 	    CRYPTO_memcmp(a.extraData.buffer, in->nonce, in->nonce_len) != 0)
-		add(res, "nonce", TPA_CHECK_FAIL, TPA_E_NONCE, "the quote is not over this verifier's nonce");
+		add(res, "nonce", TPA_CHECK_FAIL, TPA_E_NONCE,
+		    "the quote is not over this verifier's nonce");
 	else
-		add(res, "nonce", TPA_CHECK_PASS, TPA_OK, "the quote is over this verifier's nonce");
+		add(res, "nonce", TPA_CHECK_PASS, TPA_OK,
+		    "the quote is over this verifier's nonce");
 	if (check_selection(res, &a.attested.quote.pcrSelect, in->pcrs) == TPA_OK &&
 	    check_pcr_digest(res, &a.attested.quote, in->pcrs, in->ak->pin.hash) == TPA_OK) {
 		if (tpa_pcrs_new(&res->quoted) == TPA_OK) {
@@ -540,7 +593,8 @@ int tpa_verify(const tpa_verify_input *in, tpa_result **out)
 		check_replay(res, in->eventlog, res->quoted);
 		check_log_rules(res, in->eventlog, res->quoted);
 	} else if (in->eventlog) {
-		not_run(res, "eventlog_replay", TPA_E_PCR, "the quoted PCR values were not established");
+		not_run(res, "eventlog_replay", TPA_E_PCR,
+		        "the quoted PCR values were not established");
 	} else if (in->require & TPA_REQUIRE_EVENTLOG) {
 		not_run(res, "eventlog_replay", TPA_E_REPLAY, "the evidence has no event log");
 	} else {
@@ -550,11 +604,13 @@ int tpa_verify(const tpa_verify_input *in, tpa_result **out)
 
 	if (in->policy) {
 		if (!res->quoted)
-			not_run(res, "policy", TPA_E_POLICY, "the quoted PCR values were not established");
+			not_run(res, "policy", TPA_E_POLICY,
+			        "the quoted PCR values were not established");
 		else if (res->verdict != TPA_OK)
 			not_run(res, "policy", TPA_E_POLICY, "an earlier check failed");
 		else
-			tpa_policy_evaluate(in->policy, res->quoted, in->eventlog, res, tpa_result_add_check);
+			tpa_policy_evaluate(in->policy, res->quoted, in->eventlog, res,
+			                    tpa_result_add_check);
 	}
 done:
 	*out = res;
@@ -575,11 +631,17 @@ void tpa_result_free(tpa_result **pres)
 	*pres = NULL;
 }
 
-int tpa_result_verdict(const tpa_result *res) { return res->verdict; }
-size_t tpa_result_count(const tpa_result *res) { return res->n; }
+int tpa_result_verdict(const tpa_result *res)
+{
+	return res->verdict;
+}
+size_t tpa_result_count(const tpa_result *res)
+{
+	return res->n;
+}
 
 int tpa_result_check(const tpa_result *res, size_t i, const char **name, tpa_check_status *status,
-		     const char **reason)
+                     const char **reason)
 {
 	if (!res || i >= res->n)
 		return TPA_E_NOT_FOUND;
@@ -592,7 +654,8 @@ int tpa_result_check(const tpa_result *res, size_t i, const char **name, tpa_che
 	return TPA_OK;
 }
 
-int tpa_result_find(const tpa_result *res, const char *name, tpa_check_status *status, const char **reason)
+int tpa_result_find(const tpa_result *res, const char *name, tpa_check_status *status,
+                    const char **reason)
 {
 	for (size_t i = 0; res && i < res->n; i++)
 		if (strcmp(res->c[i].name, name) == 0)
@@ -600,5 +663,11 @@ int tpa_result_find(const tpa_result *res, const char *name, tpa_check_status *s
 	return TPA_E_NOT_FOUND;
 }
 
-const tpa_state *tpa_result_next_state(const tpa_result *res) { return &res->next; }
-const tpa_pcrs *tpa_result_quoted_pcrs(const tpa_result *res) { return res->quoted; }
+const tpa_state *tpa_result_next_state(const tpa_result *res)
+{
+	return &res->next;
+}
+const tpa_pcrs *tpa_result_quoted_pcrs(const tpa_result *res)
+{
+	return res->quoted;
+}

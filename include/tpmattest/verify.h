@@ -7,7 +7,11 @@
  * "Event log" is one of its checks.
  *
  * Fail closed: tpa_verify returns TPA_OK only when every check that applies
- * ran and passed.  A check that could not run (an input missing, a check it
+ * ran and passed.
+ *
+ * TPM structures are decoded with tpm2-tss's libtss2-mu, which logs refused
+ * input to stderr unless TSS2_LOG says otherwise ("all+NONE"): the library
+ * itself never prints.  A check that could not run (an input missing, a check it
  * depends on failed) is a failure.
  */
 #ifndef TPMATTEST_VERIFY_H
@@ -71,23 +75,23 @@ int tpa_state_to_json(const tpa_state *st, char **out);
 struct tpa_policy;
 
 typedef struct tpa_verify_input {
-	const tpa_ak *ak;                  /* required: the enrolled AK */
-	const uint8_t *nonce;              /* required: what this verifier issued, 1..64 bytes */
+	const tpa_ak *ak;     /* required: the enrolled AK */
+	const uint8_t *nonce; /* required: what this verifier issued, 1..64 bytes */
 	size_t nonce_len;
-	const uint8_t *attest;             /* required: TPMS_ATTEST of TPM2_Quote */
+	const uint8_t *attest; /* required: TPMS_ATTEST of TPM2_Quote */
 	size_t attest_len;
-	const uint8_t *signature;          /* required: its TPMT_SIGNATURE */
+	const uint8_t *signature; /* required: its TPMT_SIGNATURE */
 	size_t signature_len;
-	const tpa_pcrs *pcrs;              /* required: the claimed PCR values; their (bank, PCR)
+	const tpa_pcrs *pcrs;          /* required: the claimed PCR values; their (bank, PCR)
 					      set is the selection the quote must sign */
-	const tpa_eventlog *eventlog;      /* optional: must replay to the quoted values */
-	const uint8_t *counter_attest;     /* optional: TPMS_ATTEST of TPM2_NV_Certify */
+	const tpa_eventlog *eventlog;  /* optional: must replay to the quoted values */
+	const uint8_t *counter_attest; /* optional: TPMS_ATTEST of TPM2_NV_Certify */
 	size_t counter_attest_len;
-	const uint8_t *counter_signature;  /* its TPMT_SIGNATURE */
+	const uint8_t *counter_signature; /* its TPMT_SIGNATURE */
 	size_t counter_signature_len;
-	const tpa_state *previous;         /* optional: the machine's last accepted state */
-	const struct tpa_policy *policy;   /* optional */
-	unsigned require;                  /* TPA_REQUIRE_*: inputs whose absence fails */
+	const tpa_state *previous;       /* optional: the machine's last accepted state */
+	const struct tpa_policy *policy; /* optional */
+	unsigned require;                /* TPA_REQUIRE_*: inputs whose absence fails */
 } tpa_verify_input;
 
 #define TPA_REQUIRE_EVENTLOG 0x1u
@@ -117,11 +121,11 @@ int tpa_result_verdict(const tpa_result *res);
 size_t tpa_result_count(const tpa_result *res);
 /* Check i: a stable identifier (e.g. "pcr_selection"), its status, and a
  * human reason (never NULL). */
-int tpa_result_check(const tpa_result *res, size_t i, const char **name,
-		     tpa_check_status *status, const char **reason);
+int tpa_result_check(const tpa_result *res, size_t i, const char **name, tpa_check_status *status,
+                     const char **reason);
 /* Status of the check with this identifier; TPA_E_NOT_FOUND if absent. */
 int tpa_result_find(const tpa_result *res, const char *name, tpa_check_status *status,
-		    const char **reason);
+                    const char **reason);
 /* The state to remember when the verdict is TPA_OK (undefined otherwise). */
 const tpa_state *tpa_result_next_state(const tpa_result *res);
 /* The PCR values the quote covers (signed selection, digest checked);

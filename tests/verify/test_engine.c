@@ -1,0 +1,579 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The engine on synthetic attestations signed by a software key that the
+ * test builds as a TPM AK would be: every field under the test's control, so
+ * each check can be driven to its exact failure (clock and counter
+ * sequences, selections, signature edge cases, single-byte changes).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <tss2/tss2_mu.h>
+
+#include <tpmattest/verify.h>
+
+static EVP_PKEY *key;
+static uint8_t nonce[32];
+
+/* ---- building blocks ---- */
+
+static TPMT_PUBLIC ak_public(uint32_t attrs, uint16_t name_alg, uint16_t hash)
+{
+	TPMT_PUBLIC p;
+	uint8_t pt[65];
+	size_t ptlen = 0;
+	memset(&p, 0, sizeof(p));
+	p.type = TPM2_ALG_ECC;
+	p.nameAlg = name_alg;
+	p.objectAttributes = attrs;
+	p.parameters.eccDetail.symmetric.algorithm = TPM2_ALG_NULL;
+	p.parameters.eccDetail.scheme.scheme = TPM2_ALG_ECDSA;
+	p.parameters.eccDetail.scheme.details.ecdsa.hashAlg = hash;
+	p.parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
+	p.parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
+	assert_true(EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt),
+	                                            &ptlen));
+	assert_int_equal(ptlen, 65);
+	p.unique.ecc.x.size = 32;
+	memcpy(p.unique.ecc.x.buffer, pt + 1, 32);
+	p.unique.ecc.y.size = 32;
+	memcpy(p.unique.ecc.y.buffer, pt + 33, 32);
+	return p;
+}
+
+#define AK_ATTRS                                                                    \
+	(TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_FIXEDTPM | \
+	 TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH)
+
+static tpa_ak *make_ak(uint32_t attrs, uint16_t name_alg, uint16_t hash)
+{
+	TPM2B_PUBLIC p = {.publicArea = ak_public(attrs, name_alg, hash)};
+	uint8_t buf[sizeof(p)];
+	size_t off = 0;
+	tpa_ak *ak = NULL;
+	char why[128];
+	assert_int_equal(Tss2_MU_TPM2B_PUBLIC_Marshal(&p, buf, sizeof(buf), &off), TSS2_RC_SUCCESS);
+	assert_int_equal(tpa_ak_parse(buf, off, &ak, why, sizeof(why)), TPA_OK);
+	return ak;
+}
+
+/* A quote of sha256 PCRs 0-3 (values 0x10+i) or what the caller changes. */
+struct q {
+	TPMS_ATTEST a;
+	uint8_t vals[4][32];
+	uint8_t attest[1024];
+	size_t attest_len;
+	uint8_t sig[256];
+	size_t sig_len;
+};
+
+static void quote_init(struct q *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->a.magic = TPM2_GENERATED_VALUE;
+	q->a.type = TPM2_ST_ATTEST_QUOTE;
+	q->a.qualifiedSigner.size = 34;
+	q->a.extraData.size = sizeof(nonce);
+	memcpy(q->a.extraData.buffer, nonce, sizeof(nonce));
+	q->a.clockInfo.clock = 100000;
+	q->a.clockInfo.resetCount = 5;
+	q->a.clockInfo.restartCount = 2;
+	q->a.clockInfo.safe = TPM2_YES;
+	q->a.attested.quote.pcrSelect.count = 1;
+	q->a.attested.quote.pcrSelect.pcrSelections[0].hash = TPM2_ALG_SHA256;
+	q->a.attested.quote.pcrSelect.pcrSelections[0].sizeofSelect = 3;
+	q->a.attested.quote.pcrSelect.pcrSelections[0].pcrSelect[0] = 0x0f;
+	for (int i = 0; i < 4; i++)
+		memset(q->vals[i], 0x10 + i, 32);
+}
+
+static void digest_values(struct q *q, int n)
+{
+	unsigned dl = 32;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	assert_true(EVP_DigestInit_ex2(c, EVP_sha256(), NULL));
+	for (int i = 0; i < n; i++)
+		assert_true(EVP_DigestUpdate(c, q->vals[i], 32));
+	assert_true(EVP_DigestFinal_ex(c, q->a.attested.quote.pcrDigest.buffer, &dl));
+	q->a.attested.quote.pcrDigest.size = 32;
+	EVP_MD_CTX_free(c);
+}
+
+/* Marshals a.attest and signs it: ECDSA with hash, r and s as given by the
+ * key unless zero_rs. */
+static void sign(struct q *q, uint16_t hash, uint16_t sig_alg, int zero_rs)
+{
+	TPMT_SIGNATURE s;
+	uint8_t der[128];
+	size_t derlen = sizeof(der), off = 0;
+	const unsigned char *p = der;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	ECDSA_SIG *es;
+	const BIGNUM *r, *ss;
+
+	assert_int_equal(Tss2_MU_TPMS_ATTEST_Marshal(&q->a, q->attest, sizeof(q->attest), &off),
+	                 TSS2_RC_SUCCESS);
+	q->attest_len = off;
+	assert_true(EVP_DigestSignInit_ex(c, NULL, hash == TPM2_ALG_SHA1 ? "SHA1" : "SHA256", NULL,
+	                                  NULL, key, NULL));
+	assert_true(EVP_DigestSign(c, der, &derlen, q->attest, q->attest_len));
+	EVP_MD_CTX_free(c);
+	assert_non_null(es = d2i_ECDSA_SIG(NULL, &p, (long)derlen));
+	ECDSA_SIG_get0(es, &r, &ss);
+	memset(&s, 0, sizeof(s));
+	s.sigAlg = sig_alg;
+	s.signature.ecdsa.hash = hash;
+	s.signature.ecdsa.signatureR.size = 32;
+	s.signature.ecdsa.signatureS.size = 32;
+	if (!zero_rs) {
+		BN_bn2binpad(r, s.signature.ecdsa.signatureR.buffer, 32);
+		BN_bn2binpad(ss, s.signature.ecdsa.signatureS.buffer, 32);
+	}
+	ECDSA_SIG_free(es);
+	off = 0;
+	assert_int_equal(Tss2_MU_TPMT_SIGNATURE_Marshal(&s, q->sig, sizeof(q->sig), &off),
+	                 TSS2_RC_SUCCESS);
+	q->sig_len = off;
+}
+
+static tpa_pcrs *claimed(struct q *q, int n, uint16_t alg)
+{
+	tpa_pcrs *p = NULL;
+	assert_int_equal(tpa_pcrs_new(&p), TPA_OK);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(
+		        tpa_pcrs_set(p, alg, (unsigned)i, q->vals[i], tpa_alg_digest_size(alg)),
+		        TPA_OK);
+	return p;
+}
+
+/* A counter certification with the given value and index-name byte. */
+static void counter_init(struct q *q, uint64_t v, uint8_t name_byte)
+{
+	memset(q, 0, sizeof(*q));
+	q->a.magic = TPM2_GENERATED_VALUE;
+	q->a.type = TPM2_ST_ATTEST_NV;
+	q->a.extraData.size = sizeof(nonce);
+	memcpy(q->a.extraData.buffer, nonce, sizeof(nonce));
+	q->a.attested.nv.indexName.size = 34;
+	q->a.attested.nv.indexName.name[0] = 0x00;
+	q->a.attested.nv.indexName.name[1] = 0x0b;
+	memset(q->a.attested.nv.indexName.name + 2, name_byte, 32);
+	q->a.attested.nv.offset = 0;
+	q->a.attested.nv.nvContents.size = 8;
+	for (int i = 0; i < 8; i++)
+		q->a.attested.nv.nvContents.buffer[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+/* Runs the engine and returns the verdict; *status gets the named check's. */
+static int run(tpa_ak *ak, struct q *q, tpa_pcrs *pcrs, struct q *ctr, const tpa_state *prev,
+               unsigned require, const char *check, tpa_check_status *status, tpa_state *next)
+{
+	tpa_verify_input in;
+	tpa_result *res = NULL;
+	int r;
+	memset(&in, 0, sizeof(in));
+	in.ak = ak;
+	in.nonce = nonce;
+	in.nonce_len = sizeof(nonce);
+	in.attest = q->attest;
+	in.attest_len = q->attest_len;
+	in.signature = q->sig;
+	in.signature_len = q->sig_len;
+	in.pcrs = pcrs;
+	if (ctr) {
+		in.counter_attest = ctr->attest;
+		in.counter_attest_len = ctr->attest_len;
+		in.counter_signature = ctr->sig;
+		in.counter_signature_len = ctr->sig_len;
+	}
+	in.previous = prev;
+	in.require = require;
+	r = tpa_verify(&in, &res);
+	assert_non_null(res);
+	assert_int_equal(tpa_result_verdict(res), r);
+	if (check)
+		assert_int_equal(tpa_result_find(res, check, status, NULL), TPA_OK);
+	if (next)
+		*next = *tpa_result_next_state(res);
+	tpa_result_free(&res);
+	return r;
+}
+
+/* ---- tests ---- */
+
+static void test_genuine(void **st)
+{
+	struct q q;
+	tpa_ak *ak = make_ak(AK_ATTRS, TPM2_ALG_SHA256, TPM2_ALG_SHA256);
+	tpa_pcrs *p;
+	tpa_check_status s;
+	(void)st;
+	quote_init(&q);
+	digest_values(&q, 4);
+	sign(&q, TPM2_ALG_SHA256, TPM2_ALG_ECDSA, 0);
+	p = claimed(&q, 4, TPA_ALG_SHA256);
+	assert_int_equal(run(ak, &q, p, NULL, NULL, 0, "pcr_digest", &s, NULL), TPA_OK);
+	assert_int_equal(s, TPA_CHECK_PASS);
+	/* fails closed when the caller requires inputs it did not give */
+	assert_int_equal(run(ak, &q, p, NULL, NULL, TPA_REQUIRE_COUNTER, "counter", &s, NULL),
+	                 TPA_E_ROLLBACK);
+	assert_int_equal(s, TPA_CHECK_NOT_RUN);
+	assert_int_equal(
+	        run(ak, &q, p, NULL, NULL, TPA_REQUIRE_EVENTLOG, "eventlog_replay", &s, NULL),
+	        TPA_E_REPLAY);
+	assert_int_equal(s, TPA_CHECK_NOT_RUN);
+	tpa_pcrs_free(&p);
+	tpa_ak_free(&ak);
+}
+
+/* Real GCE quotes sign SHA-1 banks with SHA-256: the digest follows the
+ * signing hash, not the bank's. */
+static void test_sha1_bank_signed_with_sha256(void **st)
+{
+	struct q q;
+	tpa_ak *ak = make_ak(AK_ATTRS, TPM2_ALG_SHA256, TPM2_ALG_SHA256);
+	tpa_pcrs *p;
+	unsigned dl = 32;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	(void)st;
+	quote_init(&q);
+	q.a.attested.quote.pcrSelect.pcrSelections[0].hash = TPM2_ALG_SHA1;
+	assert_true(EVP_DigestInit_ex2(c, EVP_sha256(), NULL));
+	for (int i = 0; i < 4; i++)
+		assert_true(EVP_DigestUpdate(c, q.vals[i], 20));
+	assert_true(EVP_DigestFinal_ex(c, q.a.attested.quote.pcrDigest.buffer, &dl));
+	EVP_MD_CTX_free(c);
+	q.a.attested.quote.pcrDigest.size = 32;
+	sign(&q, TPM2_ALG_SHA256, TPM2_ALG_ECDSA, 0);
+	p = claimed(&q, 4, TPA_ALG_SHA1);
+	assert_int_equal(run(ak, &q, p, NULL, NULL, 0, NULL, NULL, NULL), TPA_OK);
+	tpa_pcrs_free(&p);
+	tpa_ak_free(&ak);
+}
+
+static void test_selection_rules(void **st)
+{
+	tpa_ak *ak = make_ak(AK_ATTRS, TPM2_ALG_SHA256, TPM2_ALG_SHA256);
+	tpa_check_status s;
+	struct q q;
+	tpa_pcrs *p;
+	(void)st;
+
+	/* sha256 listed twice */
+	quote_init(&q);
+	q.a.attested.quote.pcrSelect.count = 2;
+	q.a.attested.quote.pcrSelect.pcrSelections[1] =
+	        q.a.attested.quote.pcrSelect.pcrSelections[0];
+	q.a.attested.quote.pcrSelect.pcrSelections[0].pcrSelect[0] = 0x03;
+	q.a.attested.quote.pcrSelect.pcrSelections[1].pcrSelect[0] = 0x0c;
+	digest_values(&q, 4);
+	sign(&q, TPM2_ALG_SHA256, TPM2_ALG_ECDSA, 0);
+	p = claimed(&q, 4, TPA_ALG_SHA256);
+	assert_int_equal(run(ak, &q, p, NULL, NULL, 0, "pcr_selection", &s, NULL), TPA_E_SELECTION);
+	assert_int_equal(s, TPA_CHECK_FAIL);
+	tpa_pcrs_free(&p);
+
+	/* an empty bank entry next to a real one */
+	quote_init(&q);
+	q.a.attested.quote.pcrSelect.count = 2;
+	q.a.attested.quote.pcrSelect.pcrSelections[1].hash = TPM2_ALG_SHA1;
+	q.a.attested.quote.pcrSelect.pcrSelections[1].sizeofSelect = 3;
+	digest_values(&q, 4);
+	sign(&q, TPM2_ALG_SHA256, TPM2_ALG_ECDSA, 0);
+	p = claimed(&q, 4, TPA_ALG_SHA256);
+	assert_int_equal(run(ak, &q, p, NULL, NULL, 0, "pcr_selection", &s, NULL), TPA_E_SELECTION);
+	tpa_pcrs_free(&p);
+
+	/* PCR 24 selected (a fourth select byte) */
+	quote_init(&q);
+	q.a.attested.quote.pcrSelect.pcrSelections[0].sizeofSelect = 4;
+	q.a.attested.quote.pcrSelect.pcrSelections[0].pcrSelect[3] = 0x01;
+	digest_values(&q, 4);
+	sign(&q, TPM2_ALG_SHA256, TPM2_ALG_ECDSA, 0);
+	p = claimed(&q, 4, TPA_ALG_SHA256);
+	assert_int_equal(run(ak, &q, p, NULL, NULL, 0, "pcr_selection", &s, NULL), TPA_E_SELECTION);
+	tpa_pcrs_free(&p);
+
+	/* claimed values in a bank the quote does not cover */
+	quote_init(&q);
+	digest_values(&q, 4);
+	sign(&q, TPM2_ALG_SHA256, TPM2_ALG_ECDSA, 0);
+	p = claimed(&q, 4, TPA_ALG_SHA256);
+	assert_int_equal(tpa_pcrs_set(p, TPA_ALG_SHA1, 0, q.vals[0], 20), TPA_OK);
+	assert_int_equal(run(ak, &q, p, NULL, NULL, 0, "pcr_selection", &s, NULL), TPA_E_SELECTION);
+	tpa_pcrs_free(&p);
+
+	/* fewer claimed values than selected */
+	p = claimed(&q, 3, TPA_ALG_SHA256);
+	assert_int_equal(run(ak, &q, p, NULL, NULL, 0, "pcr_selection", &s, NULL), TPA_E_SELECTION);
+	tpa_pcrs_free(&p);
+	tpa_ak_free(&ak);
+}
+
+static void test_signature_pinning(void **st)
+{
+	tpa_ak *ak = make_ak(AK_ATTRS, TPM2_ALG_SHA256, TPM2_ALG_SHA256);
+	tpa_check_status s;
+	struct q q;
+	tpa_pcrs *p;
+	(void)st;
+	quote_init(&q);
+	digest_values(&q, 4);
+	p = claimed(&q, 4, TPA_ALG_SHA256);
+
+	sign(&q, TPM2_ALG_SHA1, TPM2_ALG_ECDSA, 0); /* valid SHA-1 signature */
+	assert_int_equal(run(ak, &q, p, NULL, NULL, 0, "signature", &s, NULL), TPA_E_BAD_SIGNATURE);
+	assert_int_equal(s, TPA_CHECK_FAIL);
+	sign(&q, TPM2_ALG_SHA256, TPM2_ALG_ECDSA, 1); /* r = s = 0 */
+	assert_int_equal(run(ak, &q, p, NULL, NULL, 0, "signature", &s, NULL), TPA_E_BAD_SIGNATURE);
+	sign(&q, TPM2_ALG_SHA256, TPM2_ALG_ECSCHNORR, 0); /* another scheme */
+	assert_int_equal(run(ak, &q, p, NULL, NULL, 0, "signature", &s, NULL), TPA_E_BAD_SIGNATURE);
+	tpa_pcrs_free(&p);
+	tpa_ak_free(&ak);
+}
+
+static void test_ak_rules(void **st)
+{
+	static const struct {
+		uint32_t attrs;
+		uint16_t name_alg, hash;
+	} bad[] = {
+	        {AK_ATTRS & ~TPMA_OBJECT_RESTRICTED, TPM2_ALG_SHA256, TPM2_ALG_SHA256},
+	        {AK_ATTRS & ~TPMA_OBJECT_FIXEDTPM, TPM2_ALG_SHA256, TPM2_ALG_SHA256},
+	        {AK_ATTRS & ~TPMA_OBJECT_FIXEDPARENT, TPM2_ALG_SHA256, TPM2_ALG_SHA256},
+	        {AK_ATTRS & ~TPMA_OBJECT_SENSITIVEDATAORIGIN, TPM2_ALG_SHA256, TPM2_ALG_SHA256},
+	        {AK_ATTRS | TPMA_OBJECT_DECRYPT, TPM2_ALG_SHA256, TPM2_ALG_SHA256},
+	        {AK_ATTRS, TPM2_ALG_SHA1, TPM2_ALG_SHA256},
+	        {AK_ATTRS, TPM2_ALG_SHA256, TPM2_ALG_SHA1},
+	};
+	(void)st;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		tpa_ak *ak = make_ak(bad[i].attrs, bad[i].name_alg, bad[i].hash);
+		char why[160] = "";
+		assert_int_equal(tpa_ak_check(ak, why, sizeof(why)), TPA_E_POLICY);
+		assert_true(why[0] != '\0');
+		tpa_ak_free(&ak);
+	}
+}
+
+static void test_every_byte_change_refused(void **st)
+{
+	tpa_ak *ak = make_ak(AK_ATTRS, TPM2_ALG_SHA256, TPM2_ALG_SHA256);
+	struct q q, m;
+	tpa_pcrs *p;
+	static const uint8_t flips[] = {0x01, 0x80, 0xff};
+	(void)st;
+	quote_init(&q);
+	digest_values(&q, 4);
+	sign(&q, TPM2_ALG_SHA256, TPM2_ALG_ECDSA, 0);
+	p = claimed(&q, 4, TPA_ALG_SHA256);
+	assert_int_equal(run(ak, &q, p, NULL, NULL, 0, NULL, NULL, NULL), TPA_OK);
+	for (size_t i = 0; i < q.attest_len + q.sig_len; i++)
+		for (size_t f = 0; f < sizeof(flips); f++) {
+			m = q;
+			if (i < q.attest_len)
+				m.attest[i] ^= flips[f];
+			else
+				m.sig[i - q.attest_len] ^= flips[f];
+			if (run(ak, &m, p, NULL, NULL, 0, NULL, NULL, NULL) == TPA_OK)
+				fail_msg("byte %zu ^ 0x%02x accepted", i, flips[f]);
+		}
+	tpa_pcrs_free(&p);
+	tpa_ak_free(&ak);
+}
+
+/* Clock info across attestations (THREATS "reboot, clear or swapped TPM"). */
+static void test_clock_sequence(void **st)
+{
+	static const struct {
+		uint64_t clock;
+		uint32_t reset, restart;
+		uint8_t safe;
+		int want;
+	} seq[] = {
+	        {100000, 5, 2, TPM2_YES, TPA_OK},         /* clock advanced */
+	        {100000, 5, 2, TPM2_YES, TPA_E_ROLLBACK}, /* same clock within one boot */
+	        {99999, 5, 2, TPM2_YES, TPA_E_ROLLBACK},  /* clock went back */
+	        {99999, 5, 2, TPM2_NO, TPA_OK},           /* not safe: the clock may repeat */
+	        {200000, 4, 9, TPM2_YES, TPA_E_ROLLBACK}, /* resetCount went back */
+	        {200000, 5, 1, TPM2_YES, TPA_E_ROLLBACK}, /* restartCount went back */
+	        {150000, 6, 0, TPM2_YES, TPA_OK},         /* a new boot: counts restart */
+	        {500, 6, 0, TPM2_YES,
+	         TPA_E_ROLLBACK},             /* a new boot with a safe clock from the past */
+	        {500, 6, 0, TPM2_NO, TPA_OK}, /* ... unless the TPM says it is not safe */
+	        {100, 5, 3, TPM2_YES,
+	         TPA_E_ROLLBACK},               /* a restart with a safe clock from the past */
+	        {99999, 5, 3, TPM2_NO, TPA_OK}, /* a restart, clock not safe */
+	};
+	tpa_ak *ak = make_ak(AK_ATTRS, TPM2_ALG_SHA256, TPM2_ALG_SHA256);
+	tpa_state prev = {
+	        .has_clock = 1, .clock = 99000, .reset_count = 5, .restart_count = 2, .safe = 1};
+	(void)st;
+	for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+		struct q q;
+		tpa_pcrs *p;
+		tpa_check_status s;
+		tpa_state next;
+		tpa_state base = i == 0 ? prev
+		                        : (tpa_state){.has_clock = 1,
+		                                      .clock = 100000,
+		                                      .reset_count = 5,
+		                                      .restart_count = 2,
+		                                      .safe = 1};
+		quote_init(&q);
+		q.a.clockInfo.clock = seq[i].clock;
+		q.a.clockInfo.resetCount = seq[i].reset;
+		q.a.clockInfo.restartCount = seq[i].restart;
+		q.a.clockInfo.safe = seq[i].safe;
+		digest_values(&q, 4);
+		sign(&q, TPM2_ALG_SHA256, TPM2_ALG_ECDSA, 0);
+		p = claimed(&q, 4, TPA_ALG_SHA256);
+		if (run(ak, &q, p, NULL, &base, 0, "clock", &s, &next) != seq[i].want)
+			fail_msg("clock step %zu: want %d", i, seq[i].want);
+		assert_int_equal(s, seq[i].want == TPA_OK ? TPA_CHECK_PASS : TPA_CHECK_FAIL);
+		if (seq[i].want == TPA_OK) {
+			assert_int_equal(next.clock, seq[i].clock);
+			assert_int_equal(next.reset_count, seq[i].reset);
+		}
+		tpa_pcrs_free(&p);
+	}
+	tpa_ak_free(&ak);
+}
+
+/* The certified NV counter must grow, and stay the enrolled index. */
+static void test_counter_sequence(void **st)
+{
+	tpa_ak *ak = make_ak(AK_ATTRS, TPM2_ALG_SHA256, TPM2_ALG_SHA256);
+	struct q q, c;
+	tpa_pcrs *p;
+	tpa_state prev, next;
+	tpa_check_status s;
+	(void)st;
+	quote_init(&q);
+	digest_values(&q, 4);
+	sign(&q, TPM2_ALG_SHA256, TPM2_ALG_ECDSA, 0);
+	p = claimed(&q, 4, TPA_ALG_SHA256);
+
+	counter_init(&c, 7, 0xaa);
+	sign(&c, TPM2_ALG_SHA256, TPM2_ALG_ECDSA, 0);
+	assert_int_equal(run(ak, &q, p, &c, NULL, TPA_REQUIRE_COUNTER, "counter", &s, &next),
+	                 TPA_OK);
+	assert_true(next.has_counter);
+	assert_int_equal(next.counter, 7);
+	prev = next;
+	prev.has_clock = 0;
+
+	counter_init(&c, 8, 0xaa); /* grew by one */
+	sign(&c, TPM2_ALG_SHA256, TPM2_ALG_ECDSA, 0);
+	assert_int_equal(run(ak, &q, p, &c, &prev, TPA_REQUIRE_COUNTER, "counter", &s, NULL),
+	                 TPA_OK);
+	counter_init(&c, 7, 0xaa); /* replayed */
+	sign(&c, TPM2_ALG_SHA256, TPM2_ALG_ECDSA, 0);
+	assert_int_equal(run(ak, &q, p, &c, &prev, TPA_REQUIRE_COUNTER, "counter", &s, NULL),
+	                 TPA_E_ROLLBACK);
+	assert_int_equal(s, TPA_CHECK_FAIL);
+	counter_init(&c, 3, 0xaa); /* rolled back */
+	sign(&c, TPM2_ALG_SHA256, TPM2_ALG_ECDSA, 0);
+	assert_int_equal(run(ak, &q, p, &c, &prev, TPA_REQUIRE_COUNTER, "counter", &s, NULL),
+	                 TPA_E_ROLLBACK);
+	counter_init(&c, 9, 0xbb); /* another index */
+	sign(&c, TPM2_ALG_SHA256, TPM2_ALG_ECDSA, 0);
+	assert_int_equal(run(ak, &q, p, &c, &prev, TPA_REQUIRE_COUNTER, "counter", &s, NULL),
+	                 TPA_E_ROLLBACK);
+	counter_init(&c, 9, 0xaa); /* certified over another nonce */
+	c.a.extraData.buffer[0] ^= 1;
+	sign(&c, TPM2_ALG_SHA256, TPM2_ALG_ECDSA, 0);
+	assert_int_equal(run(ak, &q, p, &c, &prev, TPA_REQUIRE_COUNTER, "counter", &s, NULL),
+	                 TPA_E_NONCE);
+	counter_init(&c, 9, 0xaa); /* a quote presented as a certification */
+	c.a.type = TPM2_ST_ATTEST_QUOTE;
+	c.a.attested.quote = q.a.attested.quote;
+	sign(&c, TPM2_ALG_SHA256, TPM2_ALG_ECDSA, 0);
+	assert_int_equal(run(ak, &q, p, &c, &prev, TPA_REQUIRE_COUNTER, "counter", &s, NULL),
+	                 TPA_E_BAD_SIGNATURE);
+	counter_init(&c, 9, 0xaa); /* only part of the counter certified */
+	c.a.attested.nv.nvContents.size = 4;
+	sign(&c, TPM2_ALG_SHA256, TPM2_ALG_ECDSA, 0);
+	assert_int_equal(run(ak, &q, p, &c, &prev, TPA_REQUIRE_COUNTER, "counter", &s, NULL),
+	                 TPA_E_ROLLBACK);
+	counter_init(&c, 9, 0xaa); /* signature by the AK, then one byte changed */
+	sign(&c, TPM2_ALG_SHA256, TPM2_ALG_ECDSA, 0);
+	c.attest[c.attest_len - 1] ^= 1;
+	assert_int_equal(run(ak, &q, p, &c, &prev, TPA_REQUIRE_COUNTER, "counter", &s, NULL),
+	                 TPA_E_BAD_SIGNATURE);
+	tpa_pcrs_free(&p);
+	tpa_ak_free(&ak);
+}
+
+static void test_state_json(void **st)
+{
+	tpa_state a = {.has_clock = 1,
+	               .clock = UINT64_MAX - 1,
+	               .reset_count = 7,
+	               .restart_count = 1,
+	               .safe = 1,
+	               .has_counter = 1,
+	               .counter = 1ull << 40,
+	               .counter_name_len = 34};
+	tpa_state b;
+	char *s = NULL;
+	(void)st;
+	memset(a.counter_name, 0x5a, 34);
+	assert_int_equal(tpa_state_to_json(&a, &s), TPA_OK);
+	assert_int_equal(tpa_state_from_json(s, strlen(s), &b), TPA_OK);
+	assert_int_equal(b.clock, a.clock);
+	assert_int_equal(b.counter, a.counter);
+	assert_memory_equal(b.counter_name, a.counter_name, 34);
+	free(s);
+	assert_int_equal(tpa_state_from_json("{\"version\":1,\"clock\":{\"clock\":-1}}", 34, &b),
+	                 TPA_E_MALFORMED);
+	assert_int_equal(tpa_state_from_json("{\"version\":2}", 13, &b), TPA_E_MALFORMED);
+	assert_int_equal(tpa_state_from_json("[]", 2, &b), TPA_E_MALFORMED);
+}
+
+static int setup(void **st)
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	(void)st;
+	if (!c || EVP_PKEY_keygen_init(c) <= 0 || EVP_PKEY_CTX_set_group_name(c, "P-256") <= 0 ||
+	    EVP_PKEY_keygen(c, &key) <= 0)
+		return -1;
+	EVP_PKEY_CTX_free(c);
+	for (size_t i = 0; i < sizeof(nonce); i++)
+		nonce[i] = (uint8_t)(0xa0 + i);
+	return 0;
+}
+
+static int teardown(void **st)
+{
+	(void)st;
+	EVP_PKEY_free(key);
+	return 0;
+}
+
+int main(void)
+{
+	/* tss2-mu logs refused input to stderr; the test expects refusals. */
+	setenv("TSS2_LOG", "all+NONE", 1);
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_genuine),
+	        cmocka_unit_test(test_sha1_bank_signed_with_sha256),
+	        cmocka_unit_test(test_selection_rules),
+	        cmocka_unit_test(test_signature_pinning),
+	        cmocka_unit_test(test_ak_rules),
+	        cmocka_unit_test(test_every_byte_change_refused),
+	        cmocka_unit_test(test_clock_sequence),
+	        cmocka_unit_test(test_counter_sequence),
+	        cmocka_unit_test(test_state_json),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
