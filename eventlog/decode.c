@@ -446,6 +446,7 @@ static const char *decode_variable(tpa_fb *b, tpa_field *obj, const struct tpa_e
 	const uint8_t *guid, *name, *data;
 	uint64_t nlen, dlen;
 	char *vname;
+	const char *why = NULL;
 
 	tpa_rd_init(&r, ev->data, ev->data_len);
 	if (!tpa_rd_bytes(&r, 16, &guid) || !tpa_rd_u64le(&r, &nlen) || !tpa_rd_u64le(&r, &dlen))
@@ -461,7 +462,8 @@ static const char *decode_variable(tpa_fb *b, tpa_field *obj, const struct tpa_e
 		b->nomem = true;
 		return NULL;
 	}
-	fb_take(b, obj, "name", vname);
+	/* The field gets a copy: vname is read below whatever happens to it. */
+	tpa_fb_str(b, obj, "name", vname);
 	tpa_fb_uint(b, obj, "data_length", dlen);
 	if (ev->type == TPA_EV_EFI_VARIABLE_AUTHORITY) {
 		/* One EFI_SIGNATURE_DATA: the db entry that authorised an image
@@ -471,24 +473,22 @@ static const char *decode_variable(tpa_fb *b, tpa_field *obj, const struct tpa_e
 			           cert_x509_guid, data, (size_t)dlen);
 		else
 			tpa_fb_hex(b, obj, "data", data, (size_t)dlen);
-		return NULL;
-	}
-	if (name_is(vname, siglist_vars))
-		return decode_siglists(b, obj, data, (size_t)dlen);
-	if (strncmp(vname, "Boot", 4) == 0 && strlen(vname) == 8 &&
-	    strspn(vname + 4, "0123456789ABCDEF") == 4)
-		return decode_load_option(b, obj, data, (size_t)dlen);
-	if (strcmp(vname, "BootOrder") == 0 && dlen % 2 == 0) {
+	} else if (name_is(vname, siglist_vars)) {
+		why = decode_siglists(b, obj, data, (size_t)dlen);
+	} else if (strncmp(vname, "Boot", 4) == 0 && strlen(vname) == 8 &&
+	           strspn(vname + 4, "0123456789ABCDEF") == 4) {
+		why = decode_load_option(b, obj, data, (size_t)dlen);
+	} else if (strcmp(vname, "BootOrder") == 0 && dlen % 2 == 0) {
 		tpa_field *a = tpa_fb_add(b, obj, "boot_order", TPA_FIELD_ARRAY);
 		for (size_t i = 0; i < dlen && i / 2 < DECODE_MAX_ITEMS; i += 2)
 			tpa_fb_uint(b, a, NULL, tpa_le16(data + i));
-		return NULL;
-	}
-	if (dlen == 1)
+	} else if (dlen == 1) {
 		tpa_fb_uint(b, obj, "value", data[0]);
-	else
+	} else {
 		tpa_fb_hex(b, obj, "data", data, (size_t)dlen);
-	return NULL;
+	}
+	free(vname);
+	return why;
 }
 
 /* UEFI_IMAGE_LOAD_EVENT (PFP 1.05, 10.4.4). */
