@@ -579,6 +579,97 @@ static void test_devpath_file_text(void **state)
 }
 #endif
 
+/* The device path text of an image load event whose path is `dp`. */
+static void assert_devpath_text(const uint8_t *dp, size_t n, const char *want)
+{
+	uint8_t d[512];
+	one o;
+	assert_true(n <= sizeof(d) - 32);
+	memset(d, 0, 32);
+	put_le(d + 24, n, 8);
+	memcpy(d + 32, dp, n);
+	decode(&o, TPA_EV_EFI_BOOT_SERVICES_DRIVER, d, 32 + n);
+	assert_str(o.f, "device_path", want);
+	done(&o);
+}
+
+/* Device path nodes (UEFI 2.10, 10.3), one at a time, then as a list. */
+static void test_devpath_nodes(void **state)
+{
+	static const struct {
+		const char *node; /* type, subtype, length, data */
+		size_t len;
+		const char *text;
+	} nodes[] = {
+	        {"\x01\x01\x06\x00\x02\x1f", 6, "Pci(0x1f,0x2)"},
+	        {"\x02\x01\x0c\x00\xd0\x41\x08\x0a\x01\x00\x00\x00", 12, "PcieRoot(0x1)"},
+	        {"\x02\x01\x0c\x00\x01\x02\x03\x04\x05\x00\x00\x00", 12, "Acpi(0x04030201,0x5)"},
+	        {"\x03\x02\x08\x00\x01\x00\x02\x00", 8, "Scsi(0x1,0x2)"},
+	        {"\x03\x05\x06\x00\x03\x00", 6, "USB(0x3,0x0)"},
+	        {"\x03\x12\x0a\x00\x01\x00\xff\xff\x00\x00", 10, "Sata(0x1,0xffff,0x0)"},
+	        {"\x03\x17\x10\x00\x01\x00\x00\x00\x00\x11\x22\x33\x44\x55\x66\x77", 16,
+	         "NVMe(0x1,00-11-22-33-44-55-66-77)"},
+	        {"\x04\x01\x2a\x00\x02\x00\x00\x00\x00\x08\x00\x00\x00\x00\x00\x00"
+	         "\x00\x00\x10\x00\x00\x00\x00\x00\x78\x56\x34\x12\x00\x00\x00\x00"
+	         "\x00\x00\x00\x00\x00\x00\x00\x00\x01\x01",
+	         42, "HD(2,MBR,0x12345678,0x800,0x100000)"},
+	        {"\x04\x02\x18\x00\x01\x00\x00\x00\x10\x00\x00\x00\x00\x00\x00\x00"
+	         "\x20\x00\x00\x00\x00\x00\x00\x00",
+	         24, "CDROM(0x1,0x10,0x20)"},
+	        {"\x04\x06\x14\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\xcc\xdd\xee\xff\x00",
+	         20, "FvFile(" OWNER_TEXT ")"},
+	        {"\x04\x07\x14\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\xcc\xdd\xee\xff\x00",
+	         20, "Fv(" OWNER_TEXT ")"},
+	        {"\x04\x08\x18\x00\x00\x00\x00\x00\x00\x10\x00\x00\x00\x00\x00\x00"
+	         "\xff\x1f\x00\x00\x00\x00\x00\x00",
+	         24, "Offset(0x1000,0x1fff)"},
+	        {"\x01\x04\x16\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\xcc\xdd\xee\xff\x00"
+	         "\xab\xcd",
+	         22, "VenHw(" OWNER_TEXT ",abcd)"},
+	        {"\x05\x01\x06\x00\xca\xfe", 6, "Path(5,1,cafe)"},
+	        /* a node too short for its type */
+	        {"\x01\x01\x05\x00\x02", 5, "<malformed>"},
+	        /* a node length below the 4-byte header */
+	        {"\x01\x01\x03\x00", 4, "<malformed>"},
+	        /* a node length one past its bytes: it takes the end node's first
+	         * byte, and what is left of that is not a node */
+	        {"\x01\x01\x07\x00\x02\x1f", 6, "Pci(0x1f,0x2)/<malformed>"},
+	};
+	uint8_t dp[512];
+	size_t n = 0;
+	char want[1024] = "";
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		memcpy(dp, nodes[i].node, nodes[i].len);
+		memcpy(dp + nodes[i].len, "\x7f\xff\x04\x00", 4);
+		assert_devpath_text(dp, nodes[i].len + 4, nodes[i].text);
+	}
+	/* the well-formed ones in one path: joined by '/' */
+	for (size_t i = 0; i < 14; i++) {
+		memcpy(dp + n, nodes[i].node, nodes[i].len);
+		n += nodes[i].len;
+		strcat(want, i ? "/" : "");
+		strcat(want, nodes[i].text);
+	}
+	memcpy(dp + n, "\x7f\xff\x04\x00", 4);
+	assert_devpath_text(dp, n + 4, want);
+	/* two instances, split by an end-of-instance node */
+	memcpy(dp, nodes[0].node, 6);
+	memcpy(dp + 6, "\x7f\x01\x04\x00", 4);
+	memcpy(dp + 10, nodes[4].node, 6);
+	memcpy(dp + 16, "\x7f\xff\x04\x00", 4);
+	assert_devpath_text(dp, 20, "Pci(0x1f,0x2),USB(0x3,0x0)");
+	/* nothing after the end node is read */
+	memcpy(dp, "\x7f\xff\x04\x00\x01\x01\x06\x00\x02\x1f", 10);
+	assert_devpath_text(dp, 10, "");
+	/* a file path with a control character */
+	n = utf16(dp + 4, "EFI/x\ny.efi", 1);
+	memcpy(dp, "\x04\x04", 2);
+	put_le(dp + 2, 4 + n, 2);
+	assert_devpath_text(dp, 4 + n, "EFI/x\\x0ay.efi");
+}
+
 static void test_gpt(void **state)
 {
 	uint8_t d[92 + 8 + 2 * 128] = {0};
@@ -779,6 +870,7 @@ int main(void)
 #ifdef TPA_TEST_KNOWN_BUGS
 	        cmocka_unit_test(test_devpath_file_text),
 #endif
+	        cmocka_unit_test(test_devpath_nodes),
 	        cmocka_unit_test(test_gpt),
 	        cmocka_unit_test(test_blobs),
 	        cmocka_unit_test(test_handoff),
