@@ -216,7 +216,7 @@ int cmd_eventlog_extend(int argc, char **argv)
 	rc = EXIT_OK;
 out:
 	tpa_pcrs_free(&now);
-	tpa_tpm_close(&tpm);
+	tpm_disconnect(&tpm);
 	tpa_eventlog_free(&log);
 	return rc;
 }

@@ -219,7 +219,7 @@ int cmd_quote(int argc, char **argv)
 		rc = tpm_report("quote", tpm, r);
 		goto done;
 	}
-	tpa_tpm_close(&tpm);
+	tpm_disconnect(&tpm);
 	if ((log && (r = tpa_evidence_set(ev, TPA_PART_EVENTLOG, log, log_len)) != TPA_OK) ||
 	    (r = tpa_evidence_set_tool(ev, "tpmattest " TPA_VERSION)) != TPA_OK ||
 	    (r = tpa_evidence_to_json(ev, 1, &doc)) != TPA_OK) {
@@ -258,7 +258,7 @@ int cmd_quote(int argc, char **argv)
 	}
 	rc = EXIT_OK;
 done:
-	tpa_tpm_close(&tpm);
+	tpm_disconnect(&tpm);
 	tpa_evidence_free(&ev);
 	free(doc);
 	free(log);

@@ -5,13 +5,57 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
 #include "cmd_tpm.h"
+
+/*
+ * A TPM that stops answering without closing the connection (a stopped
+ * swtpm, a wedged chip) would block ESAPI forever: its synchronous calls
+ * retry TSS2_TCTI_RC_TRY_AGAIN without limit.  A watchdog over the whole time
+ * we talk to the TPM turns that into exit 4.  Output files are written only
+ * after tpm_disconnect, so the watchdog never leaves a partial file behind.
+ */
+static void on_watchdog(int sig)
+{
+	static const char msg[] = ": the TPM did not answer in time (limit set by "
+	                          "TPMATTEST_TIMEOUT, in seconds)\n";
+	(void)sig;
+	if (write(STDERR_FILENO, progname, strlen(progname)) < 0 ||
+	    write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+		_exit(EXIT_ENV);
+	_exit(EXIT_ENV);
+}
+
+static void watchdog_arm(void)
+{
+	const char *env = getenv("TPMATTEST_TIMEOUT");
+	uint32_t secs = TPM_TIMEOUT_DEFAULT;
+	struct sigaction sa;
+
+	if (env && *env && !parse_u32(env, &secs))
+		errmsg("warning: TPMATTEST_TIMEOUT='%s' is not a number of seconds; using %d", env,
+		       TPM_TIMEOUT_DEFAULT);
+	if (!secs)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_watchdog;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(secs);
+}
+
+void tpm_disconnect(tpa_tpm **tpm)
+{
+	tpa_tpm_close(tpm);
+	alarm(0);
+}
 
 int tpm_connect(const char *cmd, const char *tcti_opt, tpa_tpm **out)
 {
@@ -29,7 +73,9 @@ int tpm_connect(const char *cmd, const char *tcti_opt, tpa_tpm **out)
 	 * in our words.  TSS2_LOG set by the user still wins. */
 	setenv("TSS2_LOG", "all+NONE", 0);
 	err[0] = 0;
+	watchdog_arm();
 	if ((r = tpa_tpm_open(tcti, out, err, sizeof(err))) != TPA_OK) {
+		alarm(0);
 		errmsg("%s: %s", cmd, err[0] ? err : tpa_strerror(r));
 		return exit_for(r);
 	}
@@ -152,10 +198,10 @@ int cmd_pcrs(int argc, char **argv)
 		return rc;
 	if ((r = tpa_tpm_read_pcrs(tpm, mask, &pcrs)) != TPA_OK) {
 		rc = tpm_report("pcrs", tpm, r);
-		tpa_tpm_close(&tpm);
+		tpm_disconnect(&tpm);
 		return rc;
 	}
-	tpa_tpm_close(&tpm);
+	tpm_disconnect(&tpm);
 	if (json) {
 		char *s = NULL;
 		if ((r = tpa_pcrs_to_json(pcrs, 1, &s)) != TPA_OK) {
@@ -273,7 +319,7 @@ int cmd_init(int argc, char **argv)
 		return rc;
 	if ((r = tpa_tpm_provision(tpm, &po, &info)) != TPA_OK) {
 		rc = tpm_report("init", tpm, r);
-		tpa_tpm_close(&tpm);
+		tpm_disconnect(&tpm);
 		return rc;
 	}
 	hex_string(info.ak_name, info.ak_name_len, hex);
@@ -315,7 +361,7 @@ int cmd_init(int argc, char **argv)
 				rc = tpm_report("init", tpm, r);
 				json_object_put(eks);
 				json_object_put(root);
-				tpa_tpm_close(&tpm);
+				tpm_disconnect(&tpm);
 				return rc;
 			}
 			if (json) {
@@ -333,7 +379,7 @@ int cmd_init(int argc, char **argv)
 		if (json)
 			json_object_object_add(root, "ek", eks);
 	}
-	tpa_tpm_close(&tpm);
+	tpm_disconnect(&tpm);
 	if (json) {
 		puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 		                                                  JSON_C_TO_STRING_SPACED |

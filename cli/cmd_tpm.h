@@ -16,6 +16,11 @@
 /* Connects as DESIGN.md says (--tcti, TPMATTEST_TCTI, TPM2TOOLS_TCTI,
  * default); reports a failure and returns its exit status. */
 int tpm_connect(const char *cmd, const char *tcti_opt, tpa_tpm **out);
+/* Closes the connection and disarms the watchdog tpm_connect armed. */
+void tpm_disconnect(tpa_tpm **tpm);
+/* Default limit, in seconds, on a whole command's time with the TPM
+ * (TPMATTEST_TIMEOUT overrides it, 0 disables it). */
+#define TPM_TIMEOUT_DEFAULT 300
 /* Reports a failed library call on tpm and returns the exit status. */
 int tpm_report(const char *cmd, tpa_tpm *tpm, int err);
 /* "0-9", "0,1,7", "0-7,14": a PCR bitmap.  Returns 0 on a malformed list. */

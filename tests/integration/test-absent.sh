@@ -16,6 +16,16 @@ run 4 "$TPA" quote --nonce "$N" --eventlog none --out "$W/ev.json"
 grep -q "the TPM has not been started (TPM2_Startup was never sent" "$W/err" || fail "message: $(cat "$W/err")"
 kill "$(cat "$W/swtpm.pid")"; rm -rf "$W/swtpm.pid" "$W/tpm"
 
+# a TPM that stops answering but keeps the connection open (stopped swtpm):
+# the watchdog ends the wait
+start_swtpm
+run 0 "$TPA" init --no-ek
+kill -STOP "$(cat "$W/swtpm.pid")"
+TPMATTEST_TIMEOUT=2 run 4 "$TPA" quote --nonce "$N" --eventlog none --out "$W/ev.json"
+grep -q "^tpmattest: the TPM did not answer in time" "$W/err" || fail "message: $(cat "$W/err")"
+[ ! -e "$W/ev.json" ] || fail "output written by a timed-out quote"
+kill -CONT "$(cat "$W/swtpm.pid")"; kill "$(cat "$W/swtpm.pid")"; rm -rf "$W/swtpm.pid" "$W/tpm"
+
 # how many commands a first quote sends (provisioning included), to kill at each stage
 start_swtpm
 start_proxy --count-file "$W/count"
