@@ -33,6 +33,20 @@ if [ -f "$ALEX" ]; then
   run 4 "$TPA" eventlog extend "$ALEX"
   grep -q "PCR0 starts at locality 3" "$W/err" || fail "message: $(cat "$W/err")"
 fi
+# a TPM that is not a simulator (swtpm posing as an Infineon chip through the
+# proxy) is refused before anything is touched, unless --force
+kill "$(cat "$W/swtpm.pid")"; rm -rf "$W/swtpm.pid" "$W/tpm"
+start_swtpm sha256
+start_proxy --pose-as-hardware 1
+run 4 "$TPA" eventlog extend --tcti "$PROXY_TCTI" "$LOG"
+grep -q 'the TPM (manufacturer "IFX", vendor "SLB9.*") is not a simulator' "$W/err" || fail "message: $(cat "$W/err")"
+run 0 "$TPA" pcrs --json --pcrs 0
+[ "$(json "$W/out" 'd["pcrs"]["sha256"]["0"]')" = "$(printf '0%.0s' $(seq 64))" ] || fail "the refused extend touched PCR0"
+run 0 "$TPA" eventlog extend --force --tcti "$PROXY_TCTI" "$LOG"
+run 0 "$TPA" eventlog replay --json "$LOG"; cp "$W/out" "$W/replay.json"
+run 0 "$TPA" pcrs --json --pcrs 0
+[ "$(json "$W/out" 'd["pcrs"]["sha256"]["0"]')" = "$(json "$W/replay.json" 'd["pcrs"]["sha256"]["0"]')" ] || fail "--force did not extend"
+
 # malformed log: exit 3, naming the offset
 head -c 100 "$LOG" >"$W/trunc.bin"
 run 3 "$TPA" eventlog extend "$W/trunc.bin"

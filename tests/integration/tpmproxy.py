@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """tpmproxy.py LISTEN_PORT TPM_PORT [--kill-after N --kill-pid PID] [--count-file F]
+                                     [--pose-as-hardware 1]
 
 A TCP relay between a TCTI (swtpm:host=127.0.0.1,port=LISTEN_PORT) and swtpm
 (data port TPM_PORT, control port TPM_PORT+1, relayed from LISTEN_PORT+1).
 It parses the TPM command stream (10-byte header, big-endian size at offset 2)
 so it can count commands exactly, and it can SIGKILL swtpm just before
 forwarding command N, to make a TPM that stops answering in the middle of a
-run.  127.0.0.1 only.  The count so far is rewritten to F after every command.
+run.  With --pose-as-hardware it rewrites swtpm's TPM_PT_MANUFACTURER ("IBM")
+and TPM_PT_VENDOR_STRING_1 ("SW  ") in GetCapability answers to an Infineon
+chip's, to exercise the "not a simulator" refusal.  127.0.0.1 only.  The count so far is rewritten to F after every command.
 """
 import os, signal, socket, sys, threading
 
@@ -16,6 +19,10 @@ opt = dict(zip(args[2::2], args[3::2]))
 kill_after = int(opt.get("--kill-after", "0"))
 kill_pid = int(opt.get("--kill-pid", "0"))
 count_file = opt.get("--count-file")
+pose = opt.get("--pose-as-hardware") == "1"
+# TPMS_TAGGED_PROPERTY {property, value}: (0x105 "IBM\0") and (0x106 "SW  ")
+REWRITES = [(bytes.fromhex("00000105") + b"IBM\x00", bytes.fromhex("00000105") + b"IFX\x00"),
+            (bytes.fromhex("00000106") + b"SW  ", bytes.fromhex("00000106") + b"SLB9")]
 count = 0
 lock = threading.Lock()
 
@@ -28,12 +35,15 @@ def recv_exact(s, n):
         buf += d
     return buf
 
-def pump(src, dst):
+def pump(src, dst, rewrite=False):
     try:
         while True:
             d = src.recv(65536)
             if not d:
                 break
+            if rewrite:
+                for a, b in REWRITES:
+                    d = d.replace(a, b)
             dst.sendall(d)
     except OSError:
         pass
@@ -46,7 +56,7 @@ def pump(src, dst):
 def data_conn(c):
     global count
     u = socket.create_connection(("127.0.0.1", tpm))
-    threading.Thread(target=pump, args=(u, c), daemon=True).start()
+    threading.Thread(target=pump, args=(u, c, pose), daemon=True).start()
     try:
         while True:
             hdr = recv_exact(c, 10)
