@@ -18,7 +18,7 @@
 #include "cli.h"
 
 static const char usage_text[] =
-        "usage: tpmattest verify EVIDENCE --ak FILE --nonce HEX [--policy FILE]\n"
+        "usage: tpmattest verify EVIDENCE --ak FILE --nonce HEX [--ek FILE] [--policy FILE]\n"
         "                        [--state FILE [--update-state]] [--json]\n"
         "       tpmattest verify --attest FILE --signature FILE --ak FILE --nonce HEX\n"
         "                        --pcr-values FILE.json [--eventlog LOG] [--policy FILE] [--json]\n"
@@ -30,6 +30,9 @@ static const char usage_text[] =
         "  --ak FILE            the enrolled AK: TPM2B_PUBLIC, TPMT_PUBLIC, or PEM/DER\n"
         "                       SubjectPublicKeyInfo\n"
         "  --nonce HEX          the nonce this verifier issued (1-64 bytes)\n"
+        "  --ek FILE            the EK (TPM2B_PUBLIC) the AK was created under: checks\n"
+        "                       that the quote's signer is in the endorsement hierarchy;\n"
+        "                       required with --state\n"
         "  --policy FILE        golden measurements (tpmattest policy create)\n"
         "  --state FILE         the machine's last accepted state (clock, counter); a\n"
         "                       missing file means a first attestation.  Requires the\n"
@@ -223,6 +226,7 @@ int cmd_verify(int argc, char **argv)
 	        {"ak", required_argument, NULL, 'a'},
 	        {"nonce", required_argument, NULL, 'n'},
 	        {"policy", required_argument, NULL, 'p'},
+	        {"ek", required_argument, NULL, 'k'},
 	        {"state", required_argument, NULL, 's'},
 	        {"update-state", no_argument, NULL, 'u'},
 	        {"attest", required_argument, NULL, 'm'},
@@ -234,8 +238,8 @@ int cmd_verify(int argc, char **argv)
 	        {0},
 	};
 	const char *ak_path = NULL, *nonce_hex = NULL, *policy_path = NULL, *state_path = NULL,
-	           *attest_path = NULL, *sig_path = NULL, *pcrs_path = NULL, *log_path = NULL,
-	           *ev_path = NULL;
+	           *attest_path = NULL, *sig_path = NULL, *ek_path = NULL, *pcrs_path = NULL,
+	           *log_path = NULL, *ev_path = NULL;
 	bool json = false, update = false, have_prev = false;
 	tpa_ak *ak = NULL;
 	tpa_policy *policy = NULL;
@@ -244,8 +248,8 @@ int cmd_verify(int argc, char **argv)
 	tpa_pcrs *pcrs = NULL;
 	tpa_result *res = NULL;
 	tpa_state prev;
-	uint8_t *nonce = NULL, *attest = NULL, *sig = NULL;
-	size_t nonce_len = 0, attest_len = 0, sig_len = 0;
+	uint8_t *nonce = NULL, *attest = NULL, *sig = NULL, *ekbuf = NULL;
+	size_t nonce_len = 0, attest_len = 0, sig_len = 0, ek_len = 0;
 	tpa_verify_input in;
 	int c, rc = EXIT_OK, r;
 
@@ -256,6 +260,7 @@ int cmd_verify(int argc, char **argv)
 		case 'a': ak_path = optarg; break;
 		case 'n': nonce_hex = optarg; break;
 		case 'p': policy_path = optarg; break;
+		case 'k': ek_path = optarg; break;
 		case 's': state_path = optarg; break;
 		case 'u': update = true; break;
 		case 'm': attest_path = optarg; break;
@@ -296,6 +301,8 @@ int cmd_verify(int argc, char **argv)
 	if (policy_path && (rc = cli_load_policy(policy_path, &policy)) != EXIT_OK)
 		goto out;
 	if (state_path && (rc = load_state(state_path, &prev, &have_prev)) != EXIT_OK)
+		goto out;
+	if (ek_path && (rc = slurp("EK", ek_path, MAX_TPM_FILE, &ekbuf, &ek_len)) != EXIT_OK)
 		goto out;
 
 	if (ev_path) {
@@ -362,10 +369,12 @@ int cmd_verify(int argc, char **argv)
 	in.eventlog = log;
 	in.policy = policy;
 	in.previous = have_prev ? &prev : NULL;
+	in.ek_public = ekbuf;
+	in.ek_public_len = ek_len;
 	if (policy)
 		in.require |= TPA_REQUIRE_EVENTLOG;
 	if (state_path)
-		in.require |= TPA_REQUIRE_COUNTER;
+		in.require |= TPA_REQUIRE_COUNTER | TPA_REQUIRE_SIGNER;
 
 	r = tpa_verify(&in, &res);
 	if (!res) {
@@ -394,5 +403,6 @@ out:
 	free(nonce);
 	free(attest);
 	free(sig);
+	free(ekbuf);
 	return rc;
 }

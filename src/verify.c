@@ -186,6 +186,78 @@ static int check_pcr_digest(tpa_result *res, const TPMS_QUOTE_INFO *q, const tpa
 	return TPA_OK;
 }
 
+/* ---- the signer ---- */
+
+/* Part 1, 16: QN(object) = nameAlg || H(QN(parent) || Name(object)); a
+ * hierarchy's QN is its handle. */
+static int qualified_name(uint16_t alg, const uint8_t *parent_qn, size_t plen, const uint8_t *name,
+                          size_t nlen, uint8_t out[static 2 + TPA_MAX_DIGEST], size_t *outlen)
+{
+	size_t d = tpa_alg_digest_size(alg);
+	int r;
+	if (!d)
+		return TPA_E_UNSUPPORTED;
+	out[0] = (uint8_t)(alg >> 8);
+	out[1] = (uint8_t)alg;
+	if ((r = tpa_hash2(NULL, alg, parent_qn, plen, name, nlen, out + 2)) != TPA_OK)
+		return r;
+	*outlen = 2 + d;
+	return TPA_OK;
+}
+
+/* Counters and clock are obfuscated in quotes by keys outside the
+ * endorsement and platform hierarchies (Part 1, 36.7), so the AK must sit
+ * under the EK.  Returns 1 when the check passed. */
+static int check_signer(tpa_result *res, const tpa_verify_input *in, const TPM2B_NAME *signer)
+{
+	static const uint8_t endorsement[4] = {0x40, 0x00, 0x00, 0x0b}; /* TPM_RH_ENDORSEMENT */
+	TPMT_PUBLIC ek;
+	uint8_t ekname[2 + 64], qn_ek[2 + 64], qn_ak[2 + 64];
+	size_t eklen, qelen, qalen;
+	const uint8_t *akname;
+	size_t aklen;
+
+	if (!in->ek_public) {
+		if (in->previous || (in->require & TPA_REQUIRE_SIGNER))
+			not_run(res, "qualified_signer", TPA_E_ROLLBACK,
+			        "no EK given: without the AK's place in the endorsement hierarchy "
+			        "the clock and "
+			        "counters in the quote cannot be trusted");
+		else
+			add(res, "qualified_signer", TPA_CHECK_SKIPPED, TPA_OK,
+			    "no EK given: the AK's hierarchy is not checked");
+		return 0;
+	}
+	if (tpa_ak_name(in->ak, &akname, &aklen) != TPA_OK) {
+		not_run(res, "qualified_signer", TPA_E_BAD_SIGNATURE,
+		        "the AK was given without its TPM public area");
+		return 0;
+	}
+	if (tpa_public_decode(in->ek_public, in->ek_public_len, &ek) != TPA_OK ||
+	    tpa_public_name(&ek, ekname, &eklen) != TPA_OK) {
+		add(res, "qualified_signer", TPA_CHECK_FAIL, TPA_E_MALFORMED,
+		    "the EK is not a TPM2B_PUBLIC or TPMT_PUBLIC");
+		return 0;
+	}
+	if (qualified_name(ek.nameAlg, endorsement, sizeof(endorsement), ekname, eklen, qn_ek,
+	                   &qelen) != TPA_OK ||
+	    qualified_name(in->ak->pub.nameAlg, qn_ek, qelen, akname, aklen, qn_ak, &qalen) !=
+	            TPA_OK) {
+		not_run(res, "qualified_signer", TPA_E_CRYPTO, "cannot compute the qualified name");
+		return 0;
+	}
+	if (signer->size != qalen || CRYPTO_memcmp(signer->name, qn_ak, qalen) != 0) {
+		add(res, "qualified_signer", TPA_CHECK_FAIL, TPA_E_BAD_SIGNATURE,
+		    "the quote's signer is not this AK under this EK in the endorsement hierarchy "
+		    "(its clock and "
+		    "counters may be obfuscated)");
+		return 0;
+	}
+	add(res, "qualified_signer", TPA_CHECK_PASS, TPA_OK,
+	    "the AK is a child of the EK in the endorsement hierarchy");
+	return 1;
+}
+
 /* ---- freshness ---- */
 
 static void check_clock(tpa_result *res, const TPMS_CLOCK_INFO *ci, const tpa_state *prev)
@@ -586,6 +658,7 @@ int tpa_verify(const tpa_verify_input *in, tpa_result **out)
 				}
 		}
 	}
+	check_signer(res, in, &a.qualifiedSigner);
 	check_clock(res, &a.clockInfo, in->previous);
 	check_counter(res, in);
 

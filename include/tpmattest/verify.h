@@ -89,13 +89,22 @@ typedef struct tpa_verify_input {
 	size_t counter_attest_len;
 	const uint8_t *counter_signature; /* its TPMT_SIGNATURE */
 	size_t counter_signature_len;
-	const tpa_state *previous;       /* optional: the machine's last accepted state */
+	/* optional: TPM2B_PUBLIC of the EK the AK was created under; the
+	 * quote's qualifiedSigner must then be the AK's qualified name in the
+	 * endorsement hierarchy */
+	const uint8_t *ek_public;
+	size_t ek_public_len;
+	/* optional: the machine's last accepted state; with it the quote's clock
+	 * is only trusted from an AK under the EK, so ek_public is required */
+	const tpa_state *previous;
 	const struct tpa_policy *policy; /* optional */
 	unsigned require;                /* TPA_REQUIRE_*: inputs whose absence fails */
 } tpa_verify_input;
 
 #define TPA_REQUIRE_EVENTLOG 0x1u
 #define TPA_REQUIRE_COUNTER 0x2u
+/* the quote's signer must be shown to be under the EK (ek_public) */
+#define TPA_REQUIRE_SIGNER 0x4u
 
 typedef enum tpa_check_status {
 	TPA_CHECK_PASS = 0,
