@@ -167,6 +167,24 @@ static void test_no_action(void **state)
 	assert_raw(&o, loc, 16, "StartupLocality event is not 17 bytes");
 	done(&o);
 
+	/* a TPM 1.2 "Spec ID Event00" in a SHA-1 format log: its signature and
+	 * the rest as data */
+	{
+		static const uint8_t spec00[24] = "Spec ID Event00\0\x01\x00\x00\x00\x02\x01\x02";
+		lb *b = lb_new();
+		tpa_eventlog *log = NULL;
+		tpa_field *f = NULL;
+		lb_ev1(b, 0, TPA_EV_NO_ACTION, NULL, spec00, sizeof(spec00));
+		assert_int_equal(tpa_eventlog_parse(b->buf, b->len, &log, NULL), TPA_OK);
+		assert_int_equal(tpa_eventlog_get_format(log), TPA_EVENTLOG_SHA1);
+		assert_int_equal(tpa_event_decode(tpa_eventlog_get(log, 0), &f), TPA_OK);
+		assert_str(f, "signature", "Spec ID Event00");
+		assert_hex(f, "data", spec00 + 16, 8);
+		tpa_fields_free(&f);
+		tpa_eventlog_free(&log);
+		free(b);
+	}
+
 	/* no signature: raw only, not an error */
 	decode(&o, TPA_EV_NO_ACTION, bin, sizeof(bin));
 	assert_raw(&o, bin, sizeof(bin), NULL);
