@@ -263,6 +263,34 @@ static void test_truncation(void **state)
 	free(b);
 }
 
+/* tpa_parse_error.event counts records, the Spec ID header included. */
+static void test_error_record_index(void **state)
+{
+	lb *b = lb_new();
+	tpa_eventlog *log = NULL;
+	tpa_parse_error err;
+	(void)state;
+	lb_specid_default(b);
+	lb_ev2(b, 0, TPA_EV_S_CRTM_VERSION, "v", 1);
+	lb_ev2(b, 7, TPA_EV_SEPARATOR, sep0, 4);
+	b->len--;
+	assert_int_equal(tpa_eventlog_parse(b->buf, b->len, &log, &err), TPA_E_TRUNCATED);
+	assert_int_equal(err.event, 2);
+	b->len = 0;
+	lb_ev1(b, 0, TPA_EV_S_CRTM_VERSION, NULL, "v", 1);
+	lb_ev1(b, 7, TPA_EV_SEPARATOR, NULL, sep0, 4);
+	b->len--;
+	assert_int_equal(tpa_eventlog_parse(b->buf, b->len, &log, &err), TPA_E_TRUNCATED);
+	assert_int_equal(err.event, 1);
+	/* a bad Spec ID is record 0 */
+	b->len = 0;
+	lb_specid(b, 0, NULL, NULL);
+	assert_int_equal(tpa_eventlog_parse(b->buf, b->len, &log, &err), TPA_E_MALFORMED);
+	assert_int_equal(err.event, 0);
+	assert_null(log);
+	free(b);
+}
+
 static void test_pcr_index(void **state)
 {
 	lb *b = lb_new();
@@ -1037,6 +1065,7 @@ int main(void)
 	        cmocka_unit_test(test_event_size_huge),
 	        cmocka_unit_test(test_digest_count_huge),
 	        cmocka_unit_test(test_truncation),
+	        cmocka_unit_test(test_error_record_index),
 	        cmocka_unit_test(test_pcr_index),
 	        cmocka_unit_test(test_limits),
 	        cmocka_unit_test(test_specid_alg_count_zero),
