@@ -16,6 +16,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+for c in swtpm swtpm_setup swtpm_localca tpm2_checkquote python3 openssl; do
+  command -v "$c" >/dev/null || { echo "SKIP: $c is not installed (scripts/deps.sh installs it)"; exit 77; }
+done
+
 fail() { echo "FAIL: $*" >&2; [ -f "$W/err" ] && { echo "--- stderr of the last command:" >&2; head -c 2000 "$W/err" >&2; }; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
 pass() { echo "PASS"; exit 0; }
