@@ -892,6 +892,43 @@ static void test_replay_hcrtm(void **state)
 	free(b);
 }
 
+/* tpa_eventlog_ebs_missing: explains a PCR5 value by the two Exit Boot
+ * Services actions the firmware extended but did not log. */
+static void test_ebs_missing(void **state)
+{
+	static const char *const ebs[] = {"Exit Boot Services Invocation",
+	                                  "Exit Boot Services Returned with Success"};
+	lb *b = lb_new();
+	tpa_eventlog *log;
+	uint8_t want[32] = {0}, d[32];
+	(void)state;
+
+	lb_specid_default(b);
+	lb_ev2(b, 5, TPA_EV_SEPARATOR, sep0, 4);
+	log = expect_ok(b);
+	lb_hash(TPA_ALG_SHA256, sep0, 4, d);
+	lb_extend(TPA_ALG_SHA256, want, 32, d);
+	for (int i = 0; i < 2; i++) {
+		lb_hash(TPA_ALG_SHA256, ebs[i], strlen(ebs[i]), d);
+		lb_extend(TPA_ALG_SHA256, want, 32, d);
+	}
+	assert_int_equal(tpa_eventlog_ebs_missing(log, TPA_ALG_SHA256, want, 32), 1);
+	/* any other value is not explained */
+	want[0] ^= 1;
+	assert_int_equal(tpa_eventlog_ebs_missing(log, TPA_ALG_SHA256, want, 32), 0);
+	want[0] ^= 1;
+	assert_int_equal(tpa_eventlog_ebs_missing(log, TPA_ALG_SHA256, want, 20), 0);
+	assert_int_equal(tpa_eventlog_ebs_missing(log, TPA_ALG_SHA384, want, 32), 0);
+	tpa_eventlog_free(&log);
+
+	/* a log that has the events needs no explanation */
+	lb_ev2(b, 5, TPA_EV_EFI_ACTION, ebs[0], (uint32_t)strlen(ebs[0]));
+	log = expect_ok(b);
+	assert_int_equal(tpa_eventlog_ebs_missing(log, TPA_ALG_SHA256, want, 32), 0);
+	tpa_eventlog_free(&log);
+	free(b);
+}
+
 /* ---- digest verification ---- */
 
 static const tpa_event *only_event(tpa_eventlog **log, lb *b)
@@ -996,6 +1033,15 @@ static void test_digest_variable_boot(void **state)
 		                 variant == 0 ? TPA_DIGEST_VERIFIED : TPA_DIGEST_MISMATCH);
 		tpa_eventlog_free(&log);
 	}
+	/* H(VariableData) does not cover the name: a Boot0001 relabelled
+	 * Boot0002 still verifies (PFP 1.05 wants H(whole), edk2 does not) */
+	n = lb_vardata(v, sizeof(v), lb_efi_global_guid, "Boot0002", opt, sizeof(opt));
+	b->len -= n;
+	lb_put(b, v, n);
+	lb_hash(TPA_ALG_SHA1, opt, sizeof(opt), b->buf + b->len - n - 4 - 32 - 2 - 20);
+	lb_hash(TPA_ALG_SHA256, opt, sizeof(opt), b->buf + b->len - n - 4 - 32);
+	assert_int_equal(tpa_event_digest_check(only_event(&log, b)), TPA_DIGEST_VERIFIED);
+	tpa_eventlog_free(&log);
 	free(b);
 }
 
@@ -1087,6 +1133,7 @@ int main(void)
 	        cmocka_unit_test(test_replay_sha1_format),
 	        cmocka_unit_test(test_replay_startup_locality),
 	        cmocka_unit_test(test_replay_hcrtm),
+	        cmocka_unit_test(test_ebs_missing),
 	        cmocka_unit_test(test_digest_separator),
 	        cmocka_unit_test(test_digest_secureboot),
 	        cmocka_unit_test(test_digest_variable_boot),
