@@ -22,6 +22,10 @@
 
 static EVP_PKEY *key;
 static uint8_t nonce[32];
+/* An EK for the AK to sit under, and the qualified name that gives it. */
+static uint8_t ek_buf[sizeof(TPM2B_PUBLIC)];
+static size_t ek_len;
+static uint8_t ak_qn[34];
 
 /* ---- building blocks ---- */
 
@@ -65,6 +69,53 @@ static tpa_ak *make_ak(uint32_t attrs, uint16_t name_alg, uint16_t hash)
 	return ak;
 }
 
+static void sha256_2(const uint8_t *a, size_t al, const uint8_t *b, size_t bl, uint8_t out[32])
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	unsigned n = 32;
+	assert_true(EVP_DigestInit_ex2(c, EVP_sha256(), NULL) && EVP_DigestUpdate(c, a, al) &&
+	            EVP_DigestUpdate(c, b, bl) && EVP_DigestFinal_ex(c, out, &n));
+	EVP_MD_CTX_free(c);
+}
+
+/* Name = 000b || SHA-256(TPMT_PUBLIC) */
+static void name_of(const TPMT_PUBLIC *p, uint8_t out[34])
+{
+	uint8_t buf[sizeof(*p)];
+	size_t off = 0;
+	assert_int_equal(Tss2_MU_TPMT_PUBLIC_Marshal(p, buf, sizeof(buf), &off), TSS2_RC_SUCCESS);
+	out[0] = 0x00;
+	out[1] = 0x0b;
+	sha256_2(buf, off, NULL, 0, out + 2);
+}
+
+/* QN(AK) under an EK whose primary sits in the hierarchy `hierarchy`. */
+static void make_qn(uint32_t hierarchy, uint8_t out[34])
+{
+	TPM2B_PUBLIC ek = {.publicArea = ak_public(TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT |
+	                                                   TPMA_OBJECT_FIXEDTPM |
+	                                                   TPMA_OBJECT_FIXEDPARENT |
+	                                                   TPMA_OBJECT_SENSITIVEDATAORIGIN,
+	                                           TPM2_ALG_SHA256, TPM2_ALG_SHA256)};
+	TPMT_PUBLIC ak = ak_public(AK_ATTRS, TPM2_ALG_SHA256, TPM2_ALG_SHA256);
+	uint8_t h[4] = {(uint8_t)(hierarchy >> 24), (uint8_t)(hierarchy >> 16),
+	                (uint8_t)(hierarchy >> 8), (uint8_t)hierarchy};
+	uint8_t ekn[34], akn[34], qn_ek[34];
+	size_t off = 0;
+	ek.publicArea.unique.ecc.x.buffer[0] ^= 0x55; /* a different key from the AK's */
+	assert_int_equal(Tss2_MU_TPM2B_PUBLIC_Marshal(&ek, ek_buf, sizeof(ek_buf), &off),
+	                 TSS2_RC_SUCCESS);
+	ek_len = off;
+	name_of(&ek.publicArea, ekn);
+	name_of(&ak, akn);
+	qn_ek[0] = 0x00;
+	qn_ek[1] = 0x0b;
+	sha256_2(h, 4, ekn, 34, qn_ek + 2);
+	out[0] = 0x00;
+	out[1] = 0x0b;
+	sha256_2(qn_ek, 34, akn, 34, out + 2);
+}
+
 /* A quote of sha256 PCRs 0-3 (values 0x10+i) or what the caller changes. */
 struct q {
 	TPMS_ATTEST a;
@@ -81,6 +132,7 @@ static void quote_init(struct q *q)
 	q->a.magic = TPM2_GENERATED_VALUE;
 	q->a.type = TPM2_ST_ATTEST_QUOTE;
 	q->a.qualifiedSigner.size = 34;
+	memcpy(q->a.qualifiedSigner.name, ak_qn, 34);
 	q->a.extraData.size = sizeof(nonce);
 	memcpy(q->a.extraData.buffer, nonce, sizeof(nonce));
 	q->a.clockInfo.clock = 100000;
@@ -197,6 +249,8 @@ static int run(tpa_ak *ak, struct q *q, tpa_pcrs *pcrs, struct q *ctr, const tpa
 	}
 	in.previous = prev;
 	in.require = require;
+	in.ek_public = ek_buf;
+	in.ek_public_len = ek_len;
 	r = tpa_verify(&in, &res);
 	assert_non_null(res);
 	assert_int_equal(tpa_result_verdict(res), r);
@@ -514,6 +568,29 @@ static void test_counter_sequence(void **st)
 	tpa_ak_free(&ak);
 }
 
+/* THREATS: an AK under the owner hierarchy (obfuscated counters) is refused. */
+static void test_signer_outside_endorsement(void **st)
+{
+	tpa_ak *ak = make_ak(AK_ATTRS, TPM2_ALG_SHA256, TPM2_ALG_SHA256);
+	tpa_state prev = {
+	        .has_clock = 1, .clock = 1, .reset_count = 0, .restart_count = 0, .safe = 1};
+	tpa_check_status s;
+	struct q q;
+	tpa_pcrs *p;
+	(void)st;
+	quote_init(&q);
+	make_qn(TPM2_RH_OWNER, q.a.qualifiedSigner.name);
+	make_qn(TPM2_RH_ENDORSEMENT, ak_qn); /* the EK the verifier knows */
+	digest_values(&q, 4);
+	sign(&q, TPM2_ALG_SHA256, TPM2_ALG_ECDSA, 0);
+	p = claimed(&q, 4, TPA_ALG_SHA256);
+	assert_int_equal(run(ak, &q, p, NULL, &prev, 0, "qualified_signer", &s, NULL),
+	                 TPA_E_BAD_SIGNATURE);
+	assert_int_equal(s, TPA_CHECK_FAIL);
+	tpa_pcrs_free(&p);
+	tpa_ak_free(&ak);
+}
+
 static void test_state_json(void **st)
 {
 	tpa_state a = {.has_clock = 1,
@@ -550,6 +627,7 @@ static int setup(void **st)
 	EVP_PKEY_CTX_free(c);
 	for (size_t i = 0; i < sizeof(nonce); i++)
 		nonce[i] = (uint8_t)(0xa0 + i);
+	make_qn(TPM2_RH_ENDORSEMENT, ak_qn);
 	return 0;
 }
 
@@ -573,6 +651,7 @@ int main(void)
 	        cmocka_unit_test(test_every_byte_change_refused),
 	        cmocka_unit_test(test_clock_sequence),
 	        cmocka_unit_test(test_counter_sequence),
+	        cmocka_unit_test(test_signer_outside_endorsement),
 	        cmocka_unit_test(test_state_json),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
