@@ -41,8 +41,8 @@ static const char quote_usage[] =
         "  --ak-alg ALG      ecc (default) or rsa, when the AK has to be created\n"
         "  --ak-handle H     persistent AK handle (default 0x81000100)\n"
         "  --nv-index I      NV counter index (default 0x01000100)\n"
-        "  --json            print a JSON summary on stdout\n" TCTI_HELP
-        "  -h, --help        this text\n";
+        "  --json            print a JSON summary on stdout\n" TCTI_HELP_AT(
+                "       ", "                    ") "  -h, --help        this text\n";
 
 /* Reads the event log; *buf stays NULL when there is none to send. */
 static int load_eventlog(const char *path, bool explicit_, uint8_t **buf, size_t *len)

@@ -250,7 +250,8 @@ static const char init_usage[] =
         "  --ak-handle H    persistent AK handle (default 0x81000100)\n"
         "  --nv-index I     NV counter index (default 0x01000100)\n"
         "  --no-ek          skip the EKs (creating the RSA EK can take seconds)\n"
-        "  --json           machine-readable output\n" TCTI_HELP "  -h, --help       this text\n";
+        "  --json           machine-readable output\n" TCTI_HELP_AT(
+                "      ", "                   ") "  -h, --help       this text\n";
 
 static char *b64(const uint8_t *p, size_t n)
 {

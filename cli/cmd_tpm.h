@@ -7,11 +7,13 @@
 
 #include "cli.h"
 
-#define TCTI_HELP                                                                          \
-	"  --tcti SPEC    tpm2-tss TCTI (\"swtpm:host=127.0.0.1,port=2321\", "             \
-	"\"device:/dev/tpmrm0\");\n"                                                       \
-	"                 default $TPMATTEST_TCTI, else $TPM2TOOLS_TCTI, else tpm2-tss's " \
-	"default\n"
+/* The --tcti line of a usage text whose descriptions start at the column
+ * after pad (and indent, for the continuation line). */
+#define TCTI_HELP_AT(pad, indent)                                                 \
+	"  --tcti SPEC" pad "tpm2-tss TCTI (\"swtpm:host=127.0.0.1,port=2321\", " \
+	"\"device:/dev/tpmrm0\");\n" indent                                       \
+	"default $TPMATTEST_TCTI, else $TPM2TOOLS_TCTI, else tpm2-tss's default\n"
+#define TCTI_HELP TCTI_HELP_AT("    ", "                 ")
 
 /* Connects as DESIGN.md says (--tcti, TPMATTEST_TCTI, TPM2TOOLS_TCTI,
  * default); reports a failure and returns its exit status. */
