@@ -26,9 +26,12 @@ char *__wrap_strdup(const char *s);
 
 static long countdown = -1; /* allocations left before one fails; -1: never */
 static int injected;
+static size_t largest; /* the largest single request seen */
 
-static int fail_now(void)
+static int fail_now(size_t n)
 {
+	if (n > largest)
+		largest = n;
 	if (countdown < 0)
 		return 0;
 	if (countdown-- == 0) {
@@ -40,19 +43,19 @@ static int fail_now(void)
 
 void *__wrap_malloc(size_t n)
 {
-	return fail_now() ? NULL : __real_malloc(n);
+	return fail_now(n) ? NULL : __real_malloc(n);
 }
 void *__wrap_calloc(size_t k, size_t n)
 {
-	return fail_now() ? NULL : __real_calloc(k, n);
+	return fail_now(k > SIZE_MAX / (n ? n : 1) ? SIZE_MAX : k * n) ? NULL : __real_calloc(k, n);
 }
 void *__wrap_realloc(void *p, size_t n)
 {
-	return fail_now() ? NULL : __real_realloc(p, n);
+	return fail_now(n) ? NULL : __real_realloc(p, n);
 }
 char *__wrap_strdup(const char *s)
 {
-	return fail_now() ? NULL : __real_strdup(s);
+	return fail_now(strlen(s) + 1) ? NULL : __real_strdup(s);
 }
 
 static void arm(long n)
@@ -263,12 +266,46 @@ static void test_decode(void **state)
 	free(b);
 }
 
+/* Sizes that lie (event size, digest count 0xFFFFFFFF) size no allocation:
+ * the parser allocates its copy of the log and a small event array. */
+static void test_no_allocation_from_lengths(void **state)
+{
+	lb *b = lb_new();
+	size_t base;
+	(void)state;
+	lb_specid_default(b);
+	lb_ev2_fill(b, 4, TPA_EV_POST_CODE, 1, "x", 1);
+	base = b->len;
+	for (int variant = 0; variant < 2; variant++) {
+		tpa_eventlog *log = NULL;
+		b->len = base;
+		lb_u32(b, 4);
+		lb_u32(b, TPA_EV_POST_CODE);
+		if (variant == 0) {
+			lb_u32(b, 0xffffffffu); /* digest count */
+		} else {
+			lb_u32(b, 0); /* no digests, then the event size */
+			lb_u32(b, 0xffffffffu);
+		}
+		lb_zeros(b, 16);
+		largest = 0;
+		assert_int_equal(tpa_eventlog_parse(b->buf, b->len, &log, NULL),
+		                 variant == 0 ? TPA_E_MALFORMED : TPA_E_TRUNCATED);
+		assert_null(log);
+		assert_true(largest > 0);
+		/* nothing near the 4 GiB (or 4G digests) the fields claim */
+		assert_true(largest <= 1u << 20);
+	}
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_parse),
 	        cmocka_unit_test(test_replay),
 	        cmocka_unit_test(test_decode),
+	        cmocka_unit_test(test_no_allocation_from_lengths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
