@@ -860,6 +860,117 @@ static void test_escapes(void **state)
 	done(&o);
 }
 
+/* Each decoder's refusal of data too short for its fixed fields. */
+static void test_decode_errors(void **state)
+{
+	uint8_t gpt[92 + 8 + 128 + 1] = {0}, v[128] = {0}, siglist[20] = {0};
+	size_t n;
+	one o;
+	(void)state;
+
+	/* UEFI_VARIABLE_DATA shorter than GUID and two lengths */
+	decode(&o, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, v, 31);
+	assert_raw(&o, v, 31, "UEFI_VARIABLE_DATA header truncated");
+	done(&o);
+	/* db holding 20 bytes: not even one EFI_SIGNATURE_LIST header */
+	n = lb_vardata(v, sizeof(v), lb_efi_imgsec_guid, "db", siglist, sizeof(siglist));
+	decode(&o, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, v, n);
+	assert_raw(&o, v, n, "EFI_SIGNATURE_LIST header truncated");
+	done(&o);
+	/* Boot0001 of three bytes */
+	n = lb_vardata(v, sizeof(v), lb_efi_global_guid, "Boot0001", "\x01\x00\x00", 3);
+	decode(&o, TPA_EV_EFI_VARIABLE_BOOT, v, n);
+	assert_raw(&o, v, n, "EFI_LOAD_OPTION truncated");
+	done(&o);
+	/* Boot0001 whose description never ends */
+	n = lb_vardata(v, sizeof(v), lb_efi_global_guid, "Boot0001",
+	               "\x01\x00\x00\x00\x00\x00X\x00Y", 9);
+	decode(&o, TPA_EV_EFI_VARIABLE_BOOT, v, n);
+	assert_raw(&o, v, n, "EFI_LOAD_OPTION description not terminated");
+	done(&o);
+
+	/* GPT: shorter than a header, no partition count, one byte left over */
+	memcpy(gpt, "EFI PART", 8);
+	put_le(gpt + 12, 92, 4);
+	put_le(gpt + 84, 128, 4);
+	decode(&o, TPA_EV_EFI_GPT_EVENT, gpt, 91);
+	assert_raw(&o, gpt, 91, "UEFI_GPT_DATA shorter than a partition table header");
+	done(&o);
+	decode(&o, TPA_EV_EFI_GPT_EVENT, gpt, 92);
+	assert_raw(&o, gpt, 92, "UEFI_GPT_DATA partition count truncated");
+	done(&o);
+	put_le(gpt + 92, 1, 8);
+	decode(&o, TPA_EV_EFI_GPT_EVENT, gpt, sizeof(gpt));
+	assert_raw(&o, gpt, sizeof(gpt), "bytes left over after the partition entries");
+	done(&o);
+	/* a header size past the data, and entries smaller than 128 bytes */
+	put_le(gpt + 12, sizeof(gpt) + 1, 4);
+	decode(&o, TPA_EV_EFI_GPT_EVENT2, gpt, sizeof(gpt));
+	assert_raw(&o, gpt, sizeof(gpt), "GPT header size does not fit the data");
+	done(&o);
+	put_le(gpt + 12, 92, 4);
+	put_le(gpt + 84, 64, 4);
+	decode(&o, TPA_EV_EFI_GPT_EVENT, gpt, sizeof(gpt) - 1);
+	assert_raw(&o, gpt, sizeof(gpt) - 1, "partition entries do not fit the data");
+	done(&o);
+
+	decode(&o, TPA_EV_EFI_PLATFORM_FIRMWARE_BLOB, gpt, 15);
+	assert_raw(&o, gpt, 15, "UEFI_PLATFORM_FIRMWARE_BLOB truncated");
+	done(&o);
+	decode(&o, TPA_EV_EFI_HANDOFF_TABLES2,
+	       "\x09"
+	       "abc",
+	       4);
+	assert_raw(&o,
+	           "\x09"
+	           "abc",
+	           4, "table description runs past the data");
+	done(&o);
+	decode(&o, TPA_EV_EFI_HANDOFF_TABLES, gpt, 7);
+	assert_raw(&o, gpt, 7, "table count truncated");
+	done(&o);
+	decode(&o, TPA_EV_EFI_HANDOFF_TABLES, "", 0);
+	assert_raw(&o, "", 0, "table count truncated");
+	done(&o);
+}
+
+/* UTF-16: surrogate pairs become one 4-byte UTF-8 sequence, lone surrogates
+ * U+FFFD; bytes above 0x7f in ASCII fields are escaped. */
+static void test_unicode(void **state)
+{
+	/* "a", U+1F600 as a pair, a lone high surrogate then "b", a lone low
+	 * surrogate, a high surrogate as the last unit */
+	static const uint8_t name16[] = {'a', 0, 0x3d, 0xd8, 0x00, 0xde, 0x3d, 0xd8,
+	                                 'b', 0, 0x00, 0xdc, 0xe9, 0x00, 0x3d, 0xd8};
+	uint8_t v[128], d[32];
+	size_t n;
+	one o;
+	(void)state;
+
+	/* a UEFI_VARIABLE_DATA with that name (8 UTF-16 units) */
+	memcpy(v, lb_efi_global_guid, 16);
+	put_le(v + 16, 8, 8);
+	put_le(v + 24, 1, 8);
+	memcpy(v + 32, name16, sizeof(name16));
+	v[32 + sizeof(name16)] = 1;
+	n = 32 + sizeof(name16) + 1;
+	decode(&o, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, v, n);
+	assert_str(o.f, "name",
+	           "a\xf0\x9f\x98\x80"
+	           "\xef\xbf\xbd"
+	           "b\xef\xbf\xbd\xc3\xa9\xef\xbf\xbd");
+	assert_uint(o.f, "value", 1);
+	done(&o);
+
+	/* BLOB2 description with bytes above 0x7f and a DEL */
+	d[0] = 5;
+	memcpy(d + 1, "\xff\x80z\x7fy", 5);
+	memset(d + 6, 0, 16);
+	decode(&o, TPA_EV_EFI_PLATFORM_FIRMWARE_BLOB2, d, 22);
+	assert_str(o.f, "description", "\\xff\\x80z\\x7fy");
+	done(&o);
+}
+
 static void test_args(void **state)
 {
 	tpa_field *f = (tpa_field *)(uintptr_t)1;
@@ -894,6 +1005,8 @@ int main(void)
 	        cmocka_unit_test(test_handoff),
 	        cmocka_unit_test(test_unknown_type),
 	        cmocka_unit_test(test_escapes),
+	        cmocka_unit_test(test_decode_errors),
+	        cmocka_unit_test(test_unicode),
 	        cmocka_unit_test(test_args),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
