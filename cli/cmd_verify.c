@@ -307,7 +307,7 @@ int cmd_verify(int argc, char **argv)
 
 	if (ev_path) {
 		const uint8_t *evak;
-		size_t evak_len;
+		size_t evak_len, xl;
 		if ((rc = cli_load_evidence(ev_path, &ev, &log)) != EXIT_OK)
 			goto out;
 		in.attest = tpa_evidence_get(ev, TPA_PART_QUOTE_ATTEST, &in.attest_len);
@@ -317,6 +317,20 @@ int cmd_verify(int argc, char **argv)
 		in.counter_signature =
 		        tpa_evidence_get(ev, TPA_PART_COUNTER_SIGNATURE, &in.counter_signature_len);
 		in.pcrs = tpa_evidence_pcrs(ev);
+		if (!ekbuf) {
+			/* tpmattest makes its AK under the default ECC EK: that
+			 * EK's certificate in the evidence gives its name.  (The
+			 * RSA EK is not the AK's parent.) */
+			const uint8_t *cert = tpa_evidence_get(ev, TPA_PART_EK_ECC_CERT, &xl);
+			if (cert &&
+			    (r = tpa_ek_public_from_cert(cert, xl, &ekbuf, &ek_len)) != TPA_OK &&
+			    r != TPA_E_UNSUPPORTED) {
+				errmsg("evidence %s: its EK certificate does not decode: %s",
+				       ev_path, tpa_strerror(r));
+				rc = exit_for(r);
+				goto out;
+			}
+		}
 		evak = tpa_evidence_get(ev, TPA_PART_AK_PUBLIC, &evak_len);
 		(void)evak;
 		if (!in.attest || !in.signature || !in.pcrs) {

@@ -26,6 +26,7 @@
 
 #include <tpmattest/tpm.h>
 
+#include "ek.h"
 #include "hash.h"
 
 struct tpa_tpm {
@@ -362,54 +363,11 @@ int tpa_tpm_extend(tpa_tpm *tpm, unsigned pcr, size_t n, const uint16_t *algs,
 
 /* ---- templates ---- */
 
-/* TPM2_PolicySecret(TPM_RH_ENDORSEMENT) digest, the authPolicy of the TCG
- * default EK templates (EK Credential Profile 2.0, B.3.3). */
-static const uint8_t ek_policy[32] = {
-        0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xB3, 0xF8, 0x1A, 0x90, 0xCC,
-        0x8D, 0x46, 0xA5, 0xD7, 0x24, 0xFD, 0x52, 0xD7, 0x6E, 0x06, 0x52,
-        0x0B, 0x64, 0xF2, 0xA1, 0xDA, 0x1B, 0x33, 0x14, 0x69, 0xAA,
-};
-
-#define EK_ATTRS                                                                            \
-	(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | \
-	 TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT)
 /* An attestation key: TPM-bound, TPM-generated, and restricted so it signs
  * only TPM-generated structures (no forged TPMS_ATTEST, THREATS.md). */
 #define AK_ATTRS                                                                            \
 	(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | \
 	 TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT)
-
-/* Templates L-1 (RSA 2048) and L-2 (ECC NIST P-256), EK Credential Profile
- * 2.0, B.3.3 and B.3.4. */
-static void ek_template(uint16_t alg, TPM2B_PUBLIC *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->publicArea.type = alg;
-	p->publicArea.nameAlg = TPM2_ALG_SHA256;
-	p->publicArea.objectAttributes = EK_ATTRS;
-	p->publicArea.authPolicy.size = sizeof(ek_policy);
-	memcpy(p->publicArea.authPolicy.buffer, ek_policy, sizeof(ek_policy));
-	if (alg == TPM2_ALG_RSA) {
-		TPMS_RSA_PARMS *r = &p->publicArea.parameters.rsaDetail;
-		r->symmetric.algorithm = TPM2_ALG_AES;
-		r->symmetric.keyBits.aes = 128;
-		r->symmetric.mode.aes = TPM2_ALG_CFB;
-		r->scheme.scheme = TPM2_ALG_NULL;
-		r->keyBits = 2048;
-		r->exponent = 0;
-		p->publicArea.unique.rsa.size = 256;
-	} else {
-		TPMS_ECC_PARMS *e = &p->publicArea.parameters.eccDetail;
-		e->symmetric.algorithm = TPM2_ALG_AES;
-		e->symmetric.keyBits.aes = 128;
-		e->symmetric.mode.aes = TPM2_ALG_CFB;
-		e->scheme.scheme = TPM2_ALG_NULL;
-		e->curveID = TPM2_ECC_NIST_P256;
-		e->kdf.scheme = TPM2_ALG_NULL;
-		p->publicArea.unique.ecc.x.size = 32;
-		p->publicArea.unique.ecc.y.size = 32;
-	}
-}
 
 static void ak_template(uint16_t alg, TPM2B_PUBLIC *p)
 {
@@ -529,7 +487,7 @@ static int ek_create(tpa_tpm *t, uint16_t alg, ESYS_TR *ek, TPM2B_PUBLIC **pub)
 	memset(&sens, 0, sizeof(sens));
 	memset(&outside, 0, sizeof(outside));
 	memset(&none, 0, sizeof(none));
-	ek_template(alg, &tmpl);
+	tpa_ek_template(alg, &tmpl);
 	rc = Esys_CreatePrimary(t->esys, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE,
 	                        ESYS_TR_NONE, &sens, &tmpl, &outside, &none, ek, pub, NULL, NULL,
 	                        NULL);

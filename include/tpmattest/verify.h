@@ -48,6 +48,14 @@ int tpa_ak_check(const tpa_ak *ak, char *why, size_t whylen);
 /* The AK's TPM name (nameAlg || digest); TPA_E_NOT_FOUND without a public area. */
 int tpa_ak_name(const tpa_ak *ak, const uint8_t **name, size_t *len);
 
+/*
+ * The public area (TPM2B_PUBLIC, malloc'd) of an EK made from a TCG default
+ * template (L-1 RSA 2048, L-2 ECC P-256), rebuilt from its certificate's key.
+ * It gives the EK's name, hence the AK's qualified name, without a TPM.
+ * TPA_E_UNSUPPORTED for keys no default template produces.
+ */
+int tpa_ek_public_from_cert(const uint8_t *der, size_t len, uint8_t **out, size_t *outlen);
+
 /* ---- a machine's freshness state ---- */
 
 /* What a verifier remembers of a machine between attestations: the TPM's
