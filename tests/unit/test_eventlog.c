@@ -428,6 +428,42 @@ static void test_specid_bad_size(void **state)
 	free(b);
 }
 
+/* A Spec ID event whose declared size ends inside its own fields.  The
+ * parser calls the first case malformed and the other two truncated,
+ * though in all three the log has the bytes and the event's size is what
+ * is short. */
+static void specid_cut(lb *b, size_t keep)
+{
+	static const uint16_t a[] = {TPA_ALG_SHA1, TPA_ALG_SHA256};
+	static const uint16_t sz[] = {20, 32};
+	b->len = 0;
+	b->nalgs = 0;
+	lb_specid(b, 2, a, sz);
+	/* the event keeps `keep` bytes of its data; a record follows */
+	b->buf[28] = (uint8_t)keep;
+	b->len = 32 + keep;
+	lb_ev2(b, 7, TPA_EV_SEPARATOR, sep0, 4);
+}
+
+static void test_specid_short(void **state)
+{
+	lb *b = lb_new();
+	(void)state;
+	specid_cut(b, 16 + 4);
+	expect_fail(b, TPA_E_MALFORMED, 52);
+	specid_cut(b, SPEC_ALG_OFF(1) + 2 - 32);
+	expect_fail(b, TPA_E_TRUNCATED, SPEC_ALG_OFF(1));
+	specid_cut(b, SPEC_ALG_OFF(2) - 32);
+	expect_fail(b, TPA_E_TRUNCATED, SPEC_ALG_OFF(2));
+	/* uintnSize 3 */
+	b->len = 0;
+	b->nalgs = 0;
+	lb_specid_default(b);
+	b->buf[55] = 3;
+	expect_fail(b, TPA_E_MALFORMED, 55);
+	free(b);
+}
+
 static void test_specid_alg_twice(void **state)
 {
 	static const uint16_t a[] = {TPA_ALG_SHA256, TPA_ALG_SHA1, TPA_ALG_SHA256};
@@ -1118,6 +1154,7 @@ int main(void)
 	        cmocka_unit_test(test_specid_alg_count_limit),
 	        cmocka_unit_test(test_specid_bad_size),
 	        cmocka_unit_test(test_specid_alg_twice),
+	        cmocka_unit_test(test_specid_short),
 	        cmocka_unit_test(test_specid_unknown_alg_skipped),
 	        cmocka_unit_test(test_specid_sm3),
 	        cmocka_unit_test(test_specid_vendor_info),
