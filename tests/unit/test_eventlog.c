@@ -1138,6 +1138,52 @@ static void test_replay_null_log(void **state)
 	assert_null(p);
 }
 
+/* EV_IPL: whole data (systemd-boot), or GRUB's string after its prefix,
+ * with or without the NUL; anything else is not applicable, not a
+ * mismatch (GRUB file measurements hash what is not in the log). */
+static void ipl_case(const char *data, size_t len, const char *hashed, size_t hlen,
+                     tpa_digest_check want)
+{
+	lb *b = lb_new();
+	tpa_eventlog *log;
+	uint8_t d1[20], d256[32];
+	lb_specid_default(b);
+	lb_hash(TPA_ALG_SHA1, hashed, hlen, d1);
+	lb_hash(TPA_ALG_SHA256, hashed, hlen, d256);
+	lb_u32(b, 8);
+	lb_u32(b, TPA_EV_IPL);
+	lb_u32(b, 2);
+	lb_u16(b, TPA_ALG_SHA1);
+	lb_put(b, d1, 20);
+	lb_u16(b, TPA_ALG_SHA256);
+	lb_put(b, d256, 32);
+	lb_u32(b, (uint32_t)len);
+	lb_put(b, data, len);
+	log = expect_ok(b);
+	if (tpa_event_digest_check(tpa_eventlog_get(log, 0)) != want)
+		print_error("IPL \"%.*s\"\n", (int)len, data);
+	assert_int_equal(tpa_event_digest_check(tpa_eventlog_get(log, 0)), want);
+	tpa_eventlog_free(&log);
+	free(b);
+}
+
+static void test_digest_ipl(void **state)
+{
+	static const char cmd[] = "grub_cmd: linux /vmlinuz"; /* sizeof includes the NUL */
+	static const char kcl[] = "kernel_cmdline: /vmlinuz root=/dev/sda1";
+	static const char rh[] = "grub_kernel_cmdline (hd0,gpt2)/vmlinuz";
+	(void)state;
+	ipl_case(cmd, sizeof(cmd), cmd, sizeof(cmd), TPA_DIGEST_VERIFIED);
+	ipl_case(cmd, sizeof(cmd), cmd + 10, sizeof(cmd) - 10, TPA_DIGEST_VERIFIED);
+	ipl_case(cmd, sizeof(cmd), cmd + 10, sizeof(cmd) - 11, TPA_DIGEST_VERIFIED);
+	ipl_case(kcl, sizeof(kcl), kcl + 16, sizeof(kcl) - 17, TPA_DIGEST_VERIFIED);
+	ipl_case(rh, sizeof(rh) - 1, rh + 20, sizeof(rh) - 21, TPA_DIGEST_VERIFIED);
+	/* the digest of another command line */
+	ipl_case(cmd, sizeof(cmd), "linux /evil", 11, TPA_DIGEST_NOT_APPLICABLE);
+	/* a prefix with nothing after it: the digest of the empty string */
+	ipl_case("grub_cmd: ", 10, "", 0, TPA_DIGEST_VERIFIED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1176,6 +1222,7 @@ int main(void)
 	        cmocka_unit_test(test_digest_variable_boot),
 	        cmocka_unit_test(test_digest_not_applicable),
 	        cmocka_unit_test(test_digest_action_string),
+	        cmocka_unit_test(test_digest_ipl),
 	        cmocka_unit_test(test_replay_null_log),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
