@@ -411,6 +411,72 @@ static void test_all_logs_parse(void **state)
 	assert_true(ok >= 30);
 }
 
+/* Logs with a known shape (MANIFEST.json notes). */
+static void test_known_shapes(void **state)
+{
+	tpa_eventlog *log;
+	const tpa_event *ev;
+	tpa_pcrs *p = NULL;
+	(void)state;
+
+	/* 49 bytes: one StartupLocality record, read as a SHA-1 format log */
+	log = parse_file("go-attestation/short_no_action_eventlog.bin");
+	assert_int_equal(tpa_eventlog_get_format(log), TPA_EVENTLOG_SHA1);
+	assert_int_equal(tpa_eventlog_count(log), 1);
+	assert_int_equal(tpa_event_type(tpa_eventlog_get(log, 0)), TPA_EV_NO_ACTION);
+	assert_int_equal(tpa_eventlog_pcr0_locality(log), 3);
+	assert_int_equal(tpa_eventlog_replay(log, &p), TPA_OK);
+	assert_int_equal(tpa_pcrs_bank_count(p), 0);
+	tpa_pcrs_free(&p);
+	tpa_eventlog_free(&log);
+
+	/* Windows: EV_NO_ACTION records in PCR 0xFFFFFFFF */
+	log = parse_file("go-attestation/option_rom_eventlog.bin");
+	{
+		size_t minus1 = 0;
+		for (size_t i = 0; i < tpa_eventlog_count(log); i++) {
+			ev = tpa_eventlog_get(log, i);
+			if (tpa_event_pcr(ev) == 0xffffffffu) {
+				assert_int_equal(tpa_event_type(ev), TPA_EV_NO_ACTION);
+				minus1++;
+			}
+		}
+		assert_true(minus1 > 0);
+	}
+	tpa_eventlog_free(&log);
+
+	/* StartupLocality 3 */
+	log = parse_file("go-tpm-tools/glinux-alex.bin");
+	assert_int_equal(tpa_eventlog_pcr0_locality(log), 3);
+	tpa_eventlog_free(&log);
+
+	/* H-CRTM, with an SM3 bank declared */
+	log = parse_file("tpm2-tss/binary_measurements_hcrtm.bin");
+	assert_int_equal(tpa_eventlog_pcr0_locality(log), 4);
+	{
+		int sm3 = 0;
+		for (size_t a = 0; a < tpa_eventlog_alg_count(log); a++)
+			sm3 |= tpa_eventlog_alg(log, a) == TPA_ALG_SM3_256;
+		assert_true(sm3);
+	}
+	tpa_eventlog_free(&log);
+
+	/* gdc-host: the S-CRTM version's digest is not H(data) */
+	log = parse_file("go-tpm-tools/gdc-host.bin");
+	{
+		size_t crtm = 0;
+		for (size_t i = 0; i < tpa_eventlog_count(log); i++) {
+			ev = tpa_eventlog_get(log, i);
+			if (tpa_event_type(ev) != TPA_EV_S_CRTM_VERSION)
+				continue;
+			assert_int_equal(tpa_event_digest_check(ev), TPA_DIGEST_MISMATCH);
+			crtm++;
+		}
+		assert_true(crtm > 0);
+	}
+	tpa_eventlog_free(&log);
+}
+
 /* ---- derived cases, driven by MANIFEST.json ---- */
 
 static void check_derived(const char *file, const char *from, const char *outcome)
@@ -509,7 +575,7 @@ int main(int argc, char **argv)
 	        cmocka_unit_test(test_cut_agile),       cmocka_unit_test(test_cut_sha1),
 	        cmocka_unit_test(test_flip_agile),      cmocka_unit_test(test_flip_sha1),
 	        cmocka_unit_test(test_expected_values), cmocka_unit_test(test_all_logs_parse),
-	        cmocka_unit_test(test_derived),
+	        cmocka_unit_test(test_derived),         cmocka_unit_test(test_known_shapes),
 	};
 	struct stat st;
 	int n;
