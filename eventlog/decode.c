@@ -33,9 +33,9 @@ tpa_field *tpa_fb_add(tpa_fb *b, tpa_field *parent, const char *name, tpa_field_
 	f->name = name;
 	f->kind = kind;
 	if (parent) {
-		for (tail = &parent->child; *tail; tail = &(*tail)->next)
-			;
+		tail = parent->last_ ? &parent->last_->next : &parent->child;
 		*tail = f;
+		parent->last_ = f;
 	}
 	return f;
 }
@@ -329,6 +329,8 @@ static void fb_x509(tpa_fb *b, tpa_field *obj, const uint8_t *der, size_t n)
 	X509 *x;
 	if (tpa_hash(TPA_ALG_SHA256, der, n, fp) == TPA_OK)
 		tpa_fb_hex(b, obj, "sha256", fp, sizeof(fp));
+	if (b->flags & TPA_DECODE_NO_X509)
+		return;
 	if ((x = d2i_X509(NULL, &q, (long)n)) != NULL && q == der + n) {
 		char buf[512];
 		X509_NAME_oneline(X509_get_subject_name(x), buf, sizeof(buf));
@@ -698,7 +700,12 @@ static const char *decode_type(tpa_fb *b, tpa_field *obj, const struct tpa_event
 
 int tpa_event_decode(const tpa_event *ev, tpa_field **out)
 {
-	tpa_fb b = {0};
+	return tpa_event_decode_ex(ev, 0, out);
+}
+
+int tpa_event_decode_ex(const tpa_event *ev, unsigned flags, tpa_field **out)
+{
+	tpa_fb b = {.flags = flags};
 	tpa_field *obj;
 	const char *why;
 
@@ -710,6 +717,7 @@ int tpa_event_decode(const tpa_event *ev, tpa_field **out)
 	if (why && !b.nomem) {
 		/* Start again from nothing so no half-decoded field is left. */
 		tpa_fields_free(&obj->child);
+		obj->last_ = NULL;
 		if (strcmp(why, "no_decoder") != 0 && strcmp(why, "no_signature") != 0)
 			tpa_fb_str(&b, obj, "decode_error", why);
 		tpa_fb_hex(&b, obj, "raw", ev->data, ev->data_len);

@@ -11,6 +11,7 @@
  * the caller checks b->nomem once at the end. */
 typedef struct tpa_fb {
 	bool nomem;
+	unsigned flags; /* TPA_DECODE_* */
 } tpa_fb;
 
 tpa_field *tpa_fb_add(tpa_fb *b, tpa_field *parent, const char *name, tpa_field_kind kind);

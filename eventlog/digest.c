@@ -108,14 +108,15 @@ static int ipl_match(const struct tpa_eventlog *log, const struct tpa_event *ev,
 	return 0;
 }
 
-int tpa_event_check_digest(const struct tpa_eventlog *log, struct tpa_event *ev, tpa_hctx *hc)
+int tpa_event_check_digest(const struct tpa_eventlog *log, const struct tpa_event *ev, tpa_hctx *hc,
+                           uint8_t *check)
 {
 	enum rule rule = rule_for(ev->type);
 	int m, err = TPA_OK;
 	const uint8_t *vd;
 	size_t vlen;
 
-	ev->check = TPA_DIGEST_NOT_APPLICABLE;
+	*check = TPA_DIGEST_NOT_APPLICABLE;
 	if (rule == RULE_NONE)
 		return TPA_OK;
 	m = all_match(log, ev, ev->data, ev->data_len, hc, &err);
@@ -127,8 +128,8 @@ int tpa_event_check_digest(const struct tpa_eventlog *log, struct tpa_event *ev,
 	if (err != TPA_OK)
 		return err;
 	if (m == 1)
-		ev->check = TPA_DIGEST_VERIFIED;
+		*check = TPA_DIGEST_VERIFIED;
 	else if (m == 0 && rule != RULE_IPL)
-		ev->check = TPA_DIGEST_MISMATCH;
+		*check = TPA_DIGEST_MISMATCH;
 	return TPA_OK;
 }

@@ -3,6 +3,8 @@
 #ifndef TPA_EVENTLOG_INTERNAL_H
 #define TPA_EVENTLOG_INTERNAL_H
 
+#include <stdatomic.h>
+
 #include <tpmattest/eventlog.h>
 
 struct tpa_event {
@@ -15,7 +17,10 @@ struct tpa_event {
 	uint32_t data_len;
 	/* digest[i] belongs to the log's algorithm i; NULL when absent */
 	const uint8_t *digest[TPA_EVENTLOG_MAX_ALGS];
-	uint8_t check; /* tpa_digest_check */
+	/* tpa_digest_check, or DIGEST_UNCHECKED until first asked: most callers
+	 * read the data of few events, and hashing all of it is most of a
+	 * parse's cost */
+	_Atomic uint8_t check;
 };
 
 struct tpa_eventlog {
@@ -33,9 +38,11 @@ struct tpa_eventlog {
 	size_t cap;
 };
 
+#define DIGEST_UNCHECKED 0xff
+
 struct tpa_hctx;
-/* Sets ev->check from the event type and data (digest.c). */
-int tpa_event_check_digest(const struct tpa_eventlog *log, struct tpa_event *ev,
-                           struct tpa_hctx *h);
+/* Computes the tpa_digest_check of ev from its type and data (digest.c). */
+int tpa_event_check_digest(const struct tpa_eventlog *log, const struct tpa_event *ev,
+                           struct tpa_hctx *h, uint8_t *check);
 
 #endif

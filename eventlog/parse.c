@@ -124,8 +124,7 @@ static int is_spec_id(uint32_t type, const uint8_t *data, uint32_t len)
 	return type == TPA_EV_NO_ACTION && len >= 16 && memcmp(data, "Spec ID Event", 13) == 0;
 }
 
-static int parse_records(struct tpa_eventlog *log, tpa_rd *r, size_t rec, tpa_hctx *hc,
-                         tpa_parse_error *err)
+static int parse_records(struct tpa_eventlog *log, tpa_rd *r, size_t rec, tpa_parse_error *err)
 {
 	int agile = log->format == TPA_EVENTLOG_CRYPTO_AGILE;
 
@@ -229,9 +228,7 @@ static int parse_records(struct tpa_eventlog *log, tpa_rd *r, size_t rec, tpa_hc
 		ev->data = data;
 		ev->data_len = size;
 		memcpy(ev->digest, digest, sizeof(digest));
-		if ((ret = tpa_event_check_digest(log, ev, hc)) != TPA_OK)
-			return fail(err, ret, off, rec, "record %zu: cannot hash: %s", rec,
-			            tpa_strerror(ret));
+		atomic_init(&ev->check, DIGEST_UNCHECKED);
 	}
 	log->used = tpa_rd_offset(r);
 	return TPA_OK;
@@ -244,7 +241,6 @@ int tpa_eventlog_parse(const uint8_t *buf, size_t len, tpa_eventlog **out, tpa_p
 	uint32_t pcr, type, size;
 	const uint8_t *digest, *data;
 	size_t rec = 0;
-	tpa_hctx hc = {0};
 	int ret;
 
 	if ((!buf && len) || !out)
@@ -287,8 +283,7 @@ int tpa_eventlog_parse(const uint8_t *buf, size_t len, tpa_eventlog **out, tpa_p
 		log->alg_size[0] = SHA1_SIZE;
 	}
 	(void)data;
-	ret = parse_records(log, &r, rec, &hc, err);
-	tpa_hctx_free(&hc);
+	ret = parse_records(log, &r, rec, err);
 	if (ret != TPA_OK)
 		goto bad;
 	*out = log;
@@ -370,9 +365,21 @@ uint32_t tpa_event_type(const tpa_event *ev)
 {
 	return ev->type;
 }
+/* Computed on first use and kept: the result never changes, so threads that
+ * race on the first call store the same value. */
 tpa_digest_check tpa_event_digest_check(const tpa_event *ev)
 {
-	return (tpa_digest_check)ev->check;
+	tpa_hctx hc = {0};
+	uint8_t c = atomic_load(&ev->check);
+	if (c != DIGEST_UNCHECKED)
+		return (tpa_digest_check)c;
+	/* A hash that cannot be computed verifies nothing: fail closed. */
+	if (tpa_event_check_digest(ev->log, ev, &hc, &c) != TPA_OK)
+		c = TPA_DIGEST_MISMATCH;
+	tpa_hctx_free(&hc);
+	/* The events live in the log's heap array; only the API is const. */
+	atomic_store((_Atomic uint8_t *)(uintptr_t)&ev->check, c);
+	return (tpa_digest_check)c;
 }
 
 const uint8_t *tpa_event_data(const tpa_event *ev, size_t *len)

@@ -40,6 +40,13 @@ int tpa_eventlog_pcr0_locality(const tpa_eventlog *log)
 
 int tpa_eventlog_replay(const tpa_eventlog *log, tpa_pcrs **out)
 {
+	return tpa_eventlog_replay_banks(log, NULL, 0, out);
+}
+
+/* algs == NULL: every bank this library can compute. */
+int tpa_eventlog_replay_banks(const tpa_eventlog *log, const uint16_t *algs, size_t nalgs,
+                              tpa_pcrs **out)
+{
 	uint8_t val[TPA_EVENTLOG_MAX_ALGS][TPA_PCR_COUNT][TPA_MAX_DIGEST];
 	uint32_t touched = 0, incomplete[TPA_EVENTLOG_MAX_ALGS] = {0};
 	int computable[TPA_EVENTLOG_MAX_ALGS] = {0};
@@ -54,6 +61,12 @@ int tpa_eventlog_replay(const tpa_eventlog *log, tpa_pcrs **out)
 	memset(val, 0, sizeof(val));
 	for (size_t a = 0; a < log->nalgs; a++) {
 		computable[a] = tpa_alg_digest_size(log->alg[a]) && tpa_md(log->alg[a]);
+		if (algs) {
+			size_t k;
+			for (k = 0; k < nalgs && algs[k] != log->alg[a]; k++)
+				;
+			computable[a] = computable[a] && k < nalgs;
+		}
 		val[a][0][log->alg_size[a] - 1] = (uint8_t)loc;
 	}
 	for (size_t i = 0; i < log->nev; i++) {

@@ -13,6 +13,7 @@
 #include <tpmattest/policy.h>
 
 #include "policy_internal.h"
+#include "reader.h"
 #include "util.h"
 
 #define POLICY_MAX_ITEMS 100000u
@@ -204,17 +205,67 @@ static size_t sig_hashes(const tpa_field *f, int (*fn)(void *, const char *), vo
 	return n;
 }
 
-/* Whether ev measures one of the variables the secure_boot rules judge. */
+/* Which secure-boot variable ev measures, read straight from
+ * UEFI_VARIABLE_DATA's GUID and name (PFP 1.05, 10.4.3) without decoding the
+ * signature lists. */
+static enum sbvar sb_var_raw(const tpa_event *ev)
+{
+	static const struct {
+		const uint8_t *guid;
+		const char *name;
+		enum sbvar v;
+	} vars[] = {{global_guid, "SecureBoot", SB_SECUREBOOT},
+	            {global_guid, "PK", SB_PK},
+	            {global_guid, "KEK", SB_KEK},
+	            {imagesec_guid, "db", SB_DB},
+	            {imagesec_guid, "dbx", SB_DBX}};
+	size_t len;
+	const uint8_t *d = tpa_event_data(ev, &len);
+	uint64_t nlen;
+	if (tpa_event_pcr(ev) != 7 || tpa_event_type(ev) != TPA_EV_EFI_VARIABLE_DRIVER_CONFIG ||
+	    len < 32)
+		return SB_NONE;
+	nlen = tpa_le64(d + 16);
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		size_t n = strlen(vars[i].name);
+		int same = nlen == n && len >= 32 + 2 * n && memcmp(d, vars[i].guid, 16) == 0;
+		for (size_t k = 0; same && k < n; k++)
+			same = d[32 + 2 * k] == (uint8_t)vars[i].name[k] && d[33 + 2 * k] == 0;
+		if (same)
+			return vars[i].v;
+	}
+	return SB_NONE;
+}
+
 static int is_sb_event(const tpa_event *ev)
 {
-	tpa_field *f = NULL;
-	int r = 0;
-	if (tpa_event_pcr(ev) != 7 || tpa_event_type(ev) != TPA_EV_EFI_VARIABLE_DRIVER_CONFIG)
-		return 0;
-	if (tpa_event_decode(ev, &f) == TPA_OK)
-		r = sb_var(f) != SB_NONE;
-	tpa_fields_free(&f);
-	return r;
+	return sb_var_raw(ev) != SB_NONE;
+}
+
+/* Entries in a measured signature-list variable (dbx), counted without
+ * decoding them; -1 when the lists do not fill the data exactly. */
+static long long siglist_entries(const tpa_event *ev)
+{
+	size_t len;
+	const uint8_t *d = tpa_event_data(ev, &len);
+	uint64_t nlen, dlen;
+	long long n = 0;
+	tpa_rd r;
+	tpa_rd_init(&r, d, len);
+	if (!tpa_rd_skip(&r, 16) || !tpa_rd_u64le(&r, &nlen) || !tpa_rd_u64le(&r, &dlen) ||
+	    nlen > tpa_rd_left(&r) / 2 || !tpa_rd_skip(&r, (size_t)nlen * 2) ||
+	    dlen != tpa_rd_left(&r))
+		return -1;
+	while (tpa_rd_left(&r)) {
+		uint32_t lsize, hsize, ssize;
+		if (!tpa_rd_skip(&r, 16) || !tpa_rd_u32le(&r, &lsize) ||
+		    !tpa_rd_u32le(&r, &hsize) || !tpa_rd_u32le(&r, &ssize) || lsize < 28 ||
+		    lsize - 28 < hsize || ssize < 16 || (lsize - 28 - hsize) % ssize ||
+		    !tpa_rd_skip(&r, lsize - 28))
+			return -1;
+		n += (lsize - 28 - hsize) / ssize;
+	}
+	return n;
 }
 
 static int pcr_quoted(const tpa_pcrs *q, unsigned pcr)
@@ -233,7 +284,7 @@ static char *event_note(const tpa_event *ev)
 	char buf[512];
 	const char *tn = tpa_event_type_name(tpa_event_type(ev));
 	snprintf(buf, sizeof(buf), "%s", tn ? tn : "unknown");
-	if (tpa_event_decode(ev, &f) == TPA_OK) {
+	if (tpa_event_decode_ex(ev, TPA_DECODE_NO_X509, &f) == TPA_OK) {
 		if ((x = tpa_field_get(f, "string")) && x->kind == TPA_FIELD_STRING)
 			snprintf(buf, sizeof(buf), "%s %.400s", tn, x->str);
 		else if ((x = tpa_field_get(f, "device_path")) && x->kind == TPA_FIELD_STRING)
@@ -293,7 +344,7 @@ static int learn_secure_boot(tpa_policy *p, const tpa_eventlog *log, char *why, 
 		if (tpa_event_pcr(ev) != 7 ||
 		    tpa_event_type(ev) != TPA_EV_EFI_VARIABLE_DRIVER_CONFIG)
 			continue;
-		if ((r = tpa_event_decode(ev, &f)) != TPA_OK)
+		if ((r = tpa_event_decode_ex(ev, TPA_DECODE_NO_X509, &f)) != TPA_OK)
 			return r;
 		v = sb_var(f);
 		if (v != SB_NONE && tpa_event_digest_check(ev) != TPA_DIGEST_VERIFIED) {
@@ -489,17 +540,12 @@ static int eval_secure_boot(struct eval *e, const tpa_policy *p, const tpa_event
 		tpa_field *f = NULL;
 		enum sbvar v;
 		int ok = 1, err = TPA_OK;
-		if (tpa_event_pcr(ev) != 7 ||
-		    tpa_event_type(ev) != TPA_EV_EFI_VARIABLE_DRIVER_CONFIG)
+		if ((v = sb_var_raw(ev)) == SB_NONE)
 			continue;
-		if (tpa_event_decode(ev, &f) != TPA_OK) {
+		/* dbx is only counted: its hundreds of entries need no tree */
+		if (v != SB_DBX && tpa_event_decode_ex(ev, TPA_DECODE_NO_X509, &f) != TPA_OK) {
 			verdict(e, "policy_secure_boot", 0, "event %zu: cannot decode", i);
 			return 0;
-		}
-		v = sb_var(f);
-		if (v == SB_NONE) {
-			tpa_fields_free(&f);
-			continue;
 		}
 		if (tpa_event_digest_check(ev) != TPA_DIGEST_VERIFIED) {
 			verdict(e, "policy_secure_boot", 0,
@@ -540,10 +586,11 @@ static int eval_secure_boot(struct eval *e, const tpa_policy *p, const tpa_event
 				ok = 0;
 			}
 		} else if (v == SB_DBX && p->dbx_min >= 0) {
-			size_t n = sig_hashes(f, NULL, NULL, &err);
-			if ((long long)n < p->dbx_min) {
+			long long n = siglist_entries(ev);
+			if (n < p->dbx_min) {
 				verdict(e, "policy_secure_boot", 0,
-				        "event %zu (PCR 7, dbx): %zu revocations, rule requires at "
+				        "event %zu (PCR 7, dbx): %lld revocations, rule requires "
+				        "at "
 				        "least %lld",
 				        i, n, p->dbx_min);
 				ok = 0;

@@ -409,7 +409,13 @@ static void check_replay(tpa_result *res, const tpa_eventlog *log, const tpa_pcr
 {
 	tpa_pcrs *rep = NULL;
 	size_t compared = 0;
-	int r = tpa_eventlog_replay(log, &rep);
+	uint16_t banks[TPA_MAX_BANKS];
+	size_t nb = tpa_pcrs_bank_count(quoted);
+	int r;
+
+	for (size_t b = 0; b < nb; b++)
+		banks[b] = tpa_pcrs_bank_alg(quoted, b);
+	r = tpa_eventlog_replay_banks(log, banks, nb, &rep);
 	if (r != TPA_OK) {
 		not_run(res, "eventlog_replay", r, "the log cannot be replayed");
 		return;
@@ -470,35 +476,50 @@ static const char *const action_strings[] = {
         "Boot Prior to Internal Debug",
 };
 
-static int relabelled(const tpa_eventlog *log, const tpa_event *ev, char *why, size_t whylen)
+#define NSEEN (2 + sizeof(action_strings) / sizeof(action_strings[0]))
+
+/* Digests, per bank of the log, of the two separator values and the
+ * action strings: computed once per log, compared with every event. */
+struct known_digests {
+	uint8_t d[TPA_EVENTLOG_MAX_ALGS][NSEEN][TPA_MAX_DIGEST];
+	int ok[TPA_EVENTLOG_MAX_ALGS];
+};
+
+static void known_digests_init(struct known_digests *k, const tpa_eventlog *log)
 {
 	static const uint8_t sep0[4] = {0, 0, 0, 0}, sepf[4] = {0xff, 0xff, 0xff, 0xff};
-	uint32_t type = tpa_event_type(ev);
-	for (size_t a = 0; a < tpa_eventlog_alg_count(log); a++) {
+	for (size_t a = 0; a < tpa_eventlog_alg_count(log) && a < TPA_EVENTLOG_MAX_ALGS; a++) {
 		uint16_t alg = tpa_eventlog_alg(log, a);
-		uint8_t h[TPA_MAX_DIGEST];
+		k->ok[a] = tpa_md(alg) != NULL && tpa_hash(alg, sep0, 4, k->d[a][0]) == TPA_OK &&
+		           tpa_hash(alg, sepf, 4, k->d[a][1]) == TPA_OK;
+		for (size_t s = 2; k->ok[a] && s < NSEEN; s++)
+			k->ok[a] = tpa_hash(alg, (const uint8_t *)action_strings[s - 2],
+			                    strlen(action_strings[s - 2]), k->d[a][s]) == TPA_OK;
+	}
+}
+
+static int relabelled(const tpa_eventlog *log, const struct known_digests *k, const tpa_event *ev,
+                      char *why, size_t whylen)
+{
+	uint32_t type = tpa_event_type(ev);
+	for (size_t a = 0; a < tpa_eventlog_alg_count(log) && a < TPA_EVENTLOG_MAX_ALGS; a++) {
 		size_t dl;
-		const uint8_t *d = tpa_event_digest(ev, alg, &dl);
-		if (!d || !tpa_md(alg))
+		const uint8_t *d = tpa_event_digest(ev, tpa_eventlog_alg(log, a), &dl);
+		if (!d || !k->ok[a])
 			continue;
-		if (type != TPA_EV_SEPARATOR)
-			for (int s = 0; s < 2; s++)
-				if (tpa_hash(alg, s ? sepf : sep0, 4, h) == TPA_OK &&
-				    memcmp(h, d, dl) == 0) {
-					snprintf(why, whylen, "carries a separator's digest");
-					return 1;
-				}
-		if (type != TPA_EV_EFI_ACTION && type != TPA_EV_ACTION)
-			for (size_t s = 0; s < sizeof(action_strings) / sizeof(action_strings[0]);
-			     s++)
-				if (tpa_hash(alg, (const uint8_t *)action_strings[s],
-				             strlen(action_strings[s]), h) == TPA_OK &&
-				    memcmp(h, d, dl) == 0) {
-					snprintf(why, whylen,
-					         "carries the digest of the action \"%s\"",
-					         action_strings[s]);
-					return 1;
-				}
+		for (size_t s = 0; s < NSEEN; s++) {
+			if (memcmp(k->d[a][s], d, dl) != 0)
+				continue;
+			if (s < 2 && type != TPA_EV_SEPARATOR) {
+				snprintf(why, whylen, "carries a separator's digest");
+				return 1;
+			}
+			if (s >= 2 && type != TPA_EV_EFI_ACTION && type != TPA_EV_ACTION) {
+				snprintf(why, whylen, "carries the digest of the action \"%s\"",
+				         action_strings[s - 2]);
+				return 1;
+			}
+		}
 	}
 	return 0;
 }
@@ -508,6 +529,10 @@ static void check_log_rules(tpa_result *res, const tpa_eventlog *log, const tpa_
 	unsigned seps[8] = {0};
 	int sep_seen7 = 0, pcr0_measured = 0;
 	char why[160];
+	struct known_digests known; /* 11 KiB: fine on the stack, freed on every return */
+
+	memset(&known, 0, sizeof(known));
+	known_digests_init(&known, log);
 
 	for (size_t i = 0; i < tpa_eventlog_count(log); i++) {
 		const tpa_event *ev = tpa_eventlog_get(log, i);
@@ -528,7 +553,7 @@ static void check_log_rules(tpa_result *res, const tpa_eventlog *log, const tpa_
 			}
 			continue;
 		}
-		if (relabelled(log, ev, why, sizeof(why))) {
+		if (relabelled(log, &known, ev, why, sizeof(why))) {
 			add(res, "eventlog_rules", TPA_CHECK_FAIL, TPA_E_REPLAY,
 			    "event %zu (PCR %u, %s) %s", i, pcr, tn, why);
 			return;

@@ -126,6 +126,8 @@ uint32_t tpa_event_type(const tpa_event *ev);
 const uint8_t *tpa_event_data(const tpa_event *ev, size_t *len);
 /* Borrowed digest in bank alg, NULL when the record carries none. */
 const uint8_t *tpa_event_digest(const tpa_event *ev, uint16_t alg, size_t *len);
+/* Computed on the first call and remembered (safe from several threads);
+ * a digest that cannot be computed reads as TPA_DIGEST_MISMATCH. */
 tpa_digest_check tpa_event_digest_check(const tpa_event *ev);
 
 /*
@@ -137,6 +139,9 @@ tpa_digest_check tpa_event_digest_check(const tpa_event *ev);
  * with an event lacking that bank's digest is marked incomplete.
  */
 int tpa_eventlog_replay(const tpa_eventlog *log, tpa_pcrs **out);
+/* The same, for the listed banks only (a verifier needs the quoted ones). */
+int tpa_eventlog_replay_banks(const tpa_eventlog *log, const uint16_t *algs, size_t nalgs,
+                              tpa_pcrs **out);
 
 /* Why PCR0 starts where it does: 0, 3 (StartupLocality 3) or 4 (H-CRTM). */
 int tpa_eventlog_pcr0_locality(const tpa_eventlog *log);
@@ -171,6 +176,7 @@ struct tpa_field {
 	size_t len;
 	tpa_field *child; /* OBJECT, ARRAY: first child */
 	tpa_field *next;  /* sibling */
+	tpa_field *last_; /* internal: last child, for appending in constant time */
 };
 
 /*
@@ -180,6 +186,9 @@ struct tpa_field {
  * of the call.  Free with tpa_fields_free.
  */
 int tpa_event_decode(const tpa_event *ev, tpa_field **out);
+/* Flags for tpa_event_decode_ex. */
+#define TPA_DECODE_NO_X509 0x1u /* certificates get their SHA-256 only, no subject/issuer */
+int tpa_event_decode_ex(const tpa_event *ev, unsigned flags, tpa_field **out);
 void tpa_fields_free(tpa_field **f);
 /* First child of obj named name, NULL if none. */
 const tpa_field *tpa_field_get(const tpa_field *obj, const char *name);
