@@ -5,8 +5,6 @@
 
 #include "cli.h"
 
-const char *progname = "tpmattest";
-
 static const struct cmd commands[] = {
         {"eventlog", cmd_eventlog, "show, replay, check (and extend into a TPM) a UEFI event log"},
         {"pcrs", cmd_pcrs, "read PCR values from the TPM"},

@@ -10,6 +10,8 @@
 
 #include "cli.h"
 
+const char *progname = "tpmattest";
+
 void errmsg(const char *fmt, ...)
 {
 	va_list ap;
