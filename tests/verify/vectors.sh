@@ -30,6 +30,8 @@ else:
     assert not d["verified"] and bad[:1]==[want], bad' "$T/out" "$check" && pass || fail "$desc: want failing check '$check', got $(head -c 400 "$T/out")"
 }
 verdict "honest quote" 0 - honest "$Q/ak.tpm2b" "$Q/nonce.hex" "$T/honest.json"
+tail -c +3 "$Q/ak.tpm2b" >"$T/ak.tpmt"   # the bare TPMT_PUBLIC, without TPM2B's size
+verdict "honest quote, AK as a bare TPMT_PUBLIC" 0 - honest "$T/ak.tpmt" "$Q/nonce.hex" "$T/honest.json"
 verdict "forged magic (TPM2_Hash + TPM2_Sign)" 1 magic forged_magic "$Q/ak.tpm2b" "$Q/nonce.hex" "$T/fake.json"
 verdict "NV_Certify presented as a quote" 1 type nvcertify_typeconfusion "$Q/ak.tpm2b" "$Q/nonce.hex" "$T/fake.json"
 verdict "PCR16/23 presented as PCR0/1" 1 pcr_selection selection_16_23 "$Q/ak.tpm2b" "$Q/nonce_sel.hex" "$T/claimed01.json"
