@@ -155,9 +155,9 @@ static size_t put_utf8(char *o, uint32_t c)
 static size_t put_safe(char *o, uint32_t c)
 {
 	if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0))
-		return (size_t)sprintf(o, "\\x%02x", c);
+		return (size_t)snprintf(o, 5, "\\x%02x", c);
 	if (c == '\\')
-		return (size_t)sprintf(o, "\\\\");
+		return (size_t)snprintf(o, 3, "\\\\");
 	return put_utf8(o, c);
 }
 
@@ -196,7 +196,7 @@ char *tpa_ascii_sanitize(const uint8_t *p, size_t n)
 		return NULL;
 	for (size_t i = 0; i < n && p[i]; i++) {
 		if (p[i] >= 0x80)
-			o += (size_t)sprintf(s + o, "\\x%02x", p[i]);
+			o += (size_t)snprintf(s + o, 5, "\\x%02x", p[i]);
 		else
 			o += put_safe(s + o, p[i]);
 	}

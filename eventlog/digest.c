@@ -16,6 +16,8 @@
  */
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "../src/hash.h"
 #include "../src/reader.h"
 #include "internal.h"
@@ -78,7 +80,7 @@ static int all_match(const struct tpa_eventlog *log, const struct tpa_event *ev,
 			*err = r;
 			return 0;
 		}
-		if (memcmp(h, ev->digest[a], log->alg_size[a]) != 0)
+		if (CRYPTO_memcmp(h, ev->digest[a], log->alg_size[a]) != 0)
 			return 0;
 		checked = 1;
 	}

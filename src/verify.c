@@ -508,7 +508,7 @@ static int relabelled(const tpa_eventlog *log, const struct known_digests *k, co
 		if (!d || !k->ok[a])
 			continue;
 		for (size_t s = 0; s < NSEEN; s++) {
-			if (memcmp(k->d[a][s], d, dl) != 0)
+			if (CRYPTO_memcmp(k->d[a][s], d, dl) != 0)
 				continue;
 			if (s < 2 && type != TPA_EV_SEPARATOR) {
 				snprintf(why, whylen, "carries a separator's digest");
