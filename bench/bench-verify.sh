@@ -16,22 +16,8 @@ LOG=../shared/eventlogs/go-tpm-tools/ubuntu-2404-amd-sevsnp.bin
 W=$(mktemp -d -t bench-verify.XXXXXX)
 cleanup() { [ -f "$W/pid" ] && kill "$(cat "$W/pid")" 2>/dev/null; rm -rf "$W"; }
 trap cleanup EXIT
-mkdir -p "$W/state" "$W/ca"
-printf 'statedir = %s\nsigningkey = %s\nissuercert = %s\ncertserial = %s\n' "$W/ca" "$W/ca/key.pem" "$W/ca/cert.pem" "$W/ca/serial" >"$W/lc.conf"
-printf 'create_certs_tool = /usr/bin/swtpm_localca\ncreate_certs_tool_config = %s\ncreate_certs_tool_options = /etc/swtpm-localca.options\n' "$W/lc.conf" >"$W/setup.conf"
-swtpm_setup --tpm2 --tpmstate "$W/state" --create-ek-cert --pcr-banks sha1,sha256 --config "$W/setup.conf" --overwrite >/dev/null
-P=$(python3 -c 'import socket,random
-for _ in range(200):
-    p=random.randrange(20000,60000,2); ok=True
-    for q in (p,p+1):
-        s=socket.socket()
-        try: s.bind(("127.0.0.1",q))
-        except OSError: ok=False
-        s.close()
-    if ok: print(p); break')
-swtpm socket --tpm2 --tpmstate dir="$W/state" --server type=tcp,port=$P,bindaddr=127.0.0.1 \
-  --ctrl type=tcp,port=$((P+1)),bindaddr=127.0.0.1 --flags not-need-init,startup-clear --daemon --pid file="$W/pid"
-export TPMATTEST_TCTI=swtpm:host=127.0.0.1,port=$P TPM2TOOLS_TCTI=swtpm:host=127.0.0.1,port=$P
+. scripts/swtpm.sh
+swtpm_start "$W"
 
 "$TPA" eventlog extend "$LOG" >/dev/null
 echo "log: $LOG ($(stat -c %s "$LOG") bytes); CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"

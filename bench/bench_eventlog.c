@@ -12,36 +12,7 @@
 
 #include <tpmattest/eventlog.h>
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	long n;
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
-		*len = (size_t)n;
-	} else {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
-}
+#include "bench.h"
 
 /* One full pass; returns 0 on success. */
 static int once(const uint8_t *buf, size_t len, int decode)
@@ -83,7 +54,7 @@ int main(int argc, char **argv)
 	printf("%-44s %8s %7s %10s %8s\n", "log", "bytes", "events", "median_us", "MB/s");
 	for (int a = first; a < argc; a++) {
 		size_t len = 0, nev = 0;
-		uint8_t *buf = slurp(argv[a], &len);
+		uint8_t *buf = bench_slurp(argv[a], &len);
 		tpa_eventlog *log = NULL;
 		double samples[201];
 		int n = 0;
@@ -100,12 +71,12 @@ int main(int argc, char **argv)
 		/* Each sample times a batch so the clock's resolution does not matter. */
 		int batch = len > 20000 ? 20 : 100;
 		for (n = 0; n < 201; n++) {
-			double t0 = now();
+			double t0 = bench_now();
 			for (int b = 0; b < batch; b++)
 				once(buf, len, decode);
-			samples[n] = (now() - t0) / batch;
+			samples[n] = (bench_now() - t0) / batch;
 		}
-		qsort(samples, (size_t)n, sizeof(double), cmp_double);
+		qsort(samples, (size_t)n, sizeof(double), bench_cmp_double);
 		double med = samples[n / 2];
 		printf("%-44s %8zu %7zu %10.1f %8.1f\n", name, len, nev, med * 1e6,
 		       (double)len / med / 1e6);

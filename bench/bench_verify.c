@@ -23,58 +23,27 @@
 #include <tpmattest/verify.h>
 
 #include "../src/ak_internal.h"
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	long n;
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
-		buf[n] = 0;
-		*len = (size_t)n;
-	} else {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
-}
+#include "bench.h"
 
 #define SAMPLES 101
 #define BATCH 20
 
 /* Median over SAMPLES batches of BATCH calls, in microseconds. */
-#define MEASURE(out, body)                                   \
-	do {                                                 \
-		double s_[SAMPLES];                          \
-		for (int w_ = 0; w_ < 20; w_++) {            \
-			body;                                \
-		}                                            \
-		for (int i_ = 0; i_ < SAMPLES; i_++) {       \
-			double t0_ = now();                  \
-			for (int b_ = 0; b_ < BATCH; b_++) { \
-				body;                        \
-			}                                    \
-			s_[i_] = (now() - t0_) / BATCH;      \
-		}                                            \
-		qsort(s_, SAMPLES, sizeof(double), cmp);     \
-		(out) = s_[SAMPLES / 2] * 1e6;               \
+#define MEASURE(out, body)                                            \
+	do {                                                          \
+		double s_[SAMPLES];                                   \
+		for (int w_ = 0; w_ < 20; w_++) {                     \
+			body;                                         \
+		}                                                     \
+		for (int i_ = 0; i_ < SAMPLES; i_++) {                \
+			double t0_ = bench_now();                     \
+			for (int b_ = 0; b_ < BATCH; b_++) {          \
+				body;                                 \
+			}                                             \
+			s_[i_] = (bench_now() - t0_) / BATCH;         \
+		}                                                     \
+		qsort(s_, SAMPLES, sizeof(double), bench_cmp_double); \
+		(out) = s_[SAMPLES / 2] * 1e6;                        \
 	} while (0)
 
 int main(int argc, char **argv)
@@ -95,8 +64,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench-verify EVIDENCE AK NONCE_HEX POLICY [LABEL]\n");
 		return 2;
 	}
-	if (!(evb = slurp(argv[1], &evl)) || !(akb = slurp(argv[2], &akl)) ||
-	    !(pb = slurp(argv[4], &pl))) {
+	if (!(evb = bench_slurp(argv[1], &evl)) || !(akb = bench_slurp(argv[2], &akl)) ||
+	    !(pb = bench_slurp(argv[4], &pl))) {
 		fprintf(stderr, "cannot read inputs\n");
 		return 4;
 	}

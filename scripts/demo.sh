@@ -20,23 +20,9 @@ say "1. the event log replays to the PCR values that machine's TPM reported"
 $T eventlog check "$LOG" --pcrs examples/cos-101-amd-sev.pcrs.json | tail -1
 
 say "2. a software TPM (swtpm, with an EK certificate) on 127.0.0.1"
-mkdir -p "$W/state" "$W/ca"
-printf 'statedir = %s\nsigningkey = %s\nissuercert = %s\ncertserial = %s\n' "$W/ca" "$W/ca/key.pem" "$W/ca/cert.pem" "$W/ca/serial" >"$W/lc.conf"
-printf 'create_certs_tool = /usr/bin/swtpm_localca\ncreate_certs_tool_config = %s\ncreate_certs_tool_options = /etc/swtpm-localca.options\n' "$W/lc.conf" >"$W/setup.conf"
-swtpm_setup --tpm2 --tpmstate "$W/state" --create-ek-cert --pcr-banks sha1,sha256 --config "$W/setup.conf" --overwrite >/dev/null
-P=$(python3 -c 'import socket,random
-for _ in range(200):
-    p=random.randrange(20000,60000,2); ok=True
-    for q in (p,p+1):
-        s=socket.socket()
-        try: s.bind(("127.0.0.1",q))
-        except OSError: ok=False
-        s.close()
-    if ok: print(p); break')
-swtpm socket --tpm2 --tpmstate dir="$W/state" --server type=tcp,port=$P,bindaddr=127.0.0.1 \
-  --ctrl type=tcp,port=$((P+1)),bindaddr=127.0.0.1 --flags not-need-init,startup-clear --daemon --pid file="$W/pid"
-export TPMATTEST_TCTI=swtpm:host=127.0.0.1,port=$P TPM2TOOLS_TCTI=swtpm:host=127.0.0.1,port=$P
-echo "swtpm listening on 127.0.0.1:$P"
+. scripts/swtpm.sh
+swtpm_start "$W"
+echo "swtpm listening on 127.0.0.1:$SWTPM_PORT"
 
 say "3. the machine's boot, replayed into the TPM's PCRs"
 $T eventlog extend "$LOG"
