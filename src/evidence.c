@@ -373,6 +373,15 @@ static int read_handle(struct json_object *obj, const char *key, uint32_t *h)
 	return TPA_OK;
 }
 
+/* The input is not NUL-terminated: look at exactly n bytes. */
+static int only_space(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
+			return 0;
+	return 1;
+}
+
 int tpa_evidence_from_json(const char *json, size_t len, tpa_evidence **out)
 {
 	struct json_tokener *tok;
@@ -391,8 +400,7 @@ int tpa_evidence_from_json(const char *json, size_t len, tpa_evidence **out)
 	root = json_tokener_parse_ex(tok, json, (int)len);
 	/* a document followed by anything but whitespace is not a document */
 	if (!root || json_tokener_get_error(tok) != json_tokener_success ||
-	    strspn(json + json_tokener_get_parse_end(tok), " \t\r\n") !=
-	            len - json_tokener_get_parse_end(tok)) {
+	    !only_space(json + json_tokener_get_parse_end(tok), len - json_tokener_get_parse_end(tok))) {
 		json_tokener_free(tok);
 		json_object_put(root);
 		return TPA_E_MALFORMED;
