@@ -156,8 +156,6 @@ static size_t put_safe(char *o, uint32_t c)
 {
 	if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0))
 		return (size_t)snprintf(o, 5, "\\x%02x", c);
-	if (c == '\\')
-		return (size_t)snprintf(o, 3, "\\\\");
 	return put_utf8(o, c);
 }
 

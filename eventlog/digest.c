@@ -6,7 +6,10 @@
  * as H(data) follows PFP 1.05, 10.4.1 (Table 9) and what firmware does:
  *
  *  - EV_EFI_VARIABLE_BOOT: edk2 and most firmware hash only VariableData;
- *    PFP 1.05 says the whole UEFI_VARIABLE_DATA.  Both are accepted.
+ *    PFP 1.05 says the whole UEFI_VARIABLE_DATA.  Both are accepted, so for
+ *    such events "verified" covers the variable's contents only: its name
+ *    and GUID (Boot0001 or Boot0002) are not measured and must not be
+ *    trusted.
  *  - EV_IPL: not defined by PFP.  systemd-boot hashes the whole data.  GRUB
  *    logs "grub_cmd: ", "kernel_cmdline: " (2.04+) or "grub_cmd ",
  *    "grub_kernel_cmdline " (Red Hat) before the string it hashes, with or

@@ -68,8 +68,8 @@ static int parse_spec_id(struct tpa_eventlog *log, tpa_rd *d, tpa_parse_error *e
 		size_t off = tpa_rd_offset(d), known;
 		char lb[16];
 		if (!tpa_rd_u16le(d, &alg) || !tpa_rd_u16le(d, &size))
-			return fail(err, TPA_E_TRUNCATED, off, 0,
-			            "Spec ID algorithm list ends inside entry %u of %u", i, nalgs);
+			return fail(err, TPA_E_MALFORMED, off, 0,
+			            "Spec ID event ends inside algorithm entry %u of %u", i, nalgs);
 		known = tpa_alg_digest_size(alg);
 		if (known && size != known)
 			return fail(err, TPA_E_MALFORMED, off, 0,
@@ -88,7 +88,7 @@ static int parse_spec_id(struct tpa_eventlog *log, tpa_rd *d, tpa_parse_error *e
 		log->nalgs++;
 	}
 	if (!tpa_rd_u8(d, &vendor_size))
-		return fail(err, TPA_E_TRUNCATED, tpa_rd_offset(d), 0,
+		return fail(err, TPA_E_MALFORMED, tpa_rd_offset(d), 0,
 		            "Spec ID event ends before vendorInfoSize");
 	if (!tpa_rd_skip(d, vendor_size))
 		return fail(err, TPA_E_MALFORMED, tpa_rd_offset(d) - 1, 0,

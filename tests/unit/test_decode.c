@@ -576,10 +576,7 @@ static void test_image_load(void **state)
 	done(&o);
 }
 
-#ifdef TPA_TEST_KNOWN_BUGS
-/* Known bug, kept out of the suite: decode.c put_safe() escapes '\' as
- * "\\", so the text reads "\\EFI\\BOOT\\BOOTX64.EFI" and a policy naming the
- * UEFI path "\EFI\BOOT\BOOTX64.EFI" does not match it. */
+/* UEFI paths keep their backslashes: "\EFI\BOOT\BOOTX64.EFI" reads as written. */
 static void test_devpath_file_text(void **state)
 {
 	uint8_t d[256], dp[128];
@@ -595,7 +592,6 @@ static void test_devpath_file_text(void **state)
 	assert_str(o.f, "device_path", DEVPATH_TEXT);
 	done(&o);
 }
-#endif
 
 /* The device path text of an image load event whose path is `dp`. */
 static void assert_devpath_text(const uint8_t *dp, size_t n, const char *want)
@@ -996,9 +992,7 @@ int main(void)
 	        cmocka_unit_test(test_var_db),
 	        cmocka_unit_test(test_var_boot_option),
 	        cmocka_unit_test(test_image_load),
-#ifdef TPA_TEST_KNOWN_BUGS
 	        cmocka_unit_test(test_devpath_file_text),
-#endif
 	        cmocka_unit_test(test_devpath_nodes),
 	        cmocka_unit_test(test_gpt),
 	        cmocka_unit_test(test_blobs),

@@ -452,9 +452,9 @@ static void test_specid_short(void **state)
 	specid_cut(b, 16 + 4);
 	expect_fail(b, TPA_E_MALFORMED, 52);
 	specid_cut(b, SPEC_ALG_OFF(1) + 2 - 32);
-	expect_fail(b, TPA_E_TRUNCATED, SPEC_ALG_OFF(1));
+	expect_fail(b, TPA_E_MALFORMED, SPEC_ALG_OFF(1));
 	specid_cut(b, SPEC_ALG_OFF(2) - 32);
-	expect_fail(b, TPA_E_TRUNCATED, SPEC_ALG_OFF(2));
+	expect_fail(b, TPA_E_MALFORMED, SPEC_ALG_OFF(2));
 	/* uintnSize 3 */
 	b->len = 0;
 	b->nalgs = 0;
