@@ -400,7 +400,8 @@ int tpa_evidence_from_json(const char *json, size_t len, tpa_evidence **out)
 	root = json_tokener_parse_ex(tok, json, (int)len);
 	/* a document followed by anything but whitespace is not a document */
 	if (!root || json_tokener_get_error(tok) != json_tokener_success ||
-	    !only_space(json + json_tokener_get_parse_end(tok), len - json_tokener_get_parse_end(tok))) {
+	    !only_space(json + json_tokener_get_parse_end(tok),
+	                len - json_tokener_get_parse_end(tok))) {
 		json_tokener_free(tok);
 		json_object_put(root);
 		return TPA_E_MALFORMED;
