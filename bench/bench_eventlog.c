@@ -22,8 +22,7 @@ static int once(const uint8_t *buf, size_t len, int decode)
 	if (tpa_eventlog_parse(buf, len, &log, NULL) != TPA_OK)
 		return -1;
 	/* digest verification of every event, in every bank */
-	for (size_t i = 0; i < tpa_eventlog_count(log); i++)
-		(void)tpa_event_digest_check(tpa_eventlog_get(log, i));
+	tpa_eventlog_check_digests(log);
 	if (tpa_eventlog_replay(log, &p) != TPA_OK) {
 		tpa_eventlog_free(&log);
 		return -1;

@@ -165,6 +165,8 @@ static int show(const tpa_eventlog *log, bool json)
 	size_t n = tpa_eventlog_count(log), nalgs = tpa_eventlog_alg_count(log);
 	struct json_object *root = NULL, *events = NULL;
 
+	tpa_eventlog_check_digests(log);
+
 	if (json) {
 		struct json_object *algs = json_object_new_array();
 		root = json_object_new_object();

@@ -367,19 +367,33 @@ uint32_t tpa_event_type(const tpa_event *ev)
 }
 /* Computed on first use and kept: the result never changes, so threads that
  * race on the first call store the same value. */
-tpa_digest_check tpa_event_digest_check(const tpa_event *ev)
+static tpa_digest_check check_with(const tpa_event *ev, tpa_hctx *hc)
 {
-	tpa_hctx hc = {0};
 	uint8_t c = atomic_load(&ev->check);
 	if (c != DIGEST_UNCHECKED)
 		return (tpa_digest_check)c;
 	/* A hash that cannot be computed verifies nothing: fail closed. */
-	if (tpa_event_check_digest(ev->log, ev, &hc, &c) != TPA_OK)
+	if (tpa_event_check_digest(ev->log, ev, hc, &c) != TPA_OK)
 		c = TPA_DIGEST_MISMATCH;
-	tpa_hctx_free(&hc);
 	/* The events live in the log's heap array; only the API is const. */
 	atomic_store((_Atomic uint8_t *)(uintptr_t)&ev->check, c);
 	return (tpa_digest_check)c;
+}
+
+void tpa_eventlog_check_digests(const tpa_eventlog *log)
+{
+	tpa_hctx hc = {0};
+	for (size_t i = 0; i < log->nev; i++)
+		check_with(&log->ev[i], &hc);
+	tpa_hctx_free(&hc);
+}
+
+tpa_digest_check tpa_event_digest_check(const tpa_event *ev)
+{
+	tpa_hctx hc = {0};
+	tpa_digest_check c = check_with(ev, &hc);
+	tpa_hctx_free(&hc);
+	return c;
 }
 
 const uint8_t *tpa_event_data(const tpa_event *ev, size_t *len)

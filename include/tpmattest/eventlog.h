@@ -129,6 +129,9 @@ const uint8_t *tpa_event_digest(const tpa_event *ev, uint16_t alg, size_t *len);
 /* Computed on the first call and remembered (safe from several threads);
  * a digest that cannot be computed reads as TPA_DIGEST_MISMATCH. */
 tpa_digest_check tpa_event_digest_check(const tpa_event *ev);
+/* Computes every event's digest check at once (cheaper than one by one when
+ * all are wanted, as `eventlog show` does). */
+void tpa_eventlog_check_digests(const tpa_eventlog *log);
 
 /*
  * Replay: the PCR values the log yields, per bank the library can compute.
