@@ -92,7 +92,9 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			names = nn;
-			sprintf(names[n++], "%s/%s", argv[i], e->d_name);
+			snprintf(names[n], strlen(argv[i]) + strlen(e->d_name) + 2, "%s/%s",
+			         argv[i], e->d_name);
+			n++;
 		}
 		closedir(d);
 		qsort(names, n, sizeof(*names), cmp);

@@ -38,9 +38,8 @@ static char *edit(const char *s, const char *from, const char *to)
 	char *out;
 	if (!p || !(out = malloc(strlen(s) + strlen(to) + 1)))
 		return NULL;
-	memcpy(out, s, (size_t)(p - s));
-	strcpy(out + (p - s), to);
-	strcat(out, p + strlen(from));
+	snprintf(out, strlen(s) + strlen(to) + 1, "%.*s%s%s", (int)(p - s), s, to,
+	         p + strlen(from));
 	return out;
 }
 
@@ -92,7 +91,7 @@ int main(int argc, char **argv)
 	ok &= refused("bad hex nonce", edit(doc, "\"nonce\":\"", "\"nonce\":\"zz"));
 	if ((tail = malloc(len + 3))) {
 		memcpy(tail, doc, len);
-		strcpy(tail + len, "{}");
+		memcpy(tail + len, "{}", 3);
 		ok &= refused("trailing data", tail);
 	}
 	free(again);
