@@ -29,6 +29,8 @@ static const char usage_text[] =
         "input; 4 I/O error.\n"
         "  --ak FILE            the enrolled AK: TPM2B_PUBLIC, TPMT_PUBLIC, or PEM/DER\n"
         "                       SubjectPublicKeyInfo\n"
+        "  --trust-bare-ak      accept an --ak given as a bare public key (SPKI), whose TPM\n"
+        "                       attributes cannot be checked, because enrollment vetted it\n"
         "  --nonce HEX          the nonce this verifier issued (1-64 bytes)\n"
         "  --ek FILE            the EK (TPM2B_PUBLIC) the AK was created under: checks\n"
         "                       that the quote's signer is in the endorsement hierarchy;\n"
@@ -227,6 +229,7 @@ int cmd_verify(int argc, char **argv)
 	        {"nonce", required_argument, NULL, 'n'},
 	        {"policy", required_argument, NULL, 'p'},
 	        {"ek", required_argument, NULL, 'k'},
+	        {"trust-bare-ak", no_argument, NULL, 'B'},
 	        {"state", required_argument, NULL, 's'},
 	        {"update-state", no_argument, NULL, 'u'},
 	        {"attest", required_argument, NULL, 'm'},
@@ -240,7 +243,7 @@ int cmd_verify(int argc, char **argv)
 	const char *ak_path = NULL, *nonce_hex = NULL, *policy_path = NULL, *state_path = NULL,
 	           *attest_path = NULL, *sig_path = NULL, *ek_path = NULL, *pcrs_path = NULL,
 	           *log_path = NULL, *ev_path = NULL;
-	bool json = false, update = false, have_prev = false;
+	bool json = false, update = false, have_prev = false, bare_ak = false;
 	tpa_ak *ak = NULL;
 	tpa_policy *policy = NULL;
 	tpa_evidence *ev = NULL;
@@ -261,6 +264,7 @@ int cmd_verify(int argc, char **argv)
 		case 'n': nonce_hex = optarg; break;
 		case 'p': policy_path = optarg; break;
 		case 'k': ek_path = optarg; break;
+		case 'B': bare_ak = true; break;
 		case 's': state_path = optarg; break;
 		case 'u': update = true; break;
 		case 'm': attest_path = optarg; break;
@@ -389,6 +393,8 @@ int cmd_verify(int argc, char **argv)
 		in.require |= TPA_REQUIRE_EVENTLOG;
 	if (state_path)
 		in.require |= TPA_REQUIRE_COUNTER | TPA_REQUIRE_SIGNER;
+	if (bare_ak)
+		in.require |= TPA_ALLOW_BARE_AK;
 
 	r = tpa_verify(&in, &res);
 	if (!res) {

@@ -163,8 +163,9 @@ int tpa_ak_check(const tpa_ak *ak, char *why, size_t whylen)
 	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
 		int has = (p->objectAttributes & attrs[i].bit) != 0;
 		if (has != attrs[i].want) {
-			snprintf(why, whylen, "the key is %s%s: an AK must %sbe", has ? "" : "not ",
-			         attrs[i].name, attrs[i].want ? "" : "not ");
+			snprintf(why, whylen, "the key is %s%s: an AK must %sbe %s",
+			         has ? "" : "not ", attrs[i].name, attrs[i].want ? "" : "not ",
+			         attrs[i].name);
 			return TPA_E_POLICY;
 		}
 	}

@@ -405,7 +405,7 @@ int tpa_policy_learn(const tpa_pcrs *quoted, const tpa_eventlog *log, tpa_policy
 	}
 	if (ralg) {
 		struct bankset *evs = bank_get(p->events, &p->nevents, ralg, 1);
-		if ((r = learn_secure_boot(p, log, why, whylen)) != TPA_OK)
+		if (pcr_quoted(quoted, 7) && (r = learn_secure_boot(p, log, why, whylen)) != TPA_OK)
 			goto bad;
 		for (size_t i = 0; i < tpa_eventlog_count(log); i++) {
 			const tpa_event *ev = tpa_eventlog_get(log, i);
@@ -639,9 +639,13 @@ static int eval_events(struct eval *e, const tpa_policy *p, const tpa_eventlog *
 			}
 			if (p->has_sb && is_sb_event(ev))
 				continue;
-			if (!pcr_quoted(q, k)) {
-				verdict(e, "policy_events", 0, "rule events: PCR %u is not quoted",
-				        k);
+			/* The rule's digests count only in a bank the quote
+			 * covers: the log's other banks are nobody's word. */
+			if (tpa_pcrs_get(q, bs->alg, k, NULL, NULL) != TPA_OK) {
+				verdict(e, "policy_events", 0,
+				        "rule events: PCR %u is not quoted in the %s bank the rule "
+				        "uses",
+				        k, tpa_alg_name(bs->alg));
 				return 0;
 			}
 			if (!(d = tpa_event_digest(ev, bs->alg, &dl))) {
@@ -789,10 +793,13 @@ static int read_strarr(struct json_object *a, strset *s, size_t want, int with_n
 {
 	if (!json_object_is_type(a, json_type_array))
 		BAD("%s: not an array", what);
+	/* An empty list would allow nothing, or, read carelessly, anything. */
+	if (json_object_array_length(a) == 0 && with_notes >= 0)
+		BAD("%s: an empty list allows nothing; leave the PCR out instead", what);
 	for (size_t i = 0; i < json_object_array_length(a); i++) {
 		struct json_object *x = json_object_array_get_idx(a, i), *d = x, *note = NULL;
 		int r;
-		if (with_notes && json_object_is_type(x, json_type_object)) {
+		if (with_notes > 0 && json_object_is_type(x, json_type_object)) {
 			json_object_object_foreach (x, key, val) {
 				if (strcmp(key, "digest") == 0)
 					d = val;
@@ -938,6 +945,32 @@ static int policy_parse(struct json_object *root, tpa_policy *p, char *why, size
 	return TPA_OK;
 }
 
+/* Every value or event rule must be on a (bank, PCR) the policy requires
+ * quoted: a rule on anything else would judge what the quote does not sign. */
+static int rules_within_pcrs(const tpa_policy *p, char *why, size_t whylen)
+{
+	const struct {
+		const struct bankset *b;
+		size_t n;
+		const char *what;
+	} sets[] = {{p->values, p->nvalues, "pcr_values"}, {p->events, p->nevents, "events"}};
+	for (size_t s = 0; s < 2; s++)
+		for (size_t i = 0; i < sets[s].n; i++) {
+			const struct bankset *b = &sets[s].b[i];
+			uint32_t req = 0;
+			for (size_t j = 0; j < p->npcrs; j++)
+				if (p->pcrs[j].alg == b->alg)
+					req = p->pcrs[j].mask;
+			if (b->mask & ~req) {
+				int k = __builtin_ctz(b->mask & ~req);
+				BAD("%s.%s.%d: PCR %d of %s is not in \"pcrs\", so the quote need "
+				    "not cover it",
+				    sets[s].what, tpa_alg_name(b->alg), k, k, tpa_alg_name(b->alg));
+			}
+		}
+	return TPA_OK;
+}
+
 int tpa_policy_from_json(const char *json, size_t len, tpa_policy **out, char *why, size_t whylen)
 {
 	struct json_tokener *tok;
@@ -967,6 +1000,8 @@ int tpa_policy_from_json(const char *json, size_t len, tpa_policy **out, char *w
 		return TPA_E_NOMEM;
 	}
 	r = policy_parse(root, p, why, whylen);
+	if (r == TPA_OK)
+		r = rules_within_pcrs(p, why, whylen);
 	json_object_put(root);
 	if (r != TPA_OK) {
 		tpa_policy_free(&p);
@@ -1018,12 +1053,11 @@ int tpa_policy_merge(const tpa_policy *a, const tpa_policy *b, tpa_policy **out,
 	}
 	if (!(p = policy_alloc()))
 		return TPA_E_NOMEM;
-	/* Required PCRs: only what both require, so both machines pass. */
-	for (size_t i = 0; i < a->npcrs; i++)
-		for (size_t j = 0; j < b->npcrs; j++)
-			if (a->pcrs[i].alg == b->pcrs[j].alg && (a->pcrs[i].mask & b->pcrs[j].mask))
-				bank_get(p->pcrs, &p->npcrs, a->pcrs[i].alg, 1)->mask =
-				        a->pcrs[i].mask & b->pcrs[j].mask;
+	/* Required PCRs: what either requires, so that every rule stays on
+	 * PCRs the quote must cover (a fleet quotes the same selection). */
+	if ((r = union_banks(p->pcrs, &p->npcrs, a->pcrs, a->npcrs)) != TPA_OK ||
+	    (r = union_banks(p->pcrs, &p->npcrs, b->pcrs, b->npcrs)) != TPA_OK)
+		goto bad;
 	if ((r = union_banks(p->values, &p->nvalues, a->values, a->nvalues)) != TPA_OK ||
 	    (r = union_banks(p->values, &p->nvalues, b->values, b->nvalues)) != TPA_OK ||
 	    (r = union_banks(p->events, &p->nevents, a->events, a->nevents)) != TPA_OK ||

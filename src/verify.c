@@ -45,8 +45,12 @@ static void add(tpa_result *r, const char *name, tpa_check_status st, int err, c
 {
 	struct check *c;
 	va_list ap;
-	if (r->n == MAX_CHECKS)
+	if (r->n == MAX_CHECKS) {
+		/* a check that cannot be recorded cannot be shown to have passed */
+		if (r->verdict == TPA_OK)
+			r->verdict = TPA_E_POLICY;
 		return;
+	}
 	c = &r->c[r->n++];
 	c->name = name;
 	c->status = st;
@@ -314,7 +318,7 @@ static void check_counter(tpa_result *res, const tpa_verify_input *in)
 	const tpa_state *prev = in->previous;
 
 	if (!in->counter_attest || !in->counter_signature) {
-		if (in->require & TPA_REQUIRE_COUNTER)
+		if ((in->require & TPA_REQUIRE_COUNTER) || (prev && prev->has_counter))
 			not_run(res, "counter", TPA_E_ROLLBACK,
 			        "the evidence has no certified NV counter");
 		else
@@ -352,6 +356,15 @@ static void check_counter(tpa_result *res, const tpa_verify_input *in)
 		add(res, "counter", TPA_CHECK_FAIL, TPA_E_ROLLBACK,
 		    "the NV certification covers %u bytes at offset %u, not a whole 8-byte counter",
 		    nv->nvContents.size, nv->offset);
+		return;
+	}
+	/* An NV index name is nameAlg || H(TPMS_NV_PUBLIC) (Part 1, 16). */
+	if (nv->indexName.size < 2 ||
+	    nv->indexName.size != 2 + tpa_alg_digest_size((uint16_t)(nv->indexName.name[0] << 8 |
+	                                                             nv->indexName.name[1])) ||
+	    nv->indexName.size > sizeof(res->next.counter_name)) {
+		add(res, "counter", TPA_CHECK_FAIL, TPA_E_MALFORMED,
+		    "the certified NV index name is not a name (%u bytes)", nv->indexName.size);
 		return;
 	}
 	for (int i = 0; i < 8; i++)
@@ -623,18 +636,6 @@ int tpa_verify(const tpa_verify_input *in, tpa_result **out)
 		return TPA_E_NOMEM;
 	res->verdict = TPA_OK;
 
-	/* The key. */
-	r = tpa_ak_check(in->ak, why, sizeof(why));
-	if (r == TPA_OK)
-		add(res, "ak", TPA_CHECK_PASS, TPA_OK,
-		    "restricted signing key: fixedTPM, fixedParent, sensitiveDataOrigin, not "
-		    "decrypt");
-	else if (r == TPA_E_NOT_FOUND)
-		add(res, "ak", TPA_CHECK_SKIPPED, TPA_OK,
-		    "the AK was given as a bare public key: its TPM attributes are not known here");
-	else
-		add(res, "ak", TPA_CHECK_FAIL, TPA_E_POLICY, "%s", why);
-
 	/* The signed bytes. */
 	if ((r = tpa_attest_decode(in->attest, in->attest_len, &a)) != TPA_OK) {
 		add(res, "decode", TPA_CHECK_FAIL, r,
@@ -646,6 +647,24 @@ int tpa_verify(const tpa_verify_input *in, tpa_result **out)
 		    "the signature does not decode as a TPMT_SIGNATURE (%s)", tpa_strerror(r));
 		goto done;
 	}
+	/* The key. */
+	r = tpa_ak_check(in->ak, why, sizeof(why));
+	if (r == TPA_OK)
+		add(res, "ak", TPA_CHECK_PASS, TPA_OK,
+		    "restricted signing key: fixedTPM, fixedParent, sensitiveDataOrigin, not "
+		    "decrypt");
+	else if (r == TPA_E_NOT_FOUND && (in->require & TPA_ALLOW_BARE_AK))
+		add(res, "ak", TPA_CHECK_SKIPPED, TPA_OK,
+		    "the AK was given as a bare public key: its TPM attributes are not known here; "
+		    "the caller vouches that enrollment proved it a restricted TPM key");
+	else if (r == TPA_E_NOT_FOUND)
+		not_run(res, "ak", TPA_E_POLICY,
+		        "the AK was given as a bare public key, so nothing shows it is a "
+		        "restricted TPM "
+		        "key (any key could have signed this): give its TPM2B_PUBLIC");
+	else
+		add(res, "ak", TPA_CHECK_FAIL, TPA_E_POLICY, "%s", why);
+
 	if ((r = tpa_signature_verify(in->ak->pkey, &in->ak->pin, &s, in->attest, in->attest_len,
 	                              why, sizeof(why))) != TPA_OK) {
 		add(res, "signature", TPA_CHECK_FAIL, r, "%s", why);

@@ -38,7 +38,8 @@ void tpa_policy_free(tpa_policy **p);
 int tpa_policy_learn(const tpa_pcrs *quoted, const tpa_eventlog *log, tpa_policy **out, char *why,
                      size_t whylen);
 /* Combines two policies so that what either accepts is accepted: allowed
- * values are united, required PCRs intersected, dbx minimum lowered.  Fails
+ * values are united, dbx minimum lowered; required PCRs are united too, so
+ * every rule stays on PCRs the quote must cover.  Fails
  * (TPA_E_POLICY, why) when they disagree on whether secure boot is on. */
 int tpa_policy_merge(const tpa_policy *a, const tpa_policy *b, tpa_policy **out, char *why,
                      size_t whylen);

@@ -113,6 +113,10 @@ typedef struct tpa_verify_input {
 #define TPA_REQUIRE_COUNTER 0x2u
 /* the quote's signer must be shown to be under the EK (ek_public) */
 #define TPA_REQUIRE_SIGNER 0x4u
+/* Accept an AK given as a bare public key (SubjectPublicKeyInfo), whose TPM
+ * attributes cannot be checked, because enrollment already proved it a
+ * restricted TPM key.  Without it such an AK fails the "ak" check. */
+#define TPA_ALLOW_BARE_AK 0x8u
 
 typedef enum tpa_check_status {
 	TPA_CHECK_PASS = 0,

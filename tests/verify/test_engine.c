@@ -559,6 +559,14 @@ static void test_counter_sequence(void **st)
 	sign(&c, TPM2_ALG_SHA256, TPM2_ALG_ECDSA, 0);
 	assert_int_equal(run(ak, &q, p, &c, &prev, TPA_REQUIRE_COUNTER, "counter", &s, NULL),
 	                 TPA_E_ROLLBACK);
+	counter_init(&c, 9, 0xaa); /* an index name longer than any name */
+	c.a.attested.nv.indexName.size = sizeof(c.a.attested.nv.indexName.name);
+	sign(&c, TPM2_ALG_SHA256, TPM2_ALG_ECDSA, 0);
+	assert_int_equal(run(ak, &q, p, &c, &prev, TPA_REQUIRE_COUNTER, "counter", &s, NULL),
+	                 TPA_E_MALFORMED);
+	/* no certification at all, though one is pinned: not silently dropped */
+	assert_int_equal(run(ak, &q, p, NULL, &prev, 0, "counter", &s, NULL), TPA_E_ROLLBACK);
+	assert_int_equal(s, TPA_CHECK_NOT_RUN);
 	counter_init(&c, 9, 0xaa); /* signature by the AK, then one byte changed */
 	sign(&c, TPM2_ALG_SHA256, TPM2_ALG_ECDSA, 0);
 	c.attest[c.attest_len - 1] ^= 1;

@@ -36,6 +36,10 @@ verdict "forged magic (TPM2_Hash + TPM2_Sign)" 1 magic forged_magic "$Q/ak.tpm2b
 verdict "NV_Certify presented as a quote" 1 type nvcertify_typeconfusion "$Q/ak.tpm2b" "$Q/nonce.hex" "$T/fake.json"
 verdict "PCR16/23 presented as PCR0/1" 1 pcr_selection selection_16_23 "$Q/ak.tpm2b" "$Q/nonce_sel.hex" "$T/claimed01.json"
 verdict "unrestricted signing key" 1 ak unrestricted_forged "$Q/unr.tpm2b" "$Q/nonce.hex" "$T/fake.json"
+# the same key as a bare PEM public key: nothing shows it is restricted, so no
+if tpm2_print -t TPM2B_PUBLIC -f pem "$Q/unr.tpm2b" >"$T/unr.pem" 2>/dev/null; then
+  verdict "unrestricted signing key given as a bare PEM key" 1 ak unrestricted_forged "$T/unr.pem" "$Q/nonce.hex" "$T/fake.json"
+fi
 verdict "quote for another nonce" 1 nonce honest "$Q/ak.tpm2b" "$Q/nonce_sel.hex" "$T/honest.json"
 verdict "PCR values the quote does not cover" 1 pcr_digest honest "$Q/ak.tpm2b" "$Q/nonce.hex" "$T/fake.json"
 verdict "quote checked with the EK instead of the AK" 1 ak honest "$Q/ek.tpm2b" "$Q/nonce.hex" "$T/honest.json"
@@ -66,13 +70,17 @@ open(t + "/tr.nonce", "w").write(m[o+2:o+2+e].hex())
 json.dump({"pcrs": {"sha256": {str(i): v for i, v in enumerate(d["tpm_quote"]["pcrs"])}}}, open(t + "/tr.pcrs.json", "w"))
 PY
 for k in der pem; do
-  expect_exit 0 "trustee quote, AK as $k SubjectPublicKeyInfo" "$TPA" verify --attest "$T/tr.attest" --signature "$T/tr.sig" \
-    --ak "$T/tr.$k" --nonce "$(cat "$T/tr.nonce")" --pcr-values "$T/tr.pcrs.json"
+  expect_exit 0 "trustee quote, AK as $k SubjectPublicKeyInfo vetted at enrollment" "$TPA" verify --attest "$T/tr.attest" \
+    --signature "$T/tr.sig" --ak "$T/tr.$k" --trust-bare-ak --nonce "$(cat "$T/tr.nonce")" --pcr-values "$T/tr.pcrs.json"
   expect_grep "$T/out" "^VERIFIED" "trustee verdict ($k)"
   expect_grep "$T/out" "skipped +ak +the AK was given as a bare public key" "trustee: AK attributes reported as not checked ($k)"
+  # without the caller's word that the key is a TPM AK, a bare key proves nothing
+  expect_exit 1 "trustee quote, bare $k AK not vouched for" "$TPA" verify --attest "$T/tr.attest" --signature "$T/tr.sig" \
+    --ak "$T/tr.$k" --nonce "$(cat "$T/tr.nonce")" --pcr-values "$T/tr.pcrs.json"
+  expect_grep "$T/out" "^NOT VERIFIED: ak: not run: the AK was given as a bare public key" "bare $k AK refused by default"
 done
 expect_exit 1 "trustee quote with another nonce" "$TPA" verify --attest "$T/tr.attest" --signature "$T/tr.sig" \
-  --ak "$T/tr.der" --nonce "$(cat "$Q/nonce.hex")" --pcr-values "$T/tr.pcrs.json"
+  --ak "$T/tr.der" --trust-bare-ak --nonce "$(cat "$Q/nonce.hex")" --pcr-values "$T/tr.pcrs.json"
 expect_grep "$T/out" "^NOT VERIFIED: nonce:" "trustee, other nonce: the nonce check names itself"
 
 # malformed inputs: exit 3, naming the input
