@@ -11,15 +11,26 @@
 #include <json-c/json.h>
 
 /*
- * Parses exactly len bytes (not NUL-terminated; whitespace may surround the
- * one value) as a JSON document under TPA_JSON_MAX and TPA_JSON_MAX_DEPTH.
- * Refused: comments, trailing commas, single quotes, anything json-c's
- * lenient mode takes; a NUL anywhere (raw, or \u0000 in a string or a key),
- * so every string in *out is a C string whose strlen is its length;
- * duplicate member names (readers would disagree on which one counts);
- * text that is not UTF-8.  TPA_OK and *out (the caller's to put), or
- * TPA_E_MALFORMED / TPA_E_LIMIT / TPA_E_NOMEM with the reason in why, which
- * names the byte offset where one is known.  *out is untouched on failure.
+ * Parses exactly len bytes (need not be NUL-terminated) as one RFC 8259
+ * JSON value, optionally surrounded by whitespace (space, tab, CR, LF), and
+ * nothing else.  Refused as TPA_E_MALFORMED: comments, trailing commas,
+ * single quotes, bare words other than true/false/null, NaN and Infinity,
+ * leading zeros, "1." and ".5", a byte-order mark, raw control characters
+ * in strings, escapes other than RFC 8259's, lone surrogates, text that is
+ * not UTF-8 (overlongs, encoded surrogates and code points above U+10FFFF
+ * included), a NUL anywhere (raw, or \u0000 in a string or a name) so that
+ * every string in *out is a C string whose strlen is its length, and a
+ * member name used twice in one object (compared decoded: "a" and "\u0061"
+ * are the same name).  Refused as TPA_E_LIMIT: more than TPA_JSON_MAX
+ * bytes, a value nested deeper than TPA_JSON_MAX_DEPTH (the document is
+ * depth 1), integers outside [INT64_MIN, UINT64_MAX] and other numbers that
+ * are not finite as a double (json-c would change them).  TPA_OK and *out
+ * (the caller's to put; NULL for the document "null", as json-c has it),
+ * or the error with the reason in why (if non-NULL), which starts with
+ * "byte N:" naming the offset of the offending byte (why is empty for
+ * TPA_E_NOMEM and TPA_E_INVALID_ARG).  *out is untouched on failure.  The
+ * text is checked by a bounded, non-recursive scanner before json-c builds
+ * the tree, so json-c only ever sees text that passed.
  */
 int tpa_json_parse(const char *json, size_t len, struct json_object **out, char *why,
                    size_t whylen);
