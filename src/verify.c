@@ -316,6 +316,7 @@ static void check_counter(tpa_result *res, const tpa_verify_input *in)
 	uint64_t v = 0;
 	const TPMS_NV_CERTIFY_INFO *nv;
 	const tpa_state *prev = in->previous;
+	uint16_t name_alg;
 
 	if (!in->counter_attest || !in->counter_signature) {
 		if ((in->require & TPA_REQUIRE_COUNTER) || (prev && prev->has_counter))
@@ -358,13 +359,29 @@ static void check_counter(tpa_result *res, const tpa_verify_input *in)
 		    nv->nvContents.size, nv->offset);
 		return;
 	}
-	/* An NV index name is nameAlg || H(TPMS_NV_PUBLIC) (Part 1, 16). */
-	if (nv->indexName.size < 2 ||
-	    nv->indexName.size != 2 + tpa_alg_digest_size((uint16_t)(nv->indexName.name[0] << 8 |
-	                                                             nv->indexName.name[1])) ||
-	    nv->indexName.size > sizeof(res->next.counter_name)) {
+	/* An NV index name is nameAlg || H(TPMS_NV_PUBLIC) (Part 1, 16).  A
+	 * nameAlg of TPM_ALG_NULL or one that is not a known hash names nothing
+	 * (a 2-byte "name" would pass a length check): remembered, it would
+	 * pin the machine to a counter no TPM can certify again. */
+	if (nv->indexName.size < 2) {
 		add(res, "counter", TPA_CHECK_FAIL, TPA_E_MALFORMED,
 		    "the certified NV index name is not a name (%u bytes)", nv->indexName.size);
+		return;
+	}
+	name_alg = (uint16_t)(nv->indexName.name[0] << 8 | nv->indexName.name[1]);
+	if (!tpa_alg_digest_size(name_alg)) {
+		add(res, "counter", TPA_CHECK_FAIL, TPA_E_MALFORMED,
+		    "the certified NV index name's nameAlg 0x%04x is %s", name_alg,
+		    name_alg == TPM2_ALG_NULL ? "TPM_ALG_NULL, not a hash algorithm"
+		                              : "not a known hash algorithm");
+		return;
+	}
+	if (nv->indexName.size != 2 + tpa_alg_digest_size(name_alg) ||
+	    nv->indexName.size > sizeof(res->next.counter_name)) {
+		add(res, "counter", TPA_CHECK_FAIL, TPA_E_MALFORMED,
+		    "the certified NV index name is not a name: %u bytes, not 2 + the %zu of a %s "
+		    "digest",
+		    nv->indexName.size, tpa_alg_digest_size(name_alg), tpa_alg_name(name_alg));
 		return;
 	}
 	for (int i = 0; i < 8; i++)
