@@ -36,6 +36,10 @@ struct tpa_result {
 	int verdict;
 	tpa_state next;
 	tpa_pcrs *quoted;
+	/* per quoted bank: PCRs >= 8 extended without an event in the log */
+	uint16_t uncovered_alg[TPA_MAX_BANKS];
+	uint32_t uncovered[TPA_MAX_BANKS];
+	size_t n_uncovered;
 };
 
 static void add(tpa_result *r, const char *name, tpa_check_status st, int err, const char *fmt, ...)
@@ -425,40 +429,135 @@ static int initial_is(const uint8_t *v, size_t len, unsigned pcr)
 	return 1;
 }
 
-static int log_has_events(const tpa_eventlog *log, unsigned pcr)
+/* The PCRs the log has events for (EV_NO_ACTION extends nothing). */
+static uint32_t logged_pcrs(const tpa_eventlog *log)
 {
+	uint32_t m = 0;
 	for (size_t i = 0; i < tpa_eventlog_count(log); i++) {
 		const tpa_event *ev = tpa_eventlog_get(log, i);
-		if (tpa_event_pcr(ev) == pcr && tpa_event_type(ev) != TPA_EV_NO_ACTION)
-			return 1;
+		uint32_t pcr = tpa_event_pcr(ev);
+		if (pcr < TPA_PCR_COUNT && tpa_event_type(ev) != TPA_EV_NO_ACTION)
+			m |= 1u << pcr;
 	}
-	return 0;
+	return m;
 }
 
+/* Appends to a reason being built; on overflow the text ends in "...". */
+static void append(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+static void append(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	if (*len >= cap)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *len, cap - *len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= cap - *len) {
+		if (cap >= 4)
+			memcpy(buf + cap - 4, "...", 4);
+		*len = cap;
+		return;
+	}
+	*len += (size_t)n;
+}
+
+/* "PCR 10, 16, 17-22 (sha1, sha256); PCR 10 (sha384)": banks with the same
+ * set share one list, runs of three or more are ranges. */
+static void format_uncovered(char *buf, size_t cap, const tpa_result *res)
+{
+	size_t len = 0;
+	uint32_t done = 0;
+	buf[0] = '\0';
+	for (size_t b = 0; b < res->n_uncovered; b++) {
+		uint32_t m = res->uncovered[b];
+		const char *sep = "";
+		if (!m || (done >> b & 1))
+			continue;
+		append(buf, cap, &len, "%sPCR ", len ? "; " : "");
+		for (unsigned k = 0; k < TPA_PCR_COUNT; k++) {
+			unsigned e = k;
+			if (!(m >> k & 1))
+				continue;
+			while (e + 1 < TPA_PCR_COUNT && (m >> (e + 1) & 1))
+				e++;
+			if (e - k >= 2) {
+				append(buf, cap, &len, "%s%u-%u", sep, k, e);
+			} else {
+				append(buf, cap, &len, "%s%u", sep, k);
+				if (e > k)
+					append(buf, cap, &len, ", %u", e);
+			}
+			sep = ", ";
+			k = e;
+		}
+		sep = " (";
+		for (size_t c = b; c < res->n_uncovered; c++) {
+			const char *an = tpa_alg_name(res->uncovered_alg[c]);
+			if (res->uncovered[c] != m)
+				continue;
+			done |= 1u << c;
+			append(buf, cap, &len, "%s%s", sep, an ? an : "an unknown bank");
+			sep = ", ";
+		}
+		append(buf, cap, &len, ")");
+	}
+}
+
+/*
+ * The UEFI log must explain PCRs 0-7 (the platform firmware's: PFP 1.05,
+ * "PCR Usage") and every PCR it has events for.  PCRs 8 and up without
+ * events are extended after ExitBootServices by software that does not
+ * write this log (IMA's PCR 10, systemd's PCR 11 and 15, DRTM's 17-22,
+ * PCR 23): they are "not covered by the event log", listed in the reason
+ * and in the result, and judged by the policy, not here.  A PCR still at
+ * its reset value needs no event.
+ */
 static void check_replay(tpa_result *res, const tpa_eventlog *log, const tpa_pcrs *quoted)
 {
 	tpa_pcrs *rep = NULL;
 	size_t compared = 0;
 	uint16_t banks[TPA_MAX_BANKS];
 	size_t nb = tpa_pcrs_bank_count(quoted);
+	uint32_t logged = logged_pcrs(log);
+	char list[REASON_MAX - 96];
 	int r;
 
-	for (size_t b = 0; b < nb; b++)
-		banks[b] = tpa_pcrs_bank_alg(quoted, b);
+	if (nb > TPA_MAX_BANKS) {
+		not_run(res, "eventlog_replay", TPA_E_LIMIT, "more quoted banks than supported");
+		return;
+	}
+	for (size_t b = 0; b < nb; b++) {
+		uint16_t alg = tpa_pcrs_bank_alg(quoted, b);
+		uint32_t m = 0;
+		banks[b] = alg;
+		for (unsigned k = 8; k < TPA_PCR_COUNT; k++) {
+			const uint8_t *q;
+			size_t ql;
+			if (!(logged >> k & 1) && tpa_pcrs_get(quoted, alg, k, &q, &ql) == TPA_OK &&
+			    !initial_is(q, ql, k))
+				m |= 1u << k;
+		}
+		res->uncovered_alg[b] = alg;
+		res->uncovered[b] = m;
+	}
+	res->n_uncovered = nb;
 	r = tpa_eventlog_replay_banks(log, banks, nb, &rep);
 	if (r != TPA_OK) {
 		not_run(res, "eventlog_replay", r, "the log cannot be replayed");
 		return;
 	}
-	for (size_t b = 0; b < tpa_pcrs_bank_count(quoted); b++) {
-		uint16_t alg = tpa_pcrs_bank_alg(quoted, b);
+	for (size_t b = 0; b < nb; b++) {
+		uint16_t alg = banks[b];
 		for (unsigned k = 0; k < TPA_PCR_COUNT; k++) {
 			const uint8_t *q, *v;
 			size_t ql, vl;
 			if (tpa_pcrs_get(quoted, alg, k, &q, &ql) != TPA_OK)
 				continue;
-			if (!log_has_events(log, k)) {
-				if (initial_is(q, ql, k))
+			if (!(logged >> k & 1)) {
+				if (k >= 8 || initial_is(q, ql, k))
 					continue;
 				add(res, "eventlog_replay", TPA_CHECK_FAIL, TPA_E_REPLAY,
 				    "PCR %u (%s) was extended but the log has no event for it", k,
@@ -485,8 +584,10 @@ static void check_replay(tpa_result *res, const tpa_eventlog *log, const tpa_pcr
 			compared++;
 		}
 	}
+	format_uncovered(list, sizeof(list), res);
 	add(res, "eventlog_replay", TPA_CHECK_PASS, TPA_OK,
-	    "the log replays to all %zu quoted values it covers", compared);
+	    "the log replays to all %zu quoted values it covers%s%s", compared,
+	    list[0] ? "; not covered by the event log: " : "", list);
 out:
 	tpa_pcrs_free(&rep);
 }
@@ -565,6 +666,7 @@ static void check_log_rules(tpa_result *res, const tpa_eventlog *log, const tpa_
 	int sep_seen7 = 0, pcr0_measured = 0;
 	char why[160];
 	struct known_digests known; /* 11 KiB: fine on the stack, freed on every return */
+	uint32_t logged = logged_pcrs(log);
 
 	memset(&known, 0, sizeof(known));
 	known_digests_init(&known, log);
@@ -622,7 +724,7 @@ static void check_log_rules(tpa_result *res, const tpa_eventlog *log, const tpa_
 		for (size_t b = 0; b < tpa_pcrs_bank_count(quoted); b++)
 			quotedk |= tpa_pcrs_get(quoted, tpa_pcrs_bank_alg(quoted, b), k, NULL,
 			                        NULL) == TPA_OK;
-		if (quotedk && log_has_events(log, k) && seps[k] == 0) {
+		if (quotedk && (logged >> k & 1) && seps[k] == 0) {
 			add(res, "eventlog_rules", TPA_CHECK_FAIL, TPA_E_REPLAY,
 			    "PCR %u has events but no separator: the log stops before the boot "
 			    "loader",
@@ -809,4 +911,12 @@ const tpa_state *tpa_result_next_state(const tpa_result *res)
 const tpa_pcrs *tpa_result_quoted_pcrs(const tpa_result *res)
 {
 	return res->quoted;
+}
+
+uint32_t tpa_result_uncovered_pcrs(const tpa_result *res, uint16_t alg)
+{
+	for (size_t b = 0; res && b < res->n_uncovered; b++)
+		if (res->uncovered_alg[b] == alg)
+			return res->uncovered[b];
+	return 0;
 }

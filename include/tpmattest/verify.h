@@ -152,6 +152,15 @@ const tpa_state *tpa_result_next_state(const tpa_result *res);
 /* The PCR values the quote covers (signed selection, digest checked);
  * NULL unless those checks passed. */
 const tpa_pcrs *tpa_result_quoted_pcrs(const tpa_result *res);
+/*
+ * Bit k set: PCR k (k >= 8) of bank alg is quoted, not at its reset value,
+ * and the event log has no event for it ("not covered by the event log",
+ * e.g. IMA's PCR 10).  eventlog_replay does not fail on these; only a policy
+ * rule on them can.  Known whenever the log was checked against the quote
+ * (even if eventlog_replay then failed on another PCR); 0 otherwise and for
+ * banks not quoted.
+ */
+uint32_t tpa_result_uncovered_pcrs(const tpa_result *res, uint16_t alg);
 
 #ifdef __cplusplus
 }
