@@ -534,3 +534,24 @@ int tpa_json_parse(const char *json, size_t len, struct json_object **out, char 
 	*out = root;
 	return TPA_OK;
 }
+
+int tpa_json_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t outlen)
+{
+	if (!hex || hexlen != 2 * outlen || hexlen / 2 != outlen)
+		return TPA_E_MALFORMED;
+	for (size_t i = 0; i < hexlen; i++) {
+		char c = hex[i];
+		unsigned v;
+		if (c >= '0' && c <= '9')
+			v = (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = (unsigned)(c - 'a' + 10);
+		else
+			return TPA_E_MALFORMED;
+		if (i % 2)
+			out[i / 2] = (uint8_t)(out[i / 2] << 4 | v);
+		else
+			out[i / 2] = (uint8_t)v;
+	}
+	return TPA_OK;
+}

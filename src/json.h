@@ -7,6 +7,7 @@
 #define TPA_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -34,5 +35,12 @@
  */
 int tpa_json_parse(const char *json, size_t len, struct json_object **out, char *why,
                    size_t whylen);
+
+/*
+ * Hex as the documents carry it (docs/evidence.md): exactly 2 * outlen
+ * lowercase digits in hex[0..hexlen), no prefix, decoded into out.
+ * TPA_E_MALFORMED otherwise, with out possibly partly written.
+ */
+int tpa_json_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t outlen);
 
 #endif
