@@ -6,6 +6,8 @@
 
 #include <tpmattest/tpmattest.h>
 
+#include "json.h"
+#include "pcrs_internal.h"
 #include "util.h"
 
 struct pcr_bank {
@@ -145,41 +147,25 @@ static int parse_pcr_key(const char *k, unsigned *pcr)
 	return 0;
 }
 
-int tpa_pcrs_from_json(const char *json, size_t len, tpa_pcrs **out, size_t *unknown_banks)
+int tpa_pcrs_from_object(struct json_object *obj, unsigned flags, tpa_pcrs **out,
+                         size_t *unknown_banks)
 {
-	struct json_tokener *tok = NULL;
-	struct json_object *root = NULL, *obj, *inner = NULL;
+	int strict = !!(flags & TPA_PCRS_STRICT);
 	tpa_pcrs *p = NULL;
-	size_t unknown = 0;
-	int r = TPA_E_MALFORMED;
+	size_t unknown = 0, nseen = 0;
+	uint16_t seen[TPA_MAX_BANKS];
+	int r;
 
-	if (!json || !out || len > TPA_JSON_MAX)
-		return json && out ? TPA_E_LIMIT : TPA_E_INVALID_ARG;
-	if (!(tok = json_tokener_new_ex(TPA_JSON_MAX_DEPTH)))
-		return TPA_E_NOMEM;
-	root = json_tokener_parse_ex(tok, json, (int)len);
-	if (!root || json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != len)
-		goto out;
-	if (!json_object_is_type(root, json_type_object))
-		goto out;
-	/* json-c NULLs the output when the key is absent: look up into a
-	 * temporary. */
-	if (json_object_object_get_ex(root, "pcrs", &inner)) {
-		if (!json_object_is_type(inner, json_type_object))
-			goto out;
-		obj = inner;
-	} else {
-		obj = root;
-	}
+	if (!json_object_is_type(obj, json_type_object) || !out)
+		return TPA_E_MALFORMED;
 	if ((r = tpa_pcrs_new(&p)) != TPA_OK)
-		goto out;
+		return r;
 	r = TPA_E_MALFORMED;
 	json_object_object_foreach (obj, bank, vals) {
 		uint16_t alg;
 		size_t dsize;
 		if (!json_object_is_type(vals, json_type_object)) {
-			if (obj == root)
+			if (flags & TPA_PCRS_BARE)
 				continue; /* bare form: tolerate sibling metadata */
 			goto out;
 		}
@@ -187,19 +173,37 @@ int tpa_pcrs_from_json(const char *json, size_t len, tpa_pcrs **out, size_t *unk
 			unknown++;
 			continue;
 		}
+		if (strict && strcmp(bank, tpa_alg_name(alg)) != 0)
+			goto out;
+		/* two spellings of one bank: which values would count? */
+		for (size_t i = 0; i < nseen; i++)
+			if (seen[i] == alg)
+				goto out;
+		if (nseen == TPA_MAX_BANKS) {
+			r = TPA_E_LIMIT;
+			goto out;
+		}
+		seen[nseen++] = alg;
 		dsize = tpa_alg_digest_size(alg);
 		json_object_object_foreach (vals, key, v) {
 			unsigned pcr;
 			uint8_t d[TPA_MAX_DIGEST];
 			const char *hex;
+			size_t hlen;
 			if (parse_pcr_key(key, &pcr) != 0 ||
 			    !json_object_is_type(v, json_type_string))
 				goto out;
 			hex = json_object_get_string(v);
-			if (hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X'))
-				hex += 2;
-			if (tpa_hex_decode(hex, d, dsize) != TPA_OK)
-				goto out;
+			hlen = (size_t)json_object_get_string_len(v);
+			if (strict) {
+				if (tpa_json_hex_decode(hex, hlen, d, dsize) != TPA_OK)
+					goto out;
+			} else {
+				if (hlen >= 2 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X'))
+					hex += 2;
+				if (tpa_hex_decode(hex, d, dsize) != TPA_OK)
+					goto out;
+			}
 			if (tpa_pcrs_set(p, alg, pcr, d, dsize) != TPA_OK)
 				goto out;
 		}
@@ -211,8 +215,31 @@ int tpa_pcrs_from_json(const char *json, size_t len, tpa_pcrs **out, size_t *unk
 	r = TPA_OK;
 out:
 	tpa_pcrs_free(&p);
+	return r;
+}
+
+int tpa_pcrs_from_json(const char *json, size_t len, tpa_pcrs **out, size_t *unknown_banks)
+{
+	struct json_object *root = NULL, *inner = NULL;
+	int r;
+
+	if (!json || !out)
+		return TPA_E_INVALID_ARG;
+	if ((r = tpa_json_parse(json, len, &root, NULL, 0)) != TPA_OK)
+		return r;
+	if (!json_object_is_type(root, json_type_object)) {
+		json_object_put(root);
+		return TPA_E_MALFORMED;
+	}
+	/* json-c NULLs the output when the key is absent: look up into a
+	 * temporary. */
+	if (json_object_object_get_ex(root, "pcrs", &inner))
+		r = json_object_is_type(inner, json_type_object)
+		            ? tpa_pcrs_from_object(inner, 0, out, unknown_banks)
+		            : TPA_E_MALFORMED;
+	else
+		r = tpa_pcrs_from_object(root, TPA_PCRS_BARE, out, unknown_banks);
 	json_object_put(root);
-	json_tokener_free(tok);
 	return r;
 }
 
