@@ -14,6 +14,8 @@
 
 #include <tpmattest/evidence.h>
 
+#include "json.h"
+#include "pcrs_internal.h"
 #include "util.h"
 
 struct tpa_evidence {
@@ -216,10 +218,10 @@ int tpa_evidence_to_json(const tpa_evidence *ev, int pretty, char **out)
 	 * `eventlog replay --json`. */
 	if ((r = tpa_pcrs_to_json(ev->pcrs, 0, &pcrs_json)) != TPA_OK)
 		return r;
-	pcrs = json_tokener_parse(pcrs_json);
+	r = tpa_json_parse(pcrs_json, strlen(pcrs_json), &pcrs, NULL, 0);
 	free(pcrs_json);
-	if (!pcrs)
-		return TPA_E_NOMEM;
+	if (r != TPA_OK)
+		return r;
 
 	r = TPA_E_NOMEM;
 	if (!(root = json_object_new_object()))
@@ -283,36 +285,69 @@ out:
 
 /* ---- reading ---- */
 
-static int b64_decode(const char *s, uint8_t **out, size_t *outlen)
+static int b64val(unsigned char c)
 {
-	size_t n = strlen(s), pad = 0;
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/*
+ * Base64 as docs/evidence.md has it: RFC 4648 section 4, standard alphabet,
+ * padded, nothing else (no line breaks or spaces), and canonical: the bits
+ * the last quantum does not use are zero (RFC 4648 3.5), so one string has
+ * one decoding and one byte string one encoding.
+ */
+static int b64_decode(const char *s, size_t n, uint8_t **out, size_t *outlen)
+{
+	size_t pad = 0, len, o = 0;
 	uint8_t *buf;
-	int got;
-	if (n % 4 || n / 4 * 3 > TPA_EVIDENCE_MAX_PART)
+	if (n % 4)
 		return TPA_E_MALFORMED;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		         (c >= '0' && c <= '9') || c == '+' || c == '/' || (c == '=' && i >= n - 2);
-		if (!ok || (c != '=' && pad))
-			return TPA_E_MALFORMED;
-		if (c == '=')
-			pad++;
-	}
-	if (!(buf = malloc(n / 4 * 3 + 1)))
+	if (n && s[n - 1] == '=')
+		pad = s[n - 2] == '=' ? 2 : 1;
+	len = n / 4 * 3 - pad;
+	if (len > TPA_EVIDENCE_MAX_PART)
+		return TPA_E_LIMIT;
+	if (!(buf = malloc(len + 1)))
 		return TPA_E_NOMEM;
-	/* EVP_DecodeBlock counts the padding as zero bytes; take them off. */
-	got = EVP_DecodeBlock(buf, (const unsigned char *)s, (int)n);
-	if (got < 0 || (size_t)got < pad) {
-		free(buf);
-		return TPA_E_MALFORMED;
+	for (size_t i = 0; i < n; i += 4) {
+		size_t q = i + 4 == n ? 4 - pad : 4; /* characters that carry data */
+		uint32_t w = 0;
+		for (size_t k = 0; k < 4; k++) {
+			int v = k < q ? b64val((unsigned char)s[i + k]) : 0;
+			if (v < 0) {
+				free(buf);
+				return TPA_E_MALFORMED;
+			}
+			w = w << 6 | (uint32_t)v;
+		}
+		if ((q == 2 && (w & 0xffff)) || (q == 3 && (w & 0xff))) {
+			free(buf);
+			return TPA_E_MALFORMED;
+		}
+		buf[o++] = (uint8_t)(w >> 16);
+		if (q > 2)
+			buf[o++] = (uint8_t)(w >> 8);
+		if (q > 3)
+			buf[o++] = (uint8_t)w;
 	}
 	*out = buf;
-	*outlen = (size_t)got - pad;
+	*outlen = len;
 	return TPA_OK;
 }
 
-static int get_string(struct json_object *obj, const char *key, int required_, const char **s)
+/* A string member; tpa_json_parse refused NULs, so *len is strlen(*s). */
+static int get_string(struct json_object *obj, const char *key, int required_, const char **s,
+                      size_t *len)
 {
 	struct json_object *v;
 	*s = NULL;
@@ -321,6 +356,7 @@ static int get_string(struct json_object *obj, const char *key, int required_, c
 	if (!json_object_is_type(v, json_type_string))
 		return TPA_E_MALFORMED;
 	*s = json_object_get_string(v);
+	*len = (size_t)json_object_get_string_len(v);
 	return TPA_OK;
 }
 
@@ -329,21 +365,23 @@ static int read_part(tpa_evidence *ev, struct json_object *obj, const char *key,
 {
 	const char *s;
 	uint8_t *buf = NULL;
-	size_t len = 0;
+	size_t slen = 0, len = 0;
 	int r;
-	if ((r = get_string(obj, key, required_, &s)) != TPA_OK || !s)
+	if ((r = get_string(obj, key, required_, &s, &slen)) != TPA_OK || !s)
 		return r;
 	if (hex) {
-		len = strlen(s) / 2;
-		if (strlen(s) % 2 || len > TPA_EVIDENCE_MAX_PART)
+		len = slen / 2;
+		if (slen % 2)
 			return TPA_E_MALFORMED;
+		if (len > TPA_EVIDENCE_MAX_PART)
+			return TPA_E_LIMIT;
 		if (!(buf = malloc(len + 1)))
 			return TPA_E_NOMEM;
-		if (tpa_hex_decode(s, buf, len) != TPA_OK) {
+		if (tpa_json_hex_decode(s, slen, buf, len) != TPA_OK) {
 			free(buf);
 			return TPA_E_MALFORMED;
 		}
-	} else if ((r = b64_decode(s, &buf, &len)) != TPA_OK)
+	} else if ((r = b64_decode(s, slen, &buf, &len)) != TPA_OK)
 		return r;
 	r = tpa_evidence_set(ev, part, buf, len);
 	free(buf);
@@ -357,60 +395,62 @@ static int get_object(struct json_object *obj, const char *key, struct json_obje
 	return TPA_OK;
 }
 
+/* "0x" and exactly 8 lowercase hex digits, as tpa_evidence_to_json writes. */
 static int read_handle(struct json_object *obj, const char *key, uint32_t *h)
 {
 	const char *s;
-	char *end;
-	unsigned long v;
+	size_t len;
+	uint8_t b[4];
 	int r;
-	if ((r = get_string(obj, key, 1, &s)) != TPA_OK)
+	if ((r = get_string(obj, key, 1, &s, &len)) != TPA_OK)
 		return r;
-	errno = 0;
-	v = strtoul(s, &end, 16);
-	if (strncmp(s, "0x", 2) != 0 || *end || errno || v > UINT32_MAX)
+	if (len != 10 || s[0] != '0' || s[1] != 'x' || tpa_json_hex_decode(s + 2, 8, b, 4))
 		return TPA_E_MALFORMED;
-	*h = (uint32_t)v;
+	*h = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 	return TPA_OK;
 }
 
-/* The input is not NUL-terminated: look at exactly n bytes. */
-static int only_space(const char *p, size_t n)
+/* Every member of obj is one of names: a misspelt member is not silently
+ * the absence of the intended one. */
+static int only_members(struct json_object *obj, const char *const *names, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
-			return 0;
-	return 1;
+	json_object_object_foreach (obj, key, v) {
+		size_t i = 0;
+		(void)v;
+		while (i < n && strcmp(key, names[i]) != 0)
+			i++;
+		if (i == n)
+			return TPA_E_MALFORMED;
+	}
+	return TPA_OK;
 }
+
+#define ONLY(obj, ...)                                        \
+	only_members(obj, (const char *const[]){__VA_ARGS__}, \
+	             sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
 
 int tpa_evidence_from_json(const char *json, size_t len, tpa_evidence **out)
 {
-	struct json_tokener *tok;
 	struct json_object *root = NULL, *v, *ak, *quote, *counter, *ekc;
 	tpa_evidence *ev = NULL;
 	tpa_pcrs *pcrs = NULL;
-	int r = TPA_E_MALFORMED;
 	const char *s;
+	size_t slen, nlen;
+	int r;
 
 	if (!json || !out)
 		return TPA_E_INVALID_ARG;
-	if (len > TPA_JSON_MAX || len > INT32_MAX)
-		return TPA_E_LIMIT;
-	if (!(tok = json_tokener_new_ex(TPA_JSON_MAX_DEPTH)))
-		return TPA_E_NOMEM;
-	root = json_tokener_parse_ex(tok, json, (int)len);
-	/* a document followed by anything but whitespace is not a document */
-	if (!root || json_tokener_get_error(tok) != json_tokener_success ||
-	    !only_space(json + json_tokener_get_parse_end(tok),
-	                len - json_tokener_get_parse_end(tok))) {
-		json_tokener_free(tok);
-		json_object_put(root);
-		return TPA_E_MALFORMED;
-	}
-	json_tokener_free(tok);
+	if ((r = tpa_json_parse(json, len, &root, NULL, 0)) != TPA_OK)
+		return r;
 
+	r = TPA_E_MALFORMED;
 	if (!json_object_is_type(root, json_type_object))
 		goto out;
-	if (get_string(root, "format", 1, &s) || strcmp(s, "tpmattest-evidence") != 0)
+	if (ONLY(root, "format", "version", "tool", "nonce", "ak", "quote", "pcrs", "counter",
+	         "eventlog", "ek_certificates"))
+		goto out;
+	if (get_string(root, "format", 1, &s, &slen) || slen != strlen("tpmattest-evidence") ||
+	    memcmp(s, "tpmattest-evidence", slen) != 0)
 		goto out;
 	if (!json_object_object_get_ex(root, "version", &v) ||
 	    !json_object_is_type(v, json_type_int) ||
@@ -418,52 +458,62 @@ int tpa_evidence_from_json(const char *json, size_t len, tpa_evidence **out)
 		goto out;
 	if ((r = tpa_evidence_new(&ev)) != TPA_OK)
 		goto out;
+	if ((r = get_string(root, "tool", 0, &s, &slen)) ||
+	    (s && (r = tpa_evidence_set_tool(ev, s))))
+		goto out;
+	if ((r = read_part(ev, root, "nonce", 1, 1, TPA_PART_NONCE)))
+		goto out;
 	r = TPA_E_MALFORMED;
-	if (get_string(root, "tool", 0, &s) || (s && tpa_evidence_set_tool(ev, s)))
+	tpa_evidence_get(ev, TPA_PART_NONCE, &nlen);
+	if (nlen < 1 || nlen > TPA_EVIDENCE_MAX_NONCE)
 		goto out;
-	if (read_part(ev, root, "nonce", 1, 1, TPA_PART_NONCE))
+	if (get_object(root, "ak", &ak) || ONLY(ak, "handle", "public", "name") ||
+	    read_handle(ak, "handle", &ev->ak_handle))
 		goto out;
-	if (get_object(root, "ak", &ak) || read_handle(ak, "handle", &ev->ak_handle) ||
-	    read_part(ev, ak, "public", 1, 0, TPA_PART_AK_PUBLIC) ||
-	    read_part(ev, ak, "name", 0, 1, TPA_PART_AK_NAME))
+	if ((r = read_part(ev, ak, "public", 1, 0, TPA_PART_AK_PUBLIC)) ||
+	    (r = read_part(ev, ak, "name", 0, 1, TPA_PART_AK_NAME)))
 		goto out;
-	if (get_object(root, "quote", &quote) ||
-	    read_part(ev, quote, "attest", 1, 0, TPA_PART_QUOTE_ATTEST) ||
-	    read_part(ev, quote, "signature", 1, 0, TPA_PART_QUOTE_SIGNATURE))
+	r = TPA_E_MALFORMED;
+	if (get_object(root, "quote", &quote) || ONLY(quote, "attest", "signature"))
 		goto out;
-	if (get_object(root, "counter", &counter) || read_handle(counter, "index", &ev->nv_index) ||
-	    read_part(ev, counter, "name", 0, 1, TPA_PART_COUNTER_NAME) ||
-	    read_part(ev, counter, "attest", 1, 0, TPA_PART_COUNTER_ATTEST) ||
-	    read_part(ev, counter, "signature", 1, 0, TPA_PART_COUNTER_SIGNATURE))
+	if ((r = read_part(ev, quote, "attest", 1, 0, TPA_PART_QUOTE_ATTEST)) ||
+	    (r = read_part(ev, quote, "signature", 1, 0, TPA_PART_QUOTE_SIGNATURE)))
 		goto out;
+	r = TPA_E_MALFORMED;
+	if (get_object(root, "counter", &counter) ||
+	    ONLY(counter, "index", "name", "value", "attest", "signature") ||
+	    read_handle(counter, "index", &ev->nv_index))
+		goto out;
+	if ((r = read_part(ev, counter, "name", 0, 1, TPA_PART_COUNTER_NAME)) ||
+	    (r = read_part(ev, counter, "attest", 1, 0, TPA_PART_COUNTER_ATTEST)) ||
+	    (r = read_part(ev, counter, "signature", 1, 0, TPA_PART_COUNTER_SIGNATURE)))
+		goto out;
+	r = TPA_E_MALFORMED;
+	/* json-c holds integers up to UINT64_MAX; a negative one reads as 0
+	 * through json_object_get_uint64, so it is refused first */
 	if (!json_object_object_get_ex(counter, "value", &v) ||
-	    !json_object_is_type(v, json_type_int))
+	    !json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
 		goto out;
 	ev->counter = json_object_get_uint64(v);
-	if (read_part(ev, root, "eventlog", 0, 0, TPA_PART_EVENTLOG))
+	/* null says the attester sent no log on purpose; absent is malformed */
+	if (!json_object_object_get_ex(root, "eventlog", &v))
 		goto out;
-	if (json_object_object_get_ex(root, "ek_certificates", &ekc) &&
-	    (!json_object_is_type(ekc, json_type_object) ||
-	     read_part(ev, ekc, "rsa", 0, 0, TPA_PART_EK_RSA_CERT) ||
-	     read_part(ev, ekc, "ecc", 0, 0, TPA_PART_EK_ECC_CERT)))
+	if ((r = read_part(ev, root, "eventlog", 0, 0, TPA_PART_EVENTLOG)))
 		goto out;
-	if (get_object(root, "pcrs", &v))
-		goto out;
-	/* handed over in the wrapped {"pcrs":{...}} form: tpa_pcrs_from_json's
-	 * bare form currently crashes on json-c's NULLing of the out pointer */
-	{
-		struct json_object *wrap = json_object_new_object();
-		if (!wrap || json_object_object_add(wrap, "pcrs", json_object_get(v)) != 0) {
-			json_object_put(wrap);
-			r = TPA_E_NOMEM;
+	r = TPA_E_MALFORMED;
+	if (json_object_object_get_ex(root, "ek_certificates", &ekc)) {
+		if (!json_object_is_type(ekc, json_type_object) || ONLY(ekc, "rsa", "ecc"))
 			goto out;
-		}
-		s = json_object_to_json_string_ext(wrap, JSON_C_TO_STRING_PLAIN);
-		r = tpa_pcrs_from_json(s, strlen(s), &pcrs, NULL);
-		json_object_put(wrap);
-		if (r != TPA_OK)
+		if ((r = read_part(ev, ekc, "rsa", 0, 0, TPA_PART_EK_RSA_CERT)) ||
+		    (r = read_part(ev, ekc, "ecc", 0, 0, TPA_PART_EK_ECC_CERT)))
 			goto out;
 	}
+	r = TPA_E_MALFORMED;
+	if (get_object(root, "pcrs", &v))
+		goto out;
+	/* lowercase hex, canonical bank names: docs/evidence.md */
+	if ((r = tpa_pcrs_from_object(v, TPA_PCRS_STRICT, &pcrs, NULL)) != TPA_OK)
+		goto out;
 	ev->pcrs = pcrs;
 	*out = ev;
 	ev = NULL;
