@@ -9,7 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/obj_mac.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -93,6 +97,68 @@ static int from_spki(const uint8_t *buf, size_t len, tpa_ak *ak, char *why, size
 	return TPA_OK;
 }
 
+/*
+ * The key material of a TPM public area, before OpenSSL sees it: a point
+ * that is not on its curve, or an empty or even modulus, is a malformed AK
+ * (exit 3 in the CLI), not a failure of the crypto library.
+ */
+static int check_key_material(const TPMT_PUBLIC *p, char *why, size_t whylen)
+{
+	EC_GROUP *grp = NULL;
+	EC_POINT *pt = NULL;
+	BIGNUM *x = NULL, *y = NULL;
+	BN_CTX *bc = NULL;
+	const char *cn;
+	size_t field;
+	int nid, r = TPA_E_NOMEM;
+
+	if (p->type == TPM2_ALG_RSA) {
+		const TPM2B_PUBLIC_KEY_RSA *n = &p->unique.rsa;
+		if (n->size == 0 || n->buffer[0] == 0 || !(n->buffer[n->size - 1] & 1)) {
+			snprintf(why, whylen,
+			         "the RSA modulus (%u bytes) is empty, has a leading zero byte or "
+			         "is even",
+			         n->size);
+			return TPA_E_MALFORMED;
+		}
+		return TPA_OK;
+	}
+	if (p->type != TPM2_ALG_ECC)
+		return TPA_OK; /* refused as unsupported by the caller */
+	switch (p->parameters.eccDetail.curveID) {
+	case TPM2_ECC_NIST_P256: nid = NID_X9_62_prime256v1, cn = "P-256", field = 32; break;
+	case TPM2_ECC_NIST_P384: nid = NID_secp384r1, cn = "P-384", field = 48; break;
+	default: return TPA_OK; /* refused as unsupported by the caller */
+	}
+	if (p->unique.ecc.x.size > field || p->unique.ecc.y.size > field) {
+		snprintf(why, whylen, "the ECC point's coordinates are longer than %s's %zu bytes",
+		         cn, field);
+		return TPA_E_MALFORMED;
+	}
+	if (!(grp = EC_GROUP_new_by_curve_name(nid)) || !(pt = EC_POINT_new(grp)) ||
+	    !(bc = BN_CTX_new()) ||
+	    !(x = BN_bin2bn(p->unique.ecc.x.buffer, p->unique.ecc.x.size, NULL)) ||
+	    !(y = BN_bin2bn(p->unique.ecc.y.buffer, p->unique.ecc.y.size, NULL)))
+		goto out;
+	/* set_affine_coordinates refuses points off the curve; is_on_curve
+	 * says so again without relying on that */
+	if (!EC_POINT_set_affine_coordinates(grp, pt, x, y, bc) ||
+	    EC_POINT_is_on_curve(grp, pt, bc) != 1) {
+		snprintf(why, whylen, "the ECC point is not on the %s curve", cn);
+		r = TPA_E_MALFORMED;
+		goto out;
+	}
+	r = TPA_OK;
+out:
+	ERR_clear_error();
+	BN_free(x);
+	BN_free(y);
+	BN_CTX_free(bc);
+	EC_POINT_free(pt);
+	EC_GROUP_free(grp);
+	return r;
+}
+
 int tpa_ak_parse(const uint8_t *buf, size_t len, tpa_ak **out, char *why, size_t whylen)
 {
 	tpa_ak *ak;
@@ -103,6 +169,8 @@ int tpa_ak_parse(const uint8_t *buf, size_t len, tpa_ak **out, char *why, size_t
 		return TPA_E_NOMEM;
 	if (tpa_public_decode(buf, len, &ak->pub) == TPA_OK) {
 		ak->has_public = 1;
+		if ((r = check_key_material(&ak->pub, why, whylen)) != TPA_OK)
+			goto bad;
 		if ((r = tpa_public_to_pkey(&ak->pub, &ak->pkey)) != TPA_OK) {
 			snprintf(why, whylen, "the TPM public area holds no usable RSA or ECC key");
 			goto bad;
@@ -155,8 +223,28 @@ int tpa_ak_check(const tpa_ak *ak, char *why, size_t whylen)
 	        {TPMA_OBJECT_DECRYPT, 0, "decrypt"},
 	};
 	const TPMT_PUBLIC *p;
+	int bits;
 	if (!ak)
 		return TPA_E_INVALID_ARG;
+	/* What the key itself shows, from the key OpenSSL holds: keyBits is
+	 * only a declaration (a TPM makes the two agree; a crafted public area
+	 * need not), and a bare key must be as strong as a TPM AK. */
+	bits = EVP_PKEY_get_bits(ak->pkey);
+	if (ak->has_public && ak->pub.type == TPM2_ALG_RSA &&
+	    ak->pub.parameters.rsaDetail.keyBits != bits) {
+		snprintf(why, whylen, "the key declares RSA-%u but its modulus is %d bits",
+		         ak->pub.parameters.rsaDetail.keyBits, bits);
+		return TPA_E_POLICY;
+	}
+	if (EVP_PKEY_is_a(ak->pkey, "RSA") && bits < 2048) {
+		snprintf(why, whylen,
+		         "the RSA modulus is %d bits: an AK must be RSA-2048 or larger", bits);
+		return TPA_E_POLICY;
+	}
+	if (EVP_PKEY_is_a(ak->pkey, "EC") && bits != 256 && bits != 384) {
+		snprintf(why, whylen, "an ECC key of %d bits: an AK must use P-256 or P-384", bits);
+		return TPA_E_POLICY;
+	}
 	if (!ak->has_public)
 		return TPA_E_NOT_FOUND;
 	p = &ak->pub;
