@@ -203,6 +203,7 @@ static int load_state(const char *path, tpa_state *st, bool *have)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
+	char why[200] = "";
 	int r = read_file(path, 1u << 20, &buf, &len);
 	*have = false;
 	if (r == TPA_E_IO && errno == ENOENT)
@@ -212,11 +213,20 @@ static int load_state(const char *path, tpa_state *st, bool *have)
 		       r == TPA_E_LIMIT ? "too large" : strerror(errno));
 		return r == TPA_E_LIMIT ? EXIT_MALFORMED : EXIT_ENV;
 	}
-	r = tpa_state_from_json((const char *)buf, len, st);
+	r = tpa_state_from_json((const char *)buf, len, st, why, sizeof(why));
 	free(buf);
 	if (r != TPA_OK) {
-		errmsg("state %s: not a tpmattest state document", path);
+		errmsg("state %s: not a tpmattest state document: %s", path,
+		       why[0] ? why : tpa_strerror(r));
 		return exit_for(r);
+	}
+	/* Every state verify writes has both: one without is not ours, and
+	 * without "counter" the rollback check would be off. */
+	if (!st->has_counter || !st->has_clock) {
+		errmsg("state %s: not a tpmattest state document: no member \"%s\" (remove the "
+		       "file to start over from a first attestation)",
+		       path, st->has_counter ? "clock" : "counter");
+		return EXIT_MALFORMED;
 	}
 	*have = true;
 	return EXIT_OK;

@@ -74,8 +74,15 @@ typedef struct tpa_state {
 } tpa_state;
 
 /* {"version":1,"clock":{"clock":N,"reset_count":N,"restart_count":N,"safe":bool},
- *  "counter":{"value":N,"name":"hex"}} */
-int tpa_state_from_json(const char *json, size_t len, tpa_state *out);
+ *  "counter":{"value":N,"name":"hex"}}, read strictly (tpa_json_parse): the
+ * integer 1 as version, unknown members at any level refused (a misspelt
+ * "countr" would otherwise turn the rollback check off), every member of
+ * "clock" and "counter" present with its type, integers in range, and a
+ * counter name that is nameAlg || digest for a known hash (never
+ * TPM_ALG_NULL).  "clock" and "counter" themselves may be absent (nothing
+ * remembered yet).  TPA_OK and *out, or TPA_E_MALFORMED / TPA_E_LIMIT with
+ * the reason, naming the member, in why; *out is untouched on failure. */
+int tpa_state_from_json(const char *json, size_t len, tpa_state *out, char *why, size_t whylen);
 int tpa_state_to_json(const tpa_state *st, char **out);
 
 /* ---- verification ---- */

@@ -27,9 +27,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		tpa_policy_free(&a);
 		tpa_policy_free(&b);
 	}
-	if (tpa_state_from_json((const char *)data, size, &st) == TPA_OK) {
+	if (tpa_state_from_json((const char *)data, size, &st, why, sizeof(why)) == TPA_OK) {
 		if (tpa_state_to_json(&st, &json) != TPA_OK ||
-		    tpa_state_from_json(json, strlen(json), &st2) != TPA_OK ||
+		    tpa_state_from_json(json, strlen(json), &st2, why, sizeof(why)) != TPA_OK ||
 		    st.clock != st2.clock || st.counter != st2.counter ||
 		    st.counter_name_len != st2.counter_name_len)
 			abort();

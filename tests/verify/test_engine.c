@@ -16,6 +16,8 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
 #include <tss2/tss2_mu.h>
 
 #include <tpmattest/verify.h>
@@ -122,7 +124,7 @@ struct q {
 	uint8_t vals[4][32];
 	uint8_t attest[1024];
 	size_t attest_len;
-	uint8_t sig[256];
+	uint8_t sig[512]; /* RSA-2048's TPMT_SIGNATURE too */
 	size_t sig_len;
 };
 
@@ -610,19 +612,303 @@ static void test_state_json(void **st)
 	               .counter = 1ull << 40,
 	               .counter_name_len = 34};
 	tpa_state b;
-	char *s = NULL;
+	char *s = NULL, why[200];
 	(void)st;
 	memset(a.counter_name, 0x5a, 34);
+	a.counter_name[0] = 0x00;
+	a.counter_name[1] = 0x0b;
 	assert_int_equal(tpa_state_to_json(&a, &s), TPA_OK);
-	assert_int_equal(tpa_state_from_json(s, strlen(s), &b), TPA_OK);
+	assert_int_equal(tpa_state_from_json(s, strlen(s), &b, why, sizeof(why)), TPA_OK);
 	assert_int_equal(b.clock, a.clock);
 	assert_int_equal(b.counter, a.counter);
+	assert_int_equal(b.counter_name_len, 34);
 	assert_memory_equal(b.counter_name, a.counter_name, 34);
 	free(s);
-	assert_int_equal(tpa_state_from_json("{\"version\":1,\"clock\":{\"clock\":-1}}", 34, &b),
-	                 TPA_E_MALFORMED);
-	assert_int_equal(tpa_state_from_json("{\"version\":2}", 13, &b), TPA_E_MALFORMED);
-	assert_int_equal(tpa_state_from_json("[]", 2, &b), TPA_E_MALFORMED);
+	/* nothing remembered yet */
+	assert_int_equal(tpa_state_from_json("{\"version\":1}", 13, &b, why, sizeof(why)), TPA_OK);
+	assert_false(b.has_clock);
+	assert_false(b.has_counter);
+}
+
+/* The state is read strictly: each document is refused as malformed with a
+ * reason that names the member (issue 7, item 9). */
+static void test_state_json_strict(void **st)
+{
+#define CLK "\"clock\":{\"clock\":5,\"reset_count\":1,\"restart_count\":0,\"safe\":true}"
+#define NAME "000b5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a"
+#define CTR "\"counter\":{\"value\":7,\"name\":\"" NAME "\"}"
+	static const struct {
+		const char *doc, *why;
+	} bad[] = {
+	        {"{\"version\":\"1\"," CLK "," CTR "}", "\"version\" is not the integer 1"},
+	        {"{\"version\":true," CLK "," CTR "}", "\"version\" is not the integer 1"},
+	        {"{\"version\":1.9," CLK "," CTR "}", "\"version\" is not the integer 1"},
+	        {"{\"version\":1.0," CLK "," CTR "}", "\"version\" is not the integer 1"},
+	        {"{\"version\":2," CLK "," CTR "}", "\"version\" is not the integer 1"},
+	        {"{" CLK "," CTR "}", "no member \"version\""},
+	        /* a misspelt counter must not mean "no counter" */
+	        {"{\"version\":1," CLK ",\"countr\":{\"value\":7,\"name\":\"" NAME "\"}}",
+	         "state: unknown member \"countr\""},
+	        {"{\"version\":1,\"clock\":{\"clock\":5,\"reset_count\":1,\"restart_count\":0,"
+	         "\"safe\":true,\"sfae\":false}," CTR "}",
+	         "clock: unknown member \"sfae\""},
+	        {"{\"version\":1," CLK ",\"counter\":{\"value\":7,\"name\":\"" NAME
+	         "\",\"vaule\":9}}",
+	         "counter: unknown member \"vaule\""},
+	        {"{\"version\":1," CLK ",\"counter\":{\"value\":\"7\",\"name\":\"" NAME "\"}}",
+	         "counter: \"value\" is not an integer"},
+	        {"{\"version\":1," CLK ",\"counter\":{\"value\":7.5,\"name\":\"" NAME "\"}}",
+	         "counter: \"value\" is not an integer"},
+	        {"{\"version\":1," CLK ",\"counter\":{\"value\":-1,\"name\":\"" NAME "\"}}",
+	         "counter: \"value\" is negative"},
+	        {"{\"version\":1," CLK ",\"counter\":{\"name\":\"" NAME "\"}}",
+	         "counter: no member \"value\""},
+	        {"{\"version\":1," CLK ",\"counter\":{\"value\":7}}",
+	         "counter: no member \"name\""},
+	        {"{\"version\":1," CLK ",\"counter\":{\"value\":7,\"name\":7}}",
+	         "counter: \"name\" is not a string"},
+	        {"{\"version\":1," CLK ",\"counter\":[7]}", "\"counter\" is not an object"},
+	        {"{\"version\":1,\"clock\":{\"clock\":5,\"reset_count\":1,\"restart_count\":0,"
+	         "\"safe\":1}," CTR "}",
+	         "clock: \"safe\" is not true or false"},
+	        {"{\"version\":1,\"clock\":{\"clock\":5,\"reset_count\":4294967296,"
+	         "\"restart_count\":0,\"safe\":true}," CTR "}",
+	         "clock: \"reset_count\" is out of range"},
+	        {"{\"version\":1,\"clock\":{\"clock\":-1,\"reset_count\":1,\"restart_count\":0,"
+	         "\"safe\":true}," CTR "}",
+	         "clock: \"clock\" is negative"},
+	        {"{\"version\":1,\"clock\":{\"reset_count\":1,\"restart_count\":0,\"safe\":true}"
+	         "," CTR "}",
+	         "clock: no member \"clock\""},
+	        {"{\"version\":1,\"clock\":true," CTR "}", "\"clock\" is not an object"},
+	        /* Name = nameAlg || digest of that hash's length */
+	        {"{\"version\":1," CLK ",\"counter\":{\"value\":7,\"name\":\"0010\"}}",
+	         "nameAlg TPM_ALG_NULL (0x0010)"},
+	        {"{\"version\":1," CLK ",\"counter\":{\"value\":7,\"name\":\"0010" NAME "\"}}",
+	         "nameAlg TPM_ALG_NULL (0x0010)"},
+	        {"{\"version\":1," CLK ",\"counter\":{\"value\":7,\"name\":\"00995a5a5a5a\"}}",
+	         "nameAlg 0x0099, not a known hash"},
+	        {"{\"version\":1," CLK ",\"counter\":{\"value\":7,\"name\":\"000b5a5a5a5a\"}}",
+	         "a 4-byte digest, not the 32 bytes of its nameAlg 0x000b"},
+	        {"{\"version\":1," CLK ",\"counter\":{\"value\":7,\"name\":\"" NAME "5\"}}",
+	         "counter: \"name\" is not a TPM name in hex"},
+	        {"{\"version\":1," CLK ",\"counter\":{\"value\":7,\"name\":\"" NAME "zz\"}}",
+	         "counter: \"name\" is not a TPM name in hex"},
+	        {"[]", "not a JSON object"},
+	};
+	(void)st;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		tpa_state out, keep;
+		char why[200] = "";
+		int r;
+		memset(&out, 0xee, sizeof(out));
+		keep = out;
+		r = tpa_state_from_json(bad[i].doc, strlen(bad[i].doc), &out, why, sizeof(why));
+		if (r != TPA_E_MALFORMED || !strstr(why, bad[i].why))
+			fail_msg("%s: want MALFORMED \"%s\", got %d \"%s\"", bad[i].doc, bad[i].why,
+			         r, why);
+		assert_memory_equal(&out, &keep, sizeof(out)); /* untouched on failure */
+	}
+	/* an integer json-c would clamp to UINT64_MAX: refused by the strict
+	 * reader, or else by the state reader */
+	{
+		const char *doc = "{\"version\":1,\"counter\":{\"value\":99999999999999999999999,"
+		                  "\"name\":\"" NAME "\"}}";
+		tpa_state out;
+		char why[200] = "";
+		int r = tpa_state_from_json(doc, strlen(doc), &out, why, sizeof(why));
+		if (!((r == TPA_E_LIMIT || r == TPA_E_MALFORMED) && strstr(why, "out of range")))
+			fail_msg("overflowing counter: got %d \"%s\"", r, why);
+	}
+	/* the same documents, corrected, are read */
+	{
+		const char *good = "{\"version\":1," CLK "," CTR "}";
+		tpa_state out;
+		char why[200] = "";
+		assert_int_equal(tpa_state_from_json(good, strlen(good), &out, why, sizeof(why)),
+		                 TPA_OK);
+		assert_true(out.has_counter && out.counter == 7 && out.counter_name_len == 34);
+		assert_true(out.has_clock && out.clock == 5 && out.safe);
+	}
+#undef CLK
+#undef NAME
+#undef CTR
+}
+
+/* An RSA AK as a TPM2B_PUBLIC around the modulus of key k, declaring
+ * key_bits. */
+static tpa_ak *rsa_ak(EVP_PKEY *k, uint16_t key_bits, int *parse_rc, char *why, size_t whylen)
+{
+	TPM2B_PUBLIC p;
+	uint8_t buf[sizeof(p)];
+	size_t off = 0;
+	BIGNUM *n = NULL;
+	tpa_ak *ak = NULL;
+	memset(&p, 0, sizeof(p));
+	p.publicArea.type = TPM2_ALG_RSA;
+	p.publicArea.nameAlg = TPM2_ALG_SHA256;
+	p.publicArea.objectAttributes = AK_ATTRS;
+	p.publicArea.parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_NULL;
+	p.publicArea.parameters.rsaDetail.scheme.scheme = TPM2_ALG_RSASSA;
+	p.publicArea.parameters.rsaDetail.scheme.details.rsassa.hashAlg = TPM2_ALG_SHA256;
+	p.publicArea.parameters.rsaDetail.keyBits = key_bits;
+	assert_true(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_N, &n));
+	p.publicArea.unique.rsa.size = (uint16_t)BN_num_bytes(n);
+	BN_bn2bin(n, p.publicArea.unique.rsa.buffer);
+	BN_free(n);
+	assert_int_equal(Tss2_MU_TPM2B_PUBLIC_Marshal(&p, buf, sizeof(buf), &off), TSS2_RC_SUCCESS);
+	*parse_rc = tpa_ak_parse(buf, off, &ak, why, whylen);
+	return ak;
+}
+
+/* A quote signed RSASSA-SHA256 by k, checked against ak with the "ak" check's
+ * outcome returned. */
+static int rsa_verify(tpa_ak *ak, EVP_PKEY *k, tpa_check_status *status, char *reason,
+                      size_t reasonlen)
+{
+	struct q q;
+	TPMT_SIGNATURE s;
+	size_t siglen = sizeof(s.signature.rsassa.sig.buffer), off = 0;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	tpa_verify_input in;
+	tpa_result *res = NULL;
+	tpa_pcrs *p;
+	const char *why;
+	int r;
+	quote_init(&q);
+	digest_values(&q, 4);
+	assert_int_equal(Tss2_MU_TPMS_ATTEST_Marshal(&q.a, q.attest, sizeof(q.attest), &off),
+	                 TSS2_RC_SUCCESS);
+	q.attest_len = off;
+	memset(&s, 0, sizeof(s));
+	s.sigAlg = TPM2_ALG_RSASSA;
+	s.signature.rsassa.hash = TPM2_ALG_SHA256;
+	assert_true(EVP_DigestSignInit_ex(c, NULL, "SHA256", NULL, NULL, k, NULL));
+	assert_true(
+	        EVP_DigestSign(c, s.signature.rsassa.sig.buffer, &siglen, q.attest, q.attest_len));
+	EVP_MD_CTX_free(c);
+	s.signature.rsassa.sig.size = (uint16_t)siglen;
+	off = 0;
+	assert_int_equal(Tss2_MU_TPMT_SIGNATURE_Marshal(&s, q.sig, sizeof(q.sig), &off),
+	                 TSS2_RC_SUCCESS);
+	q.sig_len = off;
+	p = claimed(&q, 4, TPA_ALG_SHA256);
+	memset(&in, 0, sizeof(in));
+	in.ak = ak;
+	in.nonce = nonce;
+	in.nonce_len = sizeof(nonce);
+	in.attest = q.attest;
+	in.attest_len = q.attest_len;
+	in.signature = q.sig;
+	in.signature_len = q.sig_len;
+	in.pcrs = p;
+	r = tpa_verify(&in, &res);
+	assert_non_null(res);
+	assert_int_equal(tpa_result_find(res, "ak", status, &why), TPA_OK);
+	snprintf(reason, reasonlen, "%s", why);
+	tpa_result_free(&res);
+	tpa_pcrs_free(&p);
+	return r;
+}
+
+/* The "ak" check reads the key size from the modulus, not from keyBits
+ * (issue 7, item 11). */
+static void test_ak_rsa_modulus_size(void **st)
+{
+	EVP_PKEY *k1024 = EVP_RSA_gen(1024), *k2048 = EVP_RSA_gen(2048);
+	tpa_check_status s;
+	char why[200] = "", reason[200] = "";
+	tpa_ak *ak;
+	int rc;
+	(void)st;
+	assert_non_null(k1024);
+	assert_non_null(k2048);
+
+	/* the genuine article passes */
+	ak = rsa_ak(k2048, 2048, &rc, why, sizeof(why));
+	assert_int_equal(rc, TPA_OK);
+	assert_int_equal(tpa_ak_check(ak, why, sizeof(why)), TPA_OK);
+	assert_int_equal(rsa_verify(ak, k2048, &s, reason, sizeof(reason)), TPA_OK);
+	assert_int_equal(s, TPA_CHECK_PASS);
+	tpa_ak_free(&ak);
+
+	/* declares 2048 bits around a 1024-bit modulus */
+	ak = rsa_ak(k1024, 2048, &rc, why, sizeof(why));
+	assert_int_equal(rc, TPA_OK);
+	assert_int_equal(tpa_ak_check(ak, why, sizeof(why)), TPA_E_POLICY);
+	assert_string_equal(why, "the key declares RSA-2048 but its modulus is 1024 bits");
+	assert_int_equal(rsa_verify(ak, k1024, &s, reason, sizeof(reason)), TPA_E_POLICY);
+	assert_int_equal(s, TPA_CHECK_FAIL);
+	assert_string_equal(reason, "the key declares RSA-2048 but its modulus is 1024 bits");
+	tpa_ak_free(&ak);
+
+	/* says what it is, and is too small */
+	ak = rsa_ak(k1024, 1024, &rc, why, sizeof(why));
+	assert_int_equal(rc, TPA_OK);
+	assert_int_equal(tpa_ak_check(ak, why, sizeof(why)), TPA_E_POLICY);
+	assert_string_equal(why, "the RSA modulus is 1024 bits: an AK must be RSA-2048 or larger");
+	tpa_ak_free(&ak);
+
+	/* declares less than it has */
+	ak = rsa_ak(k2048, 1024, &rc, why, sizeof(why));
+	assert_int_equal(rc, TPA_OK);
+	assert_int_equal(tpa_ak_check(ak, why, sizeof(why)), TPA_E_POLICY);
+	assert_string_equal(why, "the key declares RSA-1024 but its modulus is 2048 bits");
+	tpa_ak_free(&ak);
+
+	/* a bare SubjectPublicKeyInfo cannot show TPM attributes, but its size
+	 * still counts: a 1024-bit key is refused, not merely "not found" */
+	{
+		unsigned char *der = NULL;
+		int dl = i2d_PUBKEY(k1024, &der);
+		assert_true(dl > 0);
+		assert_int_equal(tpa_ak_parse(der, (size_t)dl, &ak, why, sizeof(why)), TPA_OK);
+		assert_int_equal(tpa_ak_check(ak, why, sizeof(why)), TPA_E_POLICY);
+		assert_string_equal(
+		        why, "the RSA modulus is 1024 bits: an AK must be RSA-2048 or larger");
+		tpa_ak_free(&ak);
+		OPENSSL_free(der);
+		der = NULL;
+		dl = i2d_PUBKEY(k2048, &der);
+		assert_true(dl > 0);
+		assert_int_equal(tpa_ak_parse(der, (size_t)dl, &ak, why, sizeof(why)), TPA_OK);
+		assert_int_equal(tpa_ak_check(ak, why, sizeof(why)), TPA_E_NOT_FOUND);
+		tpa_ak_free(&ak);
+		OPENSSL_free(der);
+	}
+	EVP_PKEY_free(k1024);
+	EVP_PKEY_free(k2048);
+}
+
+/* An ECC AK whose point is off its curve is malformed input, not a crypto
+ * library failure (issue 7, item 13): every byte of the point, flipped. */
+static void test_ak_point_off_curve(void **st)
+{
+	TPM2B_PUBLIC p = {.publicArea = ak_public(AK_ATTRS, TPM2_ALG_SHA256, TPM2_ALG_SHA256)};
+	uint8_t buf[sizeof(p)];
+	size_t off = 0;
+	tpa_ak *ak = NULL;
+	char why[200] = "";
+	(void)st;
+	assert_int_equal(Tss2_MU_TPM2B_PUBLIC_Marshal(&p, buf, sizeof(buf), &off), TSS2_RC_SUCCESS);
+	assert_int_equal(tpa_ak_parse(buf, off, &ak, why, sizeof(why)), TPA_OK);
+	tpa_ak_free(&ak);
+	for (size_t i = 0; i < 64; i++) {
+		TPM2B_PUBLIC m = p;
+		uint8_t *b = i < 32 ? &m.publicArea.unique.ecc.x.buffer[i]
+		                    : &m.publicArea.unique.ecc.y.buffer[i - 32];
+		int r;
+		*b ^= 0x01;
+		off = 0;
+		assert_int_equal(Tss2_MU_TPM2B_PUBLIC_Marshal(&m, buf, sizeof(buf), &off),
+		                 TSS2_RC_SUCCESS);
+		why[0] = '\0';
+		r = tpa_ak_parse(buf, off, &ak, why, sizeof(why));
+		if (r != TPA_E_MALFORMED || strcmp(why, "the ECC point is not on the P-256 curve"))
+			fail_msg("point byte %zu flipped: want MALFORMED, got %d \"%s\"", i, r,
+			         why);
+		assert_null(ak);
+	}
 }
 
 static int setup(void **st)
@@ -661,6 +947,9 @@ int main(void)
 	        cmocka_unit_test(test_counter_sequence),
 	        cmocka_unit_test(test_signer_outside_endorsement),
 	        cmocka_unit_test(test_state_json),
+	        cmocka_unit_test(test_state_json_strict),
+	        cmocka_unit_test(test_ak_rsa_modulus_size),
+	        cmocka_unit_test(test_ak_point_off_curve),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
