@@ -5,9 +5,13 @@
  * are the engine's (tpa_verify); this file reads inputs and reports.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -39,7 +43,9 @@ static const char usage_text[] =
         "  --state FILE         the machine's last accepted state (clock, counter); a\n"
         "                       missing file means a first attestation.  Requires the\n"
         "                       certified counter in the evidence\n"
-        "  --update-state       on success, write the next state to --state\n"
+        "  --update-state       on success, write the next state to --state, under a lock\n"
+        "                       (FILE.lock); the verdict is printed once the state is\n"
+        "                       durably written, or else NOT RECORDED with exit 4\n"
         "  --attest FILE        TPMS_ATTEST (tpm2_quote -m)\n"
         "  --signature FILE     TPMT_SIGNATURE (tpm2_quote -s)\n"
         "  --pcr-values FILE    the PCR values the quote covers, {\"pcrs\":{\"sha256\":{...}}}\n"
@@ -147,19 +153,33 @@ static const char *status_json(tpa_check_status s)
 	return "?";
 }
 
-/* Prints the verdict and every check. */
-void cli_report(const tpa_result *res, int verdict, bool json, FILE *out)
+/* With --update-state, whether the verdict was recorded in the state. */
+enum recorded { REC_NONE, REC_YES, REC_NO };
+
+/*
+ * Prints the verdict and every check.  unrecorded, when set, is why the
+ * next state could not be written: the evidence then counts as not
+ * accepted (a verdict the state does not remember could be obtained again
+ * with the same evidence), so nothing printed claims success.
+ */
+static void report(const tpa_result *res, int verdict, bool json, enum recorded rec,
+                   const char *unrecorded, FILE *out)
 {
 	size_t n = tpa_result_count(res);
+	bool ok = verdict == TPA_OK && !unrecorded;
 	if (json) {
 		struct json_object *root = json_object_new_object(),
 		                   *checks = json_object_new_array();
-		json_object_object_add(root, "verified",
-		                       json_object_new_boolean(verdict == TPA_OK));
+		json_object_object_add(root, "verified", json_object_new_boolean(ok));
+		if (rec != REC_NONE)
+			json_object_object_add(root, "recorded",
+			                       json_object_new_boolean(rec == REC_YES));
 		json_object_object_add(root, "verdict",
-		                       json_object_new_string(verdict == TPA_OK
-		                                                      ? "verified"
-		                                                      : tpa_strerror(verdict)));
+		                       json_object_new_string(unrecorded ? "not recorded"
+		                                              : ok       ? "verified"
+		                                                         : tpa_strerror(verdict)));
+		if (unrecorded)
+			json_object_object_add(root, "error", json_object_new_string(unrecorded));
 		for (size_t i = 0; i < n; i++) {
 			const char *name, *reason;
 			tpa_check_status st;
@@ -178,7 +198,9 @@ void cli_report(const tpa_result *res, int verdict, bool json, FILE *out)
 		json_object_put(root);
 		return;
 	}
-	if (verdict == TPA_OK) {
+	if (unrecorded) {
+		fprintf(out, "NOT RECORDED: %s: the evidence is not accepted\n", unrecorded);
+	} else if (ok) {
 		fprintf(out, "VERIFIED\n");
 	} else {
 		for (size_t i = 0; i < n; i++) {
@@ -197,6 +219,42 @@ void cli_report(const tpa_result *res, int verdict, bool json, FILE *out)
 		tpa_result_check(res, i, &name, &st, &reason);
 		fprintf(out, "  %-8s %-18s %s\n", status_word(st), name, reason);
 	}
+}
+
+void cli_report(const tpa_result *res, int verdict, bool json, FILE *out)
+{
+	report(res, verdict, json, REC_NONE, NULL, out);
+}
+
+/*
+ * Serializes read-check-write of one state file between verifiers: an
+ * exclusive flock on FILE.lock, held until exit.  Without it two processes
+ * both read the old state, so one evidence is accepted twice and the later
+ * writer may put an older counter back (THREATS, concurrent
+ * verifications).  The lock file is never removed: removing it would let a
+ * process lock a new file while another holds the old one.
+ */
+static int lock_state(const char *path, int *lockfd)
+{
+	char lp[PATH_MAX];
+	int fd;
+	if (snprintf(lp, sizeof(lp), "%s.lock", path) >= (int)sizeof(lp)) {
+		errmsg("state %s: path too long", path);
+		return EXIT_ENV;
+	}
+	if ((fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+		errmsg("state %s: cannot open the lock %s: %s", path, lp, strerror(errno));
+		return EXIT_ENV;
+	}
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno == EINTR)
+			continue;
+		errmsg("state %s: cannot lock %s: %s", path, lp, strerror(errno));
+		close(fd);
+		return EXIT_ENV;
+	}
+	*lockfd = fd;
+	return EXIT_OK;
 }
 
 static int load_state(const char *path, tpa_state *st, bool *have)
@@ -264,7 +322,7 @@ int cmd_verify(int argc, char **argv)
 	uint8_t *nonce = NULL, *attest = NULL, *sig = NULL, *ekbuf = NULL;
 	size_t nonce_len = 0, attest_len = 0, sig_len = 0, ek_len = 0;
 	tpa_verify_input in;
-	int c, rc = EXIT_OK, r;
+	int c, rc = EXIT_OK, r, lockfd = -1;
 
 	memset(&in, 0, sizeof(in));
 	optind = 1;
@@ -313,6 +371,8 @@ int cmd_verify(int argc, char **argv)
 	if ((rc = cli_load_ak(ak_path, &ak)) != EXIT_OK)
 		goto out;
 	if (policy_path && (rc = cli_load_policy(policy_path, &policy)) != EXIT_OK)
+		goto out;
+	if (update && (rc = lock_state(state_path, &lockfd)) != EXIT_OK)
 		goto out;
 	if (state_path && (rc = load_state(state_path, &prev, &have_prev)) != EXIT_OK)
 		goto out;
@@ -412,17 +472,26 @@ int cmd_verify(int argc, char **argv)
 		rc = exit_for(r);
 		goto out;
 	}
-	cli_report(res, r, json, stdout);
-	rc = exit_for(r);
 	if (r == TPA_OK && update) {
-		char *s = NULL;
-		if (tpa_state_to_json(tpa_result_next_state(res), &s) != TPA_OK ||
-		    write_file_atomic(state_path, s, strlen(s)) != TPA_OK) {
-			errmsg("state %s: cannot write: %s", state_path, strerror(errno));
-			rc = EXIT_ENV;
-		}
+		/* The verdict is printed only once the state remembers it. */
+		char *s = NULL, err[PATH_MAX + 100];
+		int wr = tpa_state_to_json(tpa_result_next_state(res), &s);
+		if (wr == TPA_OK && (wr = write_file_atomic(state_path, s, strlen(s))) != TPA_OK)
+			snprintf(err, sizeof(err), "state %s: cannot write: %s", state_path,
+			         strerror(errno));
+		else if (wr != TPA_OK)
+			snprintf(err, sizeof(err), "state %s: cannot encode the next state: %s",
+			         state_path, tpa_strerror(wr));
 		free(s);
+		if (wr != TPA_OK) {
+			errmsg("%s: the verdict is NOT RECORDED", err);
+			report(res, r, json, REC_NO, err, stdout);
+			rc = EXIT_ENV;
+			goto out;
+		}
 	}
+	report(res, r, json, !update ? REC_NONE : r == TPA_OK ? REC_YES : REC_NO, NULL, stdout);
+	rc = exit_for(r);
 out:
 	tpa_result_free(&res);
 	tpa_pcrs_free(&pcrs);
@@ -434,5 +503,7 @@ out:
 	free(attest);
 	free(sig);
 	free(ekbuf);
+	if (lockfd >= 0)
+		close(lockfd); /* releases the lock, after the state is written */
 	return rc;
 }

@@ -105,6 +105,32 @@ int read_file(const char *path, size_t max, uint8_t **out, size_t *len)
 	return TPA_OK;
 }
 
+/* fsync of the directory holding path. */
+static int fsync_dir_of(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd, r, e;
+	if (!slash) {
+		snprintf(dir, sizeof(dir), ".");
+	} else if ((size_t)(slash - path) >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	} else {
+		/* "/x" lives in "/" */
+		size_t n = slash == path ? 1 : (size_t)(slash - path);
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	r = fsync(fd);
+	e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
 int write_file_atomic(const char *path, const void *data, size_t len)
 {
 	char tmp[PATH_MAX];
@@ -125,16 +151,19 @@ int write_file_atomic(const char *path, const void *data, size_t len)
 		p += w;
 		len -= (size_t)w;
 	}
-	if (fsync(fd) != 0 || fchmod(fd, 0644) != 0)
+	if (fchmod(fd, 0644) != 0 || fsync(fd) != 0)
 		goto fail;
 	if (close(fd) != 0) {
 		fd = -1;
 		goto fail;
 	}
-	if (rename(tmp, path) != 0) {
-		fd = -1;
+	fd = -1;
+	if (rename(tmp, path) != 0)
 		goto fail;
-	}
+	/* The rename is durable only once the directory entry is: until then
+	 * a crash may bring the old file back. */
+	if (fsync_dir_of(path) != 0)
+		return TPA_E_IO;
 	return TPA_OK;
 fail:
 	e = errno;
