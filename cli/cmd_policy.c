@@ -29,11 +29,21 @@ static const char usage_text[] =
 static int emit(const tpa_policy *p, const char *out)
 {
 	char *s = NULL;
+	tpa_policy *back = NULL;
+	char why[200] = "";
 	int r = tpa_policy_to_json(p, &s);
 	if (r != TPA_OK) {
 		errmsg("policy: %s", tpa_strerror(r));
 		return exit_for(r);
 	}
+	/* Never write a policy that verify would refuse to load. */
+	if ((r = tpa_policy_from_json(s, strlen(s), &back, why, sizeof(why))) != TPA_OK) {
+		errmsg("policy: the result would not load (%s), so none is written",
+		       why[0] ? why : tpa_strerror(r));
+		free(s);
+		return r == TPA_E_NOMEM ? EXIT_ENV : EXIT_MALFORMED;
+	}
+	tpa_policy_free(&back);
 	if (!out) {
 		puts(s);
 	} else if (write_file_atomic(out, s, strlen(s)) != TPA_OK) {
@@ -79,8 +89,11 @@ static int create(const char *ev_path, const char *ak_path, const char *nonce_he
 			goto out;
 		}
 		in.nonce = nonce;
-	} else {
-		in.nonce = tpa_evidence_get(ev, TPA_PART_NONCE, &in.nonce_len);
+	} else if ((in.nonce = tpa_evidence_get(ev, TPA_PART_NONCE, &in.nonce_len)) &&
+	           (!in.nonce_len || in.nonce_len > 64)) {
+		errmsg("evidence %s: its nonce is %zu bytes, not 1 to 64", ev_path, in.nonce_len);
+		rc = EXIT_MALFORMED;
+		goto out;
 	}
 	in.ak = ak;
 	in.attest = tpa_evidence_get(ev, TPA_PART_QUOTE_ATTEST, &in.attest_len);

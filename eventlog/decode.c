@@ -18,6 +18,9 @@
 
 /* Caps on decoded output for hostile data (real dbx: ~450 entries). */
 #define DECODE_MAX_ITEMS 4096u
+/* Signatures in one decoded signature-list variable: as many as a policy
+ * judges (a real dbx holds hundreds to tens of thousands). */
+#define DECODE_MAX_SIGNATURES 100000u
 
 /* ---- field tree ---- */
 
@@ -384,8 +387,8 @@ static const char *decode_siglists(tpa_fb *b, tpa_field *parent, const uint8_t *
 		sigs = tpa_fb_add(b, l, "signatures", TPA_FIELD_ARRAY);
 		while (tpa_rd_left(&body)) {
 			const uint8_t *s = NULL;
-			if (++items > DECODE_MAX_ITEMS)
-				return "too many signatures";
+			if (++items > DECODE_MAX_SIGNATURES)
+				return "more signatures than the decoder's cap (100000)";
 			tpa_rd_bytes(&body, ssize, &s);
 			fb_sigdata(b, tpa_fb_add(b, sigs, NULL, TPA_FIELD_OBJECT), type, s, ssize);
 			if (b->nomem)

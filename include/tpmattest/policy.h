@@ -18,7 +18,12 @@
 extern "C" {
 #endif
 
-#define TPA_POLICY_VERSION 1
+#define TPA_POLICY_VERSION 2
+
+/* Entries a measured signature-list variable (PK, KEK, db, dbx) may hold
+ * for a policy to judge it; real dbx variables hold hundreds to tens of
+ * thousands.  One with more fails the secure-boot check. */
+#define TPA_POLICY_MAX_SIGNATURES 100000u
 
 typedef struct tpa_policy tpa_policy;
 

@@ -93,4 +93,5 @@ def main():
         report(i, r)
     open(dst, "wb").write(ser(head, recs))
 
-main()
+if __name__ == "__main__":
+    main()
