@@ -139,11 +139,12 @@ static int read_counter(struct json_object *c, tpa_state *st, char *why, size_t 
 	if (!json_object_is_type(v, json_type_string))
 		BAD("counter: \"name\" is not a string");
 	hex = json_object_get_string(v);
-	hl = strlen(hex);
+	hl = (size_t)json_object_get_string_len(v);
 	n = hl / 2;
+	/* lowercase, as written, like every document's hex (tpa_json_hex_decode) */
 	if (hl % 2 || n < 2 || n > sizeof(st->counter_name) ||
-	    tpa_hex_decode(hex, st->counter_name, n) != TPA_OK)
-		BAD("counter: \"name\" is not a TPM name in hex");
+	    tpa_json_hex_decode(hex, hl, st->counter_name, n) != TPA_OK)
+		BAD("counter: \"name\" is not a TPM name in lowercase hex");
 	alg = (uint16_t)(st->counter_name[0] << 8 | st->counter_name[1]);
 	if (alg == ALG_NULL)
 		BAD("counter: \"name\" has nameAlg TPM_ALG_NULL (0x0010): not an NV index's name");

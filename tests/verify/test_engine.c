@@ -635,7 +635,8 @@ static void test_state_json(void **st)
 static void test_state_json_strict(void **st)
 {
 #define CLK "\"clock\":{\"clock\":5,\"reset_count\":1,\"restart_count\":0,\"safe\":true}"
-#define NAME "000b5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a"
+#define NAME_TAIL "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a"
+#define NAME "000b" NAME_TAIL
 #define CTR "\"counter\":{\"value\":7,\"name\":\"" NAME "\"}"
 	static const struct {
 		const char *doc, *why;
@@ -691,10 +692,13 @@ static void test_state_json_strict(void **st)
 	        {"{\"version\":1," CLK ",\"counter\":{\"value\":7,\"name\":\"000b5a5a5a5a\"}}",
 	         "a 4-byte digest, not the 32 bytes of its nameAlg 0x000b"},
 	        {"{\"version\":1," CLK ",\"counter\":{\"value\":7,\"name\":\"" NAME "5\"}}",
-	         "counter: \"name\" is not a TPM name in hex"},
+	         "counter: \"name\" is not a TPM name in lowercase hex"},
 	        {"{\"version\":1," CLK ",\"counter\":{\"value\":7,\"name\":\"" NAME "zz\"}}",
-	         "counter: \"name\" is not a TPM name in hex"},
+	         "counter: \"name\" is not a TPM name in lowercase hex"},
+	        {"{\"version\":1," CLK ",\"counter\":{\"value\":7,\"name\":\"000B" NAME_TAIL "\"}}",
+	         "counter: \"name\" is not a TPM name in lowercase hex"},
 	        {"[]", "not a JSON object"},
+	        {"null", "not a JSON object"},
 	};
 	(void)st;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -732,6 +736,7 @@ static void test_state_json_strict(void **st)
 	}
 #undef CLK
 #undef NAME
+#undef NAME_TAIL
 #undef CTR
 }
 
