@@ -162,6 +162,29 @@ enum recorded { REC_NONE, REC_YES, REC_NO };
  * accepted (a verdict the state does not remember could be obtained again
  * with the same evidence), so nothing printed claims success.
  */
+/* "not_covered": per quoted bank, the PCRs (8-23) that were extended but
+ * have no events in the UEFI log, which only a policy rule judges. */
+static void add_not_covered(struct json_object *root, const tpa_result *res)
+{
+	const tpa_pcrs *q = tpa_result_quoted_pcrs(res);
+	struct json_object *nc;
+	if (!q || !(nc = json_object_new_object()))
+		return;
+	for (size_t b = 0; b < tpa_pcrs_bank_count(q); b++) {
+		uint16_t alg = tpa_pcrs_bank_alg(q, b);
+		uint32_t m = tpa_result_uncovered_pcrs(res, alg);
+		struct json_object *a;
+		if (!m)
+			continue;
+		a = json_object_new_array();
+		for (unsigned k = 0; k < TPA_PCR_COUNT; k++)
+			if (m >> k & 1)
+				json_object_array_add(a, json_object_new_int((int)k));
+		json_object_object_add(nc, tpa_alg_name(alg), a);
+	}
+	json_object_object_add(root, "not_covered", nc);
+}
+
 static void report(const tpa_result *res, int verdict, bool json, enum recorded rec,
                    const char *unrecorded, FILE *out)
 {
@@ -180,6 +203,7 @@ static void report(const tpa_result *res, int verdict, bool json, enum recorded 
 		                                                         : tpa_strerror(verdict)));
 		if (unrecorded)
 			json_object_object_add(root, "error", json_object_new_string(unrecorded));
+		add_not_covered(root, res);
 		for (size_t i = 0; i < n; i++) {
 			const char *name, *reason;
 			tpa_check_status st;

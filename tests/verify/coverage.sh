@@ -52,6 +52,7 @@ quote_all "$LOG" ima
 # no policy: accepted, PCR 10 and 16 named as not covered
 expect_verdict "PCR 10 and 16 extended without UEFI log events" - "$W/ima.json" --ak "$QAK" --nonce "$QN"
 expect_reason eventlog_replay "the log replays to all 22 quoted values it covers; not covered by the event log: PCR 10, 16 (sha1, sha256)"
+json "$W/out" 'd["not_covered"] == {"sha1": [10, 16], "sha256": [10, 16]}' | grep -qx True || fail "verify --json not_covered: $(head -c 400 "$W/out")"
 
 # a policy pinning PCR 10 to its value before the extension (written by
 # hand, docs/policy.md): refused there
