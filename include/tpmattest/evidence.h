@@ -62,9 +62,14 @@ const char *tpa_evidence_tool(const tpa_evidence *ev);
 
 /*
  * JSON form (docs/evidence.md).  to_json returns a malloc'd NUL-terminated
- * string.  from_json is strict: unknown version, missing required members,
- * bad base64/hex or wrong types are TPA_E_MALFORMED; it checks the shape of
- * the document only, never what the TPM structures say.
+ * string.  from_json reads exactly len bytes (no NUL terminator needed) and
+ * is strict, as docs/evidence.md "Strict reading" lists: anything but RFC
+ * 8259 JSON, a NUL in any string, a member name twice in one object, an
+ * unknown version or member, a missing required member (eventlog included:
+ * null when there is none), base64 that is not canonical padded RFC 4648,
+ * hex that is not lowercase, or wrong types are TPA_E_MALFORMED; what is
+ * over a cap (size, depth, number range, part size) is TPA_E_LIMIT.  It
+ * checks the shape of the document only, never what the TPM structures say.
  */
 int tpa_evidence_to_json(const tpa_evidence *ev, int pretty, char **out);
 int tpa_evidence_from_json(const char *json, size_t len, tpa_evidence **out);
