@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -345,92 +347,130 @@ static int b64_decode(const char *s, size_t n, uint8_t **out, size_t *outlen)
 	return TPA_OK;
 }
 
-/* A string member; tpa_json_parse refused NULs, so *len is strlen(*s). */
-static int get_string(struct json_object *obj, const char *key, int required_, const char **s,
-                      size_t *len)
+/* What the reader is in, for the reason it gives when it refuses. */
+struct rd {
+	char *why;
+	size_t whylen;
+};
+
+static int refuse(struct rd *rd, int err, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+static int refuse(struct rd *rd, int err, const char *fmt, ...)
+{
+	va_list ap;
+	if (rd->why && rd->whylen) {
+		va_start(ap, fmt);
+		vsnprintf(rd->why, rd->whylen, fmt, ap);
+		va_end(ap);
+	}
+	return err;
+}
+
+/* A string member; tpa_json_parse refused NULs, so *len is strlen(*s).
+ * name is the member's path, for the reason. */
+static int get_string(struct rd *rd, struct json_object *obj, const char *key, const char *name,
+                      int required_, const char **s, size_t *len)
 {
 	struct json_object *v;
 	*s = NULL;
 	if (!json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
-		return required_ ? TPA_E_MALFORMED : TPA_OK;
+		return required_ ? refuse(rd, TPA_E_MALFORMED, "%s: missing", name) : TPA_OK;
 	if (!json_object_is_type(v, json_type_string))
-		return TPA_E_MALFORMED;
+		return refuse(rd, TPA_E_MALFORMED, "%s: not a string", name);
 	*s = json_object_get_string(v);
 	*len = (size_t)json_object_get_string_len(v);
 	return TPA_OK;
 }
 
-static int read_part(tpa_evidence *ev, struct json_object *obj, const char *key, int required_,
-                     int hex, tpa_evidence_part part)
+static int read_part(struct rd *rd, tpa_evidence *ev, struct json_object *obj, const char *key,
+                     const char *name, int required_, int hex, tpa_evidence_part part)
 {
 	const char *s;
 	uint8_t *buf = NULL;
 	size_t slen = 0, len = 0;
 	int r;
-	if ((r = get_string(obj, key, required_, &s, &slen)) != TPA_OK || !s)
+	if ((r = get_string(rd, obj, key, name, required_, &s, &slen)) != TPA_OK || !s)
 		return r;
 	if (hex) {
 		len = slen / 2;
-		if (slen % 2)
-			return TPA_E_MALFORMED;
 		if (len > TPA_EVIDENCE_MAX_PART)
-			return TPA_E_LIMIT;
+			return refuse(rd, TPA_E_LIMIT, "%s: larger than %u bytes", name,
+			              TPA_EVIDENCE_MAX_PART);
 		if (!(buf = malloc(len + 1)))
 			return TPA_E_NOMEM;
-		if (tpa_json_hex_decode(s, slen, buf, len) != TPA_OK) {
+		if (slen % 2 || tpa_json_hex_decode(s, slen, buf, len) != TPA_OK) {
 			free(buf);
-			return TPA_E_MALFORMED;
+			return refuse(rd, TPA_E_MALFORMED,
+			              "%s: not an even number of lowercase hex digits", name);
 		}
-	} else if ((r = b64_decode(s, slen, &buf, &len)) != TPA_OK)
+	} else if ((r = b64_decode(s, slen, &buf, &len)) != TPA_OK) {
+		if (r == TPA_E_LIMIT)
+			return refuse(rd, r, "%s: larger than %u bytes", name,
+			              TPA_EVIDENCE_MAX_PART);
+		if (r == TPA_E_MALFORMED)
+			return refuse(rd, r, "%s: not canonical padded base64 (RFC 4648)", name);
 		return r;
+	}
 	r = tpa_evidence_set(ev, part, buf, len);
 	free(buf);
 	return r;
 }
 
-static int get_object(struct json_object *obj, const char *key, struct json_object **v)
+static int get_object(struct rd *rd, struct json_object *obj, const char *key,
+                      struct json_object **v)
 {
-	if (!json_object_object_get_ex(obj, key, v) || !json_object_is_type(*v, json_type_object))
-		return TPA_E_MALFORMED;
+	if (!json_object_object_get_ex(obj, key, v))
+		return refuse(rd, TPA_E_MALFORMED, "%s: missing", key);
+	if (!json_object_is_type(*v, json_type_object))
+		return refuse(rd, TPA_E_MALFORMED, "%s: not an object", key);
 	return TPA_OK;
 }
 
 /* "0x" and exactly 8 lowercase hex digits, as tpa_evidence_to_json writes. */
-static int read_handle(struct json_object *obj, const char *key, uint32_t *h)
+static int read_handle(struct rd *rd, struct json_object *obj, const char *key, const char *name,
+                       uint32_t *h)
 {
 	const char *s;
 	size_t len;
 	uint8_t b[4];
 	int r;
-	if ((r = get_string(obj, key, 1, &s, &len)) != TPA_OK)
+	if ((r = get_string(rd, obj, key, name, 1, &s, &len)) != TPA_OK)
 		return r;
 	if (len != 10 || s[0] != '0' || s[1] != 'x' || tpa_json_hex_decode(s + 2, 8, b, 4))
-		return TPA_E_MALFORMED;
+		return refuse(rd, TPA_E_MALFORMED, "%s: not 0x and 8 lowercase hex digits", name);
 	*h = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 	return TPA_OK;
 }
 
 /* Every member of obj is one of names: a misspelt member is not silently
- * the absence of the intended one. */
-static int only_members(struct json_object *obj, const char *const *names, size_t n)
+ * the absence of the intended one.  The reason does not quote the unknown
+ * name: it is the sender's text. */
+static int only_members(struct rd *rd, struct json_object *obj, const char *where,
+                        const char *const *names, size_t n)
 {
+	size_t k = 0;
 	json_object_object_foreach (obj, key, v) {
 		size_t i = 0;
 		(void)v;
 		while (i < n && strcmp(key, names[i]) != 0)
 			i++;
 		if (i == n)
-			return TPA_E_MALFORMED;
+			return refuse(rd, TPA_E_MALFORMED,
+			              "%s: member %zu is not one of version %d's", where, k + 1,
+			              TPA_EVIDENCE_VERSION);
+		k++;
 	}
 	return TPA_OK;
 }
 
-#define ONLY(obj, ...)                                        \
-	only_members(obj, (const char *const[]){__VA_ARGS__}, \
+#define ONLY(rd, obj, where, ...)                                        \
+	only_members(rd, obj, where, (const char *const[]){__VA_ARGS__}, \
 	             sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
 
-int tpa_evidence_from_json(const char *json, size_t len, tpa_evidence **out)
+int tpa_evidence_from_json_why(const char *json, size_t len, tpa_evidence **out, char *why,
+                               size_t whylen)
 {
+	struct rd rd = {why, whylen};
 	struct json_object *root = NULL, *v, *ak, *quote, *counter, *ekc;
 	tpa_evidence *ev = NULL;
 	tpa_pcrs *pcrs = NULL;
@@ -438,82 +478,102 @@ int tpa_evidence_from_json(const char *json, size_t len, tpa_evidence **out)
 	size_t slen, nlen;
 	int r;
 
+	if (why && whylen)
+		why[0] = '\0';
 	if (!json || !out)
 		return TPA_E_INVALID_ARG;
-	if ((r = tpa_json_parse(json, len, &root, NULL, 0)) != TPA_OK)
+	if ((r = tpa_json_parse(json, len, &root, why, whylen)) != TPA_OK)
 		return r;
 
-	r = TPA_E_MALFORMED;
-	if (!json_object_is_type(root, json_type_object))
+	if (!json_object_is_type(root, json_type_object)) {
+		r = refuse(&rd, TPA_E_MALFORMED, "not a JSON object");
 		goto out;
-	if (ONLY(root, "format", "version", "tool", "nonce", "ak", "quote", "pcrs", "counter",
-	         "eventlog", "ek_certificates"))
+	}
+	if ((r = ONLY(&rd, root, "the document", "format", "version", "tool", "nonce", "ak",
+	              "quote", "pcrs", "counter", "eventlog", "ek_certificates")))
 		goto out;
-	if (get_string(root, "format", 1, &s, &slen) || slen != strlen("tpmattest-evidence") ||
-	    memcmp(s, "tpmattest-evidence", slen) != 0)
+	if ((r = get_string(&rd, root, "format", "format", 1, &s, &slen)))
 		goto out;
+	if (slen != strlen("tpmattest-evidence") || memcmp(s, "tpmattest-evidence", slen) != 0) {
+		r = refuse(&rd, TPA_E_MALFORMED, "format: not \"tpmattest-evidence\"");
+		goto out;
+	}
 	if (!json_object_object_get_ex(root, "version", &v) ||
 	    !json_object_is_type(v, json_type_int) ||
-	    json_object_get_int64(v) != TPA_EVIDENCE_VERSION)
+	    json_object_get_int64(v) != TPA_EVIDENCE_VERSION) {
+		r = refuse(&rd, TPA_E_MALFORMED, "version: not the integer %d",
+		           TPA_EVIDENCE_VERSION);
 		goto out;
+	}
 	if ((r = tpa_evidence_new(&ev)) != TPA_OK)
 		goto out;
-	if ((r = get_string(root, "tool", 0, &s, &slen)) ||
+	if ((r = get_string(&rd, root, "tool", "tool", 0, &s, &slen)) ||
 	    (s && (r = tpa_evidence_set_tool(ev, s))))
 		goto out;
-	if ((r = read_part(ev, root, "nonce", 1, 1, TPA_PART_NONCE)))
+	if ((r = read_part(&rd, ev, root, "nonce", "nonce", 1, 1, TPA_PART_NONCE)))
 		goto out;
-	r = TPA_E_MALFORMED;
 	tpa_evidence_get(ev, TPA_PART_NONCE, &nlen);
-	if (nlen < 1 || nlen > TPA_EVIDENCE_MAX_NONCE)
+	if (nlen < 1 || nlen > TPA_EVIDENCE_MAX_NONCE) {
+		r = refuse(&rd, TPA_E_MALFORMED, "nonce: not 1 to %d bytes",
+		           TPA_EVIDENCE_MAX_NONCE);
 		goto out;
-	if (get_object(root, "ak", &ak) || ONLY(ak, "handle", "public", "name") ||
-	    read_handle(ak, "handle", &ev->ak_handle))
+	}
+	if ((r = get_object(&rd, root, "ak", &ak)) ||
+	    (r = ONLY(&rd, ak, "ak", "handle", "public", "name")) ||
+	    (r = read_handle(&rd, ak, "handle", "ak.handle", &ev->ak_handle)) ||
+	    (r = read_part(&rd, ev, ak, "public", "ak.public", 1, 0, TPA_PART_AK_PUBLIC)) ||
+	    (r = read_part(&rd, ev, ak, "name", "ak.name", 0, 1, TPA_PART_AK_NAME)))
 		goto out;
-	if ((r = read_part(ev, ak, "public", 1, 0, TPA_PART_AK_PUBLIC)) ||
-	    (r = read_part(ev, ak, "name", 0, 1, TPA_PART_AK_NAME)))
+	if ((r = get_object(&rd, root, "quote", &quote)) ||
+	    (r = ONLY(&rd, quote, "quote", "attest", "signature")) ||
+	    (r = read_part(&rd, ev, quote, "attest", "quote.attest", 1, 0,
+	                   TPA_PART_QUOTE_ATTEST)) ||
+	    (r = read_part(&rd, ev, quote, "signature", "quote.signature", 1, 0,
+	                   TPA_PART_QUOTE_SIGNATURE)))
 		goto out;
-	r = TPA_E_MALFORMED;
-	if (get_object(root, "quote", &quote) || ONLY(quote, "attest", "signature"))
+	if ((r = get_object(&rd, root, "counter", &counter)) ||
+	    (r = ONLY(&rd, counter, "counter", "index", "name", "value", "attest", "signature")) ||
+	    (r = read_handle(&rd, counter, "index", "counter.index", &ev->nv_index)) ||
+	    (r = read_part(&rd, ev, counter, "name", "counter.name", 0, 1,
+	                   TPA_PART_COUNTER_NAME)) ||
+	    (r = read_part(&rd, ev, counter, "attest", "counter.attest", 1, 0,
+	                   TPA_PART_COUNTER_ATTEST)) ||
+	    (r = read_part(&rd, ev, counter, "signature", "counter.signature", 1, 0,
+	                   TPA_PART_COUNTER_SIGNATURE)))
 		goto out;
-	if ((r = read_part(ev, quote, "attest", 1, 0, TPA_PART_QUOTE_ATTEST)) ||
-	    (r = read_part(ev, quote, "signature", 1, 0, TPA_PART_QUOTE_SIGNATURE)))
-		goto out;
-	r = TPA_E_MALFORMED;
-	if (get_object(root, "counter", &counter) ||
-	    ONLY(counter, "index", "name", "value", "attest", "signature") ||
-	    read_handle(counter, "index", &ev->nv_index))
-		goto out;
-	if ((r = read_part(ev, counter, "name", 0, 1, TPA_PART_COUNTER_NAME)) ||
-	    (r = read_part(ev, counter, "attest", 1, 0, TPA_PART_COUNTER_ATTEST)) ||
-	    (r = read_part(ev, counter, "signature", 1, 0, TPA_PART_COUNTER_SIGNATURE)))
-		goto out;
-	r = TPA_E_MALFORMED;
 	/* json-c holds integers up to UINT64_MAX; a negative one reads as 0
 	 * through json_object_get_uint64, so it is refused first */
 	if (!json_object_object_get_ex(counter, "value", &v) ||
-	    !json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+	    !json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0) {
+		r = refuse(&rd, TPA_E_MALFORMED, "counter.value: not a non-negative integer");
 		goto out;
+	}
 	ev->counter = json_object_get_uint64(v);
 	/* null says the attester sent no log on purpose; absent is malformed */
-	if (!json_object_object_get_ex(root, "eventlog", &v))
+	if (!json_object_object_get_ex(root, "eventlog", &v)) {
+		r = refuse(&rd, TPA_E_MALFORMED, "eventlog: missing (null when there is no log)");
 		goto out;
-	if ((r = read_part(ev, root, "eventlog", 0, 0, TPA_PART_EVENTLOG)))
-		goto out;
-	r = TPA_E_MALFORMED;
-	if (json_object_object_get_ex(root, "ek_certificates", &ekc)) {
-		if (!json_object_is_type(ekc, json_type_object) || ONLY(ekc, "rsa", "ecc"))
-			goto out;
-		if ((r = read_part(ev, ekc, "rsa", 0, 0, TPA_PART_EK_RSA_CERT)) ||
-		    (r = read_part(ev, ekc, "ecc", 0, 0, TPA_PART_EK_ECC_CERT)))
-			goto out;
 	}
-	r = TPA_E_MALFORMED;
-	if (get_object(root, "pcrs", &v))
+	if ((r = read_part(&rd, ev, root, "eventlog", "eventlog", 0, 0, TPA_PART_EVENTLOG)))
+		goto out;
+	if (json_object_object_get_ex(root, "ek_certificates", &ekc) &&
+	    ((r = get_object(&rd, root, "ek_certificates", &ekc)) ||
+	     (r = ONLY(&rd, ekc, "ek_certificates", "rsa", "ecc")) ||
+	     (r = read_part(&rd, ev, ekc, "rsa", "ek_certificates.rsa", 0, 0,
+	                    TPA_PART_EK_RSA_CERT)) ||
+	     (r = read_part(&rd, ev, ekc, "ecc", "ek_certificates.ecc", 0, 0,
+	                    TPA_PART_EK_ECC_CERT))))
+		goto out;
+	if ((r = get_object(&rd, root, "pcrs", &v)))
 		goto out;
 	/* lowercase hex, canonical bank names: docs/evidence.md */
-	if ((r = tpa_pcrs_from_object(v, TPA_PCRS_STRICT, &pcrs, NULL)) != TPA_OK)
+	if ((r = tpa_pcrs_from_object(v, TPA_PCRS_STRICT, &pcrs, NULL)) != TPA_OK) {
+		if (r != TPA_E_NOMEM)
+			refuse(&rd, r,
+			       "pcrs: not {\"sha256\":{\"0\":\"lowercase hex\",...},...} with each "
+			       "bank once");
 		goto out;
+	}
 	ev->pcrs = pcrs;
 	*out = ev;
 	ev = NULL;
@@ -522,4 +582,9 @@ out:
 	tpa_evidence_free(&ev);
 	json_object_put(root);
 	return r;
+}
+
+int tpa_evidence_from_json(const char *json, size_t len, tpa_evidence **out)
+{
+	return tpa_evidence_from_json_why(json, len, out, NULL, 0);
 }

@@ -73,6 +73,11 @@ const char *tpa_evidence_tool(const tpa_evidence *ev);
  */
 int tpa_evidence_to_json(const tpa_evidence *ev, int pretty, char **out);
 int tpa_evidence_from_json(const char *json, size_t len, tpa_evidence **out);
+/* The same, with the reason for a refusal in why (if non-NULL): the byte
+ * offset for a JSON error, the member's path ("ak.public: ...") for the
+ * rest.  Quotes none of the document's strings. */
+int tpa_evidence_from_json_why(const char *json, size_t len, tpa_evidence **out, char *why,
+                               size_t whylen);
 
 #ifdef __cplusplus
 }

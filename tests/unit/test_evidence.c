@@ -274,6 +274,50 @@ static void test_pcrs_in_evidence(void **state)
 	tpa_evidence_free(&ev);
 }
 
+/* The reason names where: the byte for JSON, the member for the rest. */
+static void why_is(const char *from, const char *to, int want, const char *reason)
+{
+	char *doc = genuine(), *bad = edit(doc, from, to), why[256];
+	tpa_evidence *ev = NULL;
+	int r = tpa_evidence_from_json_why(bad, strlen(bad), &ev, why, sizeof(why));
+	if (r != want || strcmp(why, reason) != 0)
+		fail_msg("%s -> %s: want %d \"%s\", got %d \"%s\"", from, to, want, reason, r, why);
+	assert_null(ev);
+	free(bad);
+	free(doc);
+}
+
+static void test_why(void **state)
+{
+	char *doc = genuine(), why[64] = "x";
+	tpa_evidence *ev = NULL;
+	(void)state;
+	why_is("{\"format\"", "{'format'", TPA_E_MALFORMED,
+	       "byte 1: single quote, expected a member name in double quotes");
+	why_is("\"nonce\":", "\"nonce\":\"00\",\"nonce\":", TPA_E_MALFORMED,
+	       "byte 75: member name already used at byte 62");
+	why_is("\"/1RDRw==\"", "\"/1RDRx==\"", TPA_E_MALFORMED,
+	       "quote.attest: not canonical padded base64 (RFC 4648)");
+	why_is("\"handle\":\"0x8100abcd\"", "\"handle\":\"0x8100ABCD\"", TPA_E_MALFORMED,
+	       "ak.handle: not 0x and 8 lowercase hex digits");
+	why_is("\"nonce\":\"a0", "\"nonce\":\"A0", TPA_E_MALFORMED,
+	       "nonce: not an even number of lowercase hex digits");
+	why_is("\"ek_certificates\"", "\"ek_certificate\"", TPA_E_MALFORMED,
+	       "the document: member 10 is not one of version 1's");
+	why_is("\"eventlog\":null,", "", TPA_E_MALFORMED,
+	       "eventlog: missing (null when there is no log)");
+	why_is("\"value\":17", "\"value\":-17", TPA_E_MALFORMED,
+	       "counter.value: not a non-negative integer");
+	why_is("\"sha256\":{", "\"SHA256\":{", TPA_E_MALFORMED,
+	       "pcrs: not {\"sha256\":{\"0\":\"lowercase hex\",...},...} with each bank once");
+	/* success leaves why empty */
+	assert_int_equal(tpa_evidence_from_json_why(doc, strlen(doc), &ev, why, sizeof(why)),
+	                 TPA_OK);
+	assert_string_equal(why, "");
+	tpa_evidence_free(&ev);
+	free(doc);
+}
+
 /* User PCR files keep their tolerance of 0x and uppercase, but are read as
  * strictly as any JSON, and a bank may not be given twice. */
 static void test_pcrs_file(void **state)
@@ -315,10 +359,15 @@ static void test_pcrs_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_genuine),          cmocka_unit_test(test_json_syntax),
-	        cmocka_unit_test(test_base64),           cmocka_unit_test(test_hex_and_handles),
-	        cmocka_unit_test(test_nonce_length),     cmocka_unit_test(test_members),
-	        cmocka_unit_test(test_pcrs_in_evidence), cmocka_unit_test(test_pcrs_file),
+	        cmocka_unit_test(test_genuine),
+	        cmocka_unit_test(test_json_syntax),
+	        cmocka_unit_test(test_base64),
+	        cmocka_unit_test(test_hex_and_handles),
+	        cmocka_unit_test(test_nonce_length),
+	        cmocka_unit_test(test_members),
+	        cmocka_unit_test(test_pcrs_in_evidence),
+	        cmocka_unit_test(test_pcrs_file),
+	        cmocka_unit_test(test_why),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
