@@ -112,10 +112,12 @@ int cli_load_evidence(const char *path, tpa_evidence **ev, tpa_eventlog **log)
 	int rc = slurp("evidence", path, 128u << 20, &buf, &len), r;
 	if (rc != EXIT_OK)
 		return rc;
-	r = tpa_evidence_from_json((const char *)buf, len, ev);
+	char why[200] = "";
+	r = tpa_evidence_from_json_why((const char *)buf, len, ev, why, sizeof(why));
 	free(buf);
 	if (r != TPA_OK) {
-		errmsg("evidence %s: not a tpmattest evidence document: %s", path, tpa_strerror(r));
+		errmsg("evidence %s: not a tpmattest evidence document: %s", path,
+		       why[0] ? why : tpa_strerror(r));
 		return exit_for(r);
 	}
 	*log = NULL;
