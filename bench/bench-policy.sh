@@ -17,7 +17,7 @@ git -C "$ROOT" worktree add --detach "$T/base" "$BASE" >/dev/null 2>&1
 meson setup "$T/base/build" "$T/base" -Dtests=false -Dbench=false >/dev/null
 ninja -C "$T/base/build" >/dev/null
 cp "$ROOT/bench/bench_policy.c" "$T/base/bench/"
-cc -O2 -I"$T/base/include" $(pkg-config --cflags json-c) "$T/base/bench/bench_policy.c" \
+cc -O2 -I"$T/base/include" -I"$T/base/src" $(pkg-config --cflags json-c) "$T/base/bench/bench_policy.c" \
   "$T/base/build/libtpmattest.a" $(pkg-config --libs json-c libcrypto tss2-mu) -lpthread -o "$T/bench-policy-base"
 
 echo "== this tree"

@@ -22,7 +22,7 @@
 #include <tpmattest/policy.h>
 #include <tpmattest/verify.h>
 
-#include "../src/ak_internal.h"
+#include "verifier/ak_internal.h"
 #include "bench.h"
 
 #define SAMPLES 101

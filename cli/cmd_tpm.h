@@ -3,7 +3,7 @@
 #ifndef TPA_CMD_TPM_H
 #define TPA_CMD_TPM_H
 
-#include <tpmattest/tpm.h>
+#include <tpmattest-tpm/tpm.h>
 
 #include "cli.h"
 

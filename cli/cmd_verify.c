@@ -347,10 +347,13 @@ int cmd_verify(int argc, char **argv)
 	tpa_state prev;
 	uint8_t *nonce = NULL, *attest = NULL, *sig = NULL, *ekbuf = NULL;
 	size_t nonce_len = 0, attest_len = 0, sig_len = 0, ek_len = 0;
-	tpa_verify_input in;
+	tpa_machine machine;
+	tpa_verification v;
+	char why[256] = "";
 	int c, rc = EXIT_OK, r, lockfd = -1;
 
-	memset(&in, 0, sizeof(in));
+	memset(&machine, 0, sizeof(machine));
+	memset(&v, 0, sizeof(v));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -406,39 +409,10 @@ int cmd_verify(int argc, char **argv)
 		goto out;
 
 	if (ev_path) {
-		const uint8_t *evak;
-		size_t evak_len, xl;
 		if ((rc = cli_load_evidence(ev_path, &ev, &log)) != EXIT_OK)
 			goto out;
-		in.attest = tpa_evidence_get(ev, TPA_PART_QUOTE_ATTEST, &in.attest_len);
-		in.signature = tpa_evidence_get(ev, TPA_PART_QUOTE_SIGNATURE, &in.signature_len);
-		in.counter_attest =
-		        tpa_evidence_get(ev, TPA_PART_COUNTER_ATTEST, &in.counter_attest_len);
-		in.counter_signature =
-		        tpa_evidence_get(ev, TPA_PART_COUNTER_SIGNATURE, &in.counter_signature_len);
-		in.pcrs = tpa_evidence_pcrs(ev);
-		if (!ekbuf) {
-			/* tpmattest makes its AK under the default ECC EK: that
-			 * EK's certificate in the evidence gives its name.  (The
-			 * RSA EK is not the AK's parent.) */
-			const uint8_t *cert = tpa_evidence_get(ev, TPA_PART_EK_ECC_CERT, &xl);
-			if (cert &&
-			    (r = tpa_ek_public_from_cert(cert, xl, &ekbuf, &ek_len)) != TPA_OK &&
-			    r != TPA_E_UNSUPPORTED) {
-				errmsg("evidence %s: its EK certificate does not decode: %s",
-				       ev_path, tpa_strerror(r));
-				rc = exit_for(r);
-				goto out;
-			}
-		}
-		evak = tpa_evidence_get(ev, TPA_PART_AK_PUBLIC, &evak_len);
-		(void)evak;
-		if (!in.attest || !in.signature || !in.pcrs) {
-			errmsg("evidence %s: no quote or PCR values", ev_path);
-			rc = EXIT_MALFORMED;
-			goto out;
-		}
 	} else {
+		/* tpm2-tools' raw files, made into evidence without a counter */
 		char *pj;
 		size_t pl, unknown = 0;
 		if ((rc = slurp("attest", attest_path, MAX_TPM_FILE, &attest, &attest_len)) !=
@@ -471,30 +445,34 @@ int cmd_verify(int argc, char **argv)
 				goto out;
 			}
 		}
-		in.attest = attest;
-		in.attest_len = attest_len;
-		in.signature = sig;
-		in.signature_len = sig_len;
-		in.pcrs = pcrs;
+		if ((r = tpa_evidence_new(&ev)) != TPA_OK ||
+		    (r = tpa_evidence_set(ev, TPA_PART_QUOTE_ATTEST, attest, attest_len)) !=
+		            TPA_OK ||
+		    (r = tpa_evidence_set(ev, TPA_PART_QUOTE_SIGNATURE, sig, sig_len)) != TPA_OK ||
+		    (r = tpa_evidence_set_pcrs(ev, &pcrs)) != TPA_OK) {
+			errmsg("verify: %s", tpa_strerror(r));
+			rc = exit_for(r);
+			goto out;
+		}
 	}
-	in.ak = ak;
-	in.nonce = nonce;
-	in.nonce_len = nonce_len;
-	in.eventlog = log;
-	in.policy = policy;
-	in.previous = have_prev ? &prev : NULL;
-	in.ek_public = ekbuf;
-	in.ek_public_len = ek_len;
-	if (policy)
-		in.require |= TPA_REQUIRE_EVENTLOG;
-	if (state_path)
-		in.require |= TPA_REQUIRE_COUNTER | TPA_REQUIRE_SIGNER;
-	if (bare_ak)
-		in.require |= TPA_ALLOW_BARE_AK;
-
-	r = tpa_verify(&in, &res);
+	machine.ak = ak;
+	machine.ek_public = ekbuf;
+	machine.ek_public_len = ek_len;
+	machine.trust_bare_ak = bare_ak;
+	v.evidence = ev;
+	v.eventlog = log;
+	v.machine = &machine;
+	v.nonce = nonce;
+	v.nonce_len = nonce_len;
+	v.previous = have_prev ? &prev : NULL;
+	v.keep_state = state_path != NULL;
+	v.policy = policy;
+	r = tpa_verify_evidence(&v, &res, why, sizeof(why));
 	if (!res) {
-		errmsg("verify: %s", tpa_strerror(r));
+		if (why[0])
+			errmsg("evidence %s: %s", ev_path ? ev_path : attest_path, why);
+		else
+			errmsg("verify: %s", tpa_strerror(r));
 		rc = exit_for(r);
 		goto out;
 	}

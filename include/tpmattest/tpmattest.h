@@ -116,7 +116,7 @@ uint16_t tpa_pcrs_bank_alg(const tpa_pcrs *pcrs, size_t i);
  * JSON form, as DESIGN.md: {"pcrs":{"sha256":{"0":"hex",...},...}}.
  * tpa_pcrs_from_json also accepts the bare {"sha256":{...}} object, ignores
  * banks it does not know (reported in *unknown_banks if non-NULL), and
- * refuses anything else malformed.  It reads strict JSON (src/json.h), and
+ * refuses anything else malformed.  It reads strict JSON (src/base/json.h), and
  * a bank given twice under two spellings is malformed.  tpa_pcrs_to_json returns a malloc'd
  * NUL-terminated string; incomplete pairs are listed under "incomplete".
  */

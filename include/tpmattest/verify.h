@@ -169,6 +169,48 @@ const tpa_pcrs *tpa_result_quoted_pcrs(const tpa_result *res);
  */
 uint32_t tpa_result_uncovered_pcrs(const tpa_result *res, uint16_t alg);
 
+/* ---- one verification, as `tpmattest verify` and the server run it ---- */
+
+struct tpa_evidence; /* <tpmattest/evidence.h> */
+
+/* What a verifier knows of a machine before its evidence arrives. */
+typedef struct tpa_machine {
+	const tpa_ak *ak; /* required: the enrolled AK */
+	/* TPM2B_PUBLIC of the EK the AK was created under.  NULL: rebuilt from
+	 * the evidence's ECC EK certificate (tpmattest makes its AK under the
+	 * default ECC EK), when it has one. */
+	const uint8_t *ek_public;
+	size_t ek_public_len;
+	int trust_bare_ak; /* the AK is a bare public key that enrollment vetted */
+} tpa_machine;
+
+typedef struct tpa_verification {
+	const struct tpa_evidence *evidence; /* required */
+	/* the evidence's event log, parsed; NULL: parsed here from the evidence */
+	const tpa_eventlog *eventlog;
+	const tpa_machine *machine; /* required */
+	const uint8_t *nonce;       /* required: what this verifier issued, 1..64 bytes */
+	size_t nonce_len;
+	const tpa_state *previous; /* the last accepted state; NULL for a first attestation */
+	/* the next state will be remembered: the certified counter and a signer
+	 * shown to be under the EK are then required */
+	int keep_state;
+	const struct tpa_policy *policy; /* optional; with it an event log is required */
+} tpa_verification;
+
+/*
+ * One verification: the evidence's quote, counter certification, PCR
+ * values and event log, the machine's AK and EK, the nonce, the last state
+ * and the policy go in; which checks are required is decided here (a policy
+ * needs the log; keeping state needs the certified counter and the signer
+ * under the EK), so every caller decides alike.  Returns tpa_verify's
+ * verdict with *out filled (tpa_result_next_state: the state to remember on
+ * TPA_OK).  Evidence that cannot be used at all (no quote or PCR values, an
+ * event log or EK certificate that does not decode) is TPA_E_MALFORMED (or
+ * TPA_E_LIMIT) with the reason in why and *out NULL.
+ */
+int tpa_verify_evidence(const tpa_verification *v, tpa_result **out, char *why, size_t whylen);
+
 #ifdef __cplusplus
 }
 #endif

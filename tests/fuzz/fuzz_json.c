@@ -12,7 +12,7 @@
 
 #include <tpmattest/tpmattest.h>
 
-#include "../../src/json.h"
+#include "base/json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

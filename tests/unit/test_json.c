@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The strict JSON reader (src/json.h): exactly RFC 8259, no NUL, no
+ * The strict JSON reader (src/base/json.h): exactly RFC 8259, no NUL, no
  * duplicate member names, bounded depth; each refusal with its error code
  * and the byte offset the reason names.
  */
@@ -16,8 +16,8 @@
 
 #include <tpmattest/tpmattest.h>
 
-#include "json.h"
-#include "util.h"
+#include "base/json.h"
+#include "base/util.h"
 
 /* A sentinel *out must keep when the parse fails. */
 static int sentinel;

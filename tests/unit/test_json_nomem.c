@@ -19,7 +19,7 @@
 
 #include <tpmattest/evidence.h>
 
-#include "json.h"
+#include "base/json.h"
 
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t k, size_t n);

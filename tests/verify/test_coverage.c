@@ -28,7 +28,7 @@
 #include <tpmattest/policy.h>
 #include <tpmattest/verify.h>
 
-#include "../unit/logbuild.h"
+#include "logbuild.h"
 
 static EVP_PKEY *key;
 static tpa_ak *ak;

@@ -21,7 +21,7 @@
 #include <tpmattest/eventlog.h>
 #include <tpmattest/policy.h>
 
-#include "../../src/policy_internal.h"
+#include "verifier/policy_internal.h"
 
 /* ---- a crypto-agile log with SHA-256 only (PFP 1.05, 10.2) ---- */
 

@@ -11,9 +11,9 @@
 
 #include <openssl/x509.h>
 
-#include "../src/hash.h"
-#include "../src/reader.h"
-#include "../src/util.h"
+#include "base/hash.h"
+#include "base/reader.h"
+#include "base/util.h"
 #include "decode.h"
 
 /* Caps on decoded output for hostile data (real dbx: ~450 entries). */

@@ -24,10 +24,10 @@
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
 
-#include <tpmattest/tpm.h>
+#include <tpmattest-tpm/tpm.h>
 
-#include "ek.h"
-#include "hash.h"
+#include "verifier/ek.h"
+#include "base/hash.h"
 
 struct tpa_tpm {
 	TSS2_TCTI_CONTEXT *tcti;

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/hash.h"
-#include "../src/reader.h"
+#include "base/hash.h"
+#include "base/reader.h"
 #include "internal.h"
 
 #define SHA1_SIZE 20

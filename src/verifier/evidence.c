@@ -16,9 +16,9 @@
 
 #include <tpmattest/evidence.h>
 
-#include "json.h"
-#include "pcrs_internal.h"
-#include "util.h"
+#include "base/json.h"
+#include "base/pcrs_internal.h"
+#include "base/util.h"
 
 struct tpa_evidence {
 	struct {

@@ -19,11 +19,11 @@
 
 #include <tpmattest/policy.h>
 
-#include "hash.h"
-#include "json.h"
+#include "base/hash.h"
+#include "base/json.h"
 #include "policy_internal.h"
-#include "reader.h"
-#include "util.h"
+#include "base/reader.h"
+#include "base/util.h"
 
 /* Values or events one rule may allow; a policy document is capped at
  * TPA_JSON_MAX anyway, which holds about 240,000 SHA-256 values. */

@@ -9,7 +9,7 @@
 
 #include <openssl/crypto.h>
 
-#include "../src/hash.h"
+#include "base/hash.h"
 #include "internal.h"
 
 static const char startup_locality_sig[16] = "StartupLocality"; /* with the NUL */

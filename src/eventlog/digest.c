@@ -21,8 +21,8 @@
 
 #include <openssl/crypto.h>
 
-#include "../src/hash.h"
-#include "../src/reader.h"
+#include "base/hash.h"
+#include "base/reader.h"
 #include "internal.h"
 
 enum rule {

@@ -13,7 +13,7 @@
 #include <tpmattest/tpmattest.h>
 
 #include "attest.h"
-#include "hash.h"
+#include "base/hash.h"
 
 int tpa_attest_decode(const uint8_t *buf, size_t len, TPMS_ATTEST *out)
 {

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/reader.h"
-#include "../src/util.h"
+#include "base/reader.h"
+#include "base/util.h"
 #include "decode.h"
 
 #define DEVPATH_MAX_TEXT (64u * 1024)

@@ -8,8 +8,8 @@
 
 #include <tpmattest/verify.h>
 
-#include "json.h"
-#include "util.h"
+#include "base/json.h"
+#include "base/util.h"
 
 int tpa_state_to_json(const tpa_state *st, char **out)
 {

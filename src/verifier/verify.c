@@ -17,7 +17,7 @@
 
 #include "ak_internal.h"
 #include "attest.h"
-#include "hash.h"
+#include "base/hash.h"
 #include "policy_internal.h"
 
 #define MAX_CHECKS 24

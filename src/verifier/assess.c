@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * tpa_verify_evidence: one verification as a verifier runs it (verify.h).
+ * The engine (tpa_verify) checks what it is given; this decides what it is
+ * given and what it must insist on, so `tpmattest verify` and the server
+ * cannot drift apart.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <tpmattest/evidence.h>
+#include <tpmattest/verify.h>
+
+int tpa_verify_evidence(const tpa_verification *v, tpa_result **out, char *why, size_t whylen)
+{
+	const tpa_evidence *ev;
+	tpa_eventlog *own_log = NULL;
+	uint8_t *ek_from_cert = NULL;
+	size_t ek_len = 0, xl;
+	const uint8_t *x;
+	tpa_verify_input in;
+	int r;
+
+	if (!v || !out || !v->evidence || !v->machine || !v->machine->ak || !v->nonce)
+		return TPA_E_INVALID_ARG;
+	*out = NULL;
+	ev = v->evidence;
+	memset(&in, 0, sizeof(in));
+	in.attest = tpa_evidence_get(ev, TPA_PART_QUOTE_ATTEST, &in.attest_len);
+	in.signature = tpa_evidence_get(ev, TPA_PART_QUOTE_SIGNATURE, &in.signature_len);
+	in.counter_attest = tpa_evidence_get(ev, TPA_PART_COUNTER_ATTEST, &in.counter_attest_len);
+	in.counter_signature =
+	        tpa_evidence_get(ev, TPA_PART_COUNTER_SIGNATURE, &in.counter_signature_len);
+	in.pcrs = tpa_evidence_pcrs(ev);
+	if (!in.attest || !in.signature || !in.pcrs) {
+		snprintf(why, whylen, "no quote or PCR values");
+		return TPA_E_MALFORMED;
+	}
+	in.eventlog = v->eventlog;
+	if (!in.eventlog && (x = tpa_evidence_get(ev, TPA_PART_EVENTLOG, &xl)) != NULL) {
+		tpa_parse_error perr;
+		if ((r = tpa_eventlog_parse(x, xl, &own_log, &perr)) != TPA_OK) {
+			snprintf(why, whylen, "its event log is malformed at byte offset %zu: %s",
+			         perr.offset, perr.reason);
+			return r;
+		}
+		in.eventlog = own_log;
+	}
+	in.ek_public = v->machine->ek_public;
+	in.ek_public_len = v->machine->ek_public_len;
+	if (!in.ek_public && (x = tpa_evidence_get(ev, TPA_PART_EK_ECC_CERT, &xl)) != NULL) {
+		/* The ECC EK is the AK's parent; the RSA EK is not. */
+		r = tpa_ek_public_from_cert(x, xl, &ek_from_cert, &ek_len);
+		if (r != TPA_OK && r != TPA_E_UNSUPPORTED) {
+			snprintf(why, whylen, "its EK certificate does not decode: %s",
+			         tpa_strerror(r));
+			tpa_eventlog_free(&own_log);
+			return r;
+		}
+		in.ek_public = ek_from_cert;
+		in.ek_public_len = ek_len;
+	}
+	in.ak = v->machine->ak;
+	in.nonce = v->nonce;
+	in.nonce_len = v->nonce_len;
+	in.previous = v->previous;
+	in.policy = v->policy;
+	if (v->policy)
+		in.require |= TPA_REQUIRE_EVENTLOG;
+	if (v->keep_state)
+		in.require |= TPA_REQUIRE_COUNTER | TPA_REQUIRE_SIGNER;
+	if (v->machine->trust_bare_ak)
+		in.require |= TPA_ALLOW_BARE_AK;
+	r = tpa_verify(&in, out);
+	free(ek_from_cert);
+	tpa_eventlog_free(&own_log);
+	return r;
+}
