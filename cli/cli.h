@@ -37,6 +37,7 @@ int cmd_init(int argc, char **argv);
 int cmd_eventlog_extend(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
+int cmd_ekcert(int argc, char **argv);
 
 /* Helpers (util.c). */
 /* Prints "tpmattest: <msg>\n" to stderr. */

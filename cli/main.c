@@ -12,6 +12,7 @@ static const struct cmd commands[] = {
         {"quote", cmd_quote, "produce an evidence document for a verifier's nonce"},
         {"verify", cmd_verify, "verify a quote or an evidence document, offline"},
         {"policy", cmd_policy, "learn (create) and merge golden-measurement policies"},
+        {"ekcert", cmd_ekcert, "verify EK certificates against manufacturer roots"},
 };
 
 static void usage(FILE *f)

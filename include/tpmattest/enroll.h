@@ -90,6 +90,163 @@ int tpa_credential_random(uint8_t *secret, size_t len);
 int tpa_credential_check(const uint8_t *expected, size_t expected_len, const uint8_t *got,
                          size_t got_len);
 
+/* ---- EK certificates ---- */
+
+/*
+ * An EK certificate as real TPMs ship it (docs/enrollment.md, "EK
+ * certificates"): DER, PEM, or DER behind the TCG PC Client NV header
+ * (10 01 00 <len16>, optionally followed by 10 02) and followed by NV
+ * padding.  Padding is a run of one value, 00 or ff; anything else after
+ * the DER is TPA_E_TRAILING.  Inputs above TPA_EKCERT_MAX_INPUT are
+ * TPA_E_LIMIT.
+ */
+#define TPA_EKCERT_MAX_INPUT 65536
+/* Longest chain built: the EK certificate, intermediates and the root. */
+#define TPA_EKCERT_MAX_CHAIN 8
+/* Size of every text field below, NUL included. */
+#define TPA_EKCERT_TEXT_MAX 256
+/* Size of the TPM attribute fields (tpmModel etc.), NUL included. */
+#define TPA_EKCERT_ATTR_MAX 65
+
+typedef struct tpa_ekcert tpa_ekcert;
+
+typedef enum tpa_ekcert_key {
+	TPA_EKCERT_KEY_UNKNOWN = 0,
+	TPA_EKCERT_KEY_RSA = 1,
+	TPA_EKCERT_KEY_ECC = 2,
+	/* id-RSAES-OAEP (1.2.840.113549.1.1.7): the TPM 1.2 EK key type,
+	 * which OpenSSL cannot decode; out of scope */
+	TPA_EKCERT_KEY_RSAES_OAEP = 3,
+} tpa_ekcert_key;
+
+/* What a certificate says, whether or not it verifies.  Text fields hold
+ * printable ASCII only (other bytes become '?'), NUL-terminated. */
+typedef struct tpa_ekcert_info {
+	/* How the DER was wrapped in the input: "DER", "PEM", "TCG NV header
+	 * (7 bytes)", with ", 431 bytes of ff padding" appended, etc. */
+	char wrapping[TPA_EKCERT_TEXT_MAX];
+	size_t der_offset, der_len; /* where the DER sits in the input */
+	/* TPM attributes of the subjectAltName directoryName (TCG EK
+	 * Credential Profile 2.0, 3.2.9): tpmManufacturer (2.23.133.2.1),
+	 * tpmModel (2.23.133.2.2), tpmVersion (2.23.133.2.3), as written;
+	 * empty when absent.  has_san: the certificate has a SAN with them;
+	 * san_critical: that extension is marked critical. */
+	int has_san, san_critical;
+	char manufacturer[TPA_EKCERT_ATTR_MAX]; /* "id:49465800" */
+	char model[TPA_EKCERT_ATTR_MAX];
+	char version[TPA_EKCERT_ATTR_MAX]; /* firmware version, "id:000D0005" */
+	/* The TCG vendor ID the manufacturer encodes ("IFX"), empty when it is
+	 * not printable ASCII, and its holder ("Infineon"), NULL when unknown. */
+	char vendor_id[5];
+	const char *vendor_name;
+	tpa_ekcert_key key;
+	unsigned key_bits;     /* RSA modulus or ECC field size in bits, 0 when unknown */
+	const char *key_curve; /* "P-256" etc. for ECC, NULL otherwise */
+	char subject[TPA_EKCERT_TEXT_MAX]; /* RFC 2253 form, "" when empty */
+	char issuer[TPA_EKCERT_TEXT_MAX];
+	char serial[TPA_EKCERT_TEXT_MAX]; /* hex, as encoded (may exceed 20 octets) */
+	/* Validity, seconds since 1970 (UTC); 9999-12-31 is representable. */
+	int64_t not_before, not_after;
+} tpa_ekcert_info;
+
+/*
+ * Reads an EK certificate.  TPA_OK and *out, or TPA_E_MALFORMED,
+ * TPA_E_TRUNCATED, TPA_E_TRAILING or TPA_E_LIMIT with the reason and the
+ * byte offset in why; TPA_E_NOMEM.  *out is untouched on failure.
+ */
+int tpa_ekcert_parse(const uint8_t *buf, size_t len, tpa_ekcert **out, char *why, size_t whylen);
+void tpa_ekcert_free(tpa_ekcert **cert);
+const tpa_ekcert_info *tpa_ekcert_get_info(const tpa_ekcert *cert);
+/* The certificate's DER, without header or padding (borrowed). */
+const uint8_t *tpa_ekcert_der(const tpa_ekcert *cert, size_t *len);
+
+/*
+ * Trust: anchors and intermediates.  tpa_ekstore_add reads one DER
+ * certificate, or one or more PEM certificates, from buf.  As
+ * TPA_EKSTORE_ROOT, a self-signed certificate (its own signature checked)
+ * becomes a trust anchor; a certificate that is not self-signed is kept as
+ * an intermediate, so a folder of vendor CAs that mixes roots and
+ * intermediates can be given as roots.  As TPA_EKSTORE_INTERMEDIATE nothing
+ * becomes an anchor.  A certificate OpenSSL cannot parse is TPA_E_MALFORMED
+ * with the reason (the caller decides whether to skip the file).
+ */
+typedef struct tpa_ekstore tpa_ekstore;
+
+enum { TPA_EKSTORE_ROOT = 1, TPA_EKSTORE_INTERMEDIATE = 2 };
+
+int tpa_ekstore_new(tpa_ekstore **out);
+void tpa_ekstore_free(tpa_ekstore **store);
+int tpa_ekstore_add(tpa_ekstore *store, int role, const uint8_t *buf, size_t len, char *why,
+                    size_t whylen);
+/* Anchors and intermediates held so far. */
+size_t tpa_ekstore_count(const tpa_ekstore *store, int role);
+
+typedef enum tpa_ekcert_reason {
+	TPA_EKCERT_VERIFIED = 0,
+	TPA_EKCERT_UNKNOWN_ISSUER, /* no certificate with the issuer's name and key */
+	TPA_EKCERT_SELF_SIGNED,    /* the "EK" certificate signs itself */
+	TPA_EKCERT_BAD_SIGNATURE,  /* the issuer's key does not verify the signature */
+	TPA_EKCERT_NOT_CA,         /* an issuer is not a CA (basicConstraints, keyUsage) */
+	TPA_EKCERT_EXPIRED,        /* only with check_time */
+	TPA_EKCERT_NOT_YET_VALID,  /* only with check_time */
+	TPA_EKCERT_OUT_OF_SCOPE,   /* TPM 1.2 EK certificate (RSAES-OAEP key) */
+	TPA_EKCERT_CRITICAL_EXT,   /* a critical extension no check handles */
+	TPA_EKCERT_REFUSED,        /* any other refusal by the path validation */
+} tpa_ekcert_reason;
+
+/* "verified", "unknown-issuer", ... (stable, for JSON); NULL when unknown. */
+const char *tpa_ekcert_reason_name(tpa_ekcert_reason reason);
+
+typedef enum tpa_ekcert_validity {
+	TPA_EKCERT_TIME_VALID = 0,
+	TPA_EKCERT_TIME_EXPIRED = 1,
+	TPA_EKCERT_TIME_NOT_YET_VALID = 2,
+} tpa_ekcert_validity;
+
+typedef struct tpa_ekcert_verdict {
+	tpa_ekcert_reason reason;
+	/* position in the chain the reason concerns: 0 is the EK certificate */
+	int depth;
+	char why[TPA_EKCERT_TEXT_MAX];
+	/* The EK certificate's own validity at the time checked, always
+	 * computed; chain_time: every certificate of the built chain valid
+	 * then (only meaningful when a chain was built). */
+	tpa_ekcert_validity validity;
+	int chain_time_valid;
+	int time_enforced;
+	/* The chain built, subjects from the EK certificate (0) to the root;
+	 * on failure, as far as it got.  chain_len 0 when none was built. */
+	size_t chain_len;
+	char chain[TPA_EKCERT_MAX_CHAIN][TPA_EKCERT_TEXT_MAX];
+} tpa_ekcert_verdict;
+
+typedef struct tpa_ekcert_opts {
+	/* Enforce notBefore/notAfter on every certificate of the chain. */
+	int check_time;
+	/* The time checked, seconds since 1970; 0 is now. */
+	int64_t at;
+	/* Further intermediates for this certificate only (from the evidence,
+	 * or the TPM's NV chain indices 0x01C00100-0x01C001FF, TCG EK
+	 * Credential Profile 2.5, 2.2.1.5.2), each read as tpa_ekcert_parse
+	 * reads (NV header and padding allowed).  Never anchors. */
+	const uint8_t *const *chain;
+	const size_t *chain_len;
+	size_t n_chain;
+} tpa_ekcert_opts;
+
+/*
+ * Builds and checks the path from cert to an anchor of store: signatures,
+ * basicConstraints cA and keyUsage keyCertSign on every issuer, path
+ * length, name chaining with the authority/subject key identifiers, at
+ * most TPA_EKCERT_MAX_CHAIN certificates.  Time only with opts->check_time.
+ * opts may be NULL.  Returns TPA_OK only when the chain verified;
+ * TPA_E_BAD_SIGNATURE for a bad signature, TPA_E_POLICY for every other
+ * refusal (v->reason says which), TPA_E_MALFORMED for an unreadable
+ * opts->chain entry, TPA_E_NOMEM or TPA_E_CRYPTO.  *v is always filled.
+ */
+int tpa_ekcert_verify(const tpa_ekcert *cert, const tpa_ekstore *store, const tpa_ekcert_opts *opts,
+                      tpa_ekcert_verdict *v);
+
 #ifdef __cplusplus
 }
 #endif
