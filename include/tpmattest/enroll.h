@@ -76,8 +76,8 @@ int tpa_credential_ek_check(const uint8_t *ek_public, size_t ek_public_len,
  * why.  *out is untouched on failure.
  */
 int tpa_credential_make(const uint8_t *ek_public, size_t ek_public_len, const struct tpa_ak *ak,
-                        const uint8_t *secret, size_t secret_len, tpa_credential *out,
-                        char *why, size_t whylen);
+                        const uint8_t *secret, size_t secret_len, tpa_credential *out, char *why,
+                        size_t whylen);
 
 /* len bytes from OpenSSL's private DRBG, for a credential's secret. */
 int tpa_credential_random(uint8_t *secret, size_t len);
