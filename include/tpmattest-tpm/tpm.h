@@ -114,6 +114,25 @@ int tpa_tpm_provision(tpa_tpm *tpm, const tpa_provision_opts *opts, tpa_provisio
 int tpa_tpm_ek(tpa_tpm *tpm, uint16_t alg, uint8_t **pub, size_t *pub_len, uint8_t **cert,
                size_t *cert_len);
 
+/*
+ * TPM2_ActivateCredential (TPM 2.0 Part 3, 12.5): recovers the secret a
+ * verifier wrapped with MakeCredential (tpa_credential_make) to this TPM's
+ * default EK of ek_alg (TPA_KEY_RSA or TPA_KEY_ECC, re-created from its
+ * template, used under a PolicySecret(TPM_RH_ENDORSEMENT) session) for the
+ * key at ak_handle (0: TPA_TPM_DEFAULT_AK_HANDLE, its empty password).
+ * id_object and encrypted_secret are the marshalled TPM2B_ID_OBJECT and
+ * TPM2B_ENCRYPTED_SECRET, each exactly (TPA_E_MALFORMED otherwise).  A
+ * credential made for another EK or another key's Name is TPA_E_TPM, with
+ * tpa_tpm_error() saying the TPM refused it and its response code.  The
+ * secret goes to secret (at most secret_cap bytes; the TPM returns at most
+ * 64, TPA_TPM_MAX_CREDENTIAL).
+ */
+#define TPA_TPM_MAX_CREDENTIAL 64
+int tpa_tpm_activate_credential(tpa_tpm *tpm, uint16_t ek_alg, uint32_t ak_handle,
+                                const uint8_t *id_object, size_t id_object_len,
+                                const uint8_t *encrypted_secret, size_t encrypted_secret_len,
+                                uint8_t *secret, size_t secret_cap, size_t *secret_len);
+
 typedef struct tpa_quote_opts {
 	const uint8_t *nonce; /* 1..TPA_EVIDENCE_MAX_NONCE bytes */
 	size_t nonce_len;

@@ -977,6 +977,111 @@ out:
 	return r;
 }
 
+/* ---- credential activation ---- */
+
+/* Whether rc is the TPM refusing the credential itself: its integrity HMAC
+ * does not hold (TPM_RC_INTEGRITY: made for another key's Name, or a seed
+ * this EK did not encrypt), or the seed does not decrypt or lies off the
+ * curve (TPM_RC_VALUE, TPM_RC_ECC_POINT, TPM_RC_SIZE). */
+static int rc_is_credential_refused(TSS2_RC rc)
+{
+	if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER || !(rc & TPM2_RC_FMT1))
+		return 0;
+	rc &= TPM2_RC_FMT1 | 0x3F;
+	return rc == TPM2_RC_INTEGRITY || rc == TPM2_RC_VALUE || rc == TPM2_RC_ECC_POINT ||
+	       rc == TPM2_RC_SIZE;
+}
+
+int tpa_tpm_activate_credential(tpa_tpm *tpm, uint16_t ek_alg, uint32_t ak_handle,
+                                const uint8_t *id_object, size_t id_object_len,
+                                const uint8_t *encrypted_secret, size_t encrypted_secret_len,
+                                uint8_t *secret, size_t secret_cap, size_t *secret_len)
+{
+	tpa_tpm *t = tpm;
+	ESYS_TR ek = ESYS_TR_NONE, sess = ESYS_TR_NONE, ak = ESYS_TR_NONE;
+	TPM2B_PUBLIC *ekpub = NULL;
+	TPM2B_ID_OBJECT blob;
+	TPM2B_ENCRYPTED_SECRET es;
+	TPM2B_DIGEST *cert = NULL;
+	size_t off = 0;
+	TSS2_RC rc;
+	int r;
+
+	if (!tpm || (ek_alg != TPA_KEY_RSA && ek_alg != TPA_KEY_ECC) || !id_object ||
+	    !encrypted_secret || !secret || !secret_len)
+		return TPA_E_INVALID_ARG;
+	if (!ak_handle)
+		ak_handle = TPA_TPM_DEFAULT_AK_HANDLE;
+	if ((ak_handle >> 24) != TPM2_HT_PERSISTENT)
+		return tpm_errf(t, TPA_E_INVALID_ARG, "AK handle 0x%08x is not a persistent handle",
+		                ak_handle);
+	/* The challenge comes from the network: exactly one TPM2B each. */
+	memset(&blob, 0, sizeof(blob));
+	memset(&es, 0, sizeof(es));
+	if (Tss2_MU_TPM2B_ID_OBJECT_Unmarshal(id_object, id_object_len, &off, &blob) !=
+	            TSS2_RC_SUCCESS ||
+	    off != id_object_len)
+		return tpm_errf(t, TPA_E_MALFORMED,
+		                "the credential blob is not one TPM2B_ID_OBJECT (%zu bytes)",
+		                id_object_len);
+	off = 0;
+	if (Tss2_MU_TPM2B_ENCRYPTED_SECRET_Unmarshal(encrypted_secret, encrypted_secret_len, &off,
+	                                             &es) != TSS2_RC_SUCCESS ||
+	    off != encrypted_secret_len)
+		return tpm_errf(t, TPA_E_MALFORMED,
+		                "the encrypted seed is not one TPM2B_ENCRYPTED_SECRET (%zu bytes)",
+		                encrypted_secret_len);
+
+	rc = Esys_TR_FromTPMPublic(t->esys, ak_handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+	                           &ak);
+	if (rc != TSS2_RC_SUCCESS) {
+		ak = ESYS_TR_NONE;
+		if (rc_is_absent(rc))
+			return tpm_errf(t, TPA_E_TPM, "there is no key at AK handle 0x%08x",
+			                ak_handle);
+		return tpm_fail(t, rc, "looking for the AK (TPM2_ReadPublic)");
+	}
+	if ((r = ek_create(t, ek_alg, &ek, &ekpub)) != TPA_OK)
+		goto out;
+	if ((r = ek_policy_session(t, &sess)) != TPA_OK)
+		goto out;
+	/* activateHandle (the AK, ADMIN role: its empty password, as the AK
+	 * has no adminWithPolicy) and keyHandle (the EK, USER role: its
+	 * policy, PolicySecret(TPM_RH_ENDORSEMENT)); Part 3, 12.5 */
+	rc = Esys_ActivateCredential(t->esys, ak, ek, ESYS_TR_PASSWORD, sess, ESYS_TR_NONE, &blob,
+	                             &es, &cert);
+	if (rc != TSS2_RC_SUCCESS) {
+		if (rc_is_credential_refused(rc))
+			r = tpm_errf(
+			        t, TPA_E_TPM,
+			        "the TPM refused the credential: it was not made for this TPM's "
+			        "%s EK and the key at 0x%08x (TPM2_ActivateCredential: %s, 0x%x)",
+			        ek_alg == TPA_KEY_RSA ? "RSA" : "ECC", ak_handle,
+			        Tss2_RC_Decode(rc), (unsigned)rc);
+		else
+			r = tpm_fail(t, rc, "activating the credential (TPM2_ActivateCredential)");
+		goto out;
+	}
+	if (cert->size > secret_cap) {
+		r = tpm_errf(t, TPA_E_LIMIT, "the credential's secret is %u bytes, more than %zu",
+		             cert->size, secret_cap);
+		goto out;
+	}
+	memcpy(secret, cert->buffer, cert->size);
+	*secret_len = cert->size;
+	r = TPA_OK;
+out:
+	if (cert) {
+		OPENSSL_cleanse(cert, sizeof(*cert));
+		Esys_Free(cert);
+	}
+	flush(t, &sess);
+	flush(t, &ek);
+	Esys_Free(ekpub);
+	tr_close(t, &ak);
+	return r;
+}
+
 /* ---- quote ---- */
 
 /* Unmarshals a TPMS_ATTEST and checks what the attester can check itself:
