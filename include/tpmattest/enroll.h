@@ -192,6 +192,7 @@ typedef enum tpa_ekcert_reason {
 	TPA_EKCERT_OUT_OF_SCOPE,   /* TPM 1.2 EK certificate (RSAES-OAEP key) */
 	TPA_EKCERT_CRITICAL_EXT,   /* a critical extension no check handles */
 	TPA_EKCERT_REFUSED,        /* any other refusal by the path validation */
+	TPA_EKCERT_WEAK,           /* a SHA-1 signature, or an RSA key under 1024 bits */
 } tpa_ekcert_reason;
 
 /* "verified", "unknown-issuer", ... (stable, for JSON); NULL when unknown. */
@@ -237,8 +238,9 @@ typedef struct tpa_ekcert_opts {
 /*
  * Builds and checks the path from cert to an anchor of store: signatures,
  * basicConstraints cA and keyUsage keyCertSign on every issuer, path
- * length, name chaining with the authority/subject key identifiers, at
- * most TPA_EKCERT_MAX_CHAIN certificates.  Time only with opts->check_time.
+ * length, name chaining with the authority/subject key identifiers, no
+ * SHA-1 signatures (OpenSSL security level 1), at most
+ * TPA_EKCERT_MAX_CHAIN certificates.  Time only with opts->check_time.
  * opts may be NULL.  Returns TPA_OK only when the chain verified;
  * TPA_E_BAD_SIGNATURE for a bad signature, TPA_E_POLICY for every other
  * refusal (v->reason says which), TPA_E_MALFORMED for an unreadable

@@ -767,6 +767,7 @@ const char *tpa_ekcert_reason_name(tpa_ekcert_reason reason)
 	case TPA_EKCERT_OUT_OF_SCOPE: return "out-of-scope";
 	case TPA_EKCERT_CRITICAL_EXT: return "unhandled-critical-extension";
 	case TPA_EKCERT_REFUSED: return "refused";
+	case TPA_EKCERT_WEAK: return "weak-signature";
 	}
 	return NULL;
 }
@@ -857,6 +858,11 @@ static int map_error(tpa_ekcert_verdict *v, X509_STORE_CTX *ctx, STACK_OF(X509) 
 			name_text(X509_get_subject_name(at_cert), nm, sizeof(nm));
 		return refuse(v, TPA_EKCERT_NOT_CA, d, TPA_E_POLICY,
 		              "issuer not a CA at depth %d: \"%s\" (%s)", d, nm, s);
+	case X509_V_ERR_CA_MD_TOO_WEAK:
+	case X509_V_ERR_EE_KEY_TOO_SMALL:
+	case X509_V_ERR_CA_KEY_TOO_SMALL:
+		return refuse(v, TPA_EKCERT_WEAK, d, TPA_E_POLICY,
+		              "weak signature or key at depth %d (%s)", d, s);
 	case X509_V_ERR_CERT_HAS_EXPIRED:
 	case X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD:
 		return refuse(v, TPA_EKCERT_EXPIRED, d, TPA_E_POLICY,
@@ -949,6 +955,10 @@ int tpa_ekcert_verify(const tpa_ekcert *cert, const tpa_ekstore *store, const tp
 	param = X509_STORE_CTX_get0_param(ctx);
 	/* depth counts the intermediates: leaf + depth + anchor */
 	X509_VERIFY_PARAM_set_depth(param, TPA_EKCERT_MAX_CHAIN - 2);
+	/* Security level 1 (80 bits): refuses SHA-1 (and MD5) signatures and
+	 * RSA keys under 1024 bits anywhere in the chain.  Only TPM 1.2 era
+	 * CAs sign with SHA-1, and those chains are out of scope. */
+	X509_VERIFY_PARAM_set_auth_level(param, 1);
 	if (opts->check_time)
 		X509_VERIFY_PARAM_set_time(param, (time_t)at);
 	else

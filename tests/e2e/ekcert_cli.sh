@@ -38,6 +38,8 @@ expect_exit 1 "issuer not a CA" "${V[@]}" "$D/issuer-not-ca.der"
 expect_grep "$T/out" "NOT VERIFIED: issuer not a CA at depth 1: \"CN=Test Not A CA" "not-CA reason"
 expect_exit 1 "bad signature" "${V[@]}" "$D/bad-signature.der"
 expect_grep "$T/out" "NOT VERIFIED: bad signature at depth 0" "bad signature reason"
+expect_exit 1 "SHA-1 signature" "${V[@]}" "$D/sha1-signed.der"
+expect_grep "$T/out" "NOT VERIFIED: weak signature or key at depth 0" "SHA-1 reason"
 expect_exit 1 "without the intermediates" "$TPA" ekcert verify --roots "$D/roots" "$D/ek.der"
 expect_grep "$T/out" "unknown issuer at depth 0: no certificate named \"CN=Test EK Intermediate CA 01" "missing intermediate"
 # the intermediate among the roots, beside an unrelated self-signed one: no

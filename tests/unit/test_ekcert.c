@@ -302,6 +302,12 @@ static void test_verify(void **state)
 	assert_int_equal(v.reason, TPA_EKCERT_BAD_SIGNATURE);
 	assert_int_equal(v.depth, 0);
 
+	/* SHA-1 signatures are refused wherever they are (security level 1) */
+	assert_int_equal(verify_file("sha1-signed.der", s, NULL, &v), TPA_E_POLICY);
+	assert_int_equal(v.reason, TPA_EKCERT_WEAK);
+	assert_int_equal(v.depth, 0);
+	assert_string_equal(tpa_ekcert_reason_name(v.reason), "weak-signature");
+
 	/* a self-signed "EK" given as a root still is no EK certificate */
 	add(s, TPA_EKSTORE_ROOT, "self-signed.der");
 	assert_int_equal(tpa_ekstore_count(s, TPA_EKSTORE_ROOT), 2);

@@ -70,6 +70,10 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$W/rsa.key" 2
 leaf ek-rsa int ek_stm rsa
 leaf unknown-ca other ek
 leaf issuer-not-ca notca ek
+# signed with SHA-1 by the genuine intermediate
+openssl req -new -key "$W/ek.key" -subj "/" -out "$W/sha1.csr" 2>/dev/null
+openssl x509 -req -in "$W/sha1.csr" -CA "$W/int.pem" -CAkey "$W/int.key" -set_serial 77 \
+  -days 36500 -sha1 -extfile "$W/ext.cnf" -extensions ek -outform DER -out sha1-signed.der 2>/dev/null
 # a self-signed "EK" with the same SAN
 openssl req -new -x509 -key "$W/self.key" -subj "/CN=self-signed EK" -days 36500 -sha256 \
   -extensions ek -config "$W/ext.cnf" -outform DER -out self-signed.der 2>/dev/null
