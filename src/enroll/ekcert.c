@@ -151,6 +151,15 @@ static int starts_pem(const uint8_t *buf, size_t len)
 	return len - i >= sizeof(tag) - 1 && memcmp(buf + i, tag, sizeof(tag) - 1) == 0;
 }
 
+static int has_pem_begin(const uint8_t *buf, size_t len)
+{
+	static const char tag[] = "-----BEGIN ";
+	for (size_t i = 0; len >= sizeof(tag) - 1 && i <= len - (sizeof(tag) - 1); i++)
+		if (memcmp(buf + i, tag, sizeof(tag) - 1) == 0)
+			return 1;
+	return 0;
+}
+
 /* One PEM CERTIFICATE block, then only whitespace.  *der is malloc'd. */
 static int read_pem(const uint8_t *buf, size_t len, uint8_t **der, size_t *der_len, char *why,
                     size_t whylen)
@@ -186,6 +195,10 @@ static int read_pem(const uint8_t *buf, size_t len, uint8_t **der, size_t *der_l
 				r = TPA_E_TRAILING;
 				goto out;
 			}
+	}
+	if (n <= 0) {
+		setwhy(why, whylen, "PEM: an empty CERTIFICATE block");
+		goto out;
 	}
 	if (!(*der = malloc((size_t)n))) {
 		r = TPA_E_NOMEM;
@@ -694,7 +707,9 @@ int tpa_ekstore_add(tpa_ekstore *store, int role, const uint8_t *buf, size_t len
 		       TPA_EKCERT_MAX_INPUT * 16);
 		return TPA_E_LIMIT;
 	}
-	if (!starts_pem(buf, len)) {
+	/* CA bundles often carry text (openssl x509 -text) around the
+	 * blocks, which PEM_read_bio skips; DER starts with 0x30. */
+	if (!(len && buf[0] != 0x30 && has_pem_begin(buf, len))) {
 		tpa_ekcert tmp;
 		memset(&tmp, 0, sizeof(tmp));
 		r = read_cert(buf, len, &tmp, why, whylen);

@@ -416,6 +416,22 @@ static void test_store_pem(void **state)
 	                 TPA_OK);
 	assert_int_equal(tpa_ekstore_count(s, TPA_EKSTORE_ROOT), 1);
 	assert_int_equal(tpa_ekstore_count(s, TPA_EKSTORE_INTERMEDIATE), 1);
+	/* text around the blocks, as openssl x509 -text writes bundles */
+	{
+		static const char pre[] = "subject=CN=Test EK Root CA\nissuer=...\n";
+		uint8_t *txt = malloc(sizeof(pre) - 1 + l1);
+		tpa_ekstore *s2 = NULL;
+		assert_non_null(txt);
+		memcpy(txt, pre, sizeof(pre) - 1);
+		memcpy(txt + sizeof(pre) - 1, root, l1);
+		assert_int_equal(tpa_ekstore_new(&s2), TPA_OK);
+		assert_int_equal(tpa_ekstore_add(s2, TPA_EKSTORE_ROOT, txt, sizeof(pre) - 1 + l1,
+		                                 why, sizeof(why)),
+		                 TPA_OK);
+		assert_int_equal(tpa_ekstore_count(s2, TPA_EKSTORE_ROOT), 1);
+		tpa_ekstore_free(&s2);
+		free(txt);
+	}
 	/* a damaged block is refused, naming it */
 	both[l1 + 40] ^= 0x01;
 	assert_int_equal(tpa_ekstore_add(s, TPA_EKSTORE_ROOT, both, l1 + l2, why, sizeof(why)),
