@@ -40,7 +40,7 @@
 #include <tpmattest/verify.h>
 
 #include "base/hash.h"
-#include "enroll/makecred_internal.h"
+#include "makecred_internal.h"
 #include "verifier/attest.h"
 #include "verifier/ek.h"
 
