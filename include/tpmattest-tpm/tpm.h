@@ -123,9 +123,12 @@ int tpa_tpm_ek(tpa_tpm *tpm, uint16_t alg, uint8_t **pub, size_t *pub_len, uint8
  * id_object and encrypted_secret are the marshalled TPM2B_ID_OBJECT and
  * TPM2B_ENCRYPTED_SECRET, each exactly (TPA_E_MALFORMED otherwise).  A
  * credential made for another EK or another key's Name is TPA_E_TPM, with
- * tpa_tpm_error() saying the TPM refused it and its response code.  The
- * secret goes to secret (at most secret_cap bytes; the TPM returns at most
- * 64, TPA_TPM_MAX_CREDENTIAL).
+ * the response code in tpa_tpm_error(), which says "the TPM refused the
+ * credential" for the codes Part 3 gives such a credential (TPM_RC_INTEGRITY,
+ * _VALUE, _SIZE, _ECC_POINT; libtpms answers an RSA seed that does not
+ * decrypt with TPM_RC_FAILURE instead, docs/enrollment.md).  The secret
+ * goes to secret (at most secret_cap bytes; the TPM returns at most 64,
+ * TPA_TPM_MAX_CREDENTIAL).
  */
 #define TPA_TPM_MAX_CREDENTIAL 64
 int tpa_tpm_activate_credential(tpa_tpm *tpm, uint16_t ek_alg, uint32_t ak_handle,
