@@ -193,6 +193,7 @@ typedef enum tpa_ekcert_reason {
 	TPA_EKCERT_CRITICAL_EXT,   /* a critical extension no check handles */
 	TPA_EKCERT_REFUSED,        /* any other refusal by the path validation */
 	TPA_EKCERT_WEAK,           /* a SHA-1 signature, or an RSA key under 1024 bits */
+	TPA_EKCERT_NOT_EK,         /* a CA certificate (cA TRUE) given as the EK certificate */
 } tpa_ekcert_reason;
 
 /* "verified", "unknown-issuer", ... (stable, for JSON); NULL when unknown. */

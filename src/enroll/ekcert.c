@@ -783,6 +783,7 @@ const char *tpa_ekcert_reason_name(tpa_ekcert_reason reason)
 	case TPA_EKCERT_CRITICAL_EXT: return "unhandled-critical-extension";
 	case TPA_EKCERT_REFUSED: return "refused";
 	case TPA_EKCERT_WEAK: return "weak-signature";
+	case TPA_EKCERT_NOT_EK: return "not-an-ek";
 	}
 	return NULL;
 }
@@ -926,6 +927,10 @@ int tpa_ekcert_verify(const tpa_ekcert *cert, const tpa_ekstore *store, const tp
 	if (cert->info.key == TPA_EKCERT_KEY_RSAES_OAEP)
 		return refuse(v, TPA_EKCERT_OUT_OF_SCOPE, 0, TPA_E_POLICY,
 		              "TPM 1.2 EK certificate (RSAES-OAEP key), out of scope");
+	/* An issuing CA's certificate chains too; its key is no TPM's. */
+	if (X509_get_extension_flags(cert->x) & EXFLAG_CA)
+		return refuse(v, TPA_EKCERT_NOT_EK, 0, TPA_E_POLICY,
+		              "a CA certificate (basicConstraints cA TRUE), not an EK certificate");
 	if (cert->info.key == TPA_EKCERT_KEY_UNKNOWN)
 		return refuse(v, TPA_EKCERT_REFUSED, 0, TPA_E_POLICY,
 		              "the certificate's key is neither RSA nor ECC");

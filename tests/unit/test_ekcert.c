@@ -308,6 +308,12 @@ static void test_verify(void **state)
 	assert_int_equal(v.depth, 0);
 	assert_string_equal(tpa_ekcert_reason_name(v.reason), "weak-signature");
 
+	/* CA certificates chain, but are no EK certificates */
+	assert_int_equal(verify_file("intermediates/int.der", s, NULL, &v), TPA_E_POLICY);
+	assert_int_equal(v.reason, TPA_EKCERT_NOT_EK);
+	assert_int_equal(verify_file("roots/root.pem", s, NULL, &v), TPA_E_POLICY);
+	assert_int_equal(v.reason, TPA_EKCERT_NOT_EK);
+
 	/* a self-signed "EK" given as a root still is no EK certificate */
 	add(s, TPA_EKSTORE_ROOT, "self-signed.der");
 	assert_int_equal(tpa_ekstore_count(s, TPA_EKSTORE_ROOT), 2);
