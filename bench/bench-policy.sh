@@ -2,7 +2,8 @@
 # bench-policy.sh BUILD [BASE] [N_LEARN N_EVENTS N_ALLOWED N_LOAD]: the
 # policy's worst cases (bench_policy.c) with this tree's library and, in the
 # same run, with the library of commit BASE (default d14fa1f, the policy
-# module before its lookups were hashed), built in a temporary worktree.
+# module before its lookups were hashed; 2a04e83 has the first hashed one,
+# unkeyed, which the flood case defeats), built in a temporary worktree.
 # Prints both and the ratios.  A benchmark, not a test.
 set -euo pipefail
 BUILD=$(readlink -f "${1:?usage: bench-policy.sh BUILD [BASE] [SIZES...]}")
@@ -31,5 +32,5 @@ def last(p):
     return dict(kv.split("=") for kv in l.split()[1:])
 n, o = last(sys.argv[1]), last(sys.argv[2])
 print("ratio (%s / this tree): " % sys.argv[3] + " ".join(
-    "%s=%.0fx" % (k[:-2], float(o[k]) / max(float(n[k]), 1e-6)) for k in ("learn_s", "load_s", "merge_s", "eval_s")))
+    "%s=%.0fx" % (k[:-2], float(o[k]) / max(float(n[k]), 1e-6)) for k in ("learn_s", "load_s", "merge_s", "eval_s", "flood_learn_s", "flood_eval_s") if k in n and k in o))
 PY

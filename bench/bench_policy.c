@@ -8,6 +8,9 @@
  *           (80,000 by default: the most whose notes fit TPA_JSON_MAX)
  *   merge   tpa_policy_merge of it with itself
  *   eval    N_EVENTS events (PCR 8) judged against N_ALLOWED allowed digests
+ *   flood   learn and eval on 100,000 event digests chosen so that an unkeyed
+ *           FNV-1a table (this module's first hashed version) probes one
+ *           1,024-slot cluster for every one of them (adversarial review)
  * Uses only the API that every version of the policy module has, so
  * bench-policy.sh can build it against an older tree, side by side.
  * Last line: "policy: learn_s=... load_s=... merge_s=... eval_s=... json_mb=...".
@@ -61,6 +64,30 @@ static void u32(struct buf *b, uint32_t v)
 
 /* A crypto-agile log (PFP 1.05, 10.2) with SHA-256 only: the Spec ID event,
  * then n EV_IPL events in PCR 8 whose data is the decimal i % distinct. */
+/* Digests whose home slot in a 2^18-slot table under FNV-1a-64 (h ^ h >> 31)
+ * falls in [0, 1024): what an attacker could choose against an unkeyed hash. */
+static uint8_t *fnv_cluster(size_t n)
+{
+	uint8_t *out = malloc(n * 32), d[32];
+	uint64_t ctr = 0;
+	size_t got = 0;
+	if (!out)
+		abort();
+	memset(d, 0x5a, sizeof(d));
+	while (got < n) {
+		uint64_t h = 0xcbf29ce484222325ull;
+		memcpy(d + 24, &ctr, 8);
+		ctr++;
+		for (size_t i = 0; i < 32; i++)
+			h = (h ^ d[i]) * 0x100000001b3ull;
+		if (((h ^ h >> 31) & ((1u << 18) - 1)) < 1024)
+			memcpy(out + 32 * got++, d, 32);
+	}
+	return out;
+}
+
+static void build_log_digests(struct buf *b, size_t n, const uint8_t *digests);
+
 static void build_log(struct buf *b, size_t n, size_t distinct)
 {
 	static const uint8_t specid[] = {'S', 'p', 'e', 'c', ' ', 'I', 'D',  ' ', 'E', 'v', 'e',
@@ -85,6 +112,31 @@ static void build_log(struct buf *b, size_t n, size_t distinct)
 		put(b, d, 32);
 		u32(b, (uint32_t)len);
 		put(b, data, (size_t)len);
+	}
+}
+
+/* The same shape with the given digests (the data is not their preimage:
+ * a policy judges digests, not data, in PCR 8). */
+static void build_log_digests(struct buf *b, size_t n, const uint8_t *digests)
+{
+	static const uint8_t specid[] = {'S', 'p', 'e', 'c', ' ', 'I', 'D',  ' ', 'E', 'v', 'e',
+	                                 'n', 't', '0', '3', 0,   0,   0,    0,   0,   0,   2,
+	                                 0,   2,   1,   0,   0,   0,   0x0b, 0,   32,  0,   0};
+	uint8_t zero[20] = {0};
+	b->n = 0;
+	u32(b, 0);
+	u32(b, 3);
+	put(b, zero, 20);
+	u32(b, sizeof(specid));
+	put(b, specid, sizeof(specid));
+	for (size_t i = 0; i < n; i++) {
+		u32(b, 8);
+		u32(b, 0xd);
+		u32(b, 1);
+		put(b, (const uint8_t[]){0x0b, 0}, 2);
+		put(b, digests + 32 * i, 32);
+		u32(b, 1);
+		put(b, "x", 1);
 	}
 }
 
@@ -125,7 +177,7 @@ int main(int argc, char **argv)
 	tpa_policy *p = NULL, *p2 = NULL, *m = NULL, *pe = NULL;
 	uint8_t v[32];
 	char why[300] = "", *json = NULL;
-	double t, learn_s, load_s, merge_s, eval_s;
+	double t, learn_s, load_s, merge_s, eval_s, flood_learn_s, flood_eval_s;
 	size_t json_len;
 
 	memset(v, 0x5a, sizeof(v));
@@ -177,14 +229,35 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench-policy: the evaluation did not pass\n");
 		return 1;
 	}
+	{
+		uint8_t *fl = fnv_cluster(100000);
+		tpa_policy *pf = NULL;
+		build_log_digests(&b, 100000, fl);
+		tpa_eventlog_free(&log);
+		log = parse_log(&b);
+		t = cpu_now();
+		if (tpa_policy_learn(q, log, &pf, why, sizeof(why)) != TPA_OK) {
+			fprintf(stderr, "bench-policy: flood learn: %s\n", why);
+			return 1;
+		}
+		flood_learn_s = cpu_now() - t;
+		t = cpu_now();
+		tpa_policy_evaluate(pf, q, log, NULL, sink);
+		flood_eval_s = cpu_now() - t;
+		tpa_policy_free(&pf);
+		free(fl);
+	}
 	printf("learn: %zu distinct events, %.3f s CPU\n", nlearn, learn_s);
 	printf("load:  %zu-value policy (%.1f MB of JSON), %.3f s CPU\n", nload, json_len / 1e6,
 	       load_s);
 	printf("merge: that policy with itself, %.3f s CPU\n", merge_s);
 	printf("eval:  %zu events against %zu allowed digests, %.3f s CPU\n", nevents, nallowed,
 	       eval_s);
-	printf("policy: learn_s=%.4f load_s=%.4f merge_s=%.4f eval_s=%.4f json_mb=%.2f\n", learn_s,
-	       load_s, merge_s, eval_s, json_len / 1e6);
+	printf("flood: 100000 digests clustered under FNV-1a: learn %.3f s, eval %.3f s CPU\n",
+	       flood_learn_s, flood_eval_s);
+	printf("policy: learn_s=%.4f load_s=%.4f merge_s=%.4f eval_s=%.4f flood_learn_s=%.4f "
+	       "flood_eval_s=%.4f json_mb=%.2f\n",
+	       learn_s, load_s, merge_s, eval_s, flood_learn_s, flood_eval_s, json_len / 1e6);
 	tpa_eventlog_free(&log);
 	tpa_policy_free(&p);
 	tpa_policy_free(&p2);

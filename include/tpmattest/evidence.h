@@ -20,6 +20,8 @@ extern "C" {
 /* Caps on what a document may hold (also checked when reading one). */
 #define TPA_EVIDENCE_MAX_NONCE 64
 #define TPA_EVIDENCE_MAX_PART (64u * 1024 * 1024)
+/* A whole document: a 64 MiB event log in base64 (85.4 MiB) and the rest. */
+#define TPA_EVIDENCE_JSON_MAX (96u * 1024 * 1024)
 
 typedef struct tpa_evidence tpa_evidence;
 

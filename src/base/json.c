@@ -489,6 +489,12 @@ close:
 
 int tpa_json_parse(const char *json, size_t len, struct json_object **out, char *why, size_t whylen)
 {
+	return tpa_json_parse_max(json, len, TPA_JSON_MAX, out, why, whylen);
+}
+
+int tpa_json_parse_max(const char *json, size_t len, size_t max, struct json_object **out,
+                       char *why, size_t whylen)
+{
 	struct scan sc = {.s = (const unsigned char *)json, .n = len, .why = why, .whylen = whylen};
 	struct json_tokener *tok;
 	struct json_object *root;
@@ -500,8 +506,8 @@ int tpa_json_parse(const char *json, size_t len, struct json_object **out, char 
 		why[0] = '\0';
 	if (!json || !out)
 		return TPA_E_INVALID_ARG;
-	if (len > TPA_JSON_MAX)
-		return fail(&sc, TPA_E_LIMIT, TPA_JSON_MAX, "larger than %u bytes", TPA_JSON_MAX);
+	if (len > max || len > INT32_MAX)
+		return fail(&sc, TPA_E_LIMIT, max, "larger than %zu bytes", max);
 	r = scan_document(&sc);
 	free(sc.keys);
 	free(sc.arena);

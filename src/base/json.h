@@ -35,6 +35,10 @@
  */
 int tpa_json_parse(const char *json, size_t len, struct json_object **out, char *why,
                    size_t whylen);
+/* The same with another size cap (evidence, which carries an event log of
+ * up to TPA_EVENTLOG_MAX_SIZE in base64); never above INT32_MAX. */
+int tpa_json_parse_max(const char *json, size_t len, size_t max, struct json_object **out,
+                       char *why, size_t whylen);
 
 /*
  * Hex as the documents carry it (docs/evidence.md): exactly 2 * outlen

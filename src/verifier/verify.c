@@ -629,8 +629,11 @@ static void known_digests_init(struct known_digests *k, const tpa_eventlog *log)
 	}
 }
 
+/* sep0_seen: PCR 0's separator has been measured.  Before it, an S-CRTM
+ * contents event may hash to anything, a separator's digest included (a
+ * Boot Guard machine's FIT entry does); PCR 0's value pins it. */
 static int relabelled(const tpa_eventlog *log, const struct known_digests *k, const tpa_event *ev,
-                      char *why, size_t whylen)
+                      int sep0_seen, char *why, size_t whylen)
 {
 	uint32_t type = tpa_event_type(ev);
 	for (size_t a = 0; a < tpa_eventlog_alg_count(log) && a < TPA_EVENTLOG_MAX_ALGS; a++) {
@@ -646,7 +649,9 @@ static int relabelled(const tpa_eventlog *log, const struct known_digests *k, co
 			memcpy(&kh, k->d[a][s], sizeof(kh));
 			if (kh != head || CRYPTO_memcmp(k->d[a][s], d, dl) != 0)
 				continue;
-			if (s < 2 && type != TPA_EV_SEPARATOR) {
+			if (s < 2 && type != TPA_EV_SEPARATOR &&
+			    !(type == TPA_EV_S_CRTM_CONTENTS && tpa_event_pcr(ev) == 0 &&
+			      !sep0_seen)) {
 				snprintf(why, whylen, "carries a separator's digest");
 				return 1;
 			}
@@ -690,7 +695,7 @@ static void check_log_rules(tpa_result *res, const tpa_eventlog *log, const tpa_
 			}
 			continue;
 		}
-		if (relabelled(log, &known, ev, why, sizeof(why))) {
+		if (relabelled(log, &known, ev, seps[0] > 0, why, sizeof(why))) {
 			add(res, "eventlog_rules", TPA_CHECK_FAIL, TPA_E_REPLAY,
 			    "event %zu (PCR %u, %s) %s", i, pcr, tn, why);
 			return;
@@ -711,10 +716,13 @@ static void check_log_rules(tpa_result *res, const tpa_eventlog *log, const tpa_
 			if (pcr == 7)
 				sep_seen7 = 1;
 		}
-		if (pcr == 7 && sep_seen7 && type == TPA_EV_EFI_VARIABLE_DRIVER_CONFIG) {
+		/* Only the variables secure boot is judged by: shim measures its
+		 * own (MokList, SbatLevel) after the separator. */
+		if (pcr == 7 && sep_seen7 && type == TPA_EV_EFI_VARIABLE_DRIVER_CONFIG &&
+		    tpa_policy_sb_variable(ev)) {
 			add(res, "eventlog_rules", TPA_CHECK_FAIL, TPA_E_REPLAY,
-			    "event %zu: a secure-boot configuration variable measured after PCR7's "
-			    "separator",
+			    "event %zu: a secure-boot variable (SecureBoot, PK, KEK, db or dbx) "
+			    "measured after PCR7's separator",
 			    i);
 			return;
 		}

@@ -99,6 +99,23 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["nonce"]=""; json
 [ $rc = 3 ] || fail "policy create on an empty evidence nonce: want exit 3, got $rc: $(cat "$W/err")"
 [ ! -e "$W/p-bad.json" ] || fail "policy create wrote a policy from malformed evidence"
 
+# found by the adversarial review: real machines' shapes, and the caps
+# F1: firmware without a SecureBoot variable measures it empty: secure boot off
+variant sb-empty; learn "$W/sb-empty.bin" "$W/p-sbempty.json"
+json_has "$W/p-sbempty.json" 'd["secure_boot"]["enabled"] is False'
+boot_with "$W/sb-empty.bin"
+expect_verdict "an empty SecureBoot under a policy requiring it on" policy_secure_boot "$Q" --ak "$QAK" --nonce "$QN" --policy "$P"
+reason_of policy_secure_boot | grep -q "secure boot is off, the rule requires it on" || fail "sb-empty: $(reason_of policy_secure_boot)"
+# F2: shim's MokList after PCR 7's separator is fine; a db there is not
+variant moklist; learn "$W/moklist.bin" "$W/p-mok.json"
+variant db-after-sep; boot_with "$W/db-after-sep.bin"
+expect_verdict "a db measured after PCR 7's separator" eventlog_rules "$Q" --ak "$QAK" --nonce "$QN"
+reason_of eventlog_rules | grep -q "a secure-boot variable (SecureBoot, PK, KEK, db or dbx) measured after PCR7's separator" || fail "db-after-sep: $(reason_of eventlog_rules)"
+# F7: a log that makes the evidence larger than 16 MiB still travels as evidence
+variant big-ipl; boot_with "$W/big-ipl.bin"
+[ "$(stat -c %s "$Q")" -gt $((16 * 1024 * 1024)) ] || fail "big-ipl: the evidence is not above 16 MiB"
+expect_verdict "evidence of $(stat -c %s "$Q") bytes" - "$Q" --ak "$QAK" --nonce "$QN"
+
 # 6. policies that rule nothing are malformed, naming the member
 vac() { echo "$1" >"$W/vac.json"; "$TPA" verify "$GOLD" --ak "$GOLDAK" --nonce "$GOLDN" --policy "$W/vac.json" >"$W/out" 2>"$W/err"; rc=$?
   [ $rc = 3 ] || fail "vacuous policy $1: want exit 3, got $rc"; grep -q "$2" "$W/err" || fail "vacuous policy $1: $(cat "$W/err")"; echo "ok: refused $1"; }

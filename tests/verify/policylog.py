@@ -22,6 +22,10 @@ Variants:
   pcr12          an EV_IPL "kernel command line override" event in PCR 12
   sbname         SecureBoot off, plus a variable named "SecureBoot\\0X" holding 1
   pk-empty       PK with no data (setup mode)
+  sb-empty       SecureBoot measured with no data (firmware without the variable)
+  moklist        shim's MokList measured in PCR 7 after the separator
+  db-after-sep   a second db measured in PCR 7 after the separator
+  big-ipl        a 13 MB EV_IPL event in PCR 9 (evidence above 16 MiB)
 Prints, for appended or changed PCR 12 events, "PCR bank=hex,..." lines to
 extend by hand."""
 import hashlib, os, struct, sys
@@ -123,6 +127,22 @@ def main():
         recs.insert(i + 1, r)
     elif variant == "pk-empty":
         set_var(recs, "PK", b"")
+    elif variant == "sb-empty":
+        set_var(recs, "SecureBoot", b"")
+    elif variant in ("moklist", "db-after-sep"):
+        shim = bytes.fromhex("50ab5d6046e00043abb63dd810dd8b23")
+        imagesec = bytes.fromhex("cbb219d73a3d9645a3bcdad00e67656f")
+        guid, name = (shim, "MokList") if variant == "moklist" else (imagesec, "db")
+        payload = siglist(SHA256, [rand32()])
+        data = guid + struct.pack("<QQ", len(name), len(payload)) + name.encode("utf-16-le") + payload
+        r = {"pcr": 7, "type": 0x80000001, "digests": [[a, b""] for a, _ in recs[0]["digests"]], "data": data}
+        rehash(r, data)
+        recs.append(r)
+    elif variant == "big-ipl":
+        data = os.urandom(13 * 1024 * 1024)
+        r = {"pcr": 9, "type": 0xd, "digests": [[a, b""] for a, _ in recs[0]["digests"]], "data": data}
+        rehash(r, data)
+        recs.append(r)
     else:
         sys.exit("unknown variant " + variant)
     open(dst, "wb").write(ser(head, recs))

@@ -279,9 +279,10 @@ static uint32_t logged_mask(const tpa_eventlog *log)
 /* The go-tpm-tools machines (six GCE VMs, a bare-metal host, a workstation),
  * PCR values read from their TPMs, quoted over all 24 PCRs of every recorded
  * bank after IMA extended PCR 10 and something PCR 16, DRTM PCRs 17-22 at
- * 0xff..ff, the rest at zero, as a real GCE VM's quote.  Not glinux-alex:
- * eventlog_rules refuses it for another reason (an EV_S_CRTM_CONTENTS event
- * in PCR 0 whose digest is a separator's). */
+ * 0xff..ff, the rest at zero, as a real GCE VM's quote.  glinux-alex is a
+ * Boot Guard laptop whose S-CRTM contents event in PCR 0 hashes to a
+ * separator's digest (refused by eventlog_rules until the adversarial
+ * review of issue 7). */
 static void test_real_machines_all_pcrs(void **st)
 {
 	static const char *const machines[] = {
@@ -293,6 +294,7 @@ static void test_real_machines_all_pcrs(void **st)
 	        "debian-10",
 	        "gdc-host",
 	        "arch-linux-workstation",
+	        "glinux-alex",
 	};
 	(void)st;
 	if (!gtt_dir) {
@@ -776,6 +778,126 @@ static void test_counter_name_alg(void **st)
 	free(b);
 }
 
+/* ---- log rules on real machines' shapes (adversarial review, issue 7) ---- */
+
+struct lev {
+	uint32_t pcr, type;
+	const void *data;
+	size_t len;
+};
+
+/* Verifies a log of these events (crypto-agile, sha1 + sha256) under a
+ * quote of PCRs 0-9 with the values the log replays to. */
+static tpa_result *verify_events(const struct lev *evs, size_t n)
+{
+	lb *b = lb_new();
+	tpa_eventlog *log = NULL;
+	tpa_parse_error pe;
+	tpa_pcrs *rep = NULL, *claimed = NULL;
+	struct run_opts o;
+	tpa_result *res;
+	lb_specid_default(b);
+	for (size_t i = 0; i < n; i++)
+		lb_ev2(b, evs[i].pcr, evs[i].type, evs[i].data, evs[i].len);
+	assert_int_equal(tpa_eventlog_parse(b->buf, b->len, &log, &pe), TPA_OK);
+	assert_int_equal(tpa_eventlog_replay(log, &rep), TPA_OK);
+	assert_int_equal(tpa_pcrs_new(&claimed), TPA_OK);
+	for (size_t a = 0; a < 2; a++) {
+		uint16_t alg = a ? TPA_ALG_SHA256 : TPA_ALG_SHA1;
+		for (unsigned k = 0; k < 10; k++) {
+			const uint8_t *v;
+			size_t vl;
+			if (tpa_pcrs_get(rep, alg, k, &v, &vl) == TPA_OK)
+				assert_int_equal(tpa_pcrs_set(claimed, alg, k, v, vl), TPA_OK);
+			else
+				set_fill(claimed, alg, k, 0);
+		}
+	}
+	memset(&o, 0, sizeof(o));
+	o.log = log;
+	res = verify(claimed, &o);
+	tpa_pcrs_free(&claimed);
+	tpa_pcrs_free(&rep);
+	tpa_eventlog_free(&log);
+	free(b);
+	return res;
+}
+
+/* UEFI_VARIABLE_DATA for a variable of this GUID and ASCII name. */
+static size_t uvar(uint8_t *out, const uint8_t guid[16], const char *name, const void *data,
+                   size_t dlen)
+{
+	size_t nl = strlen(name), off = 32;
+	memcpy(out, guid, 16);
+	for (int i = 0; i < 8; i++) {
+		out[16 + i] = (uint8_t)((uint64_t)nl >> (8 * i));
+		out[24 + i] = (uint8_t)((uint64_t)dlen >> (8 * i));
+	}
+	for (size_t i = 0; i < nl; i++) {
+		out[off++] = (uint8_t)name[i];
+		out[off++] = 0;
+	}
+	memcpy(out + off, data, dlen);
+	return off + dlen;
+}
+
+static void test_real_log_shapes(void **st)
+{
+	static const uint8_t zero4[4] = {0};
+	static const uint8_t shim_guid[16] = {0x50, 0xab, 0x5d, 0x60, 0x46, 0xe0, 0x00, 0x43,
+	                                      0xab, 0xb6, 0x3d, 0xd8, 0x10, 0xdd, 0x8b, 0x23};
+	static const uint8_t imagesec_guid[16] = {0xcb, 0xb2, 0x19, 0xd7, 0x3a, 0x3d, 0x96, 0x45,
+	                                          0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67, 0x65, 0x6f};
+	uint8_t mok[64], db[64];
+	size_t mokl = uvar(mok, shim_guid, "MokList", "\x01\x02", 2);
+	size_t dbl = uvar(db, imagesec_guid, "db", "", 0);
+	struct lev evs[12];
+	size_t n;
+	tpa_result *res;
+	(void)st;
+
+	/* A Boot Guard machine (glinux-alex): PCR 0's S-CRTM contents hash
+	 * to H(00000000), a separator's digest, before PCR 0's separator */
+	n = 0;
+	evs[n++] = (struct lev){0, TPA_EV_S_CRTM_CONTENTS, zero4, 4};
+	for (unsigned k = 0; k < 8; k++)
+		evs[n++] = (struct lev){k, TPA_EV_SEPARATOR, zero4, 4};
+	res = verify_events(evs, n);
+	check_is(res, "eventlog_rules", TPA_CHECK_PASS, NULL);
+	assert_int_equal(tpa_result_verdict(res), TPA_OK);
+	tpa_result_free(&res);
+
+	/* ... but not after PCR 0's separator, nor as another type elsewhere */
+	evs[0] = (struct lev){0, TPA_EV_SEPARATOR, zero4, 4};
+	evs[1] = (struct lev){0, TPA_EV_S_CRTM_CONTENTS, zero4, 4};
+	res = verify_events(evs, n);
+	check_is(res, "eventlog_rules", TPA_CHECK_FAIL,
+	         "event 1 (PCR 0, EV_S_CRTM_CONTENTS) carries a separator's digest");
+	tpa_result_free(&res);
+	evs[0] = (struct lev){4, TPA_EV_EFI_ACTION, zero4, 4};
+	evs[1] = (struct lev){0, TPA_EV_SEPARATOR, zero4, 4};
+	res = verify_events(evs, n);
+	check_is(res, "eventlog_rules", TPA_CHECK_FAIL,
+	         "event 0 (PCR 4, EV_EFI_ACTION) carries a separator's digest");
+	tpa_result_free(&res);
+
+	/* shim measures MokList after PCR 7's separator (ibmtss deb1) */
+	n = 0;
+	for (unsigned k = 0; k < 8; k++)
+		evs[n++] = (struct lev){k, TPA_EV_SEPARATOR, zero4, 4};
+	evs[n++] = (struct lev){7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, mok, mokl};
+	res = verify_events(evs, n);
+	check_is(res, "eventlog_rules", TPA_CHECK_PASS, NULL);
+	tpa_result_free(&res);
+	/* a secure-boot variable there is still refused */
+	evs[n - 1] = (struct lev){7, TPA_EV_EFI_VARIABLE_DRIVER_CONFIG, db, dbl};
+	res = verify_events(evs, n);
+	check_is(res, "eventlog_rules", TPA_CHECK_FAIL,
+	         "event 8: a secure-boot variable (SecureBoot, PK, KEK, db or dbx) measured after "
+	         "PCR7's separator");
+	tpa_result_free(&res);
+}
+
 static int setup(void **st)
 {
 	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
@@ -818,6 +940,7 @@ int main(int argc, char **argv)
 	        cmocka_unit_test(test_uncovered_reason_bounded),
 	        cmocka_unit_test(test_uncovered_reason_cut),
 	        cmocka_unit_test(test_counter_name_alg),
+	        cmocka_unit_test(test_real_log_shapes),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -138,7 +138,8 @@ static void boot(buf *b, const buf *db, int sb_on, int with_cmdline)
 	sha_list(&pk, 1, 0xa0, 48, 0);
 	sha_list(&dbx, 3, 0xd0, 48, 0);
 	log_start(b);
-	var(b, global_guid, "SecureBoot", 10, &one, 1, -1);
+	/* sb_on < 0: measured with no data, as firmware without the variable */
+	var(b, global_guid, "SecureBoot", 10, &one, sb_on < 0 ? 0 : 1, -1);
 	var(b, global_guid, "PK", 2, pk.p, pk.n, -1);
 	var(b, global_guid, "KEK", 3, pk.p, pk.n, -1);
 	var(b, imagesec_guid, "db", 2, db->p, db->n, -1);
@@ -440,6 +441,35 @@ static void test_variable_length_lies(void **st)
 	machine_free(&m);
 }
 
+/* Firmware that does not have SecureBoot measures it with no data (edk2):
+ * that is secure boot off, learnt and judged so (adversarial review, F1). */
+static void test_secureboot_without_data(void **st)
+{
+	struct machine on;
+	buf db = {0}, b = {0};
+	tpa_eventlog *log;
+	tpa_policy *p;
+	char *s = NULL;
+	(void)st;
+	machine(&on, 0x10, 0, 1);
+	sha_list(&db, 2, 0x10, 48, 0);
+	boot(&b, &db, -1, 1);
+	log = parse(&b);
+	p = learn(on.q, log);
+	assert_int_equal(tpa_policy_to_json(p, &s), TPA_OK);
+	assert_non_null(strstr(s, "\"enabled\": false"));
+	assert_string_equal(judge(p, on.q, log), "");
+	/* a policy requiring secure boot on refuses it */
+	assert_string_equal(judge(on.p, on.q, log), "policy_secure_boot");
+	assert_non_null(strstr(reason, "secure boot is off, the rule requires it on"));
+	free(s);
+	tpa_policy_free(&p);
+	tpa_eventlog_free(&log);
+	free(db.p);
+	free(b.p);
+	machine_free(&on);
+}
+
 /* merge accepts every input's own machine, and no more than their union */
 static void test_merge_accepts_each_input(void **st)
 {
@@ -525,6 +555,11 @@ static void test_vacuous_documents(void **st)
 	         "events.sha256.0[0]: not 32 bytes of lowercase hex"},
 	        {"{\"version\":1,\"pcrs\":{\"sha256\":[0]}}", "\"version\" 1 policies could leave"},
 	        {"{\"version\":\"2\",\"pcrs\":{\"sha256\":[0]}}", "\"version\" must be 2"},
+	        /* one bank under two spellings would be read two ways (F6) */
+	        {"{\"version\":2,\"pcrs\":{\"sha256\":[0]},\"pcr_values\":{\"SHA-256\":{\"0\":["
+	         "\"0000000000000000000000000000000000000000000000000000000000000000\"]}}}",
+	         "pcr_values: unknown bank \"SHA-256\""},
+	        {"{\"version\":2,\"pcrs\":{\"SHA256\":[0]}}", "pcrs: unknown bank \"SHA256\""},
 	};
 	(void)st;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -580,6 +615,7 @@ int main(void)
 	        cmocka_unit_test(test_db_above_old_cap_and_at_limit),
 	        cmocka_unit_test(test_one_reading_of_secureboot),
 	        cmocka_unit_test(test_variable_length_lies),
+	        cmocka_unit_test(test_secureboot_without_data),
 	        cmocka_unit_test(test_merge_accepts_each_input),
 	        cmocka_unit_test(test_vacuous_documents),
 	        cmocka_unit_test(test_large_sets),
