@@ -71,23 +71,19 @@ static int cmd_make(char **argv)
 	char why[256] = "";
 	int r;
 
-	if ((r = tpa_ak_parse(akpub, aklen, &ak, why, sizeof(why))) != TPA_OK) {
+	if ((r = tpa_ak_parse(akpub, aklen, &ak, why, sizeof(why))) != TPA_OK)
 		fprintf(stderr, "makecred_tool: %s: %s\n", argv[1], why);
-		return exit_for(r);
-	}
-	if ((r = tpa_credential_make(ek, eklen, ak, secret, slen, &c, why, sizeof(why))) !=
-	    TPA_OK) {
+	else if ((r = tpa_credential_make(ek, eklen, ak, secret, slen, &c, why, sizeof(why))) !=
+	         TPA_OK)
 		fprintf(stderr, "makecred_tool: %s (%s)\n", why, tpa_strerror(r));
-		tpa_ak_free(&ak);
-		return exit_for(r);
-	}
-	spill(argv[3], header, sizeof(header), c.id_object, c.id_object_len, c.encrypted_secret,
-	      c.encrypted_secret_len);
+	else
+		spill(argv[3], header, sizeof(header), c.id_object, c.id_object_len,
+		      c.encrypted_secret, c.encrypted_secret_len);
 	tpa_ak_free(&ak);
 	free(ek);
 	free(akpub);
 	free(secret);
-	return 0;
+	return exit_for(r);
 }
 
 static int alg_of(const char *s)
@@ -125,24 +121,24 @@ static int cmd_activate(char **argv)
 
 	if (!split(buf, len, &idlen)) {
 		fprintf(stderr, "makecred_tool: %s is not a tpm2-tools credential file\n", argv[2]);
+		free(buf);
 		return 3;
 	}
 	if ((r = tpa_tpm_open(getenv("TPMATTEST_TCTI"), &tpm, err, sizeof(err))) != TPA_OK) {
 		fprintf(stderr, "makecred_tool: %s\n", err);
+		free(buf);
 		return exit_for(r);
 	}
 	r = tpa_tpm_activate_credential(tpm, alg, handle, buf + sizeof(header), idlen,
 	                                buf + sizeof(header) + idlen, len - sizeof(header) - idlen,
 	                                secret, sizeof(secret), &slen);
-	if (r != TPA_OK) {
+	if (r != TPA_OK)
 		fprintf(stderr, "makecred_tool: %s\n", tpa_tpm_error(tpm));
-		tpa_tpm_close(&tpm);
-		return exit_for(r);
-	}
+	else
+		spill(argv[3], secret, slen, NULL, 0, NULL, 0);
 	tpa_tpm_close(&tpm);
-	spill(argv[3], secret, slen, NULL, 0, NULL, 0);
 	free(buf);
-	return 0;
+	return exit_for(r);
 }
 
 static int cmd_ekpub(char **argv)
@@ -158,15 +154,13 @@ static int cmd_ekpub(char **argv)
 		fprintf(stderr, "makecred_tool: %s\n", err);
 		return exit_for(r);
 	}
-	if ((r = tpa_tpm_ek(tpm, alg, &pub, &len, NULL, NULL)) != TPA_OK) {
+	if ((r = tpa_tpm_ek(tpm, alg, &pub, &len, NULL, NULL)) != TPA_OK)
 		fprintf(stderr, "makecred_tool: %s\n", tpa_tpm_error(tpm));
-		tpa_tpm_close(&tpm);
-		return exit_for(r);
-	}
+	else
+		spill(argv[1], pub, len, NULL, 0, NULL, 0);
 	tpa_tpm_close(&tpm);
-	spill(argv[1], pub, len, NULL, 0, NULL, 0);
 	free(pub);
-	return 0;
+	return exit_for(r);
 }
 
 static int cmd_check(char **argv)
