@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 #include <tss2/tss2_mu.h>
 
 #include <tpmattest/enroll.h>
@@ -409,6 +410,19 @@ static void test_make_with_ak(void **state)
 	assert_int_equal(tpa_credential_make(buf, len, NULL, secret, 32, &c, why, sizeof(why)),
 	                 TPA_E_INVALID_ARG);
 	tpa_ak_free(&ak);
+	/* a bare public key has no Name to bind the credential to */
+	{
+		unsigned char *der = NULL;
+		int dlen = i2d_PUBKEY(ecc_key, &der);
+		assert_true(dlen > 0);
+		assert_int_equal(tpa_ak_parse(der, (size_t)dlen, &ak, why, sizeof(why)), TPA_OK);
+		OPENSSL_free(der);
+		assert_int_equal(
+		        tpa_credential_make(buf, len, ak, secret, 32, &c, why, sizeof(why)),
+		        TPA_E_INVALID_ARG);
+		assert_non_null(strstr(why, "without its TPM public area"));
+		tpa_ak_free(&ak);
+	}
 }
 
 /* ---- refusals ---- */
