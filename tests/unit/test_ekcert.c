@@ -450,6 +450,111 @@ static void test_store_pem(void **state)
 	free(np);
 }
 
+#ifdef TPA_EKCERT_NOMEM
+/*
+ * Allocation failure injection (built as test_ekcert_nomem, with the
+ * library's malloc and calloc wrapped): for every N until the call
+ * succeeds, the Nth allocation fails, and the call must return
+ * TPA_E_NOMEM with its output untouched.  OpenSSL's own allocations are
+ * not affected (libcrypto is a shared library).
+ */
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t k, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t k, size_t n);
+static long countdown = -1;
+static int injected;
+static int fail_now(void)
+{
+	if (countdown < 0)
+		return 0;
+	if (countdown-- == 0) {
+		injected = 1;
+		return 1;
+	}
+	return 0;
+}
+void *__wrap_malloc(size_t n)
+{
+	return fail_now() ? NULL : __real_malloc(n);
+}
+void *__wrap_calloc(size_t k, size_t n)
+{
+	return fail_now() ? NULL : __real_calloc(k, n);
+}
+
+static void test_nomem(void **state)
+{
+	static const char *const files[] = {"ek.der", "ek.pem", "ek-nvheader-ffpad.bin"};
+	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+		size_t len;
+		uint8_t *b = slurp(files[f], &len);
+		for (long n = 0;; n++) {
+			tpa_ekcert *c = (tpa_ekcert *)&n; /* must stay untouched */
+			int r;
+			injected = 0;
+			countdown = n;
+			r = tpa_ekcert_parse(b, len, &c, NULL, 0);
+			countdown = -1;
+			if (!injected) {
+				assert_int_equal(r, TPA_OK);
+				tpa_ekcert_free(&c);
+				break;
+			}
+			assert_int_equal(r, TPA_E_NOMEM);
+			assert_ptr_equal(c, (tpa_ekcert *)&n);
+		}
+		free(b);
+	}
+	/* the store, and a verification reading a chain blob */
+	{
+		tpa_ekstore *s = fixture_store();
+		tpa_ekcert *c = parse_ok("ek.der");
+		size_t len;
+		uint8_t *intd = slurp("intermediates/int.der", &len);
+		const uint8_t *chain[1] = {intd};
+		size_t chain_len[1] = {len};
+		tpa_ekcert_opts o;
+		tpa_ekcert_verdict v;
+		memset(&o, 0, sizeof(o));
+		o.chain = chain;
+		o.chain_len = chain_len;
+		o.n_chain = 1;
+		for (long n = 0;; n++) {
+			tpa_ekstore *s2 = (tpa_ekstore *)&n;
+			int r;
+			injected = 0;
+			countdown = n;
+			r = tpa_ekstore_new(&s2);
+			countdown = -1;
+			if (!injected) {
+				assert_int_equal(r, TPA_OK);
+				tpa_ekstore_free(&s2);
+				break;
+			}
+			assert_int_equal(r, TPA_E_NOMEM);
+			assert_ptr_equal(s2, (tpa_ekstore *)&n);
+		}
+		for (long n = 0;; n++) {
+			int r;
+			injected = 0;
+			countdown = n;
+			r = tpa_ekcert_verify(c, s, &o, &v);
+			countdown = -1;
+			if (!injected) {
+				assert_int_equal(r, TPA_OK);
+				break;
+			}
+			assert_int_equal(r, TPA_E_NOMEM);
+			assert_int_not_equal(v.reason, TPA_EKCERT_VERIFIED);
+		}
+		free(intd);
+		tpa_ekcert_free(&c);
+		tpa_ekstore_free(&s);
+	}
+}
+#endif
+
 /* ---- the shared corpus ---- */
 
 static struct json_object *member(struct json_object *o, const char *k)
@@ -615,6 +720,9 @@ int main(int argc, char **argv)
 	        cmocka_unit_test(test_refused),   cmocka_unit_test(test_verify),
 	        cmocka_unit_test(test_time),      cmocka_unit_test(test_chain_blobs),
 	        cmocka_unit_test(test_store_pem),
+#ifdef TPA_EKCERT_NOMEM
+	        cmocka_unit_test(test_nomem),
+#endif
 	};
 	const struct CMUnitTest shared[] = {
 	        cmocka_unit_test(test_corpus),
