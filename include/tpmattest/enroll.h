@@ -250,6 +250,18 @@ typedef struct tpa_ekcert_opts {
 int tpa_ekcert_verify(const tpa_ekcert *cert, const tpa_ekstore *store, const tpa_ekcert_opts *opts,
                       tpa_ekcert_verdict *v);
 
+/*
+ * Whether ek_public (TPM2B_PUBLIC or bare TPMT_PUBLIC, every byte used) holds
+ * the certificate's key: the same RSA modulus and exponent (0 meaning
+ * 65537), or the same NIST curve and point.  Only the key: whether the
+ * public area is an EK (its template, attributes and policy) is
+ * tpa_credential_ek_check's.  TPA_OK; TPA_E_MISMATCH with the reason;
+ * TPA_E_MALFORMED or TPA_E_TRAILING for a public area that does not
+ * decode; TPA_E_UNSUPPORTED for an RSAES-OAEP certificate.
+ */
+int tpa_ekcert_key_matches(const tpa_ekcert *cert, const uint8_t *ek_public, size_t len,
+                           char *why, size_t whylen);
+
 #ifdef __cplusplus
 }
 #endif

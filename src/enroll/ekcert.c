@@ -19,6 +19,8 @@
 #include <time.h>
 
 #include <openssl/asn1.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -28,6 +30,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <tss2/tss2_mu.h>
 
 #include <tpmattest/enroll.h>
 
@@ -1018,5 +1021,144 @@ out:
 			X509_free(sk_X509_value(pool, i));
 		sk_X509_free(pool);
 	}
+	return r;
+}
+
+/* ---- the EK public area against the certificate ---- */
+
+/* TPM2B_PUBLIC, or a bare TPMT_PUBLIC, every byte consumed. */
+static int read_public(const uint8_t *buf, size_t len, TPMT_PUBLIC *p, char *why, size_t whylen)
+{
+	TPM2B_PUBLIC b;
+	size_t off = 0;
+	memset(&b, 0, sizeof(b));
+	if (len >= 2 && (size_t)(buf[0] << 8 | buf[1]) == len - 2) {
+		if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, len, &off, &b) == TSS2_RC_SUCCESS &&
+		    off == len) {
+			*p = b.publicArea;
+			return TPA_OK;
+		}
+	}
+	off = 0;
+	if (Tss2_MU_TPMT_PUBLIC_Unmarshal(buf, len, &off, p) != TSS2_RC_SUCCESS) {
+		setwhy(why, whylen,
+		       "the EK public area is neither a TPM2B_PUBLIC nor a TPMT_PUBLIC");
+		return TPA_E_MALFORMED;
+	}
+	if (off != len) {
+		setwhy(why, whylen, "%zu bytes after the EK public area (TPMT_PUBLIC)", len - off);
+		return TPA_E_TRAILING;
+	}
+	return TPA_OK;
+}
+
+static int rsa_matches(EVP_PKEY *k, const TPMT_PUBLIC *p, char *why, size_t whylen)
+{
+	BIGNUM *n = NULL, *e = NULL;
+	uint8_t mod[TPM2_MAX_RSA_KEY_BYTES];
+	size_t size = p->unique.rsa.size;
+	unsigned long want_e =
+	        p->parameters.rsaDetail.exponent ? p->parameters.rsaDetail.exponent : 65537;
+	int r = TPA_E_MISMATCH;
+
+	if (!EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_N, &n) ||
+	    !EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_E, &e)) {
+		setwhy(why, whylen, "the certificate's RSA key does not decode");
+		r = TPA_E_CRYPTO;
+	} else if (size == 0 || size > sizeof(mod) || (size_t)BN_num_bytes(n) != size ||
+	           BN_bn2binpad(n, mod, (int)size) != (int)size ||
+	           CRYPTO_memcmp(mod, p->unique.rsa.buffer, size) != 0) {
+		setwhy(why, whylen,
+		       "the EK public area's RSA modulus (%zu bytes) is not the certificate's",
+		       size);
+	} else if (!BN_is_word(e, want_e)) {
+		setwhy(why, whylen, "the EK public area's RSA exponent is not the certificate's");
+	} else {
+		r = TPA_OK;
+	}
+	BN_free(n);
+	BN_free(e);
+	return r;
+}
+
+static int ecc_matches(EVP_PKEY *k, const TPMT_PUBLIC *p, char *why, size_t whylen)
+{
+	static const struct {
+		uint16_t curve;
+		const char *group;
+		size_t bytes;
+	} curves[] = {
+	        {TPM2_ECC_NIST_P256, "prime256v1", 32},
+	        {TPM2_ECC_NIST_P384, "secp384r1", 48},
+	        {TPM2_ECC_NIST_P521, "secp521r1", 66},
+	};
+	uint8_t pt[1 + 2 * 66];
+	size_t ptlen = 0, n = 0;
+	char group[64];
+
+	for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
+		if (curves[i].curve == p->parameters.eccDetail.curveID) {
+			n = curves[i].bytes;
+			if (!EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group,
+			                                    sizeof(group), NULL) ||
+			    strcmp(group, curves[i].group) != 0) {
+				setwhy(why, whylen,
+				       "the EK public area's curve is not the certificate's");
+				return TPA_E_MISMATCH;
+			}
+		}
+	if (!n) {
+		setwhy(why, whylen,
+		       "the EK public area's curve 0x%04x is not NIST P-256, P-384 or P-521",
+		       p->parameters.eccDetail.curveID);
+		return TPA_E_MISMATCH;
+	}
+	if (!EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &ptlen) ||
+	    ptlen != 1 + 2 * n || pt[0] != 0x04) {
+		setwhy(why, whylen, "the certificate's EC point does not decode");
+		return TPA_E_CRYPTO;
+	}
+	if (p->unique.ecc.x.size != n || p->unique.ecc.y.size != n ||
+	    CRYPTO_memcmp(pt + 1, p->unique.ecc.x.buffer, n) != 0 ||
+	    CRYPTO_memcmp(pt + 1 + n, p->unique.ecc.y.buffer, n) != 0) {
+		setwhy(why, whylen, "the EK public area's ECC point is not the certificate's");
+		return TPA_E_MISMATCH;
+	}
+	return TPA_OK;
+}
+
+int tpa_ekcert_key_matches(const tpa_ekcert *cert, const uint8_t *ek_public, size_t len, char *why,
+                           size_t whylen)
+{
+	TPMT_PUBLIC p;
+	EVP_PKEY *k;
+	int r;
+
+	if (!cert || !ek_public)
+		return TPA_E_INVALID_ARG;
+	memset(&p, 0, sizeof(p));
+	if ((r = read_public(ek_public, len, &p, why, whylen)) != TPA_OK)
+		return r;
+	if (cert->info.key == TPA_EKCERT_KEY_RSAES_OAEP) {
+		setwhy(why, whylen, "TPM 1.2 EK certificate (RSAES-OAEP key), out of scope");
+		return TPA_E_UNSUPPORTED;
+	}
+	k = X509_get0_pubkey(cert->x);
+	ERR_clear_error();
+	if (p.type == TPM2_ALG_RSA && cert->info.key == TPA_EKCERT_KEY_RSA && k)
+		r = rsa_matches(k, &p, why, whylen);
+	else if (p.type == TPM2_ALG_ECC && cert->info.key == TPA_EKCERT_KEY_ECC && k)
+		r = ecc_matches(k, &p, why, whylen);
+	else {
+		setwhy(why, whylen, "the EK public area is a %s key, the certificate's is %s",
+		       p.type == TPM2_ALG_RSA   ? "RSA"
+		       : p.type == TPM2_ALG_ECC ? "ECC"
+		                                : "non-RSA/ECC",
+		       cert->info.key == TPA_EKCERT_KEY_RSA   ? "RSA"
+		       : cert->info.key == TPA_EKCERT_KEY_ECC ? "ECC"
+		                                              : "of another kind");
+		r = TPA_E_MISMATCH;
+	}
+	ERR_clear_error();
 	return r;
 }

@@ -27,6 +27,7 @@
 #include <json-c/json.h>
 
 #include <tpmattest/enroll.h>
+#include <tpmattest/verify.h>
 
 static char dir[4096];
 
@@ -450,6 +451,67 @@ static void test_store_pem(void **state)
 	free(np);
 }
 
+/* The EK public area must hold the certificate's key: the TPM2B_PUBLIC of
+ * the default template built from each certificate (tpa_ek_public_from_cert)
+ * matches it and no other. */
+static void check_key(const char *cert_file, uint8_t *pub, size_t plen, int want)
+{
+	tpa_ekcert *c = parse_ok(cert_file);
+	char why[256] = "";
+	int r = tpa_ekcert_key_matches(c, pub, plen, why, sizeof(why));
+	if (r != want)
+		print_error("%s: got %d (%s), want %d\n", cert_file, r, why, want);
+	assert_int_equal(r, want);
+	tpa_ekcert_free(&c);
+}
+
+static void test_key_matches(void **state)
+{
+	size_t el, rl, eccl, rsal;
+	uint8_t *ecc_der = slurp("ek.der", &el), *rsa_der = slurp("ek-rsa.der", &rl);
+	uint8_t *ecc = NULL, *rsa = NULL;
+	tpa_ekcert *c;
+	char why[256] = "";
+
+	assert_int_equal(tpa_ek_public_from_cert(ecc_der, el, &ecc, &eccl), TPA_OK);
+	assert_int_equal(tpa_ek_public_from_cert(rsa_der, rl, &rsa, &rsal), TPA_OK);
+	check_key("ek.der", ecc, eccl, TPA_OK);
+	check_key("ek-nvheader-ffpad.bin", ecc, eccl, TPA_OK);
+	check_key("ek-rsa.der", rsa, rsal, TPA_OK);
+	/* the bare TPMT_PUBLIC too */
+	check_key("ek.der", ecc + 2, eccl - 2, TPA_OK);
+	/* another TPM's EK public, of the other or of the same kind */
+	check_key("ek.der", rsa, rsal, TPA_E_MISMATCH);
+	check_key("ek-rsa.der", ecc, eccl, TPA_E_MISMATCH);
+	check_key("unknown-ca.der", ecc, eccl, TPA_OK); /* same key, other issuer */
+	check_key("self-signed.der", ecc, eccl, TPA_E_MISMATCH);
+	/* one bit of the point or of the modulus */
+	ecc[eccl - 1] ^= 0x01;
+	check_key("ek.der", ecc, eccl, TPA_E_MISMATCH);
+	ecc[eccl - 1] ^= 0x01;
+	rsa[rsal - 1] ^= 0x01;
+	check_key("ek-rsa.der", rsa, rsal, TPA_E_MISMATCH);
+	rsa[rsal - 1] ^= 0x01;
+	/* what does not decode */
+	check_key("ek.der", ecc, eccl - 1, TPA_E_MALFORMED);
+	check_key("ek.der", ecc, 5, TPA_E_MALFORMED);
+	{
+		uint8_t *more = malloc(eccl + 1);
+		assert_non_null(more);
+		memcpy(more, ecc + 2, eccl - 2);
+		more[eccl - 2] = 0;
+		check_key("ek.der", more, eccl - 1, TPA_E_TRAILING);
+		free(more);
+	}
+	c = parse_ok("ek.der");
+	assert_int_equal(tpa_ekcert_key_matches(c, ecc, eccl, why, sizeof(why)), TPA_OK);
+	tpa_ekcert_free(&c);
+	free(ecc);
+	free(rsa);
+	free(ecc_der);
+	free(rsa_der);
+}
+
 #ifdef TPA_EKCERT_NOMEM
 /*
  * Allocation failure injection (built as test_ekcert_nomem, with the
@@ -690,6 +752,17 @@ static void test_corpus(void **state)
 				assert_int_equal(r, TPA_OK);
 				assert_true(v.chain_len >= 2);
 				assert_string_equal(v.chain[1], issuer);
+				{
+					size_t dl, pl;
+					const uint8_t *d = tpa_ekcert_der(c, &dl);
+					uint8_t *pub = NULL;
+					assert_int_equal(tpa_ek_public_from_cert(d, dl, &pub, &pl),
+					                 TPA_OK);
+					assert_int_equal(
+					        tpa_ekcert_key_matches(c, pub, pl, NULL, 0),
+					        TPA_OK);
+					free(pub);
+				}
 				verified++;
 			} else {
 				assert_int_equal(r, TPA_E_POLICY);
@@ -719,7 +792,7 @@ int main(int argc, char **argv)
 	        cmocka_unit_test(test_info),      cmocka_unit_test(test_wrappings),
 	        cmocka_unit_test(test_refused),   cmocka_unit_test(test_verify),
 	        cmocka_unit_test(test_time),      cmocka_unit_test(test_chain_blobs),
-	        cmocka_unit_test(test_store_pem),
+	        cmocka_unit_test(test_store_pem), cmocka_unit_test(test_key_matches),
 #ifdef TPA_EKCERT_NOMEM
 	        cmocka_unit_test(test_nomem),
 #endif
@@ -728,6 +801,7 @@ int main(int argc, char **argv)
 	        cmocka_unit_test(test_corpus),
 	};
 	struct stat st;
+	setenv("TSS2_LOG", "all+NONE", 0); /* tss2-mu logs refused input */
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s FIXTURES_DIR [SHARED_DIR]\n", argv[0]);
 		return 2;
