@@ -22,6 +22,9 @@ extern "C" {
 #define TPA_EVIDENCE_MAX_PART (64u * 1024 * 1024)
 /* A whole document: a 64 MiB event log in base64 (85.4 MiB) and the rest. */
 #define TPA_EVIDENCE_JSON_MAX (96u * 1024 * 1024)
+/* Values in it: the document has a fixed shape of a few dozen, and PCR
+ * values (24 PCRs in up to 8 banks) are the largest part. */
+#define TPA_EVIDENCE_JSON_MAX_VALUES 4096u
 
 typedef struct tpa_evidence tpa_evidence;
 

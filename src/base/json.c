@@ -41,7 +41,9 @@ struct scan {
 		char close;     /* '}' or ']' */
 		size_t keybase; /* first of this object's names in keys */
 	} stack[TPA_JSON_MAX_DEPTH];
-	size_t depth; /* open containers */
+	size_t depth;      /* open containers */
+	size_t values;     /* seen so far */
+	size_t max_values; /* json-c spends 100-270 bytes of memory on each */
 };
 
 static int fail(struct scan *sc, int err, size_t at, const char *fmt, ...)
@@ -422,6 +424,8 @@ static int scan_document(struct scan *sc)
 value:
 	if (sc->depth + 1 > TPA_JSON_MAX_DEPTH)
 		return fail(sc, TPA_E_LIMIT, sc->i, "nested deeper than %d", TPA_JSON_MAX_DEPTH);
+	if (++sc->values > sc->max_values)
+		return fail(sc, TPA_E_LIMIT, sc->i, "more than %zu values", sc->max_values);
 	if (sc->i == sc->n)
 		return unexpected(sc, "a value");
 	c = sc->s[sc->i];
@@ -489,13 +493,17 @@ close:
 
 int tpa_json_parse(const char *json, size_t len, struct json_object **out, char *why, size_t whylen)
 {
-	return tpa_json_parse_max(json, len, TPA_JSON_MAX, out, why, whylen);
+	return tpa_json_parse_max(json, len, TPA_JSON_MAX, TPA_JSON_MAX_VALUES, out, why, whylen);
 }
 
-int tpa_json_parse_max(const char *json, size_t len, size_t max, struct json_object **out,
-                       char *why, size_t whylen)
+int tpa_json_parse_max(const char *json, size_t len, size_t max, size_t max_values,
+                       struct json_object **out, char *why, size_t whylen)
 {
-	struct scan sc = {.s = (const unsigned char *)json, .n = len, .why = why, .whylen = whylen};
+	struct scan sc = {.s = (const unsigned char *)json,
+	                  .n = len,
+	                  .why = why,
+	                  .whylen = whylen,
+	                  .max_values = max_values};
 	struct json_tokener *tok;
 	struct json_object *root;
 	enum json_tokener_error err;
@@ -537,6 +545,10 @@ int tpa_json_parse_max(const char *json, size_t len, size_t max, struct json_obj
 		return fail(&sc, TPA_E_MALFORMED, end, "json-c refused what the scanner took: %s",
 		            json_tokener_error_desc(err));
 	}
+	/* out of memory, json-c 0.16 may answer success with no tree; only the
+	 * document "null" is really that */
+	if (!root && errno == ENOMEM)
+		return TPA_E_NOMEM;
 	*out = root;
 	return TPA_OK;
 }

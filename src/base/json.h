@@ -35,10 +35,16 @@
  */
 int tpa_json_parse(const char *json, size_t len, struct json_object **out, char *why,
                    size_t whylen);
-/* The same with another size cap (evidence, which carries an event log of
- * up to TPA_EVENTLOG_MAX_SIZE in base64); never above INT32_MAX. */
-int tpa_json_parse_max(const char *json, size_t len, size_t max, struct json_object **out,
-                       char *why, size_t whylen);
+/* Values (scalars and containers) a document may hold: json-c spends
+ * 100-270 bytes of memory on each, so this, not the size, bounds the tree.
+ * The largest policy (262,144 events of three members) needs 1.05 million. */
+#define TPA_JSON_MAX_VALUES 1200000u
+
+/* The same with other caps: max bytes (never above INT32_MAX) and
+ * max_values values (evidence: a 64 MiB event log in base64, in a document
+ * of a few dozen values). */
+int tpa_json_parse_max(const char *json, size_t len, size_t max, size_t max_values,
+                       struct json_object **out, char *why, size_t whylen);
 
 /*
  * Hex as the documents carry it (docs/evidence.md): exactly 2 * outlen

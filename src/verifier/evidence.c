@@ -482,8 +482,8 @@ int tpa_evidence_from_json_why(const char *json, size_t len, tpa_evidence **out,
 		why[0] = '\0';
 	if (!json || !out)
 		return TPA_E_INVALID_ARG;
-	if ((r = tpa_json_parse_max(json, len, TPA_EVIDENCE_JSON_MAX, &root, why, whylen)) !=
-	    TPA_OK)
+	if ((r = tpa_json_parse_max(json, len, TPA_EVIDENCE_JSON_MAX, TPA_EVIDENCE_JSON_MAX_VALUES,
+	                            &root, why, whylen)) != TPA_OK)
 		return r;
 
 	if (!json_object_is_type(root, json_type_object)) {

@@ -629,11 +629,12 @@ static void known_digests_init(struct known_digests *k, const tpa_eventlog *log)
 	}
 }
 
-/* sep0_seen: PCR 0's separator has been measured.  Before it, an S-CRTM
- * contents event may hash to anything, a separator's digest included (a
- * Boot Guard machine's FIT entry does); PCR 0's value pins it. */
+/* crtm_prefix: every PCR 0 event so far was the S-CRTM's (contents,
+ * version, H-CRTM).  There an S-CRTM contents event may hash to anything, a
+ * separator's digest included (a Boot Guard machine's FIT entry does);
+ * anywhere else it could be a relabelled separator. */
 static int relabelled(const tpa_eventlog *log, const struct known_digests *k, const tpa_event *ev,
-                      int sep0_seen, char *why, size_t whylen)
+                      int crtm_prefix, char *why, size_t whylen)
 {
 	uint32_t type = tpa_event_type(ev);
 	for (size_t a = 0; a < tpa_eventlog_alg_count(log) && a < TPA_EVENTLOG_MAX_ALGS; a++) {
@@ -651,7 +652,7 @@ static int relabelled(const tpa_eventlog *log, const struct known_digests *k, co
 				continue;
 			if (s < 2 && type != TPA_EV_SEPARATOR &&
 			    !(type == TPA_EV_S_CRTM_CONTENTS && tpa_event_pcr(ev) == 0 &&
-			      !sep0_seen)) {
+			      crtm_prefix)) {
 				snprintf(why, whylen, "carries a separator's digest");
 				return 1;
 			}
@@ -668,7 +669,7 @@ static int relabelled(const tpa_eventlog *log, const struct known_digests *k, co
 static void check_log_rules(tpa_result *res, const tpa_eventlog *log, const tpa_pcrs *quoted)
 {
 	unsigned seps[8] = {0};
-	int sep_seen7 = 0, pcr0_measured = 0;
+	int sep_seen7 = 0, pcr0_measured = 0, crtm_prefix = 1;
 	char why[160];
 	struct known_digests known; /* 11 KiB: fine on the stack, freed on every return */
 	uint32_t logged = logged_pcrs(log);
@@ -695,7 +696,7 @@ static void check_log_rules(tpa_result *res, const tpa_eventlog *log, const tpa_
 			}
 			continue;
 		}
-		if (relabelled(log, &known, ev, seps[0] > 0, why, sizeof(why))) {
+		if (relabelled(log, &known, ev, crtm_prefix, why, sizeof(why))) {
 			add(res, "eventlog_rules", TPA_CHECK_FAIL, TPA_E_REPLAY,
 			    "event %zu (PCR %u, %s) %s", i, pcr, tn, why);
 			return;
@@ -707,6 +708,9 @@ static void check_log_rules(tpa_result *res, const tpa_eventlog *log, const tpa_
 		}
 		if (pcr == 0)
 			pcr0_measured = 1;
+		if (pcr == 0 && type != TPA_EV_S_CRTM_CONTENTS && type != TPA_EV_S_CRTM_VERSION &&
+		    type != TPA_EV_EFI_HCRTM_EVENT)
+			crtm_prefix = 0;
 		if (type == TPA_EV_SEPARATOR && pcr < 8) {
 			if (++seps[pcr] > 1) {
 				add(res, "eventlog_rules", TPA_CHECK_FAIL, TPA_E_REPLAY,

@@ -387,6 +387,42 @@ static void test_size_and_args(void **state)
 	assert_ptr_equal(o, untouched);
 }
 
+/* The value budget, not the size, bounds json-c's tree: "[{},{},...]" of
+ * 16 MiB took 4.3 GB of memory before it (adversarial review). */
+static void test_value_budget(void **state)
+{
+	size_t n = TPA_JSON_MAX_VALUES, len = 2 * n + 1;
+	char *doc, why[96];
+	struct json_object *o = untouched;
+	(void)state;
+	assert_non_null(doc = malloc(len));
+	/* [0,0,...] with n - 1 zeros: n values, accepted */
+	doc[0] = '[';
+	for (size_t i = 0; i < n - 1; i++) {
+		doc[1 + 2 * i] = '0';
+		doc[2 + 2 * i] = ',';
+	}
+	doc[2 * (n - 1)] = ']';
+	o = accepted_n(doc, 2 * (n - 1) + 1);
+	json_object_put(o);
+	/* one more: refused before json-c builds anything */
+	o = untouched;
+	doc[2 * (n - 1)] = ',';
+	doc[2 * (n - 1) + 1] = '0';
+	doc[2 * n] = ']';
+	assert_int_equal(tpa_json_parse(doc, len, &o, why, sizeof(why)), TPA_E_LIMIT);
+	assert_non_null(strstr(why, "more than 1200000 values"));
+	assert_ptr_equal(o, untouched);
+	/* a caller's own budget */
+	assert_int_equal(tpa_json_parse_max("[[],{},1]", 9, 64, 3, &o, why, sizeof(why)),
+	                 TPA_E_LIMIT);
+	assert_string_equal(why, "byte 7: more than 3 values");
+	o = NULL;
+	assert_int_equal(tpa_json_parse_max("[[],{}]", 7, 64, 3, &o, why, sizeof(why)), TPA_OK);
+	json_object_put(o);
+	free(doc);
+}
+
 static void test_hex(void **state)
 {
 	uint8_t b[4];
@@ -415,6 +451,7 @@ int main(void)
 	        cmocka_unit_test(test_length_not_strlen),
 	        cmocka_unit_test(test_size_and_args),
 	        cmocka_unit_test(test_hex),
+	        cmocka_unit_test(test_value_budget),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

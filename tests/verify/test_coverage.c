@@ -881,6 +881,27 @@ static void test_real_log_shapes(void **st)
 	         "event 0 (PCR 4, EV_EFI_ACTION) carries a separator's digest");
 	tpa_result_free(&res);
 
+	/* ... nor once PCR 0 has measured something that is not the S-CRTM's:
+	 * there it could be PCR 0's real separator, relabelled, with a new
+	 * one extended after boot (second adversarial review) */
+	evs[0] = (struct lev){0, TPA_EV_S_CRTM_VERSION, "v1", 2};
+	evs[1] = (struct lev){0, TPA_EV_POST_CODE, "post", 4};
+	evs[2] = (struct lev){0, TPA_EV_S_CRTM_CONTENTS, zero4, 4};
+	evs[3] = (struct lev){0, TPA_EV_POST_CODE, "after boot", 10};
+	evs[4] = (struct lev){0, TPA_EV_SEPARATOR, zero4, 4};
+	for (unsigned k = 1; k < 8; k++)
+		evs[4 + k] = (struct lev){k, TPA_EV_SEPARATOR, zero4, 4};
+	res = verify_events(evs, 12);
+	check_is(res, "eventlog_rules", TPA_CHECK_FAIL,
+	         "event 2 (PCR 0, EV_S_CRTM_CONTENTS) carries a separator's digest");
+	tpa_result_free(&res);
+	/* the S-CRTM's own events first, then the FIT entry: still fine */
+	evs[1] = (struct lev){0, TPA_EV_S_CRTM_CONTENTS, "fit", 3};
+	evs[3] = (struct lev){0, TPA_EV_POST_CODE, "post", 4};
+	res = verify_events(evs, 12);
+	check_is(res, "eventlog_rules", TPA_CHECK_PASS, NULL);
+	tpa_result_free(&res);
+
 	/* shim measures MokList after PCR 7's separator (ibmtss deb1) */
 	n = 0;
 	for (unsigned k = 0; k < 8; k++)
