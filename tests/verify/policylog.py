@@ -11,7 +11,7 @@ Variants:
   db-5000        db + 5000 SHA-256 entries, one of them an attacker's (above the old cap)
   db-huge        db + 100001 SHA-256 entries (above TPA_POLICY_MAX_SIGNATURES)
   db-odd-type    db + an EFI_CERT_RSA2048 list (a type a policy cannot judge)
-  dbx-random     dbx: every entry replaced by a random hash, same count
+  dbx-random     dbx: every entry replaced by a random SHA-256 hash, as many as it had
   dbx-20000      dbx with 20000 SHA-256 entries (a real size)
   dbx-20000-more the same 20000 and one more
   dbx-20000-less the same 20000 less one
@@ -86,10 +86,9 @@ def main():
         if variant == "dbx-random":
             old = var_payload(recs, "dbx")
             n, off = 0, 0
-            while off < len(old):
+            while off < len(old):  # every entry, of any type: the same count
                 lsize, hsize, ssize = struct.unpack_from("<III", old, off + 16)
-                if old[off:off + 16] == SHA256:
-                    n += (lsize - 28 - hsize) // ssize
+                n += (lsize - 28 - hsize) // ssize
                 off += lsize
             set_var(recs, "dbx", siglist(SHA256, [rand32() for _ in range(max(n, 1))]))
         else:
