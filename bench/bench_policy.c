@@ -64,6 +64,21 @@ static void u32(struct buf *b, uint32_t v)
 
 /* A crypto-agile log (PFP 1.05, 10.2) with SHA-256 only: the Spec ID event,
  * then n EV_IPL events in PCR 8 whose data is the decimal i % distinct. */
+/* The Spec ID event (PFP 1.05, 10.2): a crypto-agile log with SHA-256 only. */
+static void log_start(struct buf *b)
+{
+	static const uint8_t specid[] = {'S', 'p', 'e', 'c', ' ', 'I', 'D',  ' ', 'E', 'v', 'e',
+	                                 'n', 't', '0', '3', 0,   0,   0,    0,   0,   0,   2,
+	                                 0,   2,   1,   0,   0,   0,   0x0b, 0,   32,  0,   0};
+	uint8_t zero[20] = {0};
+	b->n = 0;
+	u32(b, 0);
+	u32(b, 3); /* EV_NO_ACTION */
+	put(b, zero, 20);
+	u32(b, sizeof(specid));
+	put(b, specid, sizeof(specid));
+}
+
 /* Digests whose home slot in a 2^18-slot table under FNV-1a-64 (h ^ h >> 31)
  * falls in [0, 1024): what an attacker could choose against an unkeyed hash. */
 static uint8_t *fnv_cluster(size_t n)
@@ -90,16 +105,7 @@ static void build_log_digests(struct buf *b, size_t n, const uint8_t *digests);
 
 static void build_log(struct buf *b, size_t n, size_t distinct)
 {
-	static const uint8_t specid[] = {'S', 'p', 'e', 'c', ' ', 'I', 'D',  ' ', 'E', 'v', 'e',
-	                                 'n', 't', '0', '3', 0,   0,   0,    0,   0,   0,   2,
-	                                 0,   2,   1,   0,   0,   0,   0x0b, 0,   32,  0,   0};
-	uint8_t zero[20] = {0};
-	b->n = 0;
-	u32(b, 0);
-	u32(b, 3); /* EV_NO_ACTION */
-	put(b, zero, 20);
-	u32(b, sizeof(specid));
-	put(b, specid, sizeof(specid));
+	log_start(b);
 	for (size_t i = 0; i < n; i++) {
 		char data[48];
 		uint8_t d[32];
@@ -119,16 +125,7 @@ static void build_log(struct buf *b, size_t n, size_t distinct)
  * a policy judges digests, not data, in PCR 8). */
 static void build_log_digests(struct buf *b, size_t n, const uint8_t *digests)
 {
-	static const uint8_t specid[] = {'S', 'p', 'e', 'c', ' ', 'I', 'D',  ' ', 'E', 'v', 'e',
-	                                 'n', 't', '0', '3', 0,   0,   0,    0,   0,   0,   2,
-	                                 0,   2,   1,   0,   0,   0,   0x0b, 0,   32,  0,   0};
-	uint8_t zero[20] = {0};
-	b->n = 0;
-	u32(b, 0);
-	u32(b, 3);
-	put(b, zero, 20);
-	u32(b, sizeof(specid));
-	put(b, specid, sizeof(specid));
+	log_start(b);
 	for (size_t i = 0; i < n; i++) {
 		u32(b, 8);
 		u32(b, 0xd);
