@@ -38,6 +38,9 @@ int cmd_eventlog_extend(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_ekcert(int argc, char **argv);
+int cmd_enroll(int argc, char **argv);
+int cmd_enroll_request(int argc, char **argv);
+int cmd_enroll_activate(int argc, char **argv);
 
 /* Helpers (util.c). */
 /* Prints "tpmattest: <msg>\n" to stderr. */

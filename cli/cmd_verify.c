@@ -15,6 +15,7 @@
 
 #include <json-c/json.h>
 
+#include <tpmattest/enroll.h>
 #include <tpmattest/evidence.h>
 #include <tpmattest/policy.h>
 #include <tpmattest/verify.h>
@@ -23,6 +24,8 @@
 
 static const char usage_text[] =
         "usage: tpmattest verify EVIDENCE --ak FILE --nonce HEX [--ek FILE] [--policy FILE]\n"
+        "                        [--state FILE [--update-state]] [--json]\n"
+        "       tpmattest verify EVIDENCE --enrollment MACHINE.json --nonce HEX [--policy FILE]\n"
         "                        [--state FILE [--update-state]] [--json]\n"
         "       tpmattest verify --attest FILE --signature FILE --ak FILE --nonce HEX\n"
         "                        --pcr-values FILE.json [--eventlog LOG] [--policy FILE] [--json]\n"
@@ -35,6 +38,10 @@ static const char usage_text[] =
         "                       SubjectPublicKeyInfo\n"
         "  --trust-bare-ak      accept an --ak given as a bare public key (SPKI), whose TPM\n"
         "                       attributes cannot be checked, because enrollment vetted it\n"
+        "  --enrollment FILE    the machine's enrollment record (tpmattest enroll finish):\n"
+        "                       the AK, the EK and the counter's Name come from it, and\n"
+        "                       the signer under the EK and the counter are always checked;\n"
+        "                       instead of --ak and --ek\n"
         "  --nonce HEX          the nonce this verifier issued (1-64 bytes)\n"
         "  --ek FILE            the EK (TPM2B_PUBLIC) the AK was created under: checks\n"
         "                       that the quote's signer is in the endorsement hierarchy;\n"
@@ -320,6 +327,7 @@ int cmd_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	        {"ak", required_argument, NULL, 'a'},
+	        {"enrollment", required_argument, NULL, 'E'},
 	        {"nonce", required_argument, NULL, 'n'},
 	        {"policy", required_argument, NULL, 'p'},
 	        {"ek", required_argument, NULL, 'k'},
@@ -336,7 +344,8 @@ int cmd_verify(int argc, char **argv)
 	};
 	const char *ak_path = NULL, *nonce_hex = NULL, *policy_path = NULL, *state_path = NULL,
 	           *attest_path = NULL, *sig_path = NULL, *ek_path = NULL, *pcrs_path = NULL,
-	           *log_path = NULL, *ev_path = NULL;
+	           *log_path = NULL, *ev_path = NULL, *enr_path = NULL;
+	tpa_enrollment *rec = NULL;
 	bool json = false, update = false, have_prev = false, bare_ak = false;
 	tpa_ak *ak = NULL;
 	tpa_policy *policy = NULL;
@@ -358,6 +367,7 @@ int cmd_verify(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a': ak_path = optarg; break;
+		case 'E': enr_path = optarg; break;
 		case 'n': nonce_hex = optarg; break;
 		case 'p': policy_path = optarg; break;
 		case 'k': ek_path = optarg; break;
@@ -377,8 +387,15 @@ int cmd_verify(int argc, char **argv)
 		ev_path = argv[optind++];
 	if (optind < argc)
 		return usage_error(usage_text, "verify: unexpected argument '%s'", argv[optind]);
-	if (!ak_path || !nonce_hex)
-		return usage_error(usage_text, "verify: --ak and --nonce are required");
+	if (enr_path && (ak_path || ek_path || bare_ak))
+		return usage_error(usage_text, "verify: --enrollment replaces --ak, --ek and "
+		                               "--trust-bare-ak; give one or the other");
+	if (enr_path && !ev_path)
+		return usage_error(usage_text, "verify: --enrollment needs an evidence document "
+		                               "(with its certified counter)");
+	if ((!ak_path && !enr_path) || !nonce_hex)
+		return usage_error(usage_text,
+		                   "verify: --ak (or --enrollment) and --nonce are required");
 	if (ev_path && (attest_path || sig_path || pcrs_path || log_path))
 		return usage_error(usage_text, "verify: give either an evidence document or "
 		                               "--attest/--signature, not both");
@@ -397,7 +414,32 @@ int cmd_verify(int argc, char **argv)
 		return usage_error(usage_text, "verify: --nonce must be 1 to 64 bytes of hex");
 	}
 
-	if ((rc = cli_load_ak(ak_path, &ak)) != EXIT_OK)
+	if (enr_path) {
+		uint8_t *eb = NULL;
+		size_t el = 0;
+		char ewhy[256] = "";
+		if ((rc = slurp("enrollment record", enr_path, TPA_ENROLL_JSON_MAX, &eb, &el)) !=
+		    EXIT_OK)
+			goto out;
+		if (!(rec = calloc(1, sizeof(*rec)))) {
+			free(eb);
+			rc = EXIT_ENV;
+			goto out;
+		}
+		r = tpa_enrollment_from_json((const char *)eb, el, rec, ewhy, sizeof(ewhy));
+		free(eb);
+		if (r == TPA_OK)
+			r = tpa_ak_parse(rec->ak_public, rec->ak_public_len, &ak, ewhy,
+			                 sizeof(ewhy));
+		if (r != TPA_OK) {
+			errmsg("enrollment record %s: not a tpmattest enrollment record: %s",
+			       enr_path, ewhy[0] ? ewhy : tpa_strerror(r));
+			rc = exit_for(r) == EXIT_ENV ? EXIT_ENV : EXIT_MALFORMED;
+			goto out;
+		}
+		machine.counter_name = rec->counter_name;
+		machine.counter_name_len = rec->counter_name_len;
+	} else if ((rc = cli_load_ak(ak_path, &ak)) != EXIT_OK)
 		goto out;
 	if (policy_path && (rc = cli_load_policy(policy_path, &policy)) != EXIT_OK)
 		goto out;
@@ -456,8 +498,8 @@ int cmd_verify(int argc, char **argv)
 		}
 	}
 	machine.ak = ak;
-	machine.ek_public = ekbuf;
-	machine.ek_public_len = ek_len;
+	machine.ek_public = rec ? rec->ek_public : ekbuf;
+	machine.ek_public_len = rec ? rec->ek_public_len : ek_len;
 	machine.trust_bare_ak = bare_ak;
 	v.evidence = ev;
 	v.eventlog = log;
@@ -507,6 +549,7 @@ out:
 	free(attest);
 	free(sig);
 	free(ekbuf);
+	free(rec);
 	if (lockfd >= 0)
 		close(lockfd); /* releases the lock, after the state is written */
 	return rc;

@@ -11,6 +11,8 @@ static const struct cmd commands[] = {
         {"init", cmd_init, NULL},
         {"quote", cmd_quote, NULL},
         {"eventlog-extend", cmd_eventlog_extend, NULL},
+        {"enroll-request", cmd_enroll_request, NULL},
+        {"enroll-activate", cmd_enroll_activate, NULL},
 };
 
 int main(int argc, char **argv)

@@ -153,6 +153,21 @@ typedef struct tpa_quote_opts {
  */
 int tpa_tpm_quote(tpa_tpm *tpm, const tpa_quote_opts *opts, tpa_evidence **out);
 
+/* ---- enrollment (tpmattest enroll request) ---- */
+
+/* TPM2_ReadPublic of the key at handle: its TPM2B_PUBLIC, marshalled, and
+ * its qualified name (which says who its parents are). */
+int tpa_tpm_read_public(tpa_tpm *tpm, uint32_t handle, uint8_t *pub, size_t pub_cap,
+                        size_t *pub_len, uint8_t *qn, size_t qn_cap, size_t *qn_len);
+/* TPM2_NV_ReadPublic of index: its TPM2B_NV_PUBLIC, marshalled. */
+int tpa_tpm_nv_public(tpa_tpm *tpm, uint32_t index, uint8_t *pub, size_t cap, size_t *len);
+/* The EK certificate chain indices (TCG EK Credential Profile 2.5,
+ * 2.2.1.5.2: 0x01C00100-0x01C001FF) that exist, in index order, read
+ * whole; at most max of them (more is TPA_E_LIMIT).  blobs[i] malloc'd. */
+#define TPA_TPM_EK_CHAIN_FIRST 0x01C00100u
+#define TPA_TPM_EK_CHAIN_COUNT 0x100u
+int tpa_tpm_ek_chain(tpa_tpm *tpm, uint8_t **blobs, size_t *lens, size_t max, size_t *n);
+
 #ifdef __cplusplus
 }
 #endif

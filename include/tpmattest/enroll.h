@@ -262,6 +262,196 @@ int tpa_ekcert_verify(const tpa_ekcert *cert, const tpa_ekstore *store, const tp
 int tpa_ekcert_key_matches(const tpa_ekcert *cert, const uint8_t *ek_public, size_t len,
                            char *why, size_t whylen);
 
+/* ---- enrollment protocol ---- */
+
+/*
+ * The four documents of an offline enrollment (docs/enrollment.md, "The four
+ * steps"): the attester's request, the verifier's challenge (and what it
+ * keeps, the pending document), the attester's response, and the record.
+ * JSON, read strictly (tpa_json_parse: unknown members refused at every
+ * level, lowercase hex, canonical padded base64), each with its "format"
+ * and the integer version 1.  Readers check the shape of a document only;
+ * tpa_enroll_challenge_make and tpa_enroll_finish decide.
+ */
+
+/* Caps on what the documents carry. */
+#define TPA_ENROLL_JSON_MAX (1u << 20)
+#define TPA_ENROLL_MAX_PUBLIC 640   /* TPM2B_PUBLIC */
+#define TPA_ENROLL_MAX_NV_PUBLIC 96 /* TPM2B_NV_PUBLIC */
+#define TPA_ENROLL_MAX_NAME (2 + 64)
+#define TPA_ENROLL_MAX_CHAIN 8 /* NV chain certificates (0x01C00100-0x01C001FF) */
+#define TPA_ENROLL_ID_LEN 16   /* a challenge's random identifier */
+#define TPA_ENROLL_SECRET_LEN 32
+/* A challenge is answered within this many seconds unless told otherwise. */
+#define TPA_ENROLL_DEFAULT_LIFETIME 600
+
+/* One EK of the request, as the TPM gave it. */
+typedef struct tpa_enroll_ek {
+	int present;
+	uint8_t public_area[TPA_ENROLL_MAX_PUBLIC]; /* TPM2B_PUBLIC */
+	size_t public_len;
+	uint8_t *cert; /* as read from NV (header, padding); NULL: none */
+	size_t cert_len;
+} tpa_enroll_ek;
+
+/* Step 1, the attester's (tpmattest enroll request).  Blobs are malloc'd;
+ * tpa_enroll_request_clear frees them. */
+typedef struct tpa_enroll_request {
+	tpa_enroll_ek ek_rsa, ek_ecc;
+	uint8_t *chain[TPA_ENROLL_MAX_CHAIN]; /* NV chain certificates */
+	size_t chain_len[TPA_ENROLL_MAX_CHAIN];
+	size_t n_chain;
+	uint32_t ak_handle;
+	uint8_t ak_public[TPA_ENROLL_MAX_PUBLIC]; /* TPM2B_PUBLIC */
+	size_t ak_public_len;
+	/* TPM2_ReadPublic's qualifiedName: says which EK is the AK's parent */
+	uint8_t ak_qualified_name[TPA_ENROLL_MAX_NAME];
+	size_t ak_qualified_name_len;
+	uint32_t counter_index;
+	uint8_t counter_public[TPA_ENROLL_MAX_NV_PUBLIC]; /* TPM2B_NV_PUBLIC */
+	size_t counter_public_len;
+	/* claimed by the TPM, informational: TPM_PT_MANUFACTURER, vendor strings,
+	 * firmware version (printable ASCII) */
+	char tpm_manufacturer[5];
+	char tpm_vendor[17];
+	uint32_t tpm_firmware1, tpm_firmware2;
+} tpa_enroll_request;
+
+void tpa_enroll_request_clear(tpa_enroll_request *req);
+int tpa_enroll_request_to_json(const tpa_enroll_request *req, char **out);
+/* TPA_OK and *out (the caller clears it), or TPA_E_MALFORMED / TPA_E_LIMIT
+ * with the member's path in why; *out is untouched on failure. */
+int tpa_enroll_request_from_json(const char *json, size_t len, tpa_enroll_request *out, char *why,
+                                 size_t whylen);
+
+/* What the EK certificate chain showed, for the record. */
+typedef struct tpa_enroll_chain {
+	char manufacturer[TPA_EKCERT_ATTR_MAX]; /* tpmManufacturer, "id:00001014" */
+	char vendor[TPA_EKCERT_TEXT_MAX];       /* its holder, "" when unknown */
+	char model[TPA_EKCERT_ATTR_MAX];
+	char version[TPA_EKCERT_ATTR_MAX];
+	char issuer[TPA_EKCERT_TEXT_MAX];
+	char root[TPA_EKCERT_TEXT_MAX]; /* subject of the trust anchor reached */
+	char serial[TPA_EKCERT_TEXT_MAX];
+	size_t length; /* certificates in the chain, the EK's and the root's included */
+} tpa_enroll_chain;
+
+/* Step 2, sent to the attester: the credential for the EK of ek_alg. */
+typedef struct tpa_enroll_challenge {
+	uint8_t id[TPA_ENROLL_ID_LEN];
+	uint16_t ek_alg; /* 0x0001 RSA, 0x0023 ECC */
+	uint32_t ak_handle;
+	tpa_credential credential;
+} tpa_enroll_challenge;
+
+/* Step 2, kept by the verifier (mode 0600, single use): the secret and
+ * everything the record will hold. */
+typedef struct tpa_enroll_pending {
+	uint8_t id[TPA_ENROLL_ID_LEN];
+	uint8_t secret[TPA_ENROLL_SECRET_LEN];
+	int64_t created, expires;
+	uint16_t ek_alg;
+	char ek_template[4]; /* "L-2" */
+	uint8_t ek_public[TPA_ENROLL_MAX_PUBLIC];
+	size_t ek_public_len;
+	uint32_t ak_handle;
+	uint8_t ak_public[TPA_ENROLL_MAX_PUBLIC];
+	size_t ak_public_len;
+	uint8_t ak_name[TPA_ENROLL_MAX_NAME];
+	size_t ak_name_len;
+	uint32_t counter_index;
+	uint8_t counter_name[TPA_ENROLL_MAX_NAME];
+	size_t counter_name_len;
+	tpa_enroll_chain chain;
+} tpa_enroll_pending;
+
+/* Step 3, the attester's answer. */
+typedef struct tpa_enroll_response {
+	uint8_t id[TPA_ENROLL_ID_LEN];
+	uint8_t secret[TPA_CREDENTIAL_MAX_SECRET];
+	size_t secret_len;
+} tpa_enroll_response;
+
+/* Step 4: the enrollment record.  machine_id = SHA-256(ek_public). */
+typedef struct tpa_enrollment {
+	uint8_t machine_id[32];
+	int64_t enrolled_at;
+	uint16_t ek_alg;
+	char ek_template[4];
+	uint8_t ek_public[TPA_ENROLL_MAX_PUBLIC];
+	size_t ek_public_len;
+	tpa_enroll_chain chain;
+	uint32_t ak_handle;
+	uint8_t ak_public[TPA_ENROLL_MAX_PUBLIC];
+	size_t ak_public_len;
+	uint8_t ak_name[TPA_ENROLL_MAX_NAME];
+	size_t ak_name_len;
+	uint32_t counter_index;
+	uint8_t counter_name[TPA_ENROLL_MAX_NAME];
+	size_t counter_name_len;
+} tpa_enrollment;
+
+/* Every reader below: TPA_OK and *out, or TPA_E_MALFORMED / TPA_E_LIMIT with
+ * the member's path in why (never quoting a secret); *out untouched on
+ * failure.  Writers return a malloc'd NUL-terminated string. */
+int tpa_enroll_challenge_to_json(const tpa_enroll_challenge *c, char **out);
+int tpa_enroll_challenge_from_json(const char *json, size_t len, tpa_enroll_challenge *out,
+                                   char *why, size_t whylen);
+int tpa_enroll_pending_to_json(const tpa_enroll_pending *p, char **out);
+int tpa_enroll_pending_from_json(const char *json, size_t len, tpa_enroll_pending *out, char *why,
+                                 size_t whylen);
+int tpa_enroll_response_to_json(const tpa_enroll_response *r, char **out);
+int tpa_enroll_response_from_json(const char *json, size_t len, tpa_enroll_response *out, char *why,
+                                  size_t whylen);
+int tpa_enrollment_to_json(const tpa_enrollment *e, char **out);
+/* Also checks that machine_id is SHA-256 of the EK public and ak.name the
+ * AK public's Name. */
+int tpa_enrollment_from_json(const char *json, size_t len, tpa_enrollment *out, char *why,
+                             size_t whylen);
+
+typedef struct tpa_enroll_opts {
+	int check_time;   /* enforce the EK chain's validity (tpa_ekcert_opts) */
+	int64_t now;      /* seconds since 1970; 0: time(NULL) */
+	int64_t lifetime; /* of the challenge, seconds; 0: TPA_ENROLL_DEFAULT_LIFETIME */
+} tpa_enroll_opts;
+
+/* Why a step refused: check is a stable name ("ek_certificate",
+ * "ek_public", "ak", "ak_parent", "counter", "challenge", "expired",
+ * "secret"), "" on success; why the reason, which never holds a secret. */
+typedef struct tpa_enroll_verdict {
+	const char *check;
+	char why[2 * TPA_EKCERT_TEXT_MAX];
+	int has_cert; /* cert holds the chain verdict */
+	tpa_ekcert_verdict cert;
+} tpa_enroll_verdict;
+
+/*
+ * Step 2: the AK's parent EK (from the qualified name, the one EK of the
+ * request it matches) must have a certificate that chains to an anchor of
+ * roots (tpa_ekcert_verify, the request's chain certificates as
+ * intermediates), its public area must be a TCG default EK
+ * (tpa_credential_ek_check) with the certificate's key; the AK must pass
+ * tpa_ak_check; the counter's public area must be a TPM_NT_COUNTER with the
+ * attributes tpmattest provisions, and its Name (with TPMA_NV_WRITTEN, as
+ * NV_Certify shows it) is computed here.  Then MakeCredential to that EK
+ * over the AK's Name computed here, with a fresh secret.  TPA_OK with *ch
+ * and *pending; TPA_E_POLICY or TPA_E_BAD_SIGNATURE (v->check says which
+ * check), TPA_E_MALFORMED for what does not decode, TPA_E_NOMEM /
+ * TPA_E_CRYPTO.  Outputs untouched on failure; v always filled.
+ */
+int tpa_enroll_challenge_make(const tpa_enroll_request *req, const tpa_ekstore *roots,
+                              const tpa_enroll_opts *opts, tpa_enroll_challenge *ch,
+                              tpa_enroll_pending *pending, tpa_enroll_verdict *v);
+
+/*
+ * Step 4: TPA_OK and the record when the response answers this challenge
+ * (its id) before it expired with the secret (tpa_credential_check);
+ * TPA_E_MISMATCH for another secret or challenge, TPA_E_POLICY when
+ * expired.  Nothing about the expected secret reaches v or *out.
+ */
+int tpa_enroll_finish(const tpa_enroll_pending *pending, const tpa_enroll_response *resp,
+                      int64_t now, tpa_enrollment *out, tpa_enroll_verdict *v);
+
 #ifdef __cplusplus
 }
 #endif

@@ -182,6 +182,12 @@ typedef struct tpa_machine {
 	const uint8_t *ek_public;
 	size_t ek_public_len;
 	int trust_bare_ak; /* the AK is a bare public key that enrollment vetted */
+	/* The enrolled counter's Name (nameAlg || H(TPMS_NV_PUBLIC), with
+	 * TPMA_NV_WRITTEN), from the enrollment record.  When set, the certified
+	 * counter and the signer under the EK are required, and the evidence's
+	 * certified NV index must have this Name ("enrolled_counter"). */
+	const uint8_t *counter_name;
+	size_t counter_name_len;
 } tpa_machine;
 
 typedef struct tpa_verification {

@@ -1349,3 +1349,107 @@ out:
 	tr_close(t, &nv);
 	return r;
 }
+
+/* ---- enrollment ---- */
+
+int tpa_tpm_read_public(tpa_tpm *tpm, uint32_t handle, uint8_t *pub, size_t pub_cap,
+                        size_t *pub_len, uint8_t *qn, size_t qn_cap, size_t *qn_len)
+{
+	ESYS_TR tr = ESYS_TR_NONE;
+	TPM2B_PUBLIC *p = NULL;
+	TPM2B_NAME *name = NULL, *q = NULL;
+	size_t off = 0;
+	TSS2_RC rc;
+	int r = TPA_OK;
+
+	if (!tpm || !pub || !pub_len || !qn || !qn_len)
+		return TPA_E_INVALID_ARG;
+	rc = Esys_TR_FromTPMPublic(tpm->esys, handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+	                           &tr);
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Esys_ReadPublic(tpm->esys, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &p,
+		                     &name, &q);
+	tr_close(tpm, &tr);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(tpm, rc, "reading the AK's public area (TPM2_ReadPublic)");
+	if (Tss2_MU_TPM2B_PUBLIC_Marshal(p, pub, pub_cap, &off) != TSS2_RC_SUCCESS ||
+	    q->size > qn_cap) {
+		r = tpm_errf(tpm, TPA_E_TPM, "the key at 0x%08x is larger than expected", handle);
+	} else {
+		*pub_len = off;
+		memcpy(qn, q->name, q->size);
+		*qn_len = q->size;
+	}
+	Esys_Free(p);
+	Esys_Free(name);
+	Esys_Free(q);
+	return r;
+}
+
+int tpa_tpm_nv_public(tpa_tpm *tpm, uint32_t index, uint8_t *pub, size_t cap, size_t *len)
+{
+	ESYS_TR tr = ESYS_TR_NONE;
+	TPM2B_NV_PUBLIC *p = NULL;
+	size_t off = 0;
+	TSS2_RC rc;
+	int r = TPA_OK;
+
+	if (!tpm || !pub || !len)
+		return TPA_E_INVALID_ARG;
+	rc = Esys_TR_FromTPMPublic(tpm->esys, index, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &tr);
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Esys_NV_ReadPublic(tpm->esys, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &p,
+		                        NULL);
+	tr_close(tpm, &tr);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(tpm, rc,
+		                "reading the NV counter's public area (TPM2_NV_ReadPublic)");
+	if (Tss2_MU_TPM2B_NV_PUBLIC_Marshal(p, pub, cap, &off) != TSS2_RC_SUCCESS)
+		r = tpm_errf(tpm, TPA_E_TPM, "NV index 0x%08x: public area larger than expected",
+		             index);
+	else
+		*len = off;
+	Esys_Free(p);
+	return r;
+}
+
+int tpa_tpm_ek_chain(tpa_tpm *tpm, uint8_t **blobs, size_t *lens, size_t max, size_t *n)
+{
+	TPMS_CAPABILITY_DATA *cap = NULL;
+	TPMI_YES_NO more = 0;
+	uint32_t found[TPA_TPM_EK_CHAIN_COUNT];
+	size_t nf = 0, got = 0;
+	TSS2_RC rc;
+	int r = TPA_OK;
+
+	if (!tpm || !blobs || !lens || !n)
+		return TPA_E_INVALID_ARG;
+	rc = Esys_GetCapability(tpm->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+	                        TPM2_CAP_HANDLES, TPA_TPM_EK_CHAIN_FIRST, TPA_TPM_EK_CHAIN_COUNT,
+	                        &more, &cap);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(tpm, rc, "listing the EK chain indices (TPM2_GetCapability)");
+	for (UINT32 k = 0; k < cap->data.handles.count; k++) {
+		uint32_t h = cap->data.handles.handle[k];
+		if (h >= TPA_TPM_EK_CHAIN_FIRST &&
+		    h < TPA_TPM_EK_CHAIN_FIRST + TPA_TPM_EK_CHAIN_COUNT &&
+		    nf < TPA_TPM_EK_CHAIN_COUNT)
+			found[nf++] = h;
+	}
+	Esys_Free(cap);
+	if (nf > max)
+		return tpm_errf(tpm, TPA_E_LIMIT,
+		                "the TPM holds %zu EK chain certificates, more "
+		                "than %zu",
+		                nf, max);
+	for (size_t i = 0; i < nf; i++) {
+		if ((r = nv_read_blob(tpm, found[i], &blobs[got], &lens[got])) != TPA_OK) {
+			while (got)
+				free(blobs[--got]);
+			return r;
+		}
+		got++;
+	}
+	*n = got;
+	return TPA_OK;
+}

@@ -9,8 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include <tpmattest/evidence.h>
 #include <tpmattest/verify.h>
+
+#include "policy_internal.h"
 
 int tpa_verify_evidence(const tpa_verification *v, tpa_result **out, char *why, size_t whylen)
 {
@@ -72,7 +76,28 @@ int tpa_verify_evidence(const tpa_verification *v, tpa_result **out, char *why, 
 		in.require |= TPA_REQUIRE_COUNTER | TPA_REQUIRE_SIGNER;
 	if (v->machine->trust_bare_ak)
 		in.require |= TPA_ALLOW_BARE_AK;
+	if (v->machine->counter_name)
+		in.require |= TPA_REQUIRE_COUNTER | TPA_REQUIRE_SIGNER;
 	r = tpa_verify(&in, out);
+	if (*out && v->machine->counter_name) {
+		/* the enrollment pinned the counter: another index (one the
+		 * machine's operator can reset or redefine) is refused */
+		const tpa_state *ns = tpa_result_next_state(*out);
+		if (!ns->has_counter)
+			tpa_result_add_check(*out, "enrolled_counter", 0, TPA_E_ROLLBACK,
+			                     "not run: no certified NV counter was established");
+		else if (ns->counter_name_len != v->machine->counter_name_len ||
+		         CRYPTO_memcmp(ns->counter_name, v->machine->counter_name,
+		                       ns->counter_name_len) != 0)
+			tpa_result_add_check(
+			        *out, "enrolled_counter", 0, TPA_E_ROLLBACK,
+			        "the certified NV index is not the enrolled counter (its "
+			        "Name differs from the enrollment record's)");
+		else
+			tpa_result_add_check(*out, "enrolled_counter", 1, TPA_OK,
+			                     "the certified NV index is the enrolled counter");
+		r = tpa_result_verdict(*out);
+	}
 	free(ek_from_cert);
 	tpa_eventlog_free(&own_log);
 	return r;
