@@ -224,8 +224,9 @@ binding() { json "$1" '(d["machine_id"], d["ek"], d["ak"], d["counter"], d["ek_c
 genuine=$(binding "$W/machine.json")
 for n in $(seq 0 43); do
   # a request: refused (1, 3), or, when the flip is in what the verifier
-  # does not rely on (tool, tpm, ak.handle), no other record than the
-  # genuine one: the TPM refuses (4) or the record is the same
+  # does not rely on (tool, tpm, ak.handle, the RSA EK the AK is not
+  # under), no other record than the genuine one: the TPM refuses (4) or
+  # the record is the same
   mutate "$W/req.json" $n "$W/m-req.json"
   "$T" enroll challenge "$W/m-req.json" --ek-roots "$W/roots" --out "$W/mx.json" --pending "$W/mp.json" >"$W/out" 2>"$W/err"
   got=$?
