@@ -161,6 +161,14 @@ mkdir "$W/selfroots"; cp "$W/roots/"* "$W/selfsigned.der" "$W/selfroots/"
 jedit "$W/req.json" "$W/req-self.json" "d['ek']['ecc']['certificate'] = e64(open('$W/selfsigned.der','rb').read())"
 refused 1 ek_certificate "self-signed EK" "$T" enroll challenge "$W/req-self.json" --ek-roots "$W/selfroots" --out "$W/x2.json" --pending "$W/xp2.json"
 grep -q "self-signed" "$W/err" || fail "self-signed: $(cat "$W/err")"
+# validity enforced: the throwaway CA's chain is valid now
+run 0 "$T" enroll challenge "$W/req.json" --ek-roots "$W/roots" --check-time --out "$W/x2.json" --pending "$W/xp2.json"
+# an "EK" that is not one (the AK's own public area), its qualified name
+# forged to match
+qn=$(qn_under "$(json "$W/req.json" 'd["ak"]["public"]')" "$(json "$W/req.json" 'd["ak"]["public"]')")
+jedit "$W/req.json" "$W/req-notek.json" "d['ek']['ecc']['public'] = d['ak']['public']; d['ak']['qualified_name'] = '$qn'"
+refused 1 ek "an AK as the EK" "$T" enroll challenge "$W/req-notek.json" --ek-roots "$W/roots" --out "$W/x2.json" --pending "$W/xp2.json"
+grep -q "are not those of an EK" "$W/err" || fail "AK as EK: $(cat "$W/err")"
 # the AK's parent without a certificate
 jedit "$W/req.json" "$W/req-nocert.json" 'd["ek"]["ecc"]["certificate"] = None'
 refused 1 ek_certificate "no EK certificate" "$T" enroll challenge "$W/req-nocert.json" --ek-roots "$W/roots" --out "$W/x2.json" --pending "$W/xp2.json"
