@@ -13,7 +13,8 @@ static const struct cmd commands[] = {
         {"verify", cmd_verify, "verify a quote or an evidence document, offline"},
         {"policy", cmd_policy, "learn (create) and merge golden-measurement policies"},
         {"ekcert", cmd_ekcert, "verify EK certificates against manufacturer roots"},
-        {"enroll", cmd_enroll, "bind the AK to a genuine TPM: request, challenge, activate, finish"},
+        {"enroll", cmd_enroll,
+         "bind the AK to a genuine TPM: request, challenge, activate, finish"},
 };
 
 static void usage(FILE *f)

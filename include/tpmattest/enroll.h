@@ -259,8 +259,8 @@ int tpa_ekcert_verify(const tpa_ekcert *cert, const tpa_ekstore *store, const tp
  * TPA_E_MALFORMED or TPA_E_TRAILING for a public area that does not
  * decode; TPA_E_UNSUPPORTED for an RSAES-OAEP certificate.
  */
-int tpa_ekcert_key_matches(const tpa_ekcert *cert, const uint8_t *ek_public, size_t len,
-                           char *why, size_t whylen);
+int tpa_ekcert_key_matches(const tpa_ekcert *cert, const uint8_t *ek_public, size_t len, char *why,
+                           size_t whylen);
 
 /* ---- enrollment protocol ---- */
 
