@@ -148,6 +148,10 @@ static void print_text(const char *path, const tpa_ekcert_info *in, const tpa_ek
 	printf("  serial:   %s\n", in->serial);
 	printf("  validity: %s to %s, %s now%s\n", nb, na, validity_name(v->validity),
 	       v->time_enforced ? "" : " (not enforced)");
+	if (v->chain_len > 1)
+		printf("  chain validity: %s\n",
+		       v->chain_time_valid ? "every certificate valid now"
+		                           : "a certificate of the chain is outside its validity");
 	printf("  format:   %s\n", in->wrapping);
 	for (size_t i = 0; i < v->chain_len; i++)
 		printf("  %s [%zu] %s\n", i ? "        " : "chain:", i,
@@ -193,6 +197,9 @@ static struct json_object *to_json(const char *path, const tpa_ekcert_info *in,
 	json_object_object_add(o, "not_after", jstr(na));
 	json_object_object_add(o, "validity", jstr(validity_name(v->validity)));
 	json_object_object_add(o, "time_enforced", json_object_new_boolean(v->time_enforced));
+	if (v->chain_len > 1)
+		json_object_object_add(o, "chain_time_valid",
+		                       json_object_new_boolean(v->chain_time_valid));
 	json_object_object_add(o, "format", jstr(in->wrapping));
 	for (size_t i = 0; i < v->chain_len; i++)
 		json_object_array_add(chain, jstr(v->chain[i]));

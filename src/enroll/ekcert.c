@@ -680,6 +680,39 @@ static int self_signed(X509 *x)
 	return r == 1;
 }
 
+/*
+ * CAs whose private keys are public: swtpm's test CAs (its tests/data
+ * signkey.pem at two commits, and swtpm-localca-rootca-privkey.pem), which
+ * collections of TPM CAs carry.  Anyone can sign an "EK certificate" with
+ * them, so they are never a trust anchor nor an intermediate.  SHA-256 of
+ * the SubjectPublicKeyInfo.
+ */
+static const uint8_t published_keys[][32] = {
+        {0x36, 0xc3, 0x7e, 0x0c, 0x76, 0x2b, 0x97, 0xca, 0xa3, 0x8f, 0x70,
+         0xa7, 0x21, 0x25, 0xcc, 0x78, 0x3f, 0xa2, 0x55, 0x10, 0xae, 0xb5,
+         0x27, 0x87, 0x18, 0x7c, 0x7d, 0x35, 0xe0, 0x3a, 0x61, 0x38},
+        {0xbe, 0x1e, 0x77, 0x6f, 0x70, 0xfd, 0x2d, 0x97, 0xad, 0xcb, 0x63,
+         0x73, 0x0b, 0xe7, 0x00, 0xd7, 0x62, 0x03, 0x4f, 0x43, 0x19, 0xb2,
+         0x4c, 0xb3, 0x98, 0xb0, 0x84, 0x4b, 0x48, 0xbe, 0xa3, 0x77},
+        {0x34, 0xbd, 0xb2, 0xc5, 0x23, 0x7c, 0x45, 0xcd, 0x20, 0x48, 0x66,
+         0xae, 0x0f, 0x7f, 0xb4, 0x66, 0xea, 0x43, 0x6e, 0x60, 0x81, 0xf2,
+         0xc2, 0x8c, 0x81, 0xe1, 0xfe, 0x60, 0xcc, 0x9e, 0xc0, 0x6e},
+};
+
+static int published_key(X509 *x)
+{
+	unsigned char *der = NULL;
+	uint8_t h[32];
+	int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der), found = 0;
+	if (n <= 0)
+		return 0;
+	if (EVP_Digest(der, (size_t)n, h, NULL, EVP_sha256(), NULL))
+		for (size_t i = 0; i < sizeof(published_keys) / sizeof(published_keys[0]); i++)
+			found |= CRYPTO_memcmp(h, published_keys[i], 32) == 0;
+	OPENSSL_free(der);
+	return found;
+}
+
 static int store_push(tpa_ekstore *s, int role, X509 *x)
 {
 	STACK_OF(X509) *sk =
@@ -721,14 +754,25 @@ int tpa_ekstore_add(tpa_ekstore *store, int role, const uint8_t *buf, size_t len
 			X509_free(tmp.x);
 			return r;
 		}
+		if (published_key(tmp.x)) {
+			setwhy(why, whylen,
+			       "a CA whose private key is public (swtpm's test CA), never trusted");
+			X509_free(tmp.x);
+			return TPA_E_POLICY;
+		}
 		return store_push(store, role, tmp.x);
 	}
 	/* PEM: every CERTIFICATE block; other blocks (keys, CRLs) are not
-	 * certificates and are refused rather than skipped. */
+	 * certificates and are refused rather than skipped.  The file is taken
+	 * whole or not at all: a bundle refused halfway adds nothing. */
 	{
 		BIO *b = BIO_new_mem_buf(buf, (int)len);
-		if (!b)
+		STACK_OF(X509) *pend = sk_X509_new_null();
+		if (!b || !pend) {
+			BIO_free(b);
+			sk_X509_free(pend);
 			return TPA_E_NOMEM;
+		}
 		for (;;) {
 			char *name = NULL, *header = NULL;
 			unsigned char *data = NULL;
@@ -754,8 +798,17 @@ int tpa_ekstore_add(tpa_ekstore *store, int role, const uint8_t *buf, size_t len
 				                                     : ossl_reason(e, sizeof(e)));
 				X509_free(x);
 				r = TPA_E_MALFORMED;
-			} else {
-				r = store_push(store, role, x);
+			} else if (published_key(x)) {
+				setwhy(why, whylen,
+				       "PEM block %d: a CA whose private key is public (swtpm's "
+				       "test "
+				       "CA), never trusted",
+				       n + 1);
+				X509_free(x);
+				r = TPA_E_POLICY;
+			} else if (!sk_X509_push(pend, x)) {
+				X509_free(x);
+				r = TPA_E_NOMEM;
 			}
 			OPENSSL_free(name);
 			OPENSSL_free(header);
@@ -765,6 +818,14 @@ int tpa_ekstore_add(tpa_ekstore *store, int role, const uint8_t *buf, size_t len
 			n++;
 		}
 		BIO_free(b);
+		while (sk_X509_num(pend) > 0) {
+			X509 *x = sk_X509_shift(pend);
+			if (r == TPA_OK)
+				r = store_push(store, role, x);
+			else
+				X509_free(x);
+		}
+		sk_X509_free(pend);
 	}
 	ERR_clear_error();
 	return r;
@@ -931,7 +992,7 @@ int tpa_ekcert_verify(const tpa_ekcert *cert, const tpa_ekstore *store, const tp
 		return refuse(v, TPA_EKCERT_OUT_OF_SCOPE, 0, TPA_E_POLICY,
 		              "TPM 1.2 EK certificate (RSAES-OAEP key), out of scope");
 	/* An issuing CA's certificate chains too; its key is no TPM's. */
-	if (X509_get_extension_flags(cert->x) & EXFLAG_CA)
+	if ((X509_get_extension_flags(cert->x) & EXFLAG_CA) || X509_check_ca(cert->x) != 0)
 		return refuse(v, TPA_EKCERT_NOT_EK, 0, TPA_E_POLICY,
 		              "a CA certificate (basicConstraints cA TRUE), not an EK certificate");
 	if (cert->info.key == TPA_EKCERT_KEY_UNKNOWN)
@@ -968,13 +1029,12 @@ int tpa_ekcert_verify(const tpa_ekcert *cert, const tpa_ekstore *store, const tp
 	}
 	if (!(xs = X509_STORE_new()) || !(ctx = X509_STORE_CTX_new()))
 		goto out;
-	for (int i = 0; i < sk_X509_num(store->anchors); i++)
-		if (!X509_STORE_add_cert(xs, sk_X509_value(store->anchors, i)))
-			goto out;
 	if (!X509_STORE_CTX_init(ctx, xs, cert->x, pool)) {
 		r = TPA_E_CRYPTO;
 		goto out;
 	}
+	/* anchors searched as a stack: no per-verification store to build */
+	X509_STORE_CTX_set0_trusted_stack(ctx, store->anchors);
 	param = X509_STORE_CTX_get0_param(ctx);
 	/* depth counts the intermediates: leaf + depth + anchor */
 	X509_VERIFY_PARAM_set_depth(param, TPA_EKCERT_MAX_CHAIN - 2);
@@ -982,6 +1042,9 @@ int tpa_ekcert_verify(const tpa_ekcert *cert, const tpa_ekstore *store, const tp
 	 * RSA keys under 1024 bits anywhere in the chain.  Only TPM 1.2 era
 	 * CAs sign with SHA-1, and those chains are out of scope. */
 	X509_VERIFY_PARAM_set_auth_level(param, 1);
+	/* RFC 5280 policy processing, so policyConstraints and
+	 * inhibitAnyPolicy, which OpenSSL counts as handled, are enforced */
+	X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_POLICY_CHECK);
 	if (opts->check_time)
 		X509_VERIFY_PARAM_set_time(param, (time_t)at);
 	else
@@ -1093,7 +1156,7 @@ static int ecc_matches(EVP_PKEY *k, const TPMT_PUBLIC *p, char *why, size_t whyl
 	        {TPM2_ECC_NIST_P521, "secp521r1", 66},
 	};
 	uint8_t pt[1 + 2 * 66];
-	size_t ptlen = 0, n = 0;
+	size_t n = 0;
 	char group[64];
 
 	for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
@@ -1113,10 +1176,19 @@ static int ecc_matches(EVP_PKEY *k, const TPMT_PUBLIC *p, char *why, size_t whyl
 		       p->parameters.eccDetail.curveID);
 		return TPA_E_MISMATCH;
 	}
-	if (!EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &ptlen) ||
-	    ptlen != 1 + 2 * n || pt[0] != 0x04) {
-		setwhy(why, whylen, "the certificate's EC point does not decode");
-		return TPA_E_CRYPTO;
+	{
+		/* by coordinates: a certificate may carry the point compressed */
+		BIGNUM *bx = NULL, *by = NULL;
+		int ok = EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_X, &bx) &&
+		         EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_Y, &by) &&
+		         BN_bn2binpad(bx, pt + 1, (int)n) == (int)n &&
+		         BN_bn2binpad(by, pt + 1 + n, (int)n) == (int)n;
+		BN_free(bx);
+		BN_free(by);
+		if (!ok) {
+			setwhy(why, whylen, "the certificate's EC point does not decode");
+			return TPA_E_MALFORMED;
+		}
 	}
 	if (p->unique.ecc.x.size != n || p->unique.ecc.y.size != n ||
 	    CRYPTO_memcmp(pt + 1, p->unique.ecc.x.buffer, n) != 0 ||

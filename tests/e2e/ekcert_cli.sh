@@ -82,6 +82,20 @@ expect_exit 2 "no certificate" "$TPA" ekcert verify --roots "$D/roots"
 expect_exit 2 "unknown subcommand" "$TPA" ekcert check "$D/ek.der"
 expect_exit 2 "roots without a root" "$TPA" ekcert verify --roots "$D/intermediates" "$D/ek.der"
 expect_grep "$T/err" "holds no self-signed root" "no anchor reason"
+# adversarial review: a critical policyConstraints (requireExplicitPolicy)
+# above an EK certificate without certificatePolicies is refused (RFC 5280
+# policy processing), the chain's validity is reported, and a roots file
+# refused halfway (a certificate, then a private key) adds nothing
+P=$D/policy-constraints
+expect_exit 1 "policyConstraints without a policy" "$TPA" ekcert verify --roots "$P/roots" --intermediates "$P/intermediates" "$P/ek.der"
+expect_grep "$T/out" "NOT VERIFIED: refused at depth 0: .*no explicit policy" "policy constraint reason"
+expect_exit 0 "verify ek.der (json)" "${V[@]}" --json "$D/ek.der"
+expect_grep "$T/out" '"chain_time_valid": ?true' "chain validity in json"
+mkdir -p "$T/bundle"
+{ cat "$D/roots/"*.pem; openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 2>/dev/null; } >"$T/bundle/with-key.pem"
+expect_exit 2 "a roots file with a private key after its root" "$TPA" ekcert verify --roots "$T/bundle" --intermediates "$D/intermediates" "$D/ek.der"
+expect_grep "$T/err" "with-key.pem: skipped: PEM block 2 .*not a certificate" "bundle skipped whole"
+
 expect_exit 0 "--help" "$TPA" ekcert verify --help
 expect_grep "$T/out" "^usage: tpmattest ekcert verify" "help text"
 expect_exit 4 "missing certificate file" "${V[@]}" "$T/nonexistent.der"

@@ -28,10 +28,10 @@ stmicro-st33-ecc-int01-85f38843.der
 stmicro-st33-rsa-int05-02d30b10.der"
 no_issuer="
 google-gce-gce-vtpm-h1-2018-9f2d40c0.der
-intel-ptt-ecc-cml-27e9318d.der"
-name_no_key="
-google-gce-gce-privateca-rsa-ced46646.der
+intel-ptt-ecc-cml-27e9318d.der
 swtpm-swtpm-localca-docs-3a888ace.der"
+name_no_key="
+google-gce-gce-privateca-rsa-ced46646.der"
 out_of_scope="
 infineon-slb9660-oaep-int20-7deed572.der
 stmicro-st19-oaep-int02-ab21ccf2-07d685f9.der
@@ -49,6 +49,10 @@ for f in $verified; do
   expect_grep "$T/out" "^$L/$f: verified$" "$f verified"
   expect_grep "$T/out" "^  chain: +\[0\]" "$f chain"
   expect_grep "$T/err" "nonminimal-serial.der: skipped" "$f: the unparseable STM CA is named as skipped"
+  # swtpm's test CAs, whose private keys swtpm publishes, are never trusted
+  for c in swtpm-swtpm_localca-ab322b73.pem swtpm-swtpm_localca.pem swtpm-swtpm_localca_rootca.pem; do
+    expect_grep "$T/err" "$c: skipped: .*private key is public" "$f: $c refused"
+  done
 done
 for f in $no_issuer; do
   expect_exit 1 "$f: unknown issuer" "${V[@]}" "$L/$f"
