@@ -382,15 +382,48 @@ static int claim_pending(const char *path, uint8_t **buf, size_t *len)
 		       strerror(errno));
 		return EXIT_ENV;
 	}
-	r = read_file(used, MAX_DOC, buf, len);
-	if ((fd = open(used, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
-		(void)fsync(fd);
+	/* Read and emptied through one descriptor of a regular file with one
+	 * link: a symlink or a second hard link would keep a copy of the
+	 * secret that could be finished again. */
+	{
+		struct stat st;
+		ssize_t got;
+		size_t n = 0;
+		uint8_t *b = NULL;
+		if ((fd = open(used, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) < 0 || fstat(fd, &st) != 0 ||
+		    !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+			errmsg("enroll finish: %s: refused (pending): not a regular file with one "
+			       "link (a symlink or a hard link could be finished again)",
+			       path);
+			if (fd >= 0)
+				close(fd);
+			return EXIT_NO;
+		}
+		if (st.st_size < 0 || (size_t)st.st_size > MAX_DOC ||
+		    !(b = malloc((size_t)st.st_size + 1))) {
+			errmsg("enroll finish: %s: %s", path,
+			       st.st_size > (off_t)MAX_DOC ? "too large" : "out of memory");
+			close(fd);
+			return st.st_size > (off_t)MAX_DOC ? EXIT_MALFORMED : EXIT_ENV;
+		}
+		while (n < (size_t)st.st_size &&
+		       (got = read(fd, b + n, (size_t)st.st_size - n)) > 0)
+			n += (size_t)got;
+		r = n == (size_t)st.st_size ? TPA_OK : TPA_E_IO;
+		if (ftruncate(fd, 0) != 0 || fsync(fd) != 0) {
+			errmsg("enroll finish: %s: cannot empty the claimed challenge: %s", path,
+			       strerror(errno));
+			r = TPA_E_IO;
+		}
 		close(fd);
-	}
-	if (r != TPA_OK) {
-		errmsg("enroll finish: %s: cannot read: %s", path,
-		       r == TPA_E_LIMIT ? "too large" : strerror(errno));
-		return r == TPA_E_LIMIT ? EXIT_MALFORMED : EXIT_ENV;
+		if (r != TPA_OK) {
+			free(b);
+			errmsg("enroll finish: %s: cannot read the pending challenge", path);
+			return EXIT_ENV;
+		}
+		b[n] = 0;
+		*buf = b;
+		*len = n;
 	}
 	return EXIT_OK;
 }

@@ -302,8 +302,11 @@ static int key_cmp(const void *a_, const void *b_)
 /* The object whose names start at keys[base] has closed: any name twice? */
 static int check_dups(struct scan *sc, size_t base)
 {
-	struct key *k = sc->keys + base;
 	size_t m = sc->nkeys - base;
+	struct key *k;
+	if (m == 0) /* sc->keys may still be NULL: no pointer arithmetic on it */
+		return TPA_OK;
+	k = sc->keys + base;
 	if (m > 1)
 		qsort(k, m, sizeof(*k), key_cmp);
 	for (size_t j = 1; j < m; j++)

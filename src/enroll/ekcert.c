@@ -831,6 +831,35 @@ int tpa_ekstore_add(tpa_ekstore *store, int role, const uint8_t *buf, size_t len
 	return r;
 }
 
+/*
+ * Whether a leaf says it is an EK certificate (TCG EK Credential Profile
+ * 2.x, 3.2): an extended key usage that holds tcg-kp-EKCertificate
+ * (2.23.133.8.1), or, with no extended key usage at all, a keyUsage that
+ * allows keyEncipherment or keyAgreement (an EK decrypts; it never signs).  A CA that also
+ * issues TLS or code-signing certificates for software keys would
+ * otherwise vouch for those keys as TPMs.  Every verified leaf of the
+ * shared corpus is marked one of the two ways.
+ */
+static int ek_marked(X509 *x, tpa_ekcert_key key)
+{
+	EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(x, NID_ext_key_usage, NULL, NULL);
+	uint32_t ku = X509_get_key_usage(x);
+	int found = 0;
+	if (eku) {
+		ASN1_OBJECT *tcg = OBJ_txt2obj("2.23.133.8.1", 1);
+		for (int i = 0; tcg && i < sk_ASN1_OBJECT_num(eku); i++)
+			found |= OBJ_cmp(sk_ASN1_OBJECT_value(eku, i), tcg) == 0;
+		ASN1_OBJECT_free(tcg);
+		EXTENDED_KEY_USAGE_free(eku);
+		return found;
+	}
+	if (ku == UINT32_MAX)
+		return 0;
+	/* either bit: vendors write keyEncipherment for ECC EKs too */
+	(void)key;
+	return (ku & (KU_KEY_ENCIPHERMENT | KU_KEY_AGREEMENT)) != 0;
+}
+
 /* ---- the path ---- */
 
 const char *tpa_ekcert_reason_name(tpa_ekcert_reason reason)
@@ -998,6 +1027,11 @@ int tpa_ekcert_verify(const tpa_ekcert *cert, const tpa_ekstore *store, const tp
 	if (cert->info.key == TPA_EKCERT_KEY_UNKNOWN)
 		return refuse(v, TPA_EKCERT_REFUSED, 0, TPA_E_POLICY,
 		              "the certificate's key is neither RSA nor ECC");
+	if (!ek_marked(cert->x, cert->info.key))
+		return refuse(v, TPA_EKCERT_NOT_EK, 0, TPA_E_POLICY,
+		              "not marked as an EK certificate: no tcg-kp-EKCertificate extended "
+		              "key usage, nor (without one) a keyUsage of keyEncipherment or "
+		              "keyAgreement");
 
 	r = TPA_E_NOMEM;
 	if (!(pool = sk_X509_dup(store->intermediates)))
@@ -1013,11 +1047,16 @@ int tpa_ekcert_verify(const tpa_ekcert *cert, const tpa_ekstore *store, const tp
 		}
 		r = read_cert(opts->chain[i], opts->chain_len[i], &tmp, why, sizeof(why));
 		free(tmp.der);
-		if (r != TPA_OK) {
+		if (r == TPA_E_NOMEM) {
 			X509_free(tmp.x);
-			r = refuse(v, TPA_EKCERT_REFUSED, 0, r == TPA_E_NOMEM ? r : TPA_E_MALFORMED,
-			           "intermediate %zu does not read: %s", i, why);
 			goto out;
+		}
+		if (r != TPA_OK) {
+			/* an intermediate that does not read can only lose paths
+			 * (a TPM's NV chain may hold one OpenSSL cannot parse) */
+			X509_free(tmp.x);
+			r = TPA_OK;
+			continue;
 		}
 		/* the pool borrows store's certificates; these it owns until
 		 * the end (freed below through the stack of extras) */

@@ -217,8 +217,16 @@ static int only_known(struct rd *rd, struct json_object *o, const char *where,
 		(void)val;
 		for (i = 0; known[i] && strcmp(known[i], key) != 0; i++)
 			;
-		if (!known[i])
-			return refuse(rd, TPA_E_MALFORMED, "%s: unknown member \"%s\"", where, key);
+		if (!known[i]) {
+			/* the name is the sender's: printable ASCII only, bounded */
+			char safe[64];
+			size_t k = 0;
+			for (const char *c = key; *c && k < sizeof(safe) - 4; c++)
+				safe[k++] = (*c >= 0x20 && *c < 0x7f && *c != '"') ? *c : '?';
+			safe[k] = '\0';
+			return refuse(rd, TPA_E_MALFORMED, "%s: unknown member \"%s%s\"", where,
+			              safe, strlen(key) > k ? "..." : "");
+		}
 	}
 	return TPA_OK;
 }
@@ -1182,6 +1190,14 @@ int tpa_enroll_challenge_make(const tpa_enroll_request *req, const tpa_ekstore *
 	if ((r = tpa_credential_ek_check(ek->public_area, ek->public_len, &tmpl, why,
 	                                 sizeof(why))) != TPA_OK) {
 		r = deny(v, "ek", r, "the %s EK: %s", alg_word(c.ek_alg), why);
+		goto out;
+	}
+	/* L-1 and H-1 are RSA, L-2 and H-2 ECC: the slot the request put the
+	 * EK in must be its own type, or the record would misname it */
+	if (!tmpl || (tmpl[2] == '1') != (c.ek_alg == TPM2_ALG_RSA)) {
+		r = deny(v, "ek", TPA_E_POLICY, "the request's %s EK is a %s template (%s)",
+		         alg_word(c.ek_alg), tmpl && tmpl[2] == '1' ? "RSA" : "ECC",
+		         tmpl ? tmpl : "none");
 		goto out;
 	}
 	if (!ek->cert) {

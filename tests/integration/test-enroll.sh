@@ -281,6 +281,43 @@ start_swtpm_b() {
   TCTI_B="swtpm:host=127.0.0.1,port=$PORT_B"
 }
 on_b() { TPMATTEST_TCTI=$TCTI_B TPM2TOOLS_TCTI=$TCTI_B "$@"; }
+
+# ---- found by the adversarial review of the protocol ----
+# a TLS server certificate from the same CA for the EK's key is not an EK
+# certificate (a CA that issued certificates for software keys would vouch
+# for them as TPMs)
+python3 - "$W/req.json" "$W/ekpub.der" <<'PY'
+import json, base64, sys
+p = base64.b64decode(json.load(open(sys.argv[1]))["ek"]["ecc"]["public"])
+spki = bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d030107034200") + b"\x04" + p[-66:-34] + p[-32:]
+open(sys.argv[2], "wb").write(spki)
+PY
+openssl pkey -pubin -inform der -in "$W/ekpub.der" -out "$W/ekpub.pem" 2>"$W/err" || fail "ek pub"
+printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:www.example.com\n' >"$W/tls.ext"
+openssl req -new -subj "/CN=www.example.com" -key "$W/tpm/ca/signkey.pem" -out "$W/tls.csr" 2>"$W/err" || fail "tls csr"
+openssl x509 -req -in "$W/tls.csr" -force_pubkey "$W/ekpub.pem" -CA "$W/tpm/ca/issuercert.pem" \
+  -CAkey "$W/tpm/ca/signkey.pem" -set_serial 77 -days 30 -sha256 -extfile "$W/tls.ext" -outform der \
+  -out "$W/tls.der" 2>"$W/err" || fail "tls cert"
+jedit "$W/req.json" "$W/req-tls.json" "d['ek']['ecc']['certificate'] = e64(open('$W/tls.der', 'rb').read())"
+refused 1 ek_certificate "a TLS certificate for the EK's key" "$T" enroll challenge "$W/req-tls.json" --ek-roots "$W/roots" --out "$W/ch-tls.json" --pending "$W/p-tls.json"
+grep -q "not marked as an EK certificate" "$W/err" || fail "TLS certificate reason: $(cat "$W/err")"
+# the ECC EK in the request's rsa slot: the record would misname it
+jedit "$W/req.json" "$W/req-swap.json" "d['ek'] = {'rsa': d['ek']['ecc']}"
+refused 1 ek "the ECC EK in the rsa slot" "$T" enroll challenge "$W/req-swap.json" --ek-roots "$W/roots" --out "$W/ch-swap.json" --pending "$W/p-swap.json"
+grep -q "the request's rsa EK is a ECC template (L-2)" "$W/err" || fail "slot swap reason: $(cat "$W/err")"
+# a PENDING given as a symlink (its target would keep the secret) is refused
+mkdir -p "$W/store"
+run 0 "$T" enroll challenge "$W/req.json" --ek-roots "$W/roots" --out "$W/ch-l.json" --pending "$W/store/p.json"
+run 0 "$T" enroll activate "$W/ch-l.json" --out "$W/resp-l.json"
+ln -s "$W/store/p.json" "$W/p-link.json"
+refused 1 pending "a symlinked PENDING" "$T" enroll finish "$W/p-link.json" "$W/resp-l.json" --out "$W/m-l.json"
+[ ! -e "$W/m-l.json" ] || fail "a record from a symlinked PENDING"
+# an attacker's member name reaches stderr as printable text only
+jedit "$W/req.json" "$W/req-esc.json" "d['\x1b[2K\rchallenge written'] = 1"
+run 3 "$T" enroll challenge "$W/req-esc.json" --ek-roots "$W/roots" --out "$W/ch-esc.json" --pending "$W/p-esc.json"
+! grep -q $'\x1b' "$W/err" || fail "an escape sequence from the request reached stderr"
+grep -q 'unknown member "?\[2K?challenge written"' "$W/err" || fail "escaped member name: $(cat -v "$W/err")"
+
 start_swtpm_b
 on_b provision_tpm b
 on_b run 0 "$T" enroll request --out "$W/req-b.json"
