@@ -1081,9 +1081,6 @@ int tpa_ekcert_verify(const tpa_ekcert *cert, const tpa_ekstore *store, const tp
 	 * RSA keys under 1024 bits anywhere in the chain.  Only TPM 1.2 era
 	 * CAs sign with SHA-1, and those chains are out of scope. */
 	X509_VERIFY_PARAM_set_auth_level(param, 1);
-	/* RFC 5280 policy processing, so policyConstraints and
-	 * inhibitAnyPolicy, which OpenSSL counts as handled, are enforced */
-	X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_POLICY_CHECK);
 	if (opts->check_time)
 		X509_VERIFY_PARAM_set_time(param, (time_t)at);
 	else
@@ -1098,6 +1095,26 @@ int tpa_ekcert_verify(const tpa_ekcert *cert, const tpa_ekstore *store, const tp
 			        v, TPA_EKCERT_SELF_SIGNED, 0, TPA_E_POLICY,
 			        "self-signed certificate given as a root, not an EK certificate");
 			goto out;
+		}
+		/* OpenSSL counts policyConstraints and inhibitAnyPolicy as
+		 * handled, but processes policies only with
+		 * X509_V_FLAG_POLICY_CHECK, which leaks memory in OpenSSL 3.0 on
+		 * such chains; no EK chain needs them, so a critical one is an
+		 * extension nothing here handles. */
+		for (int i = 0; i < sk_X509_num(chain); i++) {
+			X509 *c = sk_X509_value(chain, i);
+			static const int nids[] = {NID_policy_constraints, NID_inhibit_any_policy};
+			for (size_t j = 0; j < 2; j++) {
+				int at_ext = X509_get_ext_by_NID(c, nids[j], -1);
+				if (at_ext >= 0 &&
+				    X509_EXTENSION_get_critical(X509_get_ext(c, at_ext))) {
+					r = refuse(v, TPA_EKCERT_CRITICAL_EXT, i, TPA_E_POLICY,
+					           "a critical %s, which this verifier does not "
+					           "process",
+					           OBJ_nid2ln(nids[j]));
+					goto out;
+				}
+			}
 		}
 		v->chain_time_valid = 1;
 		for (int i = 0; i < sk_X509_num(chain); i++)
