@@ -31,6 +31,9 @@ extern const char *progname;
 
 /* Subcommands. */
 int cmd_eventlog(int argc, char **argv);
+/* Runs the TPM subcommand cmd in tpmattest-tpm (next to this executable,
+ * else in libexec) with argv[1..]; returns only on failure (exit status). */
+int cli_exec_tpm(const char *cmd, int argc, char **argv);
 int cmd_pcrs(int argc, char **argv);
 int cmd_quote(int argc, char **argv);
 int cmd_init(int argc, char **argv);

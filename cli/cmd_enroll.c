@@ -534,42 +534,6 @@ done:
 
 /* ---- the attester's steps, in tpmattest-tpm ---- */
 
-#define HELPER "tpmattest-tpm"
-
-/* As exec_tpm.c: the helper next to this executable, else in libexec. */
-static int exec_helper(const char *cmd, int argc, char **argv)
-{
-	char self[PATH_MAX], here[PATH_MAX + sizeof(HELPER) + 1];
-	const char *paths[2] = {NULL, TPA_LIBEXECDIR "/" HELPER};
-	char **nargv;
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n > 0) {
-		char *slash;
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/')) != NULL) {
-			*slash = '\0';
-			snprintf(here, sizeof(here), "%s/%s", self, HELPER);
-			paths[0] = here;
-		}
-	}
-	if (!(nargv = calloc((size_t)argc + 2, sizeof(*nargv)))) {
-		errmsg("%s: out of memory", cmd);
-		return EXIT_ENV;
-	}
-	nargv[0] = (char *)(uintptr_t)HELPER;
-	nargv[1] = (char *)(uintptr_t)cmd;
-	for (int i = 1; i < argc; i++)
-		nargv[i + 1] = argv[i];
-	for (int i = 0; i < 2; i++)
-		if (paths[i] && access(paths[i], X_OK) == 0)
-			execv(paths[i], nargv);
-	errmsg("%s: cannot run the TPM helper %s (looked in %s and %s): %s", cmd, HELPER,
-	       paths[0] ? paths[0] : "(unknown)", paths[1], strerror(errno));
-	free(nargv);
-	return EXIT_ENV;
-}
-
 int cmd_enroll(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -585,8 +549,8 @@ int cmd_enroll(int argc, char **argv)
 	if (strcmp(argv[1], "finish") == 0)
 		return enroll_finish(argc - 1, argv + 1);
 	if (strcmp(argv[1], "request") == 0)
-		return exec_helper("enroll-request", argc - 1, argv + 1);
+		return cli_exec_tpm("enroll-request", argc - 1, argv + 1);
 	if (strcmp(argv[1], "activate") == 0)
-		return exec_helper("enroll-activate", argc - 1, argv + 1);
+		return cli_exec_tpm("enroll-activate", argc - 1, argv + 1);
 	return usage_error(usage_text, "enroll: unknown step '%s'", argv[1]);
 }

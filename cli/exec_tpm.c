@@ -15,7 +15,7 @@
 
 #define HELPER "tpmattest-tpm"
 
-static int exec_helper(const char *cmd, int argc, char **argv)
+int cli_exec_tpm(const char *cmd, int argc, char **argv)
 {
 	char self[PATH_MAX], here[PATH_MAX + sizeof(HELPER) + 1];
 	const char *paths[2] = {NULL, TPA_LIBEXECDIR "/" HELPER};
@@ -50,17 +50,17 @@ static int exec_helper(const char *cmd, int argc, char **argv)
 
 int cmd_pcrs(int argc, char **argv)
 {
-	return exec_helper("pcrs", argc, argv);
+	return cli_exec_tpm("pcrs", argc, argv);
 }
 int cmd_init(int argc, char **argv)
 {
-	return exec_helper("init", argc, argv);
+	return cli_exec_tpm("init", argc, argv);
 }
 int cmd_quote(int argc, char **argv)
 {
-	return exec_helper("quote", argc, argv);
+	return cli_exec_tpm("quote", argc, argv);
 }
 int cmd_eventlog_extend(int argc, char **argv)
 {
-	return exec_helper("eventlog-extend", argc, argv);
+	return cli_exec_tpm("eventlog-extend", argc, argv);
 }
