@@ -40,70 +40,6 @@ static const uint8_t rh_endorsement[4] = {0x40, 0x00, 0x00, 0x0b};
 
 /* ---- encodings ---- */
 
-static char *b64_encode(const uint8_t *p, size_t n)
-{
-	char *s = malloc(4 * ((n + 2) / 3) + 1);
-	if (s)
-		EVP_EncodeBlock((unsigned char *)s, p, (int)n);
-	return s;
-}
-
-static int b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Canonical padded RFC 4648 base64 (docs/evidence.md), at most max bytes,
- * into a malloc'd buffer. */
-static int b64_decode(const char *s, size_t n, size_t max, uint8_t **out, size_t *outlen)
-{
-	size_t pad = 0, len, o = 0;
-	uint8_t *buf;
-	if (n % 4)
-		return TPA_E_MALFORMED;
-	if (n && s[n - 1] == '=')
-		pad = s[n - 2] == '=' ? 2 : 1;
-	len = n / 4 * 3 - pad;
-	if (len > max)
-		return TPA_E_LIMIT;
-	if (!(buf = malloc(len + 1)))
-		return TPA_E_NOMEM;
-	for (size_t i = 0; i < n; i += 4) {
-		size_t q = i + 4 == n ? 4 - pad : 4;
-		uint32_t w = 0;
-		for (size_t k = 0; k < 4; k++) {
-			int v = k < q ? b64val((unsigned char)s[i + k]) : 0;
-			if (v < 0 || (k >= q && s[i + k] != '=')) {
-				free(buf);
-				return TPA_E_MALFORMED;
-			}
-			w = w << 6 | (uint32_t)v;
-		}
-		if ((q == 2 && (w & 0xffff)) || (q == 3 && (w & 0xff))) {
-			free(buf);
-			return TPA_E_MALFORMED;
-		}
-		buf[o++] = (uint8_t)(w >> 16);
-		if (q > 2)
-			buf[o++] = (uint8_t)(w >> 8);
-		if (q > 3)
-			buf[o++] = (uint8_t)w;
-	}
-	*out = buf;
-	*outlen = len;
-	return TPA_OK;
-}
-
 /* ---- writing ---- */
 
 struct wr {
@@ -125,7 +61,7 @@ static void put(struct wr *w, struct json_object *o, const char *key, struct jso
 static void put_b64(struct wr *w, struct json_object *o, const char *key, const uint8_t *p,
                     size_t n)
 {
-	char *s = b64_encode(p, n);
+	char *s = tpa_b64_encode(p, n);
 	put(w, o, key, s ? json_object_new_string(s) : NULL);
 	free(s);
 }
@@ -266,7 +202,7 @@ static int get_b64(struct rd *rd, struct json_object *o, const char *where, cons
 	int r;
 	if ((r = get_str(rd, o, where, key, &s, &sl)) != TPA_OK)
 		return r;
-	if ((r = b64_decode(s, sl, max, &d, &n)) != TPA_OK) {
+	if ((r = tpa_b64_decode(s, sl, max, &d, &n)) != TPA_OK) {
 		if (r == TPA_E_LIMIT)
 			return refuse(rd, r, "%s.%s: larger than %zu bytes", where, key, max);
 		if (r == TPA_E_MALFORMED)
@@ -294,8 +230,8 @@ static int get_b64_alloc(struct rd *rd, struct json_object *v, const char *where
 	int r;
 	if (!json_object_is_type(v, json_type_string))
 		return refuse(rd, TPA_E_MALFORMED, "%s: not a string", where);
-	r = b64_decode(json_object_get_string(v), (size_t)json_object_get_string_len(v), max, out,
-	               len);
+	r = tpa_b64_decode(json_object_get_string(v), (size_t)json_object_get_string_len(v), max,
+	                   out, len);
 	if (r == TPA_E_LIMIT)
 		return refuse(rd, r, "%s: larger than %zu bytes", where, max);
 	if (r == TPA_E_MALFORMED)
@@ -517,7 +453,7 @@ int tpa_enroll_request_to_json(const tpa_enroll_request *req, char **out)
 	}
 	if ((a = json_object_new_array())) {
 		for (size_t i = 0; i < req->n_chain; i++) {
-			char *s = b64_encode(req->chain[i], req->chain_len[i]);
+			char *s = tpa_b64_encode(req->chain[i], req->chain_len[i]);
 			if (!s || json_object_array_add(a, json_object_new_string(s)) != 0)
 				w.err = TPA_E_NOMEM;
 			free(s);
