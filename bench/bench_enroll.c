@@ -30,10 +30,11 @@ int main(int argc, char **argv)
 	uint8_t *req_json, *root;
 	tpa_ekstore *store = NULL;
 	char why[256] = "";
-	int n = argc > 3 ? atoi(argv[3]) : 500;
+	char *end = NULL;
+	long n = argc > 3 ? strtol(argv[3], &end, 10) : 500;
 	double *t;
 
-	if (argc < 3 || n < 1) {
+	if (argc < 3 || n < 1 || n > 1000000 || (end && *end)) {
 		fprintf(stderr, "usage: bench-enroll REQUEST.json ROOT.pem [N]\n");
 		return 2;
 	}
@@ -82,7 +83,7 @@ int main(int argc, char **argv)
 		free(rec);
 	}
 	qsort(t, (size_t)n, sizeof(*t), bench_cmp_double);
-	printf("enroll: inproc_us=%.1f (median of %d; min %.1f)\n", t[n / 2] * 1e6, n, t[0] * 1e6);
+	printf("enroll: inproc_us=%.1f (median of %ld; min %.1f)\n", t[n / 2] * 1e6, n, t[0] * 1e6);
 	tpa_ekstore_free(&store);
 	free(t);
 	free(req_json);

@@ -34,6 +34,12 @@ int cmd_eventlog(int argc, char **argv);
 /* Runs the TPM subcommand cmd in tpmattest-tpm (next to this executable,
  * else in libexec) with argv[1..]; returns only on failure (exit status). */
 int cli_exec_tpm(const char *cmd, int argc, char **argv);
+struct tpa_ekstore;
+/* Loads every regular file of dir (sorted, dot files skipped) into store as
+ * role (TPA_EKSTORE_*).  A file that does not read as certificates is
+ * skipped with a warning naming it: a trust store can only lose anchors
+ * that way, never gain one.  EXIT_ENV when dir or a file cannot be read. */
+int cli_load_ekstore_dir(struct tpa_ekstore *store, int role, const char *dir);
 int cmd_pcrs(int argc, char **argv);
 int cmd_quote(int argc, char **argv);
 int cmd_init(int argc, char **argv);

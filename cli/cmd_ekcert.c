@@ -41,7 +41,7 @@ static const char usage_text[] =
 /* Loads every regular file of dir (sorted, dot files skipped) into store.
  * A file that does not read as certificates is skipped with a warning: a
  * trust store can only lose anchors that way, never gain one. */
-static int load_dir(tpa_ekstore *store, int role, const char *dir)
+int cli_load_ekstore_dir(tpa_ekstore *store, int role, const char *dir)
 {
 	struct dirent **ents = NULL;
 	int n = scandir(dir, &ents, NULL, alphasort), rc = EXIT_OK;
@@ -318,9 +318,9 @@ int cmd_ekcert(int argc, char **argv)
 		errmsg("out of memory");
 		return EXIT_ENV;
 	}
-	if ((rc = load_dir(store, TPA_EKSTORE_ROOT, roots)) != EXIT_OK)
+	if ((rc = cli_load_ekstore_dir(store, TPA_EKSTORE_ROOT, roots)) != EXIT_OK)
 		goto out;
-	if (inter && (rc = load_dir(store, TPA_EKSTORE_INTERMEDIATE, inter)) != EXIT_OK)
+	if (inter && (rc = cli_load_ekstore_dir(store, TPA_EKSTORE_INTERMEDIATE, inter)) != EXIT_OK)
 		goto out;
 	if (tpa_ekstore_count(store, TPA_EKSTORE_ROOT) == 0) {
 		rc = usage_error(usage_text,

@@ -55,7 +55,6 @@ static const char usage_text[] =
         "  --json                  machine-readable summary on stdout\n";
 
 #define MAX_DOC TPA_ENROLL_JSON_MAX
-#define MAX_CERT_FILE (1u << 20)
 
 /* ---- files ---- */
 
@@ -136,51 +135,6 @@ static int write_public(const char *path, char *doc)
 	r = write_file_atomic(path, doc, n + 1);
 	doc[n] = 0;
 	return r == TPA_OK ? 0 : -1;
-}
-
-/* Every regular file of dir (sorted, dot files skipped) into store; one
- * that does not read as certificates is skipped with a warning (a trust
- * store can only lose anchors that way). */
-static int load_dir(tpa_ekstore *store, int role, const char *dir)
-{
-	struct dirent **ents = NULL;
-	int n = scandir(dir, &ents, NULL, alphasort), rc = EXIT_OK;
-
-	if (n < 0) {
-		errmsg("enroll challenge: %s: cannot read folder: %s", dir, strerror(errno));
-		return EXIT_ENV;
-	}
-	for (int i = 0; i < n; i++) {
-		char path[4096], why[TPA_EKCERT_TEXT_MAX] = "";
-		struct stat st;
-		uint8_t *buf = NULL;
-		size_t len = 0;
-		int r;
-		if (rc != EXIT_OK || ents[i]->d_name[0] == '.' ||
-		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name) >=
-		            sizeof(path) ||
-		    stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-			continue;
-		r = read_file(path, MAX_CERT_FILE, &buf, &len);
-		if (r == TPA_E_IO) {
-			errmsg("enroll challenge: %s: cannot read: %s", path, strerror(errno));
-			rc = EXIT_ENV;
-			continue;
-		}
-		if (r == TPA_OK)
-			r = tpa_ekstore_add(store, role, buf, len, why, sizeof(why));
-		free(buf);
-		if (r == TPA_E_NOMEM) {
-			errmsg("enroll challenge: out of memory");
-			rc = EXIT_ENV;
-		} else if (r != TPA_OK) {
-			errmsg("warning: %s: skipped: %s", path, why[0] ? why : tpa_strerror(r));
-		}
-	}
-	for (int i = 0; i < n; i++)
-		free(ents[i]);
-	free(ents);
-	return rc;
 }
 
 static void print_json(struct json_object *o)
@@ -285,8 +239,9 @@ static int enroll_challenge(int argc, char **argv)
 		rc = EXIT_ENV;
 		goto done;
 	}
-	if ((rc = load_dir(store, TPA_EKSTORE_ROOT, roots)) != EXIT_OK ||
-	    (inter && (rc = load_dir(store, TPA_EKSTORE_INTERMEDIATE, inter)) != EXIT_OK))
+	if ((rc = cli_load_ekstore_dir(store, TPA_EKSTORE_ROOT, roots)) != EXIT_OK ||
+	    (inter &&
+	     (rc = cli_load_ekstore_dir(store, TPA_EKSTORE_INTERMEDIATE, inter)) != EXIT_OK))
 		goto done;
 	if (!tpa_ekstore_count(store, TPA_EKSTORE_ROOT)) {
 		rc = usage_error(usage_text, "enroll challenge: %s holds no self-signed root",
