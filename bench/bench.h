@@ -21,6 +21,27 @@ static inline int bench_cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* out := the median over 101 batches of 20 runs of body (after 20 warm-up
+ * runs), in seconds times scale (1e6: microseconds). */
+#define BENCH_SAMPLES 101
+#define BENCH_BATCH 20
+#define BENCH_MEDIAN(out, scale, body)                                      \
+	do {                                                                \
+		double s_[BENCH_SAMPLES];                                   \
+		for (int w_ = 0; w_ < 20; w_++) {                           \
+			body;                                               \
+		}                                                           \
+		for (int i_ = 0; i_ < BENCH_SAMPLES; i_++) {                \
+			double t0_ = bench_now();                           \
+			for (int b_ = 0; b_ < BENCH_BATCH; b_++) {          \
+				body;                                       \
+			}                                                   \
+			s_[i_] = (bench_now() - t0_) / BENCH_BATCH;         \
+		}                                                           \
+		qsort(s_, BENCH_SAMPLES, sizeof(double), bench_cmp_double); \
+		(out) = s_[BENCH_SAMPLES / 2] * (scale);                    \
+	} while (0)
+
 /* A whole file, NUL-terminated; NULL on failure. */
 static inline uint8_t *bench_slurp(const char *path, size_t *len)
 {

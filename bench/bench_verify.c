@@ -25,26 +25,7 @@
 #include "verifier/ak_internal.h"
 #include "bench.h"
 
-#define SAMPLES 101
-#define BATCH 20
-
-/* Median over SAMPLES batches of BATCH calls, in microseconds. */
-#define MEASURE(out, body)                                            \
-	do {                                                          \
-		double s_[SAMPLES];                                   \
-		for (int w_ = 0; w_ < 20; w_++) {                     \
-			body;                                         \
-		}                                                     \
-		for (int i_ = 0; i_ < SAMPLES; i_++) {                \
-			double t0_ = bench_now();                     \
-			for (int b_ = 0; b_ < BATCH; b_++) {          \
-				body;                                 \
-			}                                             \
-			s_[i_] = (bench_now() - t0_) / BATCH;         \
-		}                                                     \
-		qsort(s_, SAMPLES, sizeof(double), bench_cmp_double); \
-		(out) = s_[SAMPLES / 2] * 1e6;                        \
-	} while (0)
+#define MEASURE(out, body) BENCH_MEDIAN(out, 1e6, body)
 
 int main(int argc, char **argv)
 {
