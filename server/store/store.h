@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The server's store: one interface, backends behind it (SQLite now, the
+ * embedded default; PostgreSQL later).  Everything the server must not
+ * forget lives here: machines and their last state, pending enrollments,
+ * nonces, policies, the append-only verdict history.
+ *
+ * Rules every backend keeps:
+ *  - Every statement is parameterized; no caller string reaches SQL text.
+ *  - Each function is one transaction, durable when it returns
+ *    (SQLite: WAL, synchronous=FULL).  store_attest_commit consumes the
+ *    nonce, appends the verdict and stores the next state in one
+ *    transaction; the state only moves when the machine's state generation
+ *    is still the one the caller read (a conditional update, never
+ *    read-then-write), so two racing attestations cannot both win.
+ *  - Returns TPA_OK, TPA_E_NOT_FOUND, TPA_E_MISMATCH (a condition did not
+ *    hold: nonce gone, generation moved, name or EK taken), TPA_E_LIMIT, or
+ *    TPA_E_IO (the store failed; why says how).  Outputs are untouched on
+ *    failure.
+ *  - Single-threaded use per handle.
+ */
+#ifndef TPA_SERVER_STORE_H
+#define TPA_SERVER_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <tpmattest/tpmattest.h>
+
+#define STORE_ID_HEX 65    /* 64 hex digits and NUL: a machine id */
+#define STORE_NAME_MAX 257 /* a machine name: 1..256 bytes and NUL */
+#define STORE_POLICY_NAME_MAX 65
+#define STORE_NONCE_LEN 32
+#define STORE_CHALLENGE_ID_LEN 16
+#define STORE_VERDICT_MAX 16 /* "pass", "fail" */
+#define STORE_ERROR_MAX 64   /* tpa_strerror name of the verdict */
+#define STORE_SCHEMA_VERSION 1
+
+typedef struct store store;
+
+/* A machine as stored.  Strings are NUL-terminated; blobs malloc'd and
+ * freed by store_machine_clear. */
+typedef struct store_machine {
+	char id[STORE_ID_HEX];
+	char name[STORE_NAME_MAX]; /* "" when none */
+	int has_name;
+	int64_t enrolled_at;
+	char *record_json; /* the enrollment record (tpa_enrollment_to_json) */
+	char policy[STORE_POLICY_NAME_MAX]; /* "" when none assigned */
+	/* tpa_state_to_json of the last accepted state, NULL before the first */
+	char *state_json;
+	int64_t state_gen; /* bumped by every state change */
+	/* last verdict, "" before the first */
+	char last_verdict[STORE_VERDICT_MAX];
+	char last_error[STORE_ERROR_MAX];
+	int64_t last_at;
+	int64_t last_seq;
+	/* SHA-256 of the event log held for the machine (has_eventlog) */
+	int has_eventlog;
+	uint8_t eventlog_sha256[32];
+} store_machine;
+
+void store_machine_clear(store_machine *m);
+
+/* What an enrollment keeps between challenge and activation. */
+typedef struct store_pending {
+	uint8_t id[STORE_CHALLENGE_ID_LEN];
+	char machine_id[STORE_ID_HEX];
+	char name[STORE_NAME_MAX];
+	int has_name;
+	int64_t expires;
+	char *pending_json; /* tpa_enroll_pending_to_json: holds the secret */
+} store_pending;
+
+void store_pending_clear(store_pending *p);
+
+/* One row of the history. */
+typedef struct store_verdict {
+	int64_t seq;
+	int64_t at;
+	char verdict[STORE_VERDICT_MAX];
+	char error[STORE_ERROR_MAX];
+	char *result_json; /* the verdict document the attester got */
+} store_verdict;
+
+/* What store_attest_commit records. */
+typedef struct store_attestation {
+	const char *machine_id;
+	const uint8_t *nonce; /* STORE_NONCE_LEN bytes: must be outstanding for
+	                         machine_id and not expired at now, else
+	                         TPA_E_MISMATCH and nothing is written */
+	int64_t now;
+	int record;          /* append to history and set the last verdict */
+	const char *verdict; /* "pass" / "fail" */
+	const char *error;   /* "" on pass */
+	const char *result_json;
+	/* on pass: the next state, stored only if the machine's state_gen is
+	 * still expect_gen (else TPA_E_MISMATCH, nothing written) */
+	const char *next_state_json; /* NULL: the state does not change */
+	int64_t expect_gen;
+	/* the event log to hold from now on (NULL: keep what is held) */
+	const uint8_t *eventlog;
+	size_t eventlog_len;
+	const uint8_t *eventlog_sha256; /* 32 bytes, with eventlog */
+} store_attestation;
+
+/* Counts for /metrics and /healthz. */
+typedef struct store_stats {
+	int64_t machines;
+	int64_t nonces; /* outstanding, not expired */
+	int64_t pending;
+} store_stats;
+
+/*
+ * Opens (creating, migrating to STORE_SCHEMA_VERSION) the store at spec: a
+ * file path is SQLite.  A database with a newer schema than this build
+ * knows is refused (TPA_E_UNSUPPORTED).
+ */
+int store_open(const char *spec, store **out, char *why, size_t whylen);
+void store_close(store **s);
+/* A cheap query: TPA_OK when the store answers. */
+int store_ping(store *s, char *why, size_t whylen);
+int store_schema_version(store *s, int *version);
+
+/* ---- machines ---- */
+
+int store_machine_get(store *s, const char *id, store_machine *out, char *why, size_t whylen);
+/* Machines in id order, after after_id ("" for the first page), at most
+ * limit; *n set.  out is an array the caller clears element by element. */
+int store_machine_list(store *s, const char *after_id, size_t limit, store_machine *out, size_t *n,
+                       char *why, size_t whylen);
+/* TPA_E_NOT_FOUND when there is none; the history stays. */
+int store_machine_delete(store *s, const char *id, char *why, size_t whylen);
+/* policy "" unassigns; TPA_E_NOT_FOUND for no such machine or policy. */
+int store_machine_set_policy(store *s, const char *id, const char *policy, char *why,
+                             size_t whylen);
+/* The event log held for the machine (malloc'd), when its hash is sha256. */
+int store_eventlog_get(store *s, const char *id, const uint8_t sha256[32], uint8_t **log,
+                       size_t *len, char *why, size_t whylen);
+
+/* ---- enrollment ---- */
+
+/* Keeps a pending challenge.  TPA_E_MISMATCH with why when machine_id is
+ * enrolled already, or the name belongs to another machine (why says
+ * which: it starts with "already enrolled" or "name taken"). */
+int store_pending_put(store *s, const store_pending *p, char *why, size_t whylen);
+/* Takes the pending challenge out (deleted whatever follows: one try).
+ * TPA_E_NOT_FOUND when there is none. */
+int store_pending_take(store *s, const uint8_t id[STORE_CHALLENGE_ID_LEN], store_pending *out,
+                       char *why, size_t whylen);
+/* The machine, from an enrollment record.  TPA_E_MISMATCH when the id is
+ * enrolled already or the name was taken meanwhile (why as above). */
+int store_machine_add(store *s, const char *id, const char *name /* NULL: none */,
+                      int64_t enrolled_at, const char *record_json, char *why, size_t whylen);
+
+/* ---- nonces ---- */
+
+/*
+ * Issues a nonce to an enrolled machine (TPA_E_NOT_FOUND otherwise),
+ * expiring at expires.  Expired nonces are dropped first; when the machine
+ * has per_machine outstanding, the oldest is dropped; when max_total are
+ * outstanding overall, TPA_E_LIMIT.
+ */
+int store_nonce_put(store *s, const char *machine_id, const uint8_t nonce[STORE_NONCE_LEN],
+                    int64_t now, int64_t expires, size_t per_machine, size_t max_total,
+                    char *why, size_t whylen);
+/* Whether the nonce is outstanding for the machine at now (not consumed). */
+int store_nonce_check(store *s, const char *machine_id, const uint8_t nonce[STORE_NONCE_LEN],
+                      int64_t now, char *why, size_t whylen);
+
+/* ---- attestations ---- */
+
+/* One transaction (see store_attestation).  *seq gets the history row's
+ * number when recorded. */
+int store_attest_commit(store *s, const store_attestation *a, int64_t *seq, char *why,
+                        size_t whylen);
+/* History newest first, rows with seq < before (0: from the newest), at
+ * most limit. */
+int store_history(store *s, const char *id, int64_t before, size_t limit, store_verdict *out,
+                  size_t *n, char *why, size_t whylen);
+void store_verdict_clear(store_verdict *v);
+
+/* ---- policies ---- */
+
+int store_policy_put(store *s, const char *name, const char *doc, int64_t now, char *why,
+                     size_t whylen);
+/* *doc malloc'd; *updated may be NULL. */
+int store_policy_get(store *s, const char *name, char **doc, int64_t *updated, char *why,
+                     size_t whylen);
+/* Names in order, at most limit (each STORE_POLICY_NAME_MAX), with when stored. */
+int store_policy_list(store *s, char (*names)[STORE_POLICY_NAME_MAX], int64_t *updated,
+                      size_t limit, size_t *n, char *why, size_t whylen);
+
+int store_stats_get(store *s, int64_t now, store_stats *out, char *why, size_t whylen);
+
+#endif
