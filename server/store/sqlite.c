@@ -1,0 +1,1301 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The store on SQLite (store.h; README.md in this folder gives the schema,
+ * the migrations and the transactions).
+ *
+ * Every statement is a constant in stmt_sql[], prepared once per handle and
+ * bound with sqlite3_bind_*: no caller string ever becomes SQL text.  Every
+ * function that writes runs BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any
+ * error); every function that only reads is a single SELECT, atomic on its
+ * own.  Outputs are filled only after the commit (or the last row) succeeded.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+/* How long a writer waits for another process's write transaction. */
+#define BUSY_TIMEOUT_MS 5000
+#define NAME_LEN_MAX (STORE_NAME_MAX - 1)
+
+/*
+ * The schema, one step per version: migrations[v] takes a database from
+ * version v to v + 1 (PRAGMA user_version), in one transaction.  A step is
+ * never edited once released; changes are new steps.
+ */
+static const char *const migrations[STORE_SCHEMA_VERSION] = {
+        /* 0 -> 1 */
+        "CREATE TABLE policies ("
+        " name TEXT PRIMARY KEY NOT NULL,"
+        " doc TEXT NOT NULL,"
+        " updated INTEGER NOT NULL"
+        ") STRICT;"
+        "CREATE TABLE machines ("
+        " id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 64),"
+        " name TEXT UNIQUE,"
+        " enrolled_at INTEGER NOT NULL,"
+        " record_json TEXT NOT NULL,"
+        " policy TEXT REFERENCES policies (name),"
+        " state_json TEXT,"
+        " state_gen INTEGER NOT NULL DEFAULT 0,"
+        " last_verdict TEXT NOT NULL DEFAULT '',"
+        " last_error TEXT NOT NULL DEFAULT '',"
+        " last_at INTEGER NOT NULL DEFAULT 0,"
+        " last_seq INTEGER NOT NULL DEFAULT 0,"
+        " eventlog_sha256 BLOB CHECK (eventlog_sha256 IS NULL OR length(eventlog_sha256) = 32),"
+        " eventlog BLOB,"
+        " CHECK ((eventlog IS NULL) = (eventlog_sha256 IS NULL))"
+        ") STRICT;"
+        "CREATE TABLE pending ("
+        " id BLOB PRIMARY KEY NOT NULL CHECK (length(id) = 16),"
+        " machine_id TEXT NOT NULL,"
+        " name TEXT,"
+        " expires INTEGER NOT NULL,"
+        " pending_json TEXT NOT NULL"
+        ") STRICT;"
+        "CREATE INDEX pending_expires ON pending (expires);"
+        /* rowid orders a machine's nonces by issue (oldest first) */
+        "CREATE TABLE nonces ("
+        " nonce BLOB PRIMARY KEY NOT NULL CHECK (length(nonce) = 32),"
+        " machine_id TEXT NOT NULL REFERENCES machines (id) ON DELETE CASCADE,"
+        " issued_at INTEGER NOT NULL,"
+        " expires INTEGER NOT NULL"
+        ") STRICT;"
+        "CREATE INDEX nonces_machine ON nonces (machine_id);"
+        "CREATE INDEX nonces_expires ON nonces (expires);"
+        /* no foreign key: the history outlives the machine */
+        "CREATE TABLE verdicts ("
+        " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " machine_id TEXT NOT NULL,"
+        " at INTEGER NOT NULL,"
+        " verdict TEXT NOT NULL,"
+        " error TEXT NOT NULL,"
+        " result_json TEXT NOT NULL"
+        ") STRICT;"
+        "CREATE INDEX verdicts_machine ON verdicts (machine_id, seq);"
+        "CREATE TRIGGER verdicts_no_update BEFORE UPDATE ON verdicts"
+        " BEGIN SELECT RAISE(ABORT, 'verdicts are append-only'); END;"
+        "CREATE TRIGGER verdicts_no_delete BEFORE DELETE ON verdicts"
+        " BEGIN SELECT RAISE(ABORT, 'verdicts are append-only'); END;",
+};
+
+#define MACHINE_COLS                                                                        \
+	"id, name, enrolled_at, record_json, policy, state_json, state_gen, last_verdict, " \
+	"last_error, last_at, last_seq, eventlog_sha256"
+
+enum stmt_id {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_VERSION,
+	ST_PING,
+	ST_MACHINE_EXISTS,
+	ST_NAME_OWNER,
+	ST_MACHINE_GET,
+	ST_MACHINE_LIST,
+	ST_MACHINE_INSERT,
+	ST_MACHINE_DELETE,
+	ST_MACHINE_SET_POLICY,
+	ST_MACHINE_SET_LAST,
+	ST_MACHINE_SET_STATE,
+	ST_MACHINE_SET_EVENTLOG,
+	ST_EVENTLOG_GET,
+	ST_POLICY_EXISTS,
+	ST_POLICY_PUT,
+	ST_POLICY_GET,
+	ST_POLICY_LIST,
+	ST_PENDING_EXPIRE,
+	ST_PENDING_INSERT,
+	ST_PENDING_TAKE,
+	ST_NONCE_EXPIRE,
+	ST_NONCE_COUNT_MACHINE,
+	ST_NONCE_EVICT,
+	ST_NONCE_COUNT,
+	ST_NONCE_INSERT,
+	ST_NONCE_CHECK,
+	ST_NONCE_CONSUME,
+	ST_VERDICT_INSERT,
+	ST_HISTORY,
+	ST_STATS,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+        [ST_BEGIN] = "BEGIN IMMEDIATE",
+        [ST_COMMIT] = "COMMIT",
+        [ST_ROLLBACK] = "ROLLBACK",
+        [ST_VERSION] = "PRAGMA user_version",
+        [ST_PING] = "SELECT 1 FROM machines LIMIT 1",
+        [ST_MACHINE_EXISTS] = "SELECT 1 FROM machines WHERE id = ?1",
+        [ST_NAME_OWNER] = "SELECT id FROM machines WHERE name = ?1",
+        [ST_MACHINE_GET] = "SELECT " MACHINE_COLS " FROM machines WHERE id = ?1",
+        [ST_MACHINE_LIST] =
+                "SELECT " MACHINE_COLS " FROM machines WHERE id > ?1 ORDER BY id LIMIT ?2",
+        [ST_MACHINE_INSERT] = "INSERT INTO machines (id, name, enrolled_at, record_json)"
+                              " VALUES (?1, ?2, ?3, ?4)",
+        [ST_MACHINE_DELETE] = "DELETE FROM machines WHERE id = ?1",
+        [ST_MACHINE_SET_POLICY] = "UPDATE machines SET policy = ?2 WHERE id = ?1",
+        [ST_MACHINE_SET_LAST] = "UPDATE machines SET last_verdict = ?2, last_error = ?3,"
+                                " last_at = ?4, last_seq = ?5 WHERE id = ?1",
+        [ST_MACHINE_SET_STATE] = "UPDATE machines SET state_json = ?2, state_gen = state_gen + 1"
+                                 " WHERE id = ?1 AND state_gen = ?3",
+        [ST_MACHINE_SET_EVENTLOG] = "UPDATE machines SET eventlog = ?2, eventlog_sha256 = ?3"
+                                    " WHERE id = ?1",
+        [ST_EVENTLOG_GET] = "SELECT eventlog FROM machines WHERE id = ?1 AND eventlog_sha256 = ?2",
+        [ST_POLICY_EXISTS] = "SELECT 1 FROM policies WHERE name = ?1",
+        [ST_POLICY_PUT] = "INSERT INTO policies (name, doc, updated) VALUES (?1, ?2, ?3)"
+                          " ON CONFLICT (name) DO UPDATE SET doc = excluded.doc,"
+                          " updated = excluded.updated",
+        [ST_POLICY_GET] = "SELECT doc, updated FROM policies WHERE name = ?1",
+        [ST_POLICY_LIST] = "SELECT name, updated FROM policies ORDER BY name LIMIT ?1",
+        [ST_PENDING_EXPIRE] = "DELETE FROM pending WHERE expires < ?1",
+        [ST_PENDING_INSERT] = "INSERT INTO pending (id, machine_id, name, expires, pending_json)"
+                              " VALUES (?1, ?2, ?3, ?4, ?5)",
+        [ST_PENDING_TAKE] = "DELETE FROM pending WHERE id = ?1"
+                            " RETURNING machine_id, name, expires, pending_json",
+        [ST_NONCE_EXPIRE] = "DELETE FROM nonces WHERE expires < ?1",
+        [ST_NONCE_COUNT_MACHINE] = "SELECT count(*) FROM nonces WHERE machine_id = ?1",
+        [ST_NONCE_EVICT] = "DELETE FROM nonces WHERE rowid IN (SELECT rowid FROM nonces"
+                           " WHERE machine_id = ?1 ORDER BY rowid LIMIT ?2)",
+        [ST_NONCE_COUNT] = "SELECT count(*) FROM nonces",
+        [ST_NONCE_INSERT] = "INSERT INTO nonces (nonce, machine_id, issued_at, expires)"
+                            " VALUES (?1, ?2, ?3, ?4)",
+        [ST_NONCE_CHECK] = "SELECT 1 FROM nonces WHERE nonce = ?1 AND machine_id = ?2"
+                           " AND expires >= ?3",
+        [ST_NONCE_CONSUME] = "DELETE FROM nonces WHERE nonce = ?1 AND machine_id = ?2"
+                             " AND expires >= ?3",
+        [ST_VERDICT_INSERT] = "INSERT INTO verdicts (machine_id, at, verdict, error, result_json)"
+                              " VALUES (?1, ?2, ?3, ?4, ?5)",
+        [ST_HISTORY] = "SELECT seq, at, verdict, error, result_json FROM verdicts"
+                       " WHERE machine_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
+        [ST_STATS] = "SELECT (SELECT count(*) FROM machines),"
+                     " (SELECT count(*) FROM nonces WHERE expires >= ?1),"
+                     " (SELECT count(*) FROM pending)",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_COUNT];
+};
+
+__attribute__((format(printf, 3, 4))) static void setwhy(char *why, size_t whylen, const char *fmt,
+                                                         ...)
+{
+	va_list ap;
+
+	if (!why || !whylen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}
+
+/* The store failed: the why is SQLite's message (never a bound value). */
+static int db_fail(store *s, sqlite3_stmt *st, char *why, size_t whylen)
+{
+	setwhy(why, whylen, "sqlite: %s", sqlite3_errmsg(s->db));
+	if (st)
+		sqlite3_reset(st);
+	return TPA_E_IO;
+}
+
+static int corrupt(store *s, sqlite3_stmt *st, const char *what, char *why, size_t whylen)
+{
+	setwhy(why, whylen, "sqlite: %s out of bounds in the database", what);
+	sqlite3_reset(st);
+	return TPA_E_IO;
+}
+
+static int bad_arg(const char *what, char *why, size_t whylen)
+{
+	setwhy(why, whylen, "%s", what);
+	return TPA_E_INVALID_ARG;
+}
+
+/* 64 lowercase hex digits, what every machine id is. */
+static int id_ok(const char *id)
+{
+	size_t i;
+
+	if (!id)
+		return 0;
+	for (i = 0; i < 64; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	return id[64] == '\0';
+}
+
+static int name_ok(const char *name)
+{
+	size_t n;
+
+	if (!name)
+		return 0;
+	n = strnlen(name, STORE_NAME_MAX);
+	return n >= 1 && n <= NAME_LEN_MAX;
+}
+
+/* docs/api.md: 1..64 of [A-Za-z0-9._-]. */
+static int policy_name_ok(const char *p)
+{
+	size_t i;
+
+	if (!p)
+		return 0;
+	for (i = 0; p[i]; i++) {
+		if (i >= STORE_POLICY_NAME_MAX - 1)
+			return 0;
+		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
+		      (p[i] >= '0' && p[i] <= '9') || p[i] == '.' || p[i] == '_' || p[i] == '-'))
+			return 0;
+	}
+	return i > 0;
+}
+
+static int fits(const char *str, size_t size)
+{
+	return str && strnlen(str, size) < size;
+}
+
+/*
+ * The statement id, prepared once and bound from types: 'T' a text (NULL
+ * binds NULL), 'I' an int64_t, 'B' a blob and its size_t length (NULL binds
+ * NULL).  NULL when preparing or binding failed (sqlite3_errmsg says why).
+ */
+static sqlite3_stmt *q(store *s, enum stmt_id id, const char *types, ...)
+{
+	sqlite3_stmt *st = s->st[id];
+	va_list ap;
+	int i, rc = SQLITE_OK;
+
+	if (!st) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st,
+		                       NULL) != SQLITE_OK)
+			return NULL;
+		s->st[id] = st;
+	}
+	va_start(ap, types);
+	for (i = 0; types[i] && rc == SQLITE_OK; i++) {
+		const char *t;
+		const void *b;
+		size_t n;
+
+		switch (types[i]) {
+		case 'T':
+			t = va_arg(ap, const char *);
+			rc = t ? sqlite3_bind_text(st, i + 1, t, -1, SQLITE_STATIC)
+			       : sqlite3_bind_null(st, i + 1);
+			break;
+		case 'I': rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t)); break;
+		case 'B':
+			b = va_arg(ap, const void *);
+			n = va_arg(ap, size_t);
+			/* a non-NULL pointer keeps a zero-length blob distinct from NULL */
+			rc = b ? sqlite3_bind_blob64(st, i + 1, n ? b : "", n, SQLITE_STATIC)
+			       : sqlite3_bind_null(st, i + 1);
+			break;
+		default: rc = SQLITE_MISUSE; break;
+		}
+	}
+	va_end(ap);
+	if (rc != SQLITE_OK) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* Steps a statement that returns no rows (or whose rows are not read). */
+static int run(store *s, sqlite3_stmt *st, char *why, size_t whylen)
+{
+	int rc;
+
+	if (!st)
+		return db_fail(s, NULL, why, whylen);
+	do
+		rc = sqlite3_step(st);
+	while (rc == SQLITE_ROW);
+	if (rc != SQLITE_DONE)
+		return db_fail(s, st, why, whylen);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return TPA_OK;
+}
+
+/* Steps a statement to its first row: TPA_OK with the row to read (the
+ * caller resets), TPA_E_NOT_FOUND without one, TPA_E_IO. */
+static int first_row(store *s, sqlite3_stmt *st, char *why, size_t whylen)
+{
+	int rc;
+
+	if (!st)
+		return db_fail(s, NULL, why, whylen);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return TPA_OK;
+	if (rc != SQLITE_DONE)
+		return db_fail(s, st, why, whylen);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return TPA_E_NOT_FOUND;
+}
+
+static void release(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* A single count(*) or 1: TPA_OK and *v. */
+static int one_int(store *s, sqlite3_stmt *st, int64_t *v, char *why, size_t whylen)
+{
+	int r = first_row(s, st, why, whylen);
+
+	if (r == TPA_E_NOT_FOUND) {
+		*v = 0;
+		return TPA_OK;
+	}
+	if (r != TPA_OK)
+		return r;
+	*v = sqlite3_column_int64(st, 0);
+	release(st);
+	return TPA_OK;
+}
+
+static int tx_begin(store *s, char *why, size_t whylen)
+{
+	return run(s, q(s, ST_BEGIN, ""), why, whylen);
+}
+
+static void tx_rollback(store *s)
+{
+	/* SQLite rolls back by itself after some errors (SQLITE_FULL, IOERR) */
+	if (!sqlite3_get_autocommit(s->db))
+		run(s, q(s, ST_ROLLBACK, ""), NULL, 0);
+}
+
+/* Commits, or rolls back and fails. */
+static int tx_end(store *s, int r, char *why, size_t whylen)
+{
+	if (r == TPA_OK)
+		r = run(s, q(s, ST_COMMIT, ""), why, whylen);
+	if (r != TPA_OK)
+		tx_rollback(s);
+	return r;
+}
+
+/* Copies a text column into a fixed buffer; 0 when it does not fit or
+ * holds a NUL (NULL reads as ""). */
+static int col_copy(sqlite3_stmt *st, int col, char *buf, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	size_t n = (size_t)sqlite3_column_bytes(st, col);
+
+	if (!t) {
+		if (sqlite3_column_type(st, col) != SQLITE_NULL)
+			return 0; /* out of memory converting */
+		buf[0] = '\0';
+		return 1;
+	}
+	if (n >= size || memchr(t, '\0', n))
+		return 0;
+	memcpy(buf, t, n);
+	buf[n] = '\0';
+	return 1;
+}
+
+/* A malloc'd copy of a text column (*out NULL for NULL).  TPA_OK,
+ * TPA_E_NOMEM, or TPA_E_IO for a NUL inside. */
+static int col_dup(sqlite3_stmt *st, int col, char **out)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	size_t n = (size_t)sqlite3_column_bytes(st, col);
+	char *p;
+
+	*out = NULL;
+	if (!t)
+		return sqlite3_column_type(st, col) == SQLITE_NULL ? TPA_OK : TPA_E_NOMEM;
+	if (memchr(t, '\0', n))
+		return TPA_E_IO;
+	p = malloc(n + 1);
+	if (!p)
+		return TPA_E_NOMEM;
+	memcpy(p, t, n);
+	p[n] = '\0';
+	*out = p;
+	return TPA_OK;
+}
+
+static int nomem(store *s, sqlite3_stmt *st, char *why, size_t whylen)
+{
+	setwhy(why, whylen, "out of memory reading the store");
+	if (st)
+		release(st);
+	return TPA_E_NOMEM;
+}
+
+/* The current row of an MACHINE_COLS select into *m (cleared on failure). */
+static int row_machine(store *s, sqlite3_stmt *st, store_machine *m, char *why, size_t whylen)
+{
+	const void *h;
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	if (!col_copy(st, 0, m->id, sizeof(m->id)))
+		return corrupt(s, st, "a machine id", why, whylen);
+	if (!col_copy(st, 1, m->name, sizeof(m->name)))
+		return corrupt(s, st, "a machine name", why, whylen);
+	m->has_name = sqlite3_column_type(st, 1) != SQLITE_NULL;
+	m->enrolled_at = sqlite3_column_int64(st, 2);
+	if (!col_copy(st, 4, m->policy, sizeof(m->policy)) ||
+	    !col_copy(st, 7, m->last_verdict, sizeof(m->last_verdict)) ||
+	    !col_copy(st, 8, m->last_error, sizeof(m->last_error)))
+		return corrupt(s, st, "a machine's policy or last verdict", why, whylen);
+	m->state_gen = sqlite3_column_int64(st, 6);
+	m->last_at = sqlite3_column_int64(st, 9);
+	m->last_seq = sqlite3_column_int64(st, 10);
+	h = sqlite3_column_blob(st, 11);
+	if (h) {
+		if (sqlite3_column_bytes(st, 11) != 32)
+			return corrupt(s, st, "an event log hash", why, whylen);
+		memcpy(m->eventlog_sha256, h, 32);
+		m->has_eventlog = 1;
+	}
+	r = col_dup(st, 3, &m->record_json);
+	if (r == TPA_OK)
+		r = col_dup(st, 5, &m->state_json);
+	if (r == TPA_OK && !m->record_json)
+		r = TPA_E_IO;
+	if (r != TPA_OK) {
+		store_machine_clear(m);
+		return r == TPA_E_NOMEM ? nomem(s, st, why, whylen)
+		                        : corrupt(s, st, "a machine's JSON", why, whylen);
+	}
+	return TPA_OK;
+}
+
+void store_machine_clear(store_machine *m)
+{
+	if (!m)
+		return;
+	free(m->record_json);
+	free(m->state_json);
+	memset(m, 0, sizeof(*m));
+}
+
+void store_pending_clear(store_pending *p)
+{
+	if (!p)
+		return;
+	if (p->pending_json) {
+		/* it holds the enrollment secret */
+		explicit_bzero(p->pending_json, strlen(p->pending_json));
+		free(p->pending_json);
+	}
+	memset(p, 0, sizeof(*p));
+}
+
+void store_verdict_clear(store_verdict *v)
+{
+	if (!v)
+		return;
+	free(v->result_json);
+	memset(v, 0, sizeof(*v));
+}
+
+/* ---- opening ---- */
+
+static int exec_const(store *s, const char *sql, char *why, size_t whylen)
+{
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(s, NULL, why, whylen);
+	return TPA_OK;
+}
+
+static int user_version(store *s, int64_t *v, char *why, size_t whylen)
+{
+	return one_int(s, q(s, ST_VERSION, ""), v, why, whylen);
+}
+
+/* Brings the schema to STORE_SCHEMA_VERSION, one transaction per step; the
+ * version is read inside each transaction, so two processes opening the
+ * same new file migrate it once. */
+static int migrate(store *s, char *why, size_t whylen)
+{
+	for (;;) {
+		int64_t v = 0;
+		char set[64];
+		int r = tx_begin(s, why, whylen);
+
+		if (r != TPA_OK)
+			return r;
+		r = user_version(s, &v, why, whylen);
+		if (r == TPA_OK && (v < 0 || v > STORE_SCHEMA_VERSION)) {
+			setwhy(why, whylen,
+			       "the store's schema version %lld is not one this build knows (%d "
+			       "and older): a newer tpmattest wrote it",
+			       (long long)v, STORE_SCHEMA_VERSION);
+			r = TPA_E_UNSUPPORTED;
+		}
+		if (r == TPA_OK && v == STORE_SCHEMA_VERSION)
+			return tx_end(s, r, why, whylen);
+		if (r == TPA_OK)
+			r = exec_const(s, migrations[v], why, whylen);
+		/* PRAGMA takes no parameters; v + 1 is our own integer */
+		if (r == TPA_OK) {
+			snprintf(set, sizeof(set), "PRAGMA user_version = %lld", (long long)v + 1);
+			r = exec_const(s, set, why, whylen);
+		}
+		r = tx_end(s, r, why, whylen);
+		if (r != TPA_OK)
+			return r;
+	}
+}
+
+static int configure(store *s, char *why, size_t whylen)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc, wal;
+
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	/* no writable_schema or other ways of corrupting the file through SQL */
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	/* journal_mode answers with the mode it is in: a file that cannot be
+	 * WAL (another process holds it in rollback mode) must be refused */
+	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(s, NULL, why, whylen);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		r = db_fail(s, st, why, whylen);
+		sqlite3_finalize(st);
+		return r;
+	}
+	wal = sqlite3_column_text(st, 0) &&
+	      strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+	sqlite3_finalize(st);
+	if (!wal) {
+		setwhy(why, whylen, "sqlite: the database could not be put in WAL mode");
+		return TPA_E_IO;
+	}
+	/* secure_delete: consumed nonces and pending secrets are overwritten
+	 * in the file, not just unlinked from the b-tree */
+	return exec_const(s,
+	                  "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+	                  " PRAGMA secure_delete = ON;",
+	                  why, whylen);
+}
+
+int store_open(const char *spec, store **out, char *why, size_t whylen)
+{
+	store *s;
+	int fd, r;
+
+	if (!spec || !*spec || !out)
+		return bad_arg("no store given", why, whylen);
+	if (strncmp(spec, "postgres://", 11) == 0 || strncmp(spec, "postgresql://", 13) == 0) {
+		setwhy(why, whylen, "this build has no PostgreSQL store: give a file path");
+		return TPA_E_UNSUPPORTED;
+	}
+	/* create it ourselves: SQLite would create it 0644 under a usual
+	 * umask, and its -wal and -shm files copy the database's mode */
+	fd = open(spec, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0) {
+		setwhy(why, whylen, "%s: %s", spec, strerror(errno));
+		return TPA_E_IO;
+	}
+	close(fd);
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		setwhy(why, whylen, "out of memory");
+		return TPA_E_NOMEM;
+	}
+	if (sqlite3_open_v2(spec, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		if (s->db)
+			setwhy(why, whylen, "sqlite: %s: %s", spec, sqlite3_errmsg(s->db));
+		else
+			setwhy(why, whylen, "sqlite: out of memory");
+		sqlite3_close(s->db);
+		free(s);
+		return TPA_E_IO;
+	}
+	r = configure(s, why, whylen);
+	if (r == TPA_OK)
+		r = migrate(s, why, whylen);
+	if (r != TPA_OK) {
+		store_close(&s);
+		return r;
+	}
+	*out = s;
+	return TPA_OK;
+}
+
+void store_close(store **sp)
+{
+	store *s;
+	size_t i;
+
+	if (!sp || !*sp)
+		return;
+	s = *sp;
+	for (i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->db);
+	free(s);
+	*sp = NULL;
+}
+
+int store_ping(store *s, char *why, size_t whylen)
+{
+	if (!s)
+		return bad_arg("no store", why, whylen);
+	return run(s, q(s, ST_PING, ""), why, whylen);
+}
+
+int store_schema_version(store *s, int *version)
+{
+	int64_t v;
+	int r;
+
+	if (!s || !version)
+		return TPA_E_INVALID_ARG;
+	r = user_version(s, &v, NULL, 0);
+	if (r == TPA_OK)
+		*version = (int)v;
+	return r;
+}
+
+/* ---- machines ---- */
+
+int store_machine_get(store *s, const char *id, store_machine *out, char *why, size_t whylen)
+{
+	sqlite3_stmt *st;
+	store_machine m;
+	int r;
+
+	if (!s || !out)
+		return bad_arg("no store or output", why, whylen);
+	if (!id_ok(id))
+		return bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
+	st = q(s, ST_MACHINE_GET, "T", id);
+	r = first_row(s, st, why, whylen);
+	if (r == TPA_E_NOT_FOUND)
+		setwhy(why, whylen, "no machine %s", id);
+	if (r != TPA_OK)
+		return r;
+	r = row_machine(s, st, &m, why, whylen);
+	if (r != TPA_OK)
+		return r;
+	release(st);
+	*out = m;
+	return TPA_OK;
+}
+
+/* Grows a temporary array by doubling, up to limit elements. */
+static int grow(void **arr, size_t *cap, size_t need, size_t limit, size_t elem)
+{
+	size_t n;
+	void *p;
+
+	if (need <= *cap)
+		return 1;
+	n = *cap ? *cap * 2 : 16;
+	if (n > limit)
+		n = limit;
+	if (n < need || n > SIZE_MAX / elem)
+		return 0;
+	p = realloc(*arr, n * elem);
+	if (!p)
+		return 0;
+	*arr = p;
+	*cap = n;
+	return 1;
+}
+
+static int64_t limit64(size_t limit)
+{
+	return limit > (size_t)INT64_MAX ? INT64_MAX : (int64_t)limit;
+}
+
+int store_machine_list(store *s, const char *after_id, size_t limit, store_machine *out, size_t *n,
+                       char *why, size_t whylen)
+{
+	store_machine *tmp = NULL;
+	sqlite3_stmt *st;
+	size_t k = 0, cap = 0, i;
+	int r = TPA_OK, rc = SQLITE_DONE;
+
+	if (!s || !after_id || !n || (limit && !out))
+		return bad_arg("no store or output", why, whylen);
+	if (strnlen(after_id, STORE_ID_HEX) >= STORE_ID_HEX)
+		return bad_arg("after_id is longer than a machine id", why, whylen);
+	st = q(s, ST_MACHINE_LIST, "TI", after_id, limit64(limit));
+	if (!st)
+		return db_fail(s, NULL, why, whylen);
+	while (r == TPA_OK && k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!grow((void **)&tmp, &cap, k + 1, limit, sizeof(*tmp))) {
+			r = nomem(s, st, why, whylen);
+			break;
+		}
+		r = row_machine(s, st, &tmp[k], why, whylen);
+		if (r == TPA_OK)
+			k++;
+	}
+	if (r == TPA_OK && k < limit && rc != SQLITE_DONE)
+		r = db_fail(s, st, why, whylen);
+	if (r != TPA_OK) {
+		for (i = 0; i < k; i++)
+			store_machine_clear(&tmp[i]);
+		free(tmp);
+		return r;
+	}
+	release(st);
+	if (k)
+		memcpy(out, tmp, k * sizeof(*tmp));
+	free(tmp);
+	*n = k;
+	return TPA_OK;
+}
+
+int store_machine_delete(store *s, const char *id, char *why, size_t whylen)
+{
+	int r;
+
+	if (!s)
+		return bad_arg("no store", why, whylen);
+	if (!id_ok(id))
+		return bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
+	r = tx_begin(s, why, whylen);
+	if (r != TPA_OK)
+		return r;
+	/* its nonces go with it (ON DELETE CASCADE); verdicts stay */
+	r = run(s, q(s, ST_MACHINE_DELETE, "T", id), why, whylen);
+	if (r == TPA_OK && sqlite3_changes(s->db) != 1) {
+		setwhy(why, whylen, "no machine %s", id);
+		r = TPA_E_NOT_FOUND;
+	}
+	return tx_end(s, r, why, whylen);
+}
+
+int store_machine_set_policy(store *s, const char *id, const char *policy, char *why, size_t whylen)
+{
+	int64_t have;
+	int r;
+
+	if (!s || !policy)
+		return bad_arg("no store or policy", why, whylen);
+	if (!id_ok(id))
+		return bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
+	if (*policy && !policy_name_ok(policy))
+		return bad_arg("a policy name is 1..64 of [A-Za-z0-9._-]", why, whylen);
+	r = tx_begin(s, why, whylen);
+	if (r != TPA_OK)
+		return r;
+	if (*policy) {
+		r = one_int(s, q(s, ST_POLICY_EXISTS, "T", policy), &have, why, whylen);
+		if (r == TPA_OK && !have) {
+			setwhy(why, whylen, "no policy %s", policy);
+			r = TPA_E_NOT_FOUND;
+		}
+	}
+	if (r == TPA_OK)
+		r = run(s, q(s, ST_MACHINE_SET_POLICY, "TT", id, *policy ? policy : NULL), why,
+		        whylen);
+	if (r == TPA_OK && sqlite3_changes(s->db) != 1) {
+		setwhy(why, whylen, "no machine %s", id);
+		r = TPA_E_NOT_FOUND;
+	}
+	return tx_end(s, r, why, whylen);
+}
+
+int store_eventlog_get(store *s, const char *id, const uint8_t sha256[32], uint8_t **log,
+                       size_t *len, char *why, size_t whylen)
+{
+	sqlite3_stmt *st;
+	const void *b;
+	uint8_t *p;
+	size_t n;
+	int r;
+
+	if (!s || !sha256 || !log || !len)
+		return bad_arg("no store or output", why, whylen);
+	if (!id_ok(id))
+		return bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
+	st = q(s, ST_EVENTLOG_GET, "TB", id, (const void *)sha256, (size_t)32);
+	r = first_row(s, st, why, whylen);
+	if (r == TPA_E_NOT_FOUND)
+		setwhy(why, whylen, "no event log with that SHA-256 held for machine %s", id);
+	if (r != TPA_OK)
+		return r;
+	b = sqlite3_column_blob(st, 0);
+	n = (size_t)sqlite3_column_bytes(st, 0);
+	if (!b && n)
+		return nomem(s, st, why, whylen);
+	p = malloc(n ? n : 1);
+	if (!p)
+		return nomem(s, st, why, whylen);
+	if (n)
+		memcpy(p, b, n);
+	release(st);
+	*log = p;
+	*len = n;
+	return TPA_OK;
+}
+
+/* ---- enrollment ---- */
+
+/* Whether id or name is taken (TPA_E_MISMATCH with the why store.h
+ * promises), inside the caller's transaction. */
+static int enrollable(store *s, const char *id, const char *name, char *why, size_t whylen)
+{
+	sqlite3_stmt *st;
+	int64_t have;
+	int r;
+
+	r = one_int(s, q(s, ST_MACHINE_EXISTS, "T", id), &have, why, whylen);
+	if (r != TPA_OK)
+		return r;
+	if (have) {
+		setwhy(why, whylen, "already enrolled: machine %s", id);
+		return TPA_E_MISMATCH;
+	}
+	if (!name)
+		return TPA_OK;
+	st = q(s, ST_NAME_OWNER, "T", name);
+	r = first_row(s, st, why, whylen);
+	if (r == TPA_E_NOT_FOUND)
+		return TPA_OK;
+	if (r != TPA_OK)
+		return r;
+	/* the name itself stays out of why: it is any bytes */
+	setwhy(why, whylen, "name taken by machine %.64s",
+	       sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "?");
+	release(st);
+	return TPA_E_MISMATCH;
+}
+
+int store_pending_put(store *s, const store_pending *p, char *why, size_t whylen)
+{
+	const char *name;
+	int r;
+
+	if (!s || !p || !p->pending_json)
+		return bad_arg("no store or pending challenge", why, whylen);
+	if (!id_ok(p->machine_id))
+		return bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
+	if (p->has_name && !name_ok(p->name))
+		return bad_arg("a machine name is 1..256 bytes", why, whylen);
+	name = p->has_name ? p->name : NULL;
+	r = tx_begin(s, why, whylen);
+	if (r != TPA_OK)
+		return r;
+	/* the one place the store reads the clock: store_pending_put has no
+	 * now, and an expired challenge is refused by its taker anyway */
+	r = run(s, q(s, ST_PENDING_EXPIRE, "I", (int64_t)time(NULL)), why, whylen);
+	if (r == TPA_OK)
+		r = enrollable(s, p->machine_id, name, why, whylen);
+	if (r == TPA_OK)
+		r = run(s,
+		        q(s, ST_PENDING_INSERT, "BTTIT", (const void *)p->id,
+		          (size_t)STORE_CHALLENGE_ID_LEN, p->machine_id, name, p->expires,
+		          p->pending_json),
+		        why, whylen);
+	return tx_end(s, r, why, whylen);
+}
+
+int store_pending_take(store *s, const uint8_t id[STORE_CHALLENGE_ID_LEN], store_pending *out,
+                       char *why, size_t whylen)
+{
+	sqlite3_stmt *st;
+	store_pending p;
+	int r;
+
+	if (!s || !id || !out)
+		return bad_arg("no store, challenge id or output", why, whylen);
+	memset(&p, 0, sizeof(p));
+	r = tx_begin(s, why, whylen);
+	if (r != TPA_OK)
+		return r;
+	st = q(s, ST_PENDING_TAKE, "B", (const void *)id, (size_t)STORE_CHALLENGE_ID_LEN);
+	r = first_row(s, st, why, whylen);
+	if (r == TPA_E_NOT_FOUND)
+		setwhy(why, whylen, "no such pending challenge");
+	if (r == TPA_OK) {
+		memcpy(p.id, id, STORE_CHALLENGE_ID_LEN);
+		p.expires = sqlite3_column_int64(st, 2);
+		p.has_name = sqlite3_column_type(st, 1) != SQLITE_NULL;
+		if (!col_copy(st, 0, p.machine_id, sizeof(p.machine_id)) ||
+		    !col_copy(st, 1, p.name, sizeof(p.name)))
+			r = corrupt(s, st, "a pending challenge", why, whylen);
+	}
+	if (r == TPA_OK) {
+		r = col_dup(st, 3, &p.pending_json);
+		if (r == TPA_OK && !p.pending_json)
+			r = TPA_E_IO;
+		if (r == TPA_E_NOMEM)
+			r = nomem(s, st, why, whylen);
+		else if (r != TPA_OK)
+			r = corrupt(s, st, "a pending challenge", why, whylen);
+	}
+	if (r == TPA_OK) {
+		/* RETURNING: the delete completes when the statement is stepped to
+		 * its end, before the commit */
+		r = run(s, st, why, whylen);
+	}
+	r = tx_end(s, r, why, whylen);
+	if (r != TPA_OK) {
+		store_pending_clear(&p);
+		return r;
+	}
+	*out = p;
+	return TPA_OK;
+}
+
+int store_machine_add(store *s, const char *id, const char *name, int64_t enrolled_at,
+                      const char *record_json, char *why, size_t whylen)
+{
+	int r;
+
+	if (!s || !record_json)
+		return bad_arg("no store or record", why, whylen);
+	if (!id_ok(id))
+		return bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
+	if (name && !name_ok(name))
+		return bad_arg("a machine name is 1..256 bytes", why, whylen);
+	r = tx_begin(s, why, whylen);
+	if (r != TPA_OK)
+		return r;
+	r = enrollable(s, id, name, why, whylen);
+	if (r == TPA_OK)
+		r = run(s, q(s, ST_MACHINE_INSERT, "TTIT", id, name, enrolled_at, record_json), why,
+		        whylen);
+	return tx_end(s, r, why, whylen);
+}
+
+/* ---- nonces ---- */
+
+int store_nonce_put(store *s, const char *machine_id, const uint8_t nonce[STORE_NONCE_LEN],
+                    int64_t now, int64_t expires, size_t per_machine, size_t max_total, char *why,
+                    size_t whylen)
+{
+	int64_t have, count;
+	int r;
+
+	if (!s || !nonce)
+		return bad_arg("no store or nonce", why, whylen);
+	if (!id_ok(machine_id))
+		return bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
+	if (!per_machine || !max_total)
+		return bad_arg("the nonce limits must be at least 1", why, whylen);
+	r = tx_begin(s, why, whylen);
+	if (r != TPA_OK)
+		return r;
+	r = run(s, q(s, ST_NONCE_EXPIRE, "I", now), why, whylen);
+	if (r == TPA_OK)
+		r = one_int(s, q(s, ST_MACHINE_EXISTS, "T", machine_id), &have, why, whylen);
+	if (r == TPA_OK && !have) {
+		setwhy(why, whylen, "no machine %s", machine_id);
+		r = TPA_E_NOT_FOUND;
+	}
+	if (r == TPA_OK)
+		r = one_int(s, q(s, ST_NONCE_COUNT_MACHINE, "T", machine_id), &count, why, whylen);
+	/* evict the oldest until one more fits */
+	if (r == TPA_OK && count >= limit64(per_machine))
+		r = run(s,
+		        q(s, ST_NONCE_EVICT, "TI", machine_id,
+		          count - limit64(per_machine) + (int64_t)1),
+		        why, whylen);
+	if (r == TPA_OK)
+		r = one_int(s, q(s, ST_NONCE_COUNT, ""), &count, why, whylen);
+	if (r == TPA_OK && count >= limit64(max_total)) {
+		setwhy(why, whylen, "%lld nonces outstanding, the most there may be",
+		       (long long)count);
+		r = TPA_E_LIMIT;
+	}
+	if (r == TPA_OK)
+		r = run(s,
+		        q(s, ST_NONCE_INSERT, "BTII", (const void *)nonce, (size_t)STORE_NONCE_LEN,
+		          machine_id, now, expires),
+		        why, whylen);
+	return tx_end(s, r, why, whylen);
+}
+
+int store_nonce_check(store *s, const char *machine_id, const uint8_t nonce[STORE_NONCE_LEN],
+                      int64_t now, char *why, size_t whylen)
+{
+	int64_t have;
+	int r;
+
+	if (!s || !nonce)
+		return bad_arg("no store or nonce", why, whylen);
+	if (!id_ok(machine_id))
+		return bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
+	r = one_int(s,
+	            q(s, ST_NONCE_CHECK, "BTI", (const void *)nonce, (size_t)STORE_NONCE_LEN,
+	              machine_id, now),
+	            &have, why, whylen);
+	if (r == TPA_OK && !have) {
+		setwhy(why, whylen, "the nonce is not outstanding for machine %s", machine_id);
+		r = TPA_E_MISMATCH;
+	}
+	return r;
+}
+
+/* ---- attestations ---- */
+
+int store_attest_commit(store *s, const store_attestation *a, int64_t *seq, char *why,
+                        size_t whylen)
+{
+	int64_t have, n = 0;
+	int r;
+
+	if (!s || !a || !a->nonce)
+		return bad_arg("no store, attestation or nonce", why, whylen);
+	if (!id_ok(a->machine_id))
+		return bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
+	if (a->record && (!fits(a->verdict, STORE_VERDICT_MAX) ||
+	                  !fits(a->error, STORE_ERROR_MAX) || !a->result_json))
+		return bad_arg("a verdict, error and result to record", why, whylen);
+	if (a->eventlog && !a->eventlog_sha256)
+		return bad_arg("an event log without its SHA-256", why, whylen);
+	r = tx_begin(s, why, whylen);
+	if (r != TPA_OK)
+		return r;
+	r = one_int(s, q(s, ST_MACHINE_EXISTS, "T", a->machine_id), &have, why, whylen);
+	if (r == TPA_OK && !have) {
+		setwhy(why, whylen, "no machine %s", a->machine_id);
+		r = TPA_E_NOT_FOUND;
+	}
+	if (r == TPA_OK)
+		r = run(s,
+		        q(s, ST_NONCE_CONSUME, "BTI", (const void *)a->nonce,
+		          (size_t)STORE_NONCE_LEN, a->machine_id, a->now),
+		        why, whylen);
+	if (r == TPA_OK && sqlite3_changes(s->db) != 1) {
+		setwhy(why, whylen, "the nonce is not outstanding for machine %s", a->machine_id);
+		r = TPA_E_MISMATCH;
+	}
+	if (r == TPA_OK && a->record) {
+		r = run(s,
+		        q(s, ST_VERDICT_INSERT, "TITTT", a->machine_id, a->now, a->verdict,
+		          a->error, a->result_json),
+		        why, whylen);
+		n = sqlite3_last_insert_rowid(s->db);
+		if (r == TPA_OK)
+			r = run(s,
+			        q(s, ST_MACHINE_SET_LAST, "TTTII", a->machine_id, a->verdict,
+			          a->error, a->now, n),
+			        why, whylen);
+	}
+	/* conditional on the generation the caller verified against: of two
+	 * racing attestations, the second finds it moved */
+	if (r == TPA_OK && a->next_state_json) {
+		r = run(s,
+		        q(s, ST_MACHINE_SET_STATE, "TTI", a->machine_id, a->next_state_json,
+		          a->expect_gen),
+		        why, whylen);
+		if (r == TPA_OK && sqlite3_changes(s->db) != 1) {
+			setwhy(why, whylen,
+			       "the state of machine %s moved past generation %lld meanwhile",
+			       a->machine_id, (long long)a->expect_gen);
+			r = TPA_E_MISMATCH;
+		}
+	}
+	if (r == TPA_OK && a->eventlog)
+		r = run(s,
+		        q(s, ST_MACHINE_SET_EVENTLOG, "TBB", a->machine_id,
+		          (const void *)a->eventlog, a->eventlog_len,
+		          (const void *)a->eventlog_sha256, (size_t)32),
+		        why, whylen);
+	r = tx_end(s, r, why, whylen);
+	if (r == TPA_OK && a->record && seq)
+		*seq = n;
+	return r;
+}
+
+int store_history(store *s, const char *id, int64_t before, size_t limit, store_verdict *out,
+                  size_t *n, char *why, size_t whylen)
+{
+	store_verdict *tmp = NULL;
+	sqlite3_stmt *st;
+	size_t k = 0, cap = 0, i;
+	int r = TPA_OK, rc = SQLITE_DONE;
+
+	if (!s || !n || (limit && !out))
+		return bad_arg("no store or output", why, whylen);
+	if (!id_ok(id))
+		return bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
+	if (before < 0)
+		return bad_arg("before is a sequence number, or 0", why, whylen);
+	st = q(s, ST_HISTORY, "TII", id, before ? before : INT64_MAX, limit64(limit));
+	if (!st)
+		return db_fail(s, NULL, why, whylen);
+	while (r == TPA_OK && k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		store_verdict *v;
+
+		if (!grow((void **)&tmp, &cap, k + 1, limit, sizeof(*tmp))) {
+			r = nomem(s, st, why, whylen);
+			break;
+		}
+		v = &tmp[k];
+		memset(v, 0, sizeof(*v));
+		v->seq = sqlite3_column_int64(st, 0);
+		v->at = sqlite3_column_int64(st, 1);
+		if (!col_copy(st, 2, v->verdict, sizeof(v->verdict)) ||
+		    !col_copy(st, 3, v->error, sizeof(v->error))) {
+			r = corrupt(s, st, "a verdict", why, whylen);
+			break;
+		}
+		r = col_dup(st, 4, &v->result_json);
+		if (r == TPA_OK && !v->result_json)
+			r = TPA_E_IO;
+		if (r == TPA_E_NOMEM)
+			r = nomem(s, st, why, whylen);
+		else if (r != TPA_OK)
+			r = corrupt(s, st, "a verdict", why, whylen);
+		if (r == TPA_OK)
+			k++;
+	}
+	if (r == TPA_OK && k < limit && rc != SQLITE_DONE)
+		r = db_fail(s, st, why, whylen);
+	if (r != TPA_OK) {
+		for (i = 0; i < k; i++)
+			store_verdict_clear(&tmp[i]);
+		free(tmp);
+		return r;
+	}
+	release(st);
+	if (k)
+		memcpy(out, tmp, k * sizeof(*tmp));
+	free(tmp);
+	*n = k;
+	return TPA_OK;
+}
+
+/* ---- policies ---- */
+
+int store_policy_put(store *s, const char *name, const char *doc, int64_t now, char *why,
+                     size_t whylen)
+{
+	int r;
+
+	if (!s || !doc)
+		return bad_arg("no store or document", why, whylen);
+	if (!policy_name_ok(name))
+		return bad_arg("a policy name is 1..64 of [A-Za-z0-9._-]", why, whylen);
+	r = tx_begin(s, why, whylen);
+	if (r != TPA_OK)
+		return r;
+	r = run(s, q(s, ST_POLICY_PUT, "TTI", name, doc, now), why, whylen);
+	return tx_end(s, r, why, whylen);
+}
+
+int store_policy_get(store *s, const char *name, char **doc, int64_t *updated, char *why,
+                     size_t whylen)
+{
+	sqlite3_stmt *st;
+	char *d;
+	int r;
+
+	if (!s || !doc)
+		return bad_arg("no store or output", why, whylen);
+	if (!policy_name_ok(name))
+		return bad_arg("a policy name is 1..64 of [A-Za-z0-9._-]", why, whylen);
+	st = q(s, ST_POLICY_GET, "T", name);
+	r = first_row(s, st, why, whylen);
+	if (r == TPA_E_NOT_FOUND)
+		setwhy(why, whylen, "no policy %s", name);
+	if (r != TPA_OK)
+		return r;
+	r = col_dup(st, 0, &d);
+	if (r == TPA_OK && !d)
+		r = TPA_E_IO;
+	if (r == TPA_E_NOMEM)
+		return nomem(s, st, why, whylen);
+	if (r != TPA_OK)
+		return corrupt(s, st, "a policy", why, whylen);
+	if (updated)
+		*updated = sqlite3_column_int64(st, 1);
+	release(st);
+	*doc = d;
+	return TPA_OK;
+}
+
+int store_policy_list(store *s, char (*names)[STORE_POLICY_NAME_MAX], int64_t *updated,
+                      size_t limit, size_t *n, char *why, size_t whylen)
+{
+	struct row {
+		char name[STORE_POLICY_NAME_MAX];
+		int64_t updated;
+	} *tmp = NULL;
+	sqlite3_stmt *st;
+	size_t k = 0, cap = 0, i;
+	int r = TPA_OK, rc = SQLITE_DONE;
+
+	if (!s || !n || (limit && !names))
+		return bad_arg("no store or output", why, whylen);
+	st = q(s, ST_POLICY_LIST, "I", limit64(limit));
+	if (!st)
+		return db_fail(s, NULL, why, whylen);
+	while (k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!grow((void **)&tmp, &cap, k + 1, limit, sizeof(*tmp))) {
+			r = nomem(s, st, why, whylen);
+			break;
+		}
+		if (!col_copy(st, 0, tmp[k].name, sizeof(tmp[k].name))) {
+			r = corrupt(s, st, "a policy name", why, whylen);
+			break;
+		}
+		tmp[k].updated = sqlite3_column_int64(st, 1);
+		k++;
+	}
+	if (r == TPA_OK && k < limit && rc != SQLITE_DONE)
+		r = db_fail(s, st, why, whylen);
+	if (r != TPA_OK) {
+		free(tmp);
+		return r;
+	}
+	release(st);
+	for (i = 0; i < k; i++) {
+		memcpy(names[i], tmp[i].name, sizeof(names[i]));
+		if (updated)
+			updated[i] = tmp[i].updated;
+	}
+	free(tmp);
+	*n = k;
+	return TPA_OK;
+}
+
+int store_stats_get(store *s, int64_t now, store_stats *out, char *why, size_t whylen)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (!s || !out)
+		return bad_arg("no store or output", why, whylen);
+	st = q(s, ST_STATS, "I", now);
+	r = first_row(s, st, why, whylen);
+	if (r == TPA_E_NOT_FOUND) {
+		setwhy(why, whylen, "sqlite: no row of counts");
+		r = TPA_E_IO;
+	}
+	if (r != TPA_OK)
+		return r;
+	out->machines = sqlite3_column_int64(st, 0);
+	out->nonces = sqlite3_column_int64(st, 1);
+	out->pending = sqlite3_column_int64(st, 2);
+	release(st);
+	return TPA_OK;
+}
