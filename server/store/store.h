@@ -16,7 +16,12 @@
  *  - Returns TPA_OK, TPA_E_NOT_FOUND, TPA_E_MISMATCH (a condition did not
  *    hold: nonce gone, generation moved, name or EK taken), TPA_E_LIMIT, or
  *    TPA_E_IO (the store failed; why says how).  Outputs are untouched on
- *    failure.
+ *    failure.  Also TPA_E_INVALID_ARG for an argument out of its bounds
+ *    (a machine id that is not 64 lowercase hex digits, a name that is not
+ *    1..256 bytes, a policy name that is not 1..64 of [A-Za-z0-9._-], a
+ *    verdict or error longer than its field), TPA_E_NOMEM.
+ *  - A nonce or a pending challenge is expired at now when expires < now:
+ *    expires itself is the last second it is good for.
  *  - Single-threaded use per handle.
  */
 #ifndef TPA_SERVER_STORE_H
@@ -45,11 +50,11 @@ typedef struct store_machine {
 	char name[STORE_NAME_MAX]; /* "" when none */
 	int has_name;
 	int64_t enrolled_at;
-	char *record_json; /* the enrollment record (tpa_enrollment_to_json) */
+	char *record_json;                  /* the enrollment record (tpa_enrollment_to_json) */
 	char policy[STORE_POLICY_NAME_MAX]; /* "" when none assigned */
 	/* tpa_state_to_json of the last accepted state, NULL before the first */
 	char *state_json;
-	int64_t state_gen; /* bumped by every state change */
+	int64_t state_gen; /* 0 at enrollment, +1 by every state change */
 	/* last verdict, "" before the first */
 	char last_verdict[STORE_VERDICT_MAX];
 	char last_error[STORE_ERROR_MAX];
@@ -142,10 +147,13 @@ int store_eventlog_get(store *s, const char *id, const uint8_t sha256[32], uint8
 
 /* Keeps a pending challenge.  TPA_E_MISMATCH with why when machine_id is
  * enrolled already, or the name belongs to another machine (why says
- * which: it starts with "already enrolled" or "name taken"). */
+ * which: it starts with "already enrolled" or "name taken").  Drops the
+ * pending challenges expired at time(NULL) (the one place the store reads
+ * the clock). */
 int store_pending_put(store *s, const store_pending *p, char *why, size_t whylen);
 /* Takes the pending challenge out (deleted whatever follows: one try).
- * TPA_E_NOT_FOUND when there is none. */
+ * TPA_E_NOT_FOUND when there is none.  An expired one is returned as well
+ * (if no put dropped it first): the caller checks expires. */
 int store_pending_take(store *s, const uint8_t id[STORE_CHALLENGE_ID_LEN], store_pending *out,
                        char *why, size_t whylen);
 /* The machine, from an enrollment record.  TPA_E_MISMATCH when the id is
@@ -162,9 +170,10 @@ int store_machine_add(store *s, const char *id, const char *name /* NULL: none *
  * outstanding overall, TPA_E_LIMIT.
  */
 int store_nonce_put(store *s, const char *machine_id, const uint8_t nonce[STORE_NONCE_LEN],
-                    int64_t now, int64_t expires, size_t per_machine, size_t max_total,
-                    char *why, size_t whylen);
-/* Whether the nonce is outstanding for the machine at now (not consumed). */
+                    int64_t now, int64_t expires, size_t per_machine, size_t max_total, char *why,
+                    size_t whylen);
+/* Whether the nonce is outstanding for the machine at now (not consumed):
+ * TPA_OK, or TPA_E_MISMATCH. */
 int store_nonce_check(store *s, const char *machine_id, const uint8_t nonce[STORE_NONCE_LEN],
                       int64_t now, char *why, size_t whylen);
 
@@ -175,7 +184,9 @@ int store_nonce_check(store *s, const char *machine_id, const uint8_t nonce[STOR
 int store_attest_commit(store *s, const store_attestation *a, int64_t *seq, char *why,
                         size_t whylen);
 /* History newest first, rows with seq < before (0: from the newest), at
- * most limit. */
+ * most limit.  The rows of a deleted machine stay; an id with none gives
+ * TPA_OK and *n = 0 (the caller tells an unknown machine by
+ * store_machine_get). */
 int store_history(store *s, const char *id, int64_t before, size_t limit, store_verdict *out,
                   size_t *n, char *why, size_t whylen);
 void store_verdict_clear(store_verdict *v);

@@ -196,7 +196,7 @@ static void test_open_create_reopen(void **state)
 	uint8_t sha[32], *log = NULL;
 	uint8_t n[STORE_NONCE_LEN];
 	const uint8_t bytes[] = {1, 2, 3, 0, 4};
-	char *doc = NULL;
+	char *doc = NULL, wal[160];
 	struct stat st;
 	size_t len = 0, k = 0;
 	int64_t seq = 0;
@@ -205,6 +205,10 @@ static void test_open_create_reopen(void **state)
 
 	f->s = open_ok(f->path);
 	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* WAL mode, and its files as private as the database */
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	assert_int_equal(stat(wal, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_int_equal(store_schema_version(f->s, &ver), TPA_OK);
 	assert_int_equal(ver, STORE_SCHEMA_VERSION);
