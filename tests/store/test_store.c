@@ -663,6 +663,21 @@ static void test_attest_atomic(void **state)
 	assert_string_equal(m.state_json, "{\"s\":2}");
 	store_machine_clear(&m);
 
+	/* two handles (two server processes) racing from generation 2: one wins */
+	store *s2 = open_ok(f->path);
+	nonce_ok(f->s, mid('a'), 4, NOW, NOW + 60);
+	nonce_ok(s2, mid('a'), 5, NOW, NOW + 60);
+	assert_int_equal(commit(s2, mid('a'), 5, NOW, "{\"s\":3}", 2, &seq, NULL, 0), TPA_OK);
+	assert_int_equal(seq, 3);
+	assert_int_equal(commit(f->s, mid('a'), 4, NOW, "{\"s\":4}", 2, &seq, NULL, 0),
+	                 TPA_E_MISMATCH);
+	assert_int_equal(nonce_check(f->s, mid('a'), 4, NOW), TPA_OK);
+	store_close(&s2);
+	assert_int_equal(store_machine_get(f->s, mid('a'), &m, NULL, 0), TPA_OK);
+	assert_int_equal(m.state_gen, 3);
+	assert_string_equal(m.state_json, "{\"s\":3}");
+	store_machine_clear(&m);
+
 	/* the history cannot be rewritten, even behind the store's back */
 	assert_int_equal(raw_sql(f->path, "UPDATE verdicts SET verdict = 'pass'"),
 	                 SQLITE_CONSTRAINT);
