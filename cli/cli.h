@@ -34,6 +34,10 @@ int cmd_eventlog(int argc, char **argv);
 /* Runs the TPM subcommand cmd in tpmattest-tpm (next to this executable,
  * else in libexec) with argv[1..]; returns only on failure (exit status). */
 int cli_exec_tpm(const char *cmd, int argc, char **argv);
+/* Runs tpmattest-tpm cmd args... (NULL-terminated) as a child process and
+ * returns its exit status; EXIT_ENV when it cannot be run or dies of a
+ * signal (reported).  The helper reports its own errors. */
+int cli_run_tpm(const char *cmd, const char *const *args);
 struct tpa_ekstore;
 /* Loads every regular file of dir (sorted, dot files skipped) into store as
  * role (TPA_EKSTORE_*).  A file that does not read as certificates is
@@ -49,6 +53,12 @@ int cmd_policy(int argc, char **argv);
 int cmd_ekcert(int argc, char **argv);
 int cmd_enroll(int argc, char **argv);
 int cmd_enroll_request(int argc, char **argv);
+/* The online protocol (cmd_attest.c, cmd_machines.c, docs/api.md). */
+int cmd_enroll_server(int argc, char **argv);
+int cmd_attest(int argc, char **argv);
+int cmd_machines(int argc, char **argv);
+/* tpmattest serve (cmd_serve.c; the server is server/serve.h) */
+int cmd_serve(int argc, char **argv);
 int cmd_enroll_activate(int argc, char **argv);
 
 /* Helpers (util.c). */

@@ -499,6 +499,9 @@ int cmd_enroll(int argc, char **argv)
 		fputs(usage_text, stdout);
 		return EXIT_OK;
 	}
+	for (int i = 1; i < argc; i++)
+		if (strncmp(argv[i], "--server", 8) == 0)
+			return cmd_enroll_server(argc, argv);
 	if (strcmp(argv[1], "challenge") == 0)
 		return enroll_challenge(argc - 1, argv + 1);
 	if (strcmp(argv[1], "finish") == 0)

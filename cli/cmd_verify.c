@@ -21,6 +21,7 @@
 #include <tpmattest/verify.h>
 
 #include "cli.h"
+#include "verifier/result_json.h"
 
 static const char usage_text[] =
         "usage: tpmattest verify EVIDENCE --ak FILE --nonce HEX [--ek FILE] [--policy FILE]\n"
@@ -151,17 +152,6 @@ static const char *status_word(tpa_check_status s)
 	return "?";
 }
 
-static const char *status_json(tpa_check_status s)
-{
-	switch (s) {
-	case TPA_CHECK_PASS: return "pass";
-	case TPA_CHECK_FAIL: return "fail";
-	case TPA_CHECK_NOT_RUN: return "not_run";
-	case TPA_CHECK_SKIPPED: return "skipped";
-	}
-	return "?";
-}
-
 /* With --update-state, whether the verdict was recorded in the state. */
 enum recorded { REC_NONE, REC_YES, REC_NO };
 
@@ -171,37 +161,13 @@ enum recorded { REC_NONE, REC_YES, REC_NO };
  * accepted (a verdict the state does not remember could be obtained again
  * with the same evidence), so nothing printed claims success.
  */
-/* "not_covered": per quoted bank, the PCRs (8-23) that were extended but
- * have no events in the UEFI log, which only a policy rule judges. */
-static void add_not_covered(struct json_object *root, const tpa_result *res)
-{
-	const tpa_pcrs *q = tpa_result_quoted_pcrs(res);
-	struct json_object *nc;
-	if (!q || !(nc = json_object_new_object()))
-		return;
-	for (size_t b = 0; b < tpa_pcrs_bank_count(q); b++) {
-		uint16_t alg = tpa_pcrs_bank_alg(q, b);
-		uint32_t m = tpa_result_uncovered_pcrs(res, alg);
-		struct json_object *a;
-		if (!m)
-			continue;
-		a = json_object_new_array();
-		for (unsigned k = 0; k < TPA_PCR_COUNT; k++)
-			if (m >> k & 1)
-				json_object_array_add(a, json_object_new_int((int)k));
-		json_object_object_add(nc, tpa_alg_name(alg), a);
-	}
-	json_object_object_add(root, "not_covered", nc);
-}
-
 static void report(const tpa_result *res, int verdict, bool json, enum recorded rec,
                    const char *unrecorded, FILE *out)
 {
 	size_t n = tpa_result_count(res);
 	bool ok = verdict == TPA_OK && !unrecorded;
 	if (json) {
-		struct json_object *root = json_object_new_object(),
-		                   *checks = json_object_new_array();
+		struct json_object *root = json_object_new_object();
 		json_object_object_add(root, "verified", json_object_new_boolean(ok));
 		if (rec != REC_NONE)
 			json_object_object_add(root, "recorded",
@@ -212,19 +178,9 @@ static void report(const tpa_result *res, int verdict, bool json, enum recorded 
 		                                                         : tpa_strerror(verdict)));
 		if (unrecorded)
 			json_object_object_add(root, "error", json_object_new_string(unrecorded));
-		add_not_covered(root, res);
-		for (size_t i = 0; i < n; i++) {
-			const char *name, *reason;
-			tpa_check_status st;
-			struct json_object *c = json_object_new_object();
-			tpa_result_check(res, i, &name, &st, &reason);
-			json_object_object_add(c, "name", json_object_new_string(name));
-			json_object_object_add(c, "status",
-			                       json_object_new_string(status_json(st)));
-			json_object_object_add(c, "reason", json_object_new_string(reason));
-			json_object_array_add(checks, c);
-		}
-		json_object_object_add(root, "checks", checks);
+		/* "not_covered": per quoted bank, the PCRs (8-23) extended without
+		 * UEFI log events, which only a policy rule judges; "checks" */
+		tpa_result_json_add(root, res);
 		fprintf(out, "%s\n",
 		        json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 		                                                     JSON_C_TO_STRING_SPACED));

@@ -14,7 +14,10 @@ static const struct cmd commands[] = {
         {"policy", cmd_policy, "learn (create) and merge golden-measurement policies"},
         {"ekcert", cmd_ekcert, "verify EK certificates against manufacturer roots"},
         {"enroll", cmd_enroll,
-         "bind the AK to a genuine TPM: request, challenge, activate, finish"},
+         "bind the AK to a genuine TPM: request, challenge, activate, finish; or --server"},
+        {"attest", cmd_attest, "attest to a verifier server: nonce, quote, verdict"},
+        {"machines", cmd_machines, "administer a verifier server's machines and policies"},
+        {"serve", cmd_serve, "run the verifier server (HTTPS API, SQLite store)"},
 };
 
 static void usage(FILE *f)

@@ -28,3 +28,21 @@ for _ in range(200):
   export TPMATTEST_TCTI=swtpm:host=127.0.0.1,port=$p TPM2TOOLS_TCTI=swtpm:host=127.0.0.1,port=$p
   SWTPM_PORT=$p
 }
+
+# swtpm_restart DIR: stops the swtpm of DIR and starts it again on the same
+# ports with what DIR/state holds (a reboot, or a restored snapshot when the
+# caller replaced DIR/state in between: see swtpm_stop).
+swtpm_stop() {
+  local d=$1 i pid
+  [ -f "$d/pid" ] || return 0
+  pid=$(cat "$d/pid")
+  kill "$pid" 2>/dev/null || true
+  for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+}
+swtpm_restart() {
+  local d=$1 p=$SWTPM_PORT
+  swtpm_stop "$d"
+  swtpm socket --tpm2 --tpmstate dir="$d/state" --server type=tcp,port=$p,bindaddr=127.0.0.1 \
+    --ctrl type=tcp,port=$((p + 1)),bindaddr=127.0.0.1 --flags not-need-init,startup-clear \
+    --daemon --pid file="$d/pid"
+}

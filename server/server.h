@@ -126,8 +126,7 @@ int srv_require_admin(srv *s, struct evhttp_request *req);
 void srv_reply_json(srv *s, struct evhttp_request *req, int code, const char *json);
 /* {"error":code,"reason":reason[,"check":check]} */
 void srv_reply_error(srv *s, struct evhttp_request *req, int status, const char *code,
-                     const char *check, const char *fmt, ...)
-        __attribute__((format(printf, 6, 7)));
+                     const char *check, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 void srv_reply_text(srv *s, struct evhttp_request *req, int code, const char *ctype,
                     const char *body);
 /* The request body, contiguous (borrowed until the answer). */

@@ -1,0 +1,1146 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The API (docs/api.md).  Each handler reads its request with the strict
+ * readers, calls the library for every decision (enrollment:
+ * tpa_enroll_challenge_make and tpa_enroll_finish; attestation:
+ * tpa_verify_evidence), commits what must not be forgotten in one store
+ * transaction, and only then answers.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <json-c/json.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <tpmattest/enroll.h>
+#include <tpmattest/evidence.h>
+#include <tpmattest/policy.h>
+#include <tpmattest/verify.h>
+
+#include "base/hash.h"
+#include "base/json.h"
+#include "server.h"
+#include "verifier/result_json.h"
+
+#define JSON_OUT (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+static double now_mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void hex(const uint8_t *p, size_t n, char *out)
+{
+	static const char d[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = d[p[i] >> 4];
+		out[2 * i + 1] = d[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static void reply_obj(srv *s, struct evhttp_request *req, int code, struct json_object *o)
+{
+	const char *txt = o ? json_object_to_json_string_ext(o, JSON_OUT) : NULL;
+	if (!txt)
+		srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
+	else
+		srv_reply_json(s, req, code, txt);
+	json_object_put(o);
+}
+
+static void reply_store_error(srv *s, struct evhttp_request *req, const char *why)
+{
+	srv_reply_error(s, req, 503, "store", NULL, "the store failed, nothing was recorded: %s",
+	                why);
+}
+
+static struct json_object *jstr_or_null(int has, const char *str)
+{
+	return has ? json_object_new_string(str) : NULL;
+}
+
+/* ---- caches: parsed policies and event logs ---- */
+
+static const tpa_policy *policy_for(srv *s, const char *name, char *why, size_t whylen, int *err)
+{
+	struct srv_policy_slot *slot = NULL, *victim = &s->policies[0];
+	char *doc = NULL;
+	int64_t updated = 0;
+	tpa_policy *p = NULL;
+	int r;
+
+	*err = TPA_OK;
+	/* the stored document may have been replaced since: compare its time */
+	if ((r = store_policy_get(s->st, name, &doc, &updated, why, whylen)) != TPA_OK) {
+		*err = r;
+		return NULL;
+	}
+	for (size_t i = 0; i < SRV_POLICY_CACHE; i++) {
+		struct srv_policy_slot *e = &s->policies[i];
+		if (e->policy && strcmp(e->name, name) == 0 && e->updated == updated) {
+			slot = e;
+			break;
+		}
+		if (!e->policy || e->used < victim->used)
+			victim = e;
+	}
+	if (slot) {
+		free(doc);
+		slot->used = ++s->tick;
+		return slot->policy;
+	}
+	r = tpa_policy_from_json(doc, strlen(doc), &p, why, whylen);
+	free(doc);
+	if (r != TPA_OK) {
+		*err = r;
+		return NULL;
+	}
+	tpa_policy_free(&victim->policy);
+	snprintf(victim->name, sizeof(victim->name), "%s", name);
+	victim->updated = updated;
+	victim->policy = p;
+	victim->used = ++s->tick;
+	return p;
+}
+
+static struct srv_eventlog_slot *log_slot(srv *s, const char *machine)
+{
+	struct srv_eventlog_slot *victim = &s->logs[0];
+	for (size_t i = 0; i < SRV_EVENTLOG_CACHE; i++) {
+		struct srv_eventlog_slot *e = &s->logs[i];
+		if (e->log && strcmp(e->machine, machine) == 0)
+			return e;
+		if (!e->log || e->used < victim->used)
+			victim = e;
+	}
+	tpa_eventlog_free(&victim->log);
+	memset(victim, 0, sizeof(*victim));
+	snprintf(victim->machine, sizeof(victim->machine), "%s", machine);
+	return victim;
+}
+
+static void log_forget(srv *s, const char *machine)
+{
+	for (size_t i = 0; i < SRV_EVENTLOG_CACHE; i++)
+		if (s->logs[i].log && strcmp(s->logs[i].machine, machine) == 0) {
+			tpa_eventlog_free(&s->logs[i].log);
+			memset(&s->logs[i], 0, sizeof(s->logs[i]));
+		}
+}
+
+/* ---- enrollment ---- */
+
+static void handle_enroll(srv *s, struct evhttp_request *req)
+{
+	srv_enroll_body body;
+	tpa_enroll_request er;
+	tpa_enroll_challenge ch;
+	tpa_enroll_pending pend;
+	tpa_enroll_verdict v;
+	tpa_enroll_opts opts = {0};
+	store_pending sp;
+	uint8_t id[32];
+	char why[1024] = "", *chjson = NULL, *pjson = NULL;
+	size_t len;
+	const uint8_t *b = srv_body(req, &len);
+	struct json_object *o = NULL, *cho = NULL;
+	int r;
+
+	memset(&er, 0, sizeof(er));
+	if ((r = srv_read_enroll_body(b, len, &body, why, sizeof(why))) != TPA_OK) {
+		srv_reply_error(s, req, r == TPA_E_NOMEM ? 500 : 400, "malformed", NULL,
+		                "enrollment body: %s", why);
+		return;
+	}
+	r = tpa_enroll_request_from_json(body.request_json, strlen(body.request_json), &er, why,
+	                                 sizeof(why));
+	if (r != TPA_OK) {
+		srv_reply_error(s, req, 400, "malformed", NULL, "request: %s", why);
+		goto out;
+	}
+	opts.check_time = s->cfg.check_time;
+	opts.lifetime = s->cfg.challenge_lifetime;
+	r = tpa_enroll_challenge_make(&er, s->roots, &opts, &ch, &pend, &v);
+	if (r == TPA_E_NOMEM || r == TPA_E_CRYPTO) {
+		srv_reply_error(s, req, 500, "internal", NULL, "enrollment: %s", tpa_strerror(r));
+		goto out;
+	}
+	if (r == TPA_E_MALFORMED) {
+		srv_reply_error(s, req, 400, "malformed", v.check[0] ? v.check : NULL,
+		                "request: %s", v.why);
+		goto out;
+	}
+	if (r != TPA_OK) {
+		s->metrics.attest_refused++;
+		srv_reply_error(s, req, 403, "refused", v.check, "%s", v.why);
+		goto out;
+	}
+	if (tpa_hash(TPA_ALG_SHA256, pend.ek_public, pend.ek_public_len, id) != TPA_OK ||
+	    tpa_enroll_pending_to_json(&pend, &pjson) != TPA_OK ||
+	    tpa_enroll_challenge_to_json(&ch, &chjson) != TPA_OK) {
+		srv_reply_error(s, req, 500, "internal", NULL,
+		                "enrollment: cannot write documents");
+		goto out;
+	}
+	memset(&sp, 0, sizeof(sp));
+	memcpy(sp.id, pend.id, sizeof(sp.id));
+	hex(id, 32, sp.machine_id);
+	sp.has_name = body.has_name;
+	memcpy(sp.name, body.name, sizeof(sp.name));
+	sp.expires = pend.expires;
+	sp.pending_json = pjson;
+	r = store_pending_put(s->st, &sp, why, sizeof(why));
+	if (r == TPA_E_MISMATCH) {
+		srv_reply_error(s, req, 409,
+		                strncmp(why, "name", 4) == 0 ? "name_taken" : "already_enrolled",
+		                NULL, "%s", why);
+		goto out;
+	}
+	if (r != TPA_OK) {
+		reply_store_error(s, req, why);
+		goto out;
+	}
+	if (tpa_json_parse(chjson, strlen(chjson), &cho, NULL, 0) != TPA_OK ||
+	    !(o = json_object_new_object())) {
+		srv_reply_error(s, req, 500, "internal", NULL, "enrollment: out of memory");
+		json_object_put(cho);
+		goto out;
+	}
+	json_object_object_add(o, "machine_id", json_object_new_string(sp.machine_id));
+	json_object_object_add(o, "challenge", cho);
+	reply_obj(s, req, 200, o);
+out:
+	if (pjson)
+		OPENSSL_cleanse(pjson, strlen(pjson));
+	free(pjson);
+	free(chjson);
+	OPENSSL_cleanse(&pend, sizeof(pend));
+	tpa_enroll_request_clear(&er);
+	srv_enroll_body_clear(&body);
+}
+
+static void handle_activate(srv *s, struct evhttp_request *req)
+{
+	tpa_enroll_response resp;
+	tpa_enroll_pending pend;
+	tpa_enrollment *rec = NULL;
+	tpa_enroll_verdict v;
+	store_pending sp;
+	char why[1024] = "", *recjson = NULL, id[STORE_ID_HEX];
+	size_t len;
+	const uint8_t *b = srv_body(req, &len);
+	struct json_object *o;
+	int64_t now = (int64_t)time(NULL);
+	int r;
+
+	memset(&sp, 0, sizeof(sp));
+	if ((r = tpa_enroll_response_from_json((const char *)b, len, &resp, why, sizeof(why))) !=
+	    TPA_OK) {
+		srv_reply_error(s, req, 400, "malformed", NULL, "activation body: %s", why);
+		return;
+	}
+	r = store_pending_take(s->st, resp.id, &sp, why, sizeof(why));
+	if (r == TPA_E_NOT_FOUND) {
+		srv_reply_error(s, req, 404, "not_found", "challenge", "%s",
+		                "no pending challenge with this id (unknown, answered already, or "
+		                "expired): enroll again");
+		goto out;
+	}
+	if (r != TPA_OK) {
+		reply_store_error(s, req, why);
+		goto out;
+	}
+	r = tpa_enroll_pending_from_json(sp.pending_json, strlen(sp.pending_json), &pend, why,
+	                                 sizeof(why));
+	if (r != TPA_OK) {
+		srv_reply_error(s, req, 500, "internal", NULL, "stored challenge: %s", why);
+		goto out;
+	}
+	if (!(rec = calloc(1, sizeof(*rec)))) {
+		srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
+		goto out;
+	}
+	r = tpa_enroll_finish(&pend, &resp, now, rec, &v);
+	OPENSSL_cleanse(&pend, sizeof(pend));
+	if (r == TPA_E_NOMEM) {
+		srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
+		goto out;
+	}
+	if (r != TPA_OK) {
+		s->metrics.attest_refused++;
+		srv_reply_error(s, req, 403, "refused", v.check, "%s", v.why);
+		goto out;
+	}
+	hex(rec->machine_id, 32, id);
+	if (strcmp(id, sp.machine_id) != 0 || tpa_enrollment_to_json(rec, &recjson) != TPA_OK) {
+		srv_reply_error(s, req, 500, "internal", NULL, "enrollment record");
+		goto out;
+	}
+	r = store_machine_add(s->st, id, sp.has_name ? sp.name : NULL, now, recjson, why,
+	                      sizeof(why));
+	if (r == TPA_E_MISMATCH) {
+		srv_reply_error(s, req, 409,
+		                strncmp(why, "name", 4) == 0 ? "name_taken" : "already_enrolled",
+		                NULL, "%s", why);
+		goto out;
+	}
+	if (r != TPA_OK) {
+		reply_store_error(s, req, why);
+		goto out;
+	}
+	s->metrics.enrollments++;
+	o = json_object_new_object();
+	json_object_object_add(o, "machine_id", json_object_new_string(id));
+	json_object_object_add(o, "name", jstr_or_null(sp.has_name, sp.name));
+	json_object_object_add(o, "enrolled_at", json_object_new_int64(now));
+	reply_obj(s, req, 200, o);
+out:
+	OPENSSL_cleanse(&resp, sizeof(resp));
+	if (sp.pending_json)
+		OPENSSL_cleanse(sp.pending_json, strlen(sp.pending_json));
+	store_pending_clear(&sp);
+	free(recjson);
+	free(rec);
+}
+
+/* ---- nonces and attestations ---- */
+
+static int load_machine(srv *s, struct evhttp_request *req, const char *id, store_machine *m)
+{
+	char why[512] = "";
+	int r = store_machine_get(s->st, id, m, why, sizeof(why));
+	if (r == TPA_E_NOT_FOUND) {
+		srv_reply_error(s, req, 404, "not_found", NULL, "no machine %s is enrolled", id);
+		return -1;
+	}
+	if (r != TPA_OK) {
+		reply_store_error(s, req, why);
+		return -1;
+	}
+	return 0;
+}
+
+static void handle_nonce(srv *s, struct evhttp_request *req, const char *id)
+{
+	store_machine m;
+	uint8_t nonce[STORE_NONCE_LEN];
+	char nhex[2 * STORE_NONCE_LEN + 1], lhex[65], why[512] = "";
+	int64_t now = (int64_t)time(NULL), exp = now + s->cfg.nonce_lifetime;
+	struct json_object *o;
+	int r;
+
+	memset(&m, 0, sizeof(m));
+	if (load_machine(s, req, id, &m) != 0)
+		return;
+	if (tpa_credential_random(nonce, sizeof(nonce)) != TPA_OK) {
+		srv_reply_error(s, req, 500, "internal", NULL, "no random bytes for a nonce");
+		goto out;
+	}
+	r = store_nonce_put(s->st, id, nonce, now, exp, s->cfg.nonces_per_machine,
+	                    s->cfg.max_nonces, why, sizeof(why));
+	if (r == TPA_E_LIMIT) {
+		srv_reply_error(s, req, 429, "busy", NULL,
+		                "%u nonces are outstanding: try again when some expire",
+		                s->cfg.max_nonces);
+		goto out;
+	}
+	if (r == TPA_E_NOT_FOUND) {
+		srv_reply_error(s, req, 404, "not_found", NULL, "no machine %s is enrolled", id);
+		goto out;
+	}
+	if (r != TPA_OK) {
+		reply_store_error(s, req, why);
+		goto out;
+	}
+	hex(nonce, sizeof(nonce), nhex);
+	o = json_object_new_object();
+	json_object_object_add(o, "nonce", json_object_new_string(nhex));
+	json_object_object_add(o, "expires_at", json_object_new_int64(exp));
+	if (m.has_eventlog)
+		hex(m.eventlog_sha256, 32, lhex);
+	json_object_object_add(o, "eventlog_sha256", jstr_or_null(m.has_eventlog, lhex));
+	reply_obj(s, req, 200, o);
+out:
+	store_machine_clear(&m);
+}
+
+/* What one attestation holds while it is checked. */
+struct attempt {
+	store_machine m;
+	tpa_evidence *ev;
+	tpa_enrollment *rec;
+	tpa_ak *ak;
+	tpa_result *res;
+	tpa_eventlog *fresh_log; /* parsed from this evidence */
+	const tpa_eventlog *log;
+	uint8_t log_sha[32];
+	int have_log_sha;
+	tpa_state prev;
+	int has_prev;
+	const tpa_policy *policy;
+	char policy_name[STORE_POLICY_NAME_MAX];
+	int policy_default;
+	char *result_json;
+};
+
+static void attempt_clear(struct attempt *a)
+{
+	store_machine_clear(&a->m);
+	tpa_evidence_free(&a->ev);
+	free(a->rec);
+	tpa_ak_free(&a->ak);
+	tpa_result_free(&a->res);
+	tpa_eventlog_free(&a->fresh_log);
+	free(a->result_json);
+}
+
+/* The event log the attestation is checked against: the evidence's, or
+ * the one held for the machine when the attester sent only its hash.
+ * 0, or -1 after answering. */
+static int attempt_log(srv *s, struct evhttp_request *req, struct attempt *a)
+{
+	const char *hdr = evhttp_find_header(evhttp_request_get_input_headers(req),
+	                                     "Tpmattest-Eventlog-Sha256");
+	const uint8_t *raw;
+	size_t rawlen;
+	char why[512] = "";
+	int r;
+
+	raw = tpa_evidence_get(a->ev, TPA_PART_EVENTLOG, &rawlen);
+	if (hdr) {
+		struct srv_eventlog_slot *slot;
+		uint8_t *held = NULL;
+		size_t heldlen = 0;
+		tpa_parse_error perr;
+		if (srv_parse_sha256_hex(hdr, a->log_sha) != 0) {
+			srv_reply_error(s, req, 400, "malformed", NULL,
+			                "Tpmattest-Eventlog-Sha256: not 64 lowercase hex digits");
+			return -1;
+		}
+		if (raw) {
+			srv_reply_error(s, req, 400, "malformed", NULL,
+			                "the evidence carries an event log and the "
+			                "Tpmattest-Eventlog-Sha256 header: send one or the other");
+			return -1;
+		}
+		if (!a->m.has_eventlog ||
+		    CRYPTO_memcmp(a->m.eventlog_sha256, a->log_sha, 32) != 0) {
+			srv_reply_error(s, req, 409, "eventlog_unknown", NULL,
+			                "the server holds no event log with this SHA-256 for the "
+			                "machine: send the log");
+			return -1;
+		}
+		slot = log_slot(s, a->m.id);
+		if (slot->log && memcmp(slot->sha256, a->log_sha, 32) == 0) {
+			slot->used = ++s->tick;
+			a->log = slot->log;
+			a->have_log_sha = 1;
+			return 0;
+		}
+		r = store_eventlog_get(s->st, a->m.id, a->log_sha, &held, &heldlen, why,
+		                       sizeof(why));
+		if (r == TPA_E_NOT_FOUND) {
+			srv_reply_error(s, req, 409, "eventlog_unknown", NULL,
+			                "the server holds no event log with this SHA-256 for the "
+			                "machine: send the log");
+			return -1;
+		}
+		if (r != TPA_OK) {
+			reply_store_error(s, req, why);
+			return -1;
+		}
+		tpa_eventlog_free(&slot->log);
+		r = tpa_eventlog_parse(held, heldlen, &slot->log, &perr);
+		free(held);
+		if (r != TPA_OK) {
+			srv_reply_error(s, req, 500, "internal", NULL,
+			                "the stored event log does not parse: %s", perr.reason);
+			return -1;
+		}
+		memcpy(slot->sha256, a->log_sha, 32);
+		slot->used = ++s->tick;
+		a->log = slot->log;
+		a->have_log_sha = 1;
+		return 0;
+	}
+	if (!raw) {
+		srv_reply_error(s, req, 400, "malformed", NULL,
+		                "the evidence carries no event log: send the log, or only its "
+		                "SHA-256 in the Tpmattest-Eventlog-Sha256 header");
+		return -1;
+	}
+	{
+		tpa_parse_error perr;
+		if (tpa_eventlog_parse(raw, rawlen, &a->fresh_log, &perr) != TPA_OK) {
+			srv_reply_error(
+			        s, req, 400, "malformed", NULL,
+			        "the evidence's event log is malformed at byte offset %zu: %s",
+			        perr.offset, perr.reason);
+			return -1;
+		}
+	}
+	if (tpa_hash(TPA_ALG_SHA256, raw, rawlen, a->log_sha) != TPA_OK) {
+		srv_reply_error(s, req, 500, "internal", NULL, "cannot hash the event log");
+		return -1;
+	}
+	a->log = a->fresh_log;
+	return 0;
+}
+
+static int attempt_policy(srv *s, struct evhttp_request *req, struct attempt *a)
+{
+	char why[512] = "";
+	int err;
+	if (!a->m.policy[0]) {
+		a->policy = s->default_policy;
+		a->policy_default = s->default_policy != NULL;
+		return 0;
+	}
+	snprintf(a->policy_name, sizeof(a->policy_name), "%s", a->m.policy);
+	if (!(a->policy = policy_for(s, a->m.policy, why, sizeof(why), &err))) {
+		/* a policy assigned but unusable is not "no policy": refuse */
+		if (err == TPA_E_IO)
+			reply_store_error(s, req, why);
+		else
+			srv_reply_error(s, req, 500, "internal", NULL,
+			                "the machine's policy \"%s\" cannot be used: %s",
+			                a->m.policy, why);
+		return -1;
+	}
+	return 0;
+}
+
+static char *verdict_json(srv *s, struct attempt *a, int verdict, int recorded, int64_t seq,
+                          int64_t at)
+{
+	struct json_object *o = json_object_new_object(), *p;
+	char *out = NULL;
+	const char *txt;
+	(void)s;
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "machine_id", json_object_new_string(a->m.id));
+	json_object_object_add(o, "name", jstr_or_null(a->m.has_name, a->m.name));
+	json_object_object_add(o, "verdict",
+	                       json_object_new_string(verdict == TPA_OK ? "pass" : "fail"));
+	json_object_object_add(o, "verified", json_object_new_boolean(verdict == TPA_OK));
+	json_object_object_add(o, "error",
+	                       verdict == TPA_OK ? NULL
+	                                         : json_object_new_string(tpa_strerror(verdict)));
+	json_object_object_add(o, "recorded", json_object_new_boolean(recorded));
+	json_object_object_add(o, "seq", recorded ? json_object_new_int64(seq) : NULL);
+	json_object_object_add(o, "at", json_object_new_int64(at));
+	p = json_object_new_object();
+	json_object_object_add(p, "name",
+	                       a->policy_name[0]   ? json_object_new_string(a->policy_name)
+	                       : a->policy_default ? json_object_new_string("(default)")
+	                                           : NULL);
+	json_object_object_add(p, "ruled", json_object_new_boolean(a->policy != NULL));
+	json_object_object_add(o, "policy", p);
+	if (!a->policy)
+		json_object_object_add(
+		        o, "note",
+		        json_object_new_string(
+		                "no policy ruled on this machine: the verdict covers the "
+		                "quote, the counter and the event log's consistency "
+		                "with the quoted PCRs, not what was booted"));
+	if (tpa_result_json_add(o, a->res) == TPA_OK &&
+	    (txt = json_object_to_json_string_ext(o, JSON_OUT)) != NULL)
+		out = strdup(txt);
+	json_object_put(o);
+	return out;
+}
+
+static void handle_attest(srv *s, struct evhttp_request *req, const char *id)
+{
+	struct attempt a;
+	tpa_machine mach;
+	tpa_verification v;
+	const uint8_t *nonce, *body;
+	size_t nonce_len, len;
+	char why[1024] = "";
+	int64_t now = (int64_t)time(NULL), seq = 0;
+	double t0 = now_mono(), t1;
+	int r, verdict, recorded;
+	tpa_check_status sig;
+	char *next_json = NULL;
+	store_attestation sa;
+	const uint8_t *raw;
+	size_t rawlen;
+
+	memset(&a, 0, sizeof(a));
+	if (load_machine(s, req, id, &a.m) != 0)
+		goto out;
+	body = srv_body(req, &len);
+	if ((r = tpa_evidence_from_json_why((const char *)body, len, &a.ev, why, sizeof(why))) !=
+	    TPA_OK) {
+		srv_reply_error(s, req, r == TPA_E_NOMEM ? 500 : 400, "malformed", NULL,
+		                "evidence: %s", why[0] ? why : tpa_strerror(r));
+		goto refused;
+	}
+	nonce = tpa_evidence_get(a.ev, TPA_PART_NONCE, &nonce_len);
+	if (!nonce || nonce_len != STORE_NONCE_LEN) {
+		srv_reply_error(s, req, 403, "nonce", NULL,
+		                "the evidence's nonce is not one this server issues (%d bytes)",
+		                STORE_NONCE_LEN);
+		goto refused;
+	}
+	r = store_nonce_check(s->st, id, nonce, now, why, sizeof(why));
+	if (r == TPA_E_NOT_FOUND || r == TPA_E_MISMATCH) {
+		srv_reply_error(s, req, 403, "nonce", NULL,
+		                "the evidence's nonce was not issued to this machine, was used "
+		                "already, or expired: ask for a new one");
+		goto refused;
+	}
+	if (r != TPA_OK) {
+		reply_store_error(s, req, why);
+		goto error;
+	}
+	if (attempt_log(s, req, &a) != 0 || attempt_policy(s, req, &a) != 0)
+		goto refused;
+	if (!(a.rec = calloc(1, sizeof(*a.rec)))) {
+		srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
+		goto error;
+	}
+	if (tpa_enrollment_from_json(a.m.record_json, strlen(a.m.record_json), a.rec, why,
+	                             sizeof(why)) != TPA_OK ||
+	    tpa_ak_parse(a.rec->ak_public, a.rec->ak_public_len, &a.ak, why, sizeof(why)) !=
+	            TPA_OK) {
+		srv_reply_error(s, req, 500, "internal", NULL, "the enrollment record: %s", why);
+		goto error;
+	}
+	if (a.m.state_json) {
+		if (tpa_state_from_json(a.m.state_json, strlen(a.m.state_json), &a.prev, why,
+		                        sizeof(why)) != TPA_OK) {
+			srv_reply_error(s, req, 500, "internal", NULL, "the stored state: %s", why);
+			goto error;
+		}
+		a.has_prev = 1;
+	}
+	memset(&mach, 0, sizeof(mach));
+	mach.ak = a.ak;
+	mach.ek_public = a.rec->ek_public;
+	mach.ek_public_len = a.rec->ek_public_len;
+	mach.counter_name = a.rec->counter_name;
+	mach.counter_name_len = a.rec->counter_name_len;
+	memset(&v, 0, sizeof(v));
+	v.evidence = a.ev;
+	v.eventlog = a.log;
+	v.machine = &mach;
+	v.nonce = nonce;
+	v.nonce_len = nonce_len;
+	v.previous = a.has_prev ? &a.prev : NULL;
+	v.keep_state = 1;
+	v.policy = a.policy;
+	verdict = tpa_verify_evidence(&v, &a.res, why, sizeof(why));
+	if (!a.res) {
+		srv_reply_error(s, req, verdict == TPA_E_NOMEM ? 500 : 400, "malformed", NULL,
+		                "evidence: %s", why[0] ? why : tpa_strerror(verdict));
+		goto refused;
+	}
+	/* a verdict is the machine's only if its AK signed the quote */
+	recorded =
+	        tpa_result_find(a.res, "signature", &sig, NULL) == TPA_OK && sig == TPA_CHECK_PASS;
+	if (verdict == TPA_OK &&
+	    tpa_state_to_json(tpa_result_next_state(a.res), &next_json) != TPA_OK) {
+		srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
+		goto error;
+	}
+	if (!(a.result_json = verdict_json(s, &a, verdict, recorded, 0, now))) {
+		srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
+		goto error;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.machine_id = id;
+	sa.nonce = nonce;
+	sa.now = now;
+	sa.record = recorded;
+	sa.verdict = verdict == TPA_OK ? "pass" : "fail";
+	sa.error = verdict == TPA_OK ? "" : tpa_strerror(verdict);
+	sa.result_json = a.result_json;
+	sa.next_state_json = next_json;
+	sa.expect_gen = a.m.state_gen;
+	raw = tpa_evidence_get(a.ev, TPA_PART_EVENTLOG, &rawlen);
+	if (verdict == TPA_OK && raw && a.fresh_log) {
+		sa.eventlog = raw;
+		sa.eventlog_len = rawlen;
+		sa.eventlog_sha256 = a.log_sha;
+	}
+	t1 = now_mono();
+	r = store_attest_commit(s->st, &sa, &seq, why, sizeof(why));
+	srv_hist_add(&s->metrics.commit_seconds, now_mono() - t1);
+	if (r == TPA_E_MISMATCH) {
+		srv_reply_error(s, req, 409, "conflict", NULL,
+		                "another attestation of this machine was accepted or used this "
+		                "nonce meanwhile: ask for a new nonce");
+		goto refused;
+	}
+	if (r != TPA_OK) {
+		reply_store_error(s, req, why);
+		goto error;
+	}
+	if (sa.eventlog) {
+		/* the log held from now on, parsed once */
+		struct srv_eventlog_slot *slot = log_slot(s, id);
+		tpa_eventlog_free(&slot->log);
+		slot->log = a.fresh_log;
+		a.fresh_log = NULL;
+		memcpy(slot->sha256, a.log_sha, 32);
+		slot->used = ++s->tick;
+	}
+	/* the answer carries the history row's number */
+	free(a.result_json);
+	if (!(a.result_json = verdict_json(s, &a, verdict, recorded, seq, now))) {
+		srv_reply_error(s, req, 500, "nomem", NULL,
+		                "out of memory (the verdict was recorded as %s)", sa.verdict);
+		goto error;
+	}
+	if (verdict == TPA_OK)
+		s->metrics.attest_pass++;
+	else
+		s->metrics.attest_fail++;
+	srv_reply_json(s, req, 200, a.result_json);
+	srv_hist_add(&s->metrics.attest_seconds, now_mono() - t0);
+	goto out;
+refused:
+	s->metrics.attest_refused++;
+	goto out;
+error:
+	s->metrics.attest_error++;
+out:
+	free(next_json);
+	attempt_clear(&a);
+}
+
+/* ---- admin ---- */
+
+static struct json_object *state_obj(const char *state_json)
+{
+	struct json_object *o = NULL;
+	if (state_json && tpa_json_parse(state_json, strlen(state_json), &o, NULL, 0) == TPA_OK)
+		return o;
+	return NULL;
+}
+
+static struct json_object *machine_summary(const store_machine *m)
+{
+	struct json_object *o = json_object_new_object();
+	tpa_state st;
+	char why[128];
+	json_object_object_add(o, "machine_id", json_object_new_string(m->id));
+	json_object_object_add(o, "name", jstr_or_null(m->has_name, m->name));
+	json_object_object_add(o, "enrolled_at", json_object_new_int64(m->enrolled_at));
+	json_object_object_add(o, "policy", jstr_or_null(m->policy[0] != 0, m->policy));
+	json_object_object_add(o, "last_verdict",
+	                       jstr_or_null(m->last_verdict[0] != 0, m->last_verdict));
+	json_object_object_add(o, "last_error", jstr_or_null(m->last_error[0] != 0, m->last_error));
+	json_object_object_add(o, "last_at",
+	                       m->last_verdict[0] ? json_object_new_int64(m->last_at) : NULL);
+	if (m->state_json && tpa_state_from_json(m->state_json, strlen(m->state_json), &st, why,
+	                                         sizeof(why)) == TPA_OK) {
+		json_object_object_add(o, "counter",
+		                       st.has_counter ? json_object_new_uint64(st.counter) : NULL);
+		json_object_object_add(o, "reset_count",
+		                       st.has_clock ? json_object_new_int64(st.reset_count) : NULL);
+	} else {
+		json_object_object_add(o, "counter", NULL);
+		json_object_object_add(o, "reset_count", NULL);
+	}
+	return o;
+}
+
+static void handle_machines_list(srv *s, struct evhttp_request *req)
+{
+	enum { PAGE = 256 };
+	store_machine *page = calloc(PAGE, sizeof(*page));
+	struct json_object *o = json_object_new_object(), *arr = json_object_new_array();
+	char after[STORE_ID_HEX] = "", why[512] = "";
+	size_t n;
+	if (!page || !o || !arr) {
+		free(page);
+		json_object_put(o);
+		json_object_put(arr);
+		srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
+		return;
+	}
+	json_object_object_add(o, "machines", arr);
+	for (;;) {
+		int r = store_machine_list(s->st, after, PAGE, page, &n, why, sizeof(why));
+		if (r != TPA_OK) {
+			free(page);
+			json_object_put(o);
+			reply_store_error(s, req, why);
+			return;
+		}
+		for (size_t i = 0; i < n; i++) {
+			json_object_array_add(arr, machine_summary(&page[i]));
+			store_machine_clear(&page[i]);
+		}
+		if (n < PAGE)
+			break;
+		snprintf(after, sizeof(after), "%s",
+		         json_object_get_string(json_object_object_get(
+		                 json_object_array_get_idx(arr, json_object_array_length(arr) - 1),
+		                 "machine_id")));
+	}
+	free(page);
+	reply_obj(s, req, 200, o);
+}
+
+static void handle_machine_show(srv *s, struct evhttp_request *req, const char *id)
+{
+	store_machine m;
+	struct json_object *o, *rec = NULL;
+	memset(&m, 0, sizeof(m));
+	if (load_machine(s, req, id, &m) != 0)
+		return;
+	o = machine_summary(&m);
+	if (tpa_json_parse(m.record_json, strlen(m.record_json), &rec, NULL, 0) == TPA_OK)
+		json_object_object_add(o, "enrollment", rec);
+	json_object_object_add(o, "state", state_obj(m.state_json));
+	json_object_object_add(o, "last_seq",
+	                       m.last_seq ? json_object_new_int64(m.last_seq) : NULL);
+	store_machine_clear(&m);
+	reply_obj(s, req, 200, o);
+}
+
+static void handle_history(srv *s, struct evhttp_request *req, const char *id)
+{
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+	size_t limit, n = 0;
+	int64_t before;
+	store_machine m;
+	store_verdict *rows;
+	struct json_object *o, *arr;
+	char why[512] = "";
+	int r;
+
+	if (srv_parse_history_query(u ? evhttp_uri_get_query(u) : NULL, &limit, &before) != 0) {
+		srv_reply_error(s, req, 400, "malformed", NULL,
+		                "query: only limit=1..1000 and before=SEQ are understood");
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	if (load_machine(s, req, id, &m) != 0)
+		return;
+	store_machine_clear(&m);
+	if (!(rows = calloc(limit, sizeof(*rows)))) {
+		srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
+		return;
+	}
+	if ((r = store_history(s->st, id, before, limit, rows, &n, why, sizeof(why))) != TPA_OK) {
+		free(rows);
+		reply_store_error(s, req, why);
+		return;
+	}
+	o = json_object_new_object();
+	arr = json_object_new_array();
+	json_object_object_add(o, "machine_id", json_object_new_string(id));
+	json_object_object_add(o, "history", arr);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_new_object(), *res = NULL;
+		json_object_object_add(e, "seq", json_object_new_int64(rows[i].seq));
+		json_object_object_add(e, "at", json_object_new_int64(rows[i].at));
+		json_object_object_add(e, "verdict", json_object_new_string(rows[i].verdict));
+		json_object_object_add(e, "error",
+		                       jstr_or_null(rows[i].error[0] != 0, rows[i].error));
+		if (rows[i].result_json)
+			tpa_json_parse(rows[i].result_json, strlen(rows[i].result_json), &res, NULL,
+			               0);
+		json_object_object_add(e, "result", res);
+		json_object_array_add(arr, e);
+		store_verdict_clear(&rows[i]);
+	}
+	free(rows);
+	reply_obj(s, req, 200, o);
+}
+
+static void handle_machine_delete(srv *s, struct evhttp_request *req, const char *id)
+{
+	char why[512] = "";
+	int r = store_machine_delete(s->st, id, why, sizeof(why));
+	if (r == TPA_E_NOT_FOUND) {
+		srv_reply_error(s, req, 404, "not_found", NULL, "no machine %s is enrolled", id);
+		return;
+	}
+	if (r != TPA_OK) {
+		reply_store_error(s, req, why);
+		return;
+	}
+	log_forget(s, id);
+	srv_reply_json(s, req, 200, "{\"deleted\":true}");
+}
+
+static void handle_assign(srv *s, struct evhttp_request *req, const char *id)
+{
+	char name[STORE_POLICY_NAME_MAX], why[512] = "";
+	size_t len;
+	const uint8_t *b = srv_body(req, &len);
+	struct json_object *o;
+	int r;
+	if (srv_read_assign_body(b, len, name, why, sizeof(why)) != TPA_OK) {
+		srv_reply_error(s, req, 400, "malformed", NULL, "policy assignment: %s", why);
+		return;
+	}
+	r = store_machine_set_policy(s->st, id, name, why, sizeof(why));
+	if (r == TPA_E_NOT_FOUND) {
+		srv_reply_error(s, req, 404, "not_found", NULL, "%s",
+		                why[0] ? why : "no such machine or policy");
+		return;
+	}
+	if (r != TPA_OK) {
+		reply_store_error(s, req, why);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "machine_id", json_object_new_string(id));
+	json_object_object_add(o, "policy", jstr_or_null(name[0] != 0, name));
+	reply_obj(s, req, 200, o);
+}
+
+static void handle_policy_put(srv *s, struct evhttp_request *req, const char *name)
+{
+	size_t len;
+	const uint8_t *b = srv_body(req, &len);
+	char why[1024] = "", *doc;
+	tpa_policy *p = NULL;
+	int r;
+	/* stored only if `verify --policy` would read it */
+	if ((r = tpa_policy_from_json((const char *)b, len, &p, why, sizeof(why))) != TPA_OK) {
+		srv_reply_error(s, req, r == TPA_E_NOMEM ? 500 : 400, "malformed", NULL,
+		                "policy: %s", why[0] ? why : tpa_strerror(r));
+		return;
+	}
+	tpa_policy_free(&p);
+	if (!(doc = malloc(len + 1))) {
+		srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
+		return;
+	}
+	memcpy(doc, b, len);
+	doc[len] = '\0';
+	r = store_policy_put(s->st, name, doc, (int64_t)time(NULL), why, sizeof(why));
+	free(doc);
+	if (r != TPA_OK) {
+		reply_store_error(s, req, why);
+		return;
+	}
+	srv_reply_json(s, req, 200, "{\"stored\":true}");
+}
+
+static void handle_policy_get(srv *s, struct evhttp_request *req, const char *name)
+{
+	char *doc = NULL, why[512] = "";
+	int r = store_policy_get(s->st, name, &doc, NULL, why, sizeof(why));
+	if (r == TPA_E_NOT_FOUND) {
+		srv_reply_error(s, req, 404, "not_found", NULL, "no policy named %s", name);
+		return;
+	}
+	if (r != TPA_OK) {
+		reply_store_error(s, req, why);
+		return;
+	}
+	srv_reply_json(s, req, 200, doc);
+	free(doc);
+}
+
+static void handle_policy_list(srv *s, struct evhttp_request *req)
+{
+	enum { MAXP = 1000 };
+	char(*names)[STORE_POLICY_NAME_MAX] = calloc(MAXP, sizeof(*names));
+	int64_t *upd = calloc(MAXP, sizeof(*upd));
+	size_t n = 0;
+	char why[512] = "";
+	struct json_object *o, *arr;
+	if (!names || !upd) {
+		free(names);
+		free(upd);
+		srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
+		return;
+	}
+	if (store_policy_list(s->st, names, upd, MAXP, &n, why, sizeof(why)) != TPA_OK) {
+		free(names);
+		free(upd);
+		reply_store_error(s, req, why);
+		return;
+	}
+	o = json_object_new_object();
+	arr = json_object_new_array();
+	json_object_object_add(o, "policies", arr);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_new_object();
+		json_object_object_add(e, "name", json_object_new_string(names[i]));
+		json_object_object_add(e, "updated", json_object_new_int64(upd[i]));
+		json_object_array_add(arr, e);
+	}
+	free(names);
+	free(upd);
+	reply_obj(s, req, 200, o);
+}
+
+static void handle_metrics(srv *s, struct evhttp_request *req)
+{
+	store_stats st;
+	char why[512] = "", *txt;
+	if (store_stats_get(s->st, (int64_t)time(NULL), &st, why, sizeof(why)) != TPA_OK) {
+		reply_store_error(s, req, why);
+		return;
+	}
+	if (!(txt = srv_metrics_text(&s->metrics, &st, s->connections_open))) {
+		srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
+		return;
+	}
+	srv_reply_text(s, req, 200, "text/plain; version=0.0.4", txt);
+	free(txt);
+}
+
+static void handle_healthz(srv *s, struct evhttp_request *req)
+{
+	char why[512] = "";
+	if (store_ping(s->st, why, sizeof(why)) != TPA_OK) {
+		srv_reply_error(s, req, 503, "store", NULL, "%s", why);
+		return;
+	}
+	srv_reply_json(s, req, 200, "{\"status\":\"ok\"}");
+}
+
+/* ---- routing ---- */
+
+static int seg_is(const srv_path *p, size_t i, const char *lit)
+{
+	return i < p->n && p->len[i] == strlen(lit) && memcmp(p->seg[i], lit, p->len[i]) == 0;
+}
+
+static void not_allowed(srv *s, struct evhttp_request *req)
+{
+	srv_reply_error(s, req, 405, "method_not_allowed", NULL,
+	                "this endpoint does not take this method");
+}
+
+void srv_route(struct evhttp_request *req, void *arg)
+{
+	srv *s = arg;
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+	const char *path = u ? evhttp_uri_get_path(u) : NULL;
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	srv_path p;
+	char id[STORE_ID_HEX], name[STORE_POLICY_NAME_MAX];
+
+	if (!path || srv_split_path(path, &p) != 0) {
+		srv_reply_error(s, req, 404, "not_found", NULL, "no such endpoint");
+		return;
+	}
+	if (p.n == 1 && seg_is(&p, 0, "healthz")) {
+		if (m != EVHTTP_REQ_GET)
+			return not_allowed(s, req);
+		return handle_healthz(s, req);
+	}
+	if (p.n == 1 && seg_is(&p, 0, "metrics")) {
+		if (m != EVHTTP_REQ_GET)
+			return not_allowed(s, req);
+		if (srv_require_admin(s, req) != 0)
+			return;
+		return handle_metrics(s, req);
+	}
+	if (p.n < 2 || !seg_is(&p, 0, "v1")) {
+		srv_reply_error(s, req, 404, "not_found", NULL, "no such endpoint");
+		return;
+	}
+	/* attester endpoints: authenticated by the TPM */
+	if (p.n == 2 && seg_is(&p, 1, "enroll")) {
+		if (m != EVHTTP_REQ_POST)
+			return not_allowed(s, req);
+		return handle_enroll(s, req);
+	}
+	if (p.n == 3 && seg_is(&p, 1, "enroll") && seg_is(&p, 2, "activate")) {
+		if (m != EVHTTP_REQ_POST)
+			return not_allowed(s, req);
+		return handle_activate(s, req);
+	}
+	if (seg_is(&p, 1, "machines") && p.n >= 3) {
+		int attester = p.n == 4 && (seg_is(&p, 3, "nonce") || seg_is(&p, 3, "attest"));
+		if (!attester && srv_require_admin(s, req) != 0)
+			return;
+		if (srv_parse_machine_id(p.seg[2], p.len[2], id) != 0) {
+			srv_reply_error(
+			        s, req, 400, "malformed", NULL,
+			        "machine id: not 64 lowercase hex digits (SHA-256 of the EK)");
+			return;
+		}
+		if (p.n == 4 && seg_is(&p, 3, "nonce")) {
+			if (m != EVHTTP_REQ_POST)
+				return not_allowed(s, req);
+			return handle_nonce(s, req, id);
+		}
+		if (p.n == 4 && seg_is(&p, 3, "attest")) {
+			if (m != EVHTTP_REQ_POST)
+				return not_allowed(s, req);
+			return handle_attest(s, req, id);
+		}
+	}
+	/* everything else is the admin's */
+	if (seg_is(&p, 1, "machines") && p.n <= 4) {
+		if (p.n == 2) {
+			if (m != EVHTTP_REQ_GET)
+				return not_allowed(s, req);
+			if (srv_require_admin(s, req) != 0)
+				return;
+			return handle_machines_list(s, req);
+		}
+		if (p.n == 3) {
+			if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_DELETE)
+				return not_allowed(s, req);
+			if (srv_require_admin(s, req) != 0)
+				return;
+			if (m == EVHTTP_REQ_GET)
+				return handle_machine_show(s, req, id);
+			return handle_machine_delete(s, req, id);
+		}
+		if (seg_is(&p, 3, "history")) {
+			if (m != EVHTTP_REQ_GET)
+				return not_allowed(s, req);
+			if (srv_require_admin(s, req) != 0)
+				return;
+			return handle_history(s, req, id);
+		}
+		if (seg_is(&p, 3, "policy")) {
+			if (m != EVHTTP_REQ_PUT)
+				return not_allowed(s, req);
+			if (srv_require_admin(s, req) != 0)
+				return;
+			return handle_assign(s, req, id);
+		}
+	}
+	if (seg_is(&p, 1, "policies") && p.n <= 3) {
+		if (p.n == 2) {
+			if (m != EVHTTP_REQ_GET)
+				return not_allowed(s, req);
+			if (srv_require_admin(s, req) != 0)
+				return;
+			return handle_policy_list(s, req);
+		}
+		if (srv_parse_policy_name(p.seg[2], p.len[2], name) != 0) {
+			srv_reply_error(
+			        s, req, 400, "malformed", NULL,
+			        "policy name: 1..64 of A-Z a-z 0-9 . _ - (not starting with .)");
+			return;
+		}
+		if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_PUT)
+			return not_allowed(s, req);
+		if (srv_require_admin(s, req) != 0)
+			return;
+		if (m == EVHTTP_REQ_PUT)
+			return handle_policy_put(s, req, name);
+		return handle_policy_get(s, req, name);
+	}
+	srv_reply_error(s, req, 404, "not_found", NULL, "no such endpoint");
+}
