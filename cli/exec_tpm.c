@@ -9,28 +9,39 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
 
 #define HELPER "tpmattest-tpm"
 
-int cli_exec_tpm(const char *cmd, int argc, char **argv)
+/* Where tpmattest-tpm may be: next to this executable, then libexec. */
+static void helper_paths(char here[static PATH_MAX + sizeof(HELPER) + 1], const char *paths[2])
 {
-	char self[PATH_MAX], here[PATH_MAX + sizeof(HELPER) + 1];
-	const char *paths[2] = {NULL, TPA_LIBEXECDIR "/" HELPER};
-	char **nargv;
+	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
+	paths[0] = NULL;
+	paths[1] = TPA_LIBEXECDIR "/" HELPER;
 	if (n > 0) {
 		char *slash;
 		self[n] = '\0';
 		if ((slash = strrchr(self, '/')) != NULL) {
 			*slash = '\0';
-			snprintf(here, sizeof(here), "%s/%s", self, HELPER);
+			snprintf(here, PATH_MAX + sizeof(HELPER) + 1, "%s/%s", self, HELPER);
 			paths[0] = here;
 		}
 	}
+}
+
+int cli_exec_tpm(const char *cmd, int argc, char **argv)
+{
+	char here[PATH_MAX + sizeof(HELPER) + 1];
+	const char *paths[2];
+	char **nargv;
+
+	helper_paths(here, paths);
 	if (!(nargv = calloc((size_t)argc + 2, sizeof(*nargv)))) {
 		errmsg("%s: out of memory", cmd);
 		return EXIT_ENV;
@@ -45,6 +56,58 @@ int cli_exec_tpm(const char *cmd, int argc, char **argv)
 	errmsg("%s: cannot run the TPM helper %s (looked in %s and %s): %s", cmd, HELPER,
 	       paths[0] ? paths[0] : "(unknown)", paths[1], strerror(errno));
 	free(nargv);
+	return EXIT_ENV;
+}
+
+int cli_run_tpm(const char *cmd, const char *const *args)
+{
+	char here[PATH_MAX + sizeof(HELPER) + 1];
+	const char *paths[2], *path = NULL;
+	size_t n = 0;
+	char **nargv;
+	pid_t pid;
+	int st;
+
+	helper_paths(here, paths);
+	for (int i = 0; i < 2 && !path; i++)
+		if (paths[i] && access(paths[i], X_OK) == 0)
+			path = paths[i];
+	if (!path) {
+		errmsg("%s: cannot run the TPM helper %s (looked in %s and %s)", cmd, HELPER,
+		       paths[0] ? paths[0] : "(unknown)", paths[1]);
+		return EXIT_ENV;
+	}
+	while (args && args[n])
+		n++;
+	if (!(nargv = calloc(n + 3, sizeof(*nargv)))) {
+		errmsg("%s: out of memory", cmd);
+		return EXIT_ENV;
+	}
+	nargv[0] = (char *)(uintptr_t)HELPER;
+	nargv[1] = (char *)(uintptr_t)cmd;
+	for (size_t i = 0; i < n; i++)
+		nargv[i + 2] = (char *)(uintptr_t)args[i];
+	fflush(NULL); /* nothing buffered is written twice */
+	if ((pid = fork()) < 0) {
+		errmsg("%s: cannot start %s: %s", cmd, HELPER, strerror(errno));
+		free(nargv);
+		return EXIT_ENV;
+	}
+	if (pid == 0) {
+		execv(path, nargv);
+		errmsg("%s: cannot run the TPM helper %s: %s", cmd, path, strerror(errno));
+		_exit(EXIT_ENV);
+	}
+	free(nargv);
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR) {
+			errmsg("%s: waiting for %s: %s", cmd, HELPER, strerror(errno));
+			return EXIT_ENV;
+		}
+	}
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	errmsg("%s: %s %s died of signal %d", cmd, HELPER, cmd, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 	return EXIT_ENV;
 }
 
