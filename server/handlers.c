@@ -537,6 +537,20 @@ static char *verdict_json(srv *s, struct attempt *a, int verdict, int recorded, 
 	json_object_object_add(o, "error",
 	                       verdict == TPA_OK ? NULL
 	                                         : json_object_new_string(tpa_strerror(verdict)));
+	if (verdict != TPA_OK) {
+		/* the first check that failed or could not run: what the
+		 * verdict is about */
+		for (size_t i = 0; i < tpa_result_count(a->res); i++) {
+			const char *name, *reason;
+			tpa_check_status st;
+			tpa_result_check(a->res, i, &name, &st, &reason);
+			if (st == TPA_CHECK_FAIL || st == TPA_CHECK_NOT_RUN) {
+				json_object_object_add(o, "failed_check", json_object_new_string(name));
+				json_object_object_add(o, "reason", json_object_new_string(reason));
+				break;
+			}
+		}
+	}
 	json_object_object_add(o, "recorded", json_object_new_boolean(recorded));
 	json_object_object_add(o, "seq", recorded ? json_object_new_int64(seq) : NULL);
 	json_object_object_add(o, "at", json_object_new_int64(at));
