@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Sets everything up and runs the main job on a software TPM: a real
-# machine's boot (a GCE VM's UEFI event log) is replayed into swtpm; the
-# machine is enrolled (EK certificate chain, credential activation); the
-# attester quotes it; a verifier learns a policy from that known-good boot
-# and verifies it against the enrollment; then the boot is tampered with and
-# the verifier says no, naming what failed.
+# Sets everything up and runs the main job on a software TPM: a verifier
+# server (tpmattest serve, HTTPS, SQLite store) and one attesting machine, a
+# swtpm into which a real machine's boot (a GCE VM's UEFI event log) is
+# replayed.  The machine enrolls (EK certificate chain, credential
+# activation) and attests: PASS; its PCR 4 is extended behind the log's
+# back: FAIL naming PCR 4; its TPM state is rolled back to a snapshot: FAIL
+# naming the rollback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
@@ -13,22 +14,31 @@ ninja -C build >/dev/null
 T=$PWD/build/cli/tpmattest
 LOG=examples/cos-101-amd-sev.bin
 W=$(mktemp -d -t tpmattest-demo.XXXXXX)
-cleanup() { [ -f "$W/pid" ] && kill "$(cat "$W/pid")" 2>/dev/null; rm -rf "$W"; }
+SRV_PID=
+cleanup() {
+  local rc=$?
+  [ "$rc" != 0 ] && [ -s "$W/serve.log" ] && { echo "--- the server's log:" >&2; tail -20 "$W/serve.log" >&2; }
+  [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null
+  [ -f "$W/pid" ] && kill "$(cat "$W/pid")" 2>/dev/null
+  rm -rf "$W"
+}
 trap cleanup EXIT
 say() { printf '\n== %s\n' "$*"; }
+# attest EXPECTED_EXIT: one attestation, its verdict, and its exit status
+attest() {
+  local rc=0
+  "$T" attest --server "$URL" --ca "$W/tls/ca.pem" --id-file "$W/machine-id" --eventlog "$LOG" \
+    >"$W/verdict.txt" || rc=$?
+  grep -m1 -E '^(VERIFIED|NOT VERIFIED)' "$W/verdict.txt" || head -3 "$W/verdict.txt"
+  echo "(exit status $rc)"
+  [ "$rc" = "$1" ] || { echo "demo: expected exit status $1" >&2; cat "$W/verdict.txt" >&2; exit 1; }
+}
 
-say "1. the event log replays to the PCR values that machine's TPM reported"
-$T eventlog check "$LOG" --pcrs examples/cos-101-amd-sev.pcrs.json | tail -1
-
-say "2. a software TPM (swtpm, with an EK certificate) on 127.0.0.1"
+say "1. a software TPM (swtpm, with an EK certificate) on 127.0.0.1, and a real machine's boot replayed into it"
 . scripts/swtpm.sh
 swtpm_start "$W"
-echo "swtpm listening on 127.0.0.1:$SWTPM_PORT"
-
-say "3. the machine's boot, replayed into the TPM's PCRs"
-$T eventlog extend "$LOG"
-
-say "4. enrollment: bind the AK to this TPM (EK certificate chain, credential activation)"
+$T eventlog extend "$LOG" >/dev/null
+echo "swtpm on 127.0.0.1:$SWTPM_PORT; PCRs hold the boot of $LOG"
 # swtpm_setup certifies only its RSA 2048 and P-384 EKs; tpmattest's AK lives
 # under the P-256 EK, so its certificate is issued here from the same CA, as a
 # TPM manufacturer would, and the CA's intermediate goes into the NV chain.
@@ -50,32 +60,53 @@ for nv in "0x01c0000a $W/ecccert/ek.cert" "0x01c00100 $W/int.der"; do
   tpm2_nvwrite "$1" -C p -i "$2" >/dev/null
 done
 cp "$W/ca/swtpm-localca-rootca-cert.pem" "$W/roots/"
-$T enroll request --out "$W/req.json"
-$T enroll challenge "$W/req.json" --ek-roots "$W/roots" --out "$W/challenge.json" --pending "$W/pending.json"
-$T enroll activate "$W/challenge.json" --out "$W/response.json"
-$T enroll finish "$W/pending.json" "$W/response.json" --out "$W/machine.json"
 
-say "5. attester: tpmattest quote over the verifier's nonce"
-N=$(openssl rand -hex 32)
-$T quote --nonce "$N" --eventlog "$LOG" --out "$W/evidence.json" --raw-dir "$W/raw"
+say "2. the verifier server: HTTPS on 127.0.0.1, admin client certificates, a golden policy"
+mkdir "$W/tls"
+(
+  cd "$W/tls"
+  k() { openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -subj "/CN=$2" "${@:3}" 2>/dev/null; }
+  k ca "demo server CA" -x509 -days 2 -out ca.pem
+  k server 127.0.0.1 -out server.csr
+  printf 'subjectAltName=IP:127.0.0.1\n' >san.ext
+  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out server.pem 2>/dev/null
+  k admin-ca "demo admin CA" -x509 -days 2 -out admin-ca.pem
+  k admin "demo admin" -out admin.csr
+  openssl x509 -req -in admin.csr -CA admin-ca.pem -CAkey admin-ca.key -CAcreateserial -days 2 -out admin.pem 2>/dev/null
+)
+# the golden measurements: learnt from this known-good boot (a quote over a
+# throwaway nonce; tpmattest policy create, docs/policy.md)
+$T quote --nonce "$(openssl rand -hex 32)" --eventlog "$LOG" --out "$W/golden.json" >/dev/null
+$T policy create "$W/golden.json" --out "$W/policy.json" >/dev/null
+$T serve --listen 127.0.0.1:0 --port-file "$W/port" --db "$W/verifier.db" \
+  --tls-cert "$W/tls/server.pem" --tls-key "$W/tls/server.key" --admin-ca "$W/tls/admin-ca.pem" \
+  --ek-roots "$W/roots" --policy "$W/policy.json" 2>"$W/serve.log" &
+SRV_PID=$!
+for _ in $(seq 100); do [ -s "$W/port" ] && break; sleep 0.1; done
+[ -s "$W/port" ] || { cat "$W/serve.log" >&2; exit 1; }
+URL=https://127.0.0.1:$(cat "$W/port")
+head -1 "$W/serve.log"
 
-say "6. verifier: learn a policy from this known-good boot, then verify against the enrollment"
-$T policy create "$W/evidence.json" --out "$W/policy.json"
-$T verify "$W/evidence.json" --enrollment "$W/machine.json" --nonce "$N" --policy "$W/policy.json" \
-  --state "$W/state.json" --update-state
+say "3. enroll: the EK certificate chains to the TPM vendor's root; the AK is activated"
+$T enroll --server "$URL" --ca "$W/tls/ca.pem" --name "demo machine" --id-file "$W/machine-id"
+cp -a "$W/state" "$W/snapshot.tpm" # a vTPM snapshot, taken before any attestation
 
-say "7. an extra measurement the log does not show (PCR4 extended after boot): refused"
+say "4. attest: nonce from the server, quote, verdict"
+attest 0
+attest 0
+
+say "5. PCR 4 extended behind the log's back (a boot application the log does not show)"
 tpm2_pcrextend "4:sha256=$(openssl rand -hex 32)"
-N2=$(openssl rand -hex 32)
-$T quote --nonce "$N2" --eventlog "$LOG" --out "$W/evidence2.json"
-set +e
-$T verify "$W/evidence2.json" --enrollment "$W/machine.json" --nonce "$N2" --policy "$W/policy.json" \
-  --state "$W/state.json" --update-state | head -3
-rc=${PIPESTATUS[0]}
-set -e
-echo "(exit status $rc: 1 means a definite no)"
+attest 1
 
-say "8. the first evidence again, as a replay: refused (its nonce is not the one issued now)"
-set +e
-$T verify "$W/evidence.json" --enrollment "$W/machine.json" --nonce "$N2" --policy "$W/policy.json" | head -1
-set -e
+say "6. the TPM rolled back: the snapshot from step 3 restored, the same boot replayed"
+swtpm_stop "$W"
+rm -rf "$W/state" && cp -a "$W/snapshot.tpm" "$W/state"
+swtpm_restart "$W"
+$T eventlog extend "$LOG" >/dev/null
+attest 1
+
+say "7. the admin's view: the machine and its history"
+$T machines list --server "$URL" --ca "$W/tls/ca.pem" --cert "$W/tls/admin.pem" --key "$W/tls/admin.key"
+$T machines history "$(cat "$W/machine-id")" --server "$URL" --ca "$W/tls/ca.pem" \
+  --cert "$W/tls/admin.pem" --key "$W/tls/admin.key"
