@@ -206,6 +206,10 @@ static void handle_enroll(srv *s, struct evhttp_request *req)
 		                NULL, "%s", why);
 		goto out;
 	}
+	if (r == TPA_E_LIMIT) {
+		srv_reply_error(s, req, 429, "busy", NULL, "%s: try again later", why);
+		goto out;
+	}
 	if (r != TPA_OK) {
 		reply_store_error(s, req, why);
 		goto out;
@@ -545,7 +549,8 @@ static char *verdict_json(srv *s, struct attempt *a, int verdict, int recorded, 
 			tpa_check_status st;
 			tpa_result_check(a->res, i, &name, &st, &reason);
 			if (st == TPA_CHECK_FAIL || st == TPA_CHECK_NOT_RUN) {
-				json_object_object_add(o, "failed_check", json_object_new_string(name));
+				json_object_object_add(o, "failed_check",
+				                       json_object_new_string(name));
 				json_object_object_add(o, "reason", json_object_new_string(reason));
 				break;
 			}

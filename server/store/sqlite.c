@@ -116,6 +116,9 @@ enum stmt_id {
 	ST_PENDING_EXPIRE,
 	ST_PENDING_INSERT,
 	ST_PENDING_TAKE,
+	ST_PENDING_COUNT_MACHINE,
+	ST_PENDING_EVICT,
+	ST_PENDING_COUNT,
 	ST_NONCE_EXPIRE,
 	ST_NONCE_COUNT_MACHINE,
 	ST_NONCE_EVICT,
@@ -158,6 +161,10 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_POLICY_GET] = "SELECT doc, updated FROM policies WHERE name = ?1",
         [ST_POLICY_LIST] = "SELECT name, updated FROM policies ORDER BY name LIMIT ?1",
         [ST_PENDING_EXPIRE] = "DELETE FROM pending WHERE expires < ?1",
+        [ST_PENDING_COUNT_MACHINE] = "SELECT count(*) FROM pending WHERE machine_id = ?1",
+        [ST_PENDING_EVICT] = "DELETE FROM pending WHERE rowid IN (SELECT rowid FROM pending"
+                             " WHERE machine_id = ?1 ORDER BY rowid LIMIT ?2)",
+        [ST_PENDING_COUNT] = "SELECT count(*) FROM pending",
         [ST_PENDING_INSERT] = "INSERT INTO pending (id, machine_id, name, expires, pending_json)"
                               " VALUES (?1, ?2, ?3, ?4, ?5)",
         [ST_PENDING_TAKE] = "DELETE FROM pending WHERE id = ?1"
@@ -889,6 +896,7 @@ static int enrollable(store *s, const char *id, const char *name, char *why, siz
 int store_pending_put(store *s, const store_pending *p, char *why, size_t whylen)
 {
 	const char *name;
+	int64_t count = 0;
 	int r;
 
 	if (!s || !p || !p->pending_json)
@@ -906,6 +914,23 @@ int store_pending_put(store *s, const store_pending *p, char *why, size_t whylen
 	r = run(s, q(s, ST_PENDING_EXPIRE, "I", (int64_t)time(NULL)), why, whylen);
 	if (r == TPA_OK)
 		r = enrollable(s, p->machine_id, name, why, whylen);
+	/* Anyone can replay a real machine's (public) request: bounded per
+	 * EK, oldest dropped, and overall. */
+	if (r == TPA_OK)
+		r = one_int(s, q(s, ST_PENDING_COUNT_MACHINE, "T", p->machine_id), &count, why,
+		            whylen);
+	if (r == TPA_OK && count >= STORE_PENDING_PER_MACHINE)
+		r = run(s,
+		        q(s, ST_PENDING_EVICT, "TI", p->machine_id,
+		          count - (int64_t)STORE_PENDING_PER_MACHINE + 1),
+		        why, whylen);
+	if (r == TPA_OK)
+		r = one_int(s, q(s, ST_PENDING_COUNT, ""), &count, why, whylen);
+	if (r == TPA_OK && count >= STORE_PENDING_MAX) {
+		setwhy(why, whylen, "%lld enrollments pending, the most there may be",
+		       (long long)count);
+		r = TPA_E_LIMIT;
+	}
 	if (r == TPA_OK)
 		r = run(s,
 		        q(s, ST_PENDING_INSERT, "BTTIT", (const void *)p->id,

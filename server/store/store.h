@@ -40,6 +40,10 @@
 #define STORE_VERDICT_MAX 16 /* "pass", "fail" */
 #define STORE_ERROR_MAX 64   /* tpa_strerror name of the verdict */
 #define STORE_SCHEMA_VERSION 1
+/* Pending enrollments: per EK (the oldest dropped beyond) and overall
+ * (TPA_E_LIMIT beyond). */
+#define STORE_PENDING_PER_MACHINE 4
+#define STORE_PENDING_MAX 10000
 
 typedef struct store store;
 
@@ -149,7 +153,8 @@ int store_eventlog_get(store *s, const char *id, const uint8_t sha256[32], uint8
  * enrolled already, or the name belongs to another machine (why says
  * which: it starts with "already enrolled" or "name taken").  Drops the
  * pending challenges expired at time(NULL) (the one place the store reads
- * the clock). */
+ * the clock).  Beyond STORE_PENDING_PER_MACHINE for this EK the oldest is
+ * dropped; at STORE_PENDING_MAX overall, TPA_E_LIMIT. */
 int store_pending_put(store *s, const store_pending *p, char *why, size_t whylen);
 /* Takes the pending challenge out (deleted whatever follows: one try).
  * TPA_E_NOT_FOUND when there is none.  An expired one is returned as well

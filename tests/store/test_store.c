@@ -526,6 +526,43 @@ static void test_pending(void **state)
 
 /* ---- nonces ---- */
 
+/* A replayed request: at most STORE_PENDING_PER_MACHINE per EK, the oldest
+ * dropped; STORE_PENDING_MAX overall. */
+static void test_pending_bounded(void **state)
+{
+	struct fx *f = *state;
+	int64_t later = (int64_t)time(NULL) + 3600;
+	store_pending p, got;
+	char why[256] = "";
+
+	f->s = open_ok(f->path);
+	for (uint8_t k = 1; k <= STORE_PENDING_PER_MACHINE + 2; k++) {
+		p = pending(k, mid('a'), NULL, later);
+		assert_int_equal(store_pending_put(f->s, &p, NULL, 0), TPA_OK);
+	}
+	/* the two oldest are gone, the newest PER_MACHINE are there */
+	for (uint8_t k = 1; k <= 2; k++) {
+		p = pending(k, mid('a'), NULL, later);
+		assert_int_equal(store_pending_take(f->s, p.id, &got, NULL, 0), TPA_E_NOT_FOUND);
+	}
+	for (uint8_t k = 3; k <= STORE_PENDING_PER_MACHINE + 2; k++) {
+		p = pending(k, mid('a'), NULL, later);
+		assert_int_equal(store_pending_take(f->s, p.id, &got, NULL, 0), TPA_OK);
+		store_pending_clear(&got);
+	}
+	/* overall: fill to the cap over many EKs, one more is refused */
+	for (unsigned i = 0; i < STORE_PENDING_MAX; i++) {
+		char id[STORE_ID_HEX];
+		snprintf(id, sizeof(id), "%064x", i);
+		p = pending(0, id, NULL, later);
+		memcpy(p.id, &i, sizeof(i));
+		assert_int_equal(store_pending_put(f->s, &p, NULL, 0), TPA_OK);
+	}
+	p = pending(9, mid('b'), NULL, later);
+	assert_int_equal(store_pending_put(f->s, &p, why, sizeof(why)), TPA_E_LIMIT);
+	assert_non_null(strstr(why, "enrollments pending"));
+}
+
 static void test_nonces(void **state)
 {
 	struct fx *f = *state;
@@ -927,6 +964,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_machines, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_names, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_pending, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_pending_bounded, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_nonces, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_attest_atomic, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_history, setup, teardown),
