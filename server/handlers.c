@@ -75,19 +75,27 @@ static const tpa_policy *policy_for(srv *s, const char *name, char *why, size_t 
 {
 	struct srv_policy_slot *slot = NULL, *victim = &s->policies[0];
 	char *doc = NULL;
-	int64_t updated = 0;
+	uint8_t digest[32];
 	tpa_policy *p = NULL;
 	int r;
 
 	*err = TPA_OK;
-	/* the stored document may have been replaced since: compare its time */
-	if ((r = store_policy_get(s->st, name, &doc, &updated, why, whylen)) != TPA_OK) {
+	/* The stored document may have been replaced since it was parsed, in
+	 * the same second too: the cache is keyed by the document's digest. */
+	if ((r = store_policy_get(s->st, name, &doc, NULL, why, whylen)) != TPA_OK) {
 		*err = r;
+		return NULL;
+	}
+	if ((r = tpa_hash(TPA_ALG_SHA256, (const uint8_t *)doc, strlen(doc), digest)) != TPA_OK) {
+		free(doc);
+		*err = r;
+		snprintf(why, whylen, "cannot hash the policy");
 		return NULL;
 	}
 	for (size_t i = 0; i < SRV_POLICY_CACHE; i++) {
 		struct srv_policy_slot *e = &s->policies[i];
-		if (e->policy && strcmp(e->name, name) == 0 && e->updated == updated) {
+		if (e->policy && strcmp(e->name, name) == 0 &&
+		    memcmp(e->digest, digest, sizeof(digest)) == 0) {
 			slot = e;
 			break;
 		}
@@ -107,7 +115,7 @@ static const tpa_policy *policy_for(srv *s, const char *name, char *why, size_t 
 	}
 	tpa_policy_free(&victim->policy);
 	snprintf(victim->name, sizeof(victim->name), "%s", name);
-	victim->updated = updated;
+	memcpy(victim->digest, digest, sizeof(digest));
 	victim->policy = p;
 	victim->used = ++s->tick;
 	return p;

@@ -62,7 +62,7 @@ struct srv_eventlog_slot {
 
 struct srv_policy_slot {
 	char name[STORE_POLICY_NAME_MAX];
-	int64_t updated;
+	uint8_t digest[32]; /* SHA-256 of the stored document */
 	struct tpa_policy *policy;
 	uint64_t used;
 };
