@@ -36,7 +36,8 @@ int cmd_eventlog(int argc, char **argv);
 int cli_exec_tpm(const char *cmd, int argc, char **argv);
 /* Runs tpmattest-tpm cmd args... (NULL-terminated) as a child process and
  * returns its exit status; EXIT_ENV when it cannot be run or dies of a
- * signal (reported).  The helper reports its own errors. */
+ * signal (reported).  The helper reports its own errors on stderr; its
+ * stdout goes to /dev/null. */
 int cli_run_tpm(const char *cmd, const char *const *args);
 struct tpa_ekstore;
 /* Loads every regular file of dir (sorted, dot files skipped) into store as

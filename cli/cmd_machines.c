@@ -169,11 +169,43 @@ out:
 
 /* ---- list ---- */
 
+struct row {
+	char id[17], name[44], verdict[96], when[40], counter[32];
+};
+
+static void fill_row(struct json_object *m, struct row *r)
+{
+	const char *v = jstr(m, "last_verdict"), *e = jstr(m, "last_error");
+	struct json_object *cv;
+	long long t;
+	/* a name is shown up to 40 bytes (escaped): the table stays a table */
+	escape_into(r->name, 41, jstr(m, "name") ?: "-");
+	escape_into(r->id, sizeof(r->id), jstr(m, "machine_id") ?: "?");
+	if (v && e && strcmp(v, "pass") != 0) {
+		char vv[40], ee[40];
+		escape_into(vv, sizeof(vv), v);
+		escape_into(ee, sizeof(ee), e);
+		snprintf(r->verdict, sizeof(r->verdict), "%s (%s)", vv, ee);
+	} else {
+		escape_into(r->verdict, sizeof(r->verdict), v ?: "-");
+	}
+	snprintf(r->when, sizeof(r->when), "-");
+	if (jint(m, "last_at", &t))
+		fmt_time(t, r->when, sizeof(r->when));
+	/* json-c's own text of the number: exact for counters above INT64_MAX */
+	if (json_object_object_get_ex(m, "counter", &cv) && json_object_is_type(cv, json_type_int))
+		snprintf(r->counter, sizeof(r->counter), "%s", json_object_to_json_string(cv));
+	else
+		snprintf(r->counter, sizeof(r->counter), "-");
+}
+
 static int do_list(const struct mopts *o)
 {
 	struct http_response resp;
 	struct json_object *doc = NULL, *arr;
-	size_t n, namew = 4;
+	struct row *rows = NULL;
+	int nw = 4, vw = 7, ww = 4;
+	size_t n;
 	int rc;
 
 	memset(&resp, 0, sizeof(resp));
@@ -191,46 +223,27 @@ static int do_list(const struct mopts *o)
 		goto out;
 	}
 	n = json_object_array_length(arr);
-	for (size_t i = 0; i < n; i++) {
-		char nm[200];
-		escape_into(nm, 41, jstr(json_object_array_get_idx(arr, i), "name") ?: "-");
-		if (strlen(nm) > namew)
-			namew = strlen(nm);
+	if (n && !(rows = calloc(n, sizeof(*rows)))) {
+		errmsg("%s: out of memory", o->cmd);
+		rc = EXIT_ENV;
+		goto out;
 	}
-	printf("%-16s  %-*s  %-16s  %-20s  %s\n", "ID", (int)namew, "NAME", "VERDICT", "WHEN",
+	for (size_t i = 0; i < n; i++) {
+		fill_row(json_object_array_get_idx(arr, i), &rows[i]);
+		if ((int)strlen(rows[i].name) > nw)
+			nw = (int)strlen(rows[i].name);
+		if ((int)strlen(rows[i].verdict) > vw)
+			vw = (int)strlen(rows[i].verdict);
+		if ((int)strlen(rows[i].when) > ww)
+			ww = (int)strlen(rows[i].when);
+	}
+	printf("%-16s  %-*s  %-*s  %-*s  %s\n", "ID", nw, "NAME", vw, "VERDICT", ww, "WHEN",
 	       "COUNTER");
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *m = json_object_array_get_idx(arr, i);
-		const char *id = jstr(m, "machine_id"), *v = jstr(m, "last_verdict"),
-		           *e = jstr(m, "last_error");
-		char nm[200], idp[17], verdict[96], when[40] = "-", counter[32] = "-";
-		long long t, c;
-		escape_into(nm, 41, jstr(m, "name") ?: "-");
-		escape_into(idp, sizeof(idp), id ?: "?");
-		if (v && e && strcmp(v, "pass") != 0) {
-			char vv[40], ee[40];
-			escape_into(vv, sizeof(vv), v);
-			escape_into(ee, sizeof(ee), e);
-			snprintf(verdict, sizeof(verdict), "%s (%s)", vv, ee);
-		} else {
-			escape_into(verdict, sizeof(verdict), v ?: "-");
-		}
-		if (jint(m, "last_at", &t))
-			fmt_time(t, when, sizeof(when));
-		if (jint(m, "counter", &c))
-			snprintf(counter, sizeof(counter), "%lld", c);
-		else {
-			/* json-c keeps counters above INT64_MAX as uint64 */
-			struct json_object *cv;
-			if (json_object_object_get_ex(m, "counter", &cv) &&
-			    json_object_is_type(cv, json_type_int))
-				snprintf(counter, sizeof(counter), "%llu",
-				         (unsigned long long)json_object_get_uint64(cv));
-		}
-		printf("%-16s  %-*s  %-16s  %-20s  %s\n", idp, (int)namew, nm, verdict, when,
-		       counter);
-	}
+	for (size_t i = 0; i < n; i++)
+		printf("%-16s  %-*s  %-*s  %-*s  %s\n", rows[i].id, nw, rows[i].name, vw,
+		       rows[i].verdict, ww, rows[i].when, rows[i].counter);
 out:
+	free(rows);
 	json_object_put(doc);
 	http_response_clear(&resp);
 	return rc;

@@ -6,6 +6,7 @@
  * executable first (a build tree), then in the installed libexec directory.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,11 @@ int cli_run_tpm(const char *cmd, const char *const *args)
 		return EXIT_ENV;
 	}
 	if (pid == 0) {
+		/* stdout is the caller's (a verdict, --json): the helper's
+		 * summaries of the files it wrote are not for the user */
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (null < 0 || dup2(null, STDOUT_FILENO) < 0)
+			_exit(EXIT_ENV);
 		execv(path, nargv);
 		errmsg("%s: cannot run the TPM helper %s: %s", cmd, path, strerror(errno));
 		_exit(EXIT_ENV);

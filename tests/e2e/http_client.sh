@@ -230,7 +230,7 @@ expect_grep "$T/err" "no complete answer within 2 s \(TLS handshake or answer\)"
 # nothing listens on a port just released
 FREE=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 expect_exit 4 "connection refused" list "https://127.0.0.1:$FREE/ok"
-expect_grep "$T/err" "https://127.0.0.1:$FREE/ok: cannot connect to 127.0.0.1:$FREE" "refused: named"
+expect_grep "$T/err" "https://127.0.0.1:$FREE/ok: cannot connect to 127.0.0.1:$FREE: Connection refused$" "refused: named"
 expect_exit 4 "an answer that is not JSON" list "https://127.0.0.1:$P/notjson"
 expect_grep "$T/err" "not JSON" "not JSON: named"
 
