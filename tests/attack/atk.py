@@ -1,0 +1,244 @@
+"""Helpers of the adversarial tests (tests/attack/): HTTPS requests to the
+server under test, raw TLS sockets, quotes from a given swtpm, and
+enrollment through the API.  The environment comes from lib.sh: W (the
+temporary directory), PORT, TPA (the tpmattest binary), LOG (the event
+log replayed into every swtpm).
+
+    python3 -m atk enroll NAME [MACHINE-NAME]
+"""
+import base64
+import http.client
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+
+W = os.environ.get("W", "")
+TPA = os.environ.get("TPA", "")
+LOG = os.environ.get("LOG", "")
+
+
+def port():
+    return int(os.environ["PORT"])
+
+
+class Fail(Exception):
+    pass
+
+
+def fail(msg):
+    print("FAIL: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def ctx(cert=None):
+    c = ssl.create_default_context(cafile=f"{W}/tls/ca.pem")
+    if cert:
+        c.load_cert_chain(f"{W}/tls/{cert}.pem", f"{W}/tls/{cert}.key")
+    return c
+
+
+class Resp:
+    def __init__(self, status, body, headers):
+        self.status = status
+        self.raw = body
+        self.headers = headers
+        try:
+            self.json = json.loads(body) if body else None
+        except ValueError:
+            self.json = None
+
+    def get(self, k, default=None):
+        return self.json.get(k, default) if isinstance(self.json, dict) else default
+
+    def __repr__(self):
+        return "%d %s" % (self.status, self.raw[:600].decode("utf-8", "replace"))
+
+
+def req(method, path, body=None, cert=None, headers=None, timeout=30):
+    """One request on a fresh connection.  body: bytes, str or a JSON value."""
+    conn = http.client.HTTPSConnection("127.0.0.1", port(), context=ctx(cert), timeout=timeout)
+    h = dict(headers or {})
+    if body is not None and not isinstance(body, (bytes, str)):
+        body = json.dumps(body)
+    if isinstance(body, str):
+        body = body.encode()
+    if body is not None:
+        h.setdefault("Content-Type", "application/json")
+    try:
+        conn.request(method, path, body=body, headers=h)
+        r = conn.getresponse()
+        data = r.read()
+        return Resp(r.status, data, dict(r.getheaders()))
+    finally:
+        conn.close()
+
+
+def admin(method, path, body=None, **kw):
+    return req(method, path, body, cert="admin", **kw)
+
+
+def tls_socket(cert=None, timeout=30):
+    """A raw TLS socket to the server (for hand-made HTTP)."""
+    s = socket.create_connection(("127.0.0.1", port()), timeout=timeout)
+    return ctx(cert).wrap_socket(s, server_hostname="127.0.0.1")
+
+
+def read_answer(s, deadline=30):
+    """Reads one HTTP answer from a socket: (status, headers dict, body)."""
+    buf = b""
+    end = time.time() + deadline
+    while b"\r\n\r\n" not in buf:
+        if time.time() > end:
+            raise Fail("no answer header in time: %r" % buf[:200])
+        d = s.recv(65536)
+        if not d:
+            if not buf:
+                return None
+            raise Fail("connection closed mid-header: %r" % buf[:200])
+        buf += d
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split()[1])
+    hdrs = {}
+    for l in lines[1:]:
+        k, _, v = l.partition(b":")
+        hdrs[k.strip().lower().decode()] = v.strip().decode()
+    n = int(hdrs.get("content-length", "0"))
+    while len(rest) < n:
+        if time.time() > end:
+            raise Fail("body not complete in time")
+        d = s.recv(65536)
+        if not d:
+            break
+        rest += d
+    return status, hdrs, rest[:n], rest[n:]
+
+
+def raw(data, cert=None, timeout=30):
+    """Sends bytes on a fresh TLS connection, returns the first answer's
+    (status, headers, body) or None when the server closed without one."""
+    s = tls_socket(cert, timeout)
+    try:
+        s.sendall(data)
+        a = read_answer(s, timeout)
+        return a[:3] if a else None
+    except (ConnectionError, ssl.SSLError):
+        return None
+    finally:
+        s.close()
+
+
+def tpm_env(name):
+    p = open(f"{W}/tpm-{name}/port").read().strip()
+    e = dict(os.environ)
+    e["TPMATTEST_TCTI"] = e["TPM2TOOLS_TCTI"] = f"swtpm:host=127.0.0.1,port={p}"
+    return e
+
+
+def machine_id(name):
+    return open(f"{W}/tpm-{name}/id").read().strip()
+
+
+def nonce(mid):
+    r = req("POST", f"/v1/machines/{mid}/nonce")
+    check(r.status == 200, f"nonce for {mid}: {r}")
+    return r.json["nonce"]
+
+
+def quote(name, nonce_hex, eventlog=None):
+    """Evidence (dict) from machine NAME's TPM over nonce_hex."""
+    out = f"{W}/tpm-{name}/ev-{nonce_hex[:16]}.json"
+    cmd = [TPA, "quote", "--nonce", nonce_hex, "--out", out, "--eventlog", eventlog or LOG]
+    p = subprocess.run(cmd, env=tpm_env(name), capture_output=True, timeout=120)
+    if p.returncode != 0:
+        fail("quote on %s: %s" % (name, p.stderr.decode()[-800:]))
+    return json.load(open(out))
+
+
+def attest(mid, ev, headers=None):
+    return req("POST", f"/v1/machines/{mid}/attest", ev, headers=headers)
+
+
+def fresh_attest(name, mid=None, eventlog=None):
+    """Nonce, quote on NAME's TPM, send: the answer."""
+    mid = mid or machine_id(name)
+    n = nonce(mid)
+    return attest(mid, quote(name, n, eventlog))
+
+
+def check_name(r):
+    return r.get("failed_check")
+
+
+def show(mid):
+    r = admin("GET", f"/v1/machines/{mid}")
+    check(r.status == 200, f"show {mid}: {r}")
+    return r.json
+
+
+def history(mid, q=""):
+    r = admin("GET", f"/v1/machines/{mid}/history{q}")
+    check(r.status == 200, f"history {mid}: {r}")
+    return r.json["history"]
+
+
+def metrics():
+    r = admin("GET", "/metrics")
+    check(r.status == 200, f"metrics: {r}")
+    m = {}
+    for line in r.raw.decode().splitlines():
+        if line and not line.startswith("#"):
+            k, _, v = line.rpartition(" ")
+            m[k] = float(v)
+    return m
+
+
+def enroll(name, mname=None, check_ok=True):
+    """Enrolls machine NAME through the API; returns (machine_id, answers)."""
+    d = f"{W}/tpm-{name}"
+    reqdoc = json.load(open(f"{d}/req.json"))
+    r1 = req("POST", "/v1/enroll", {"name": mname, "request": reqdoc})
+    if r1.status != 200:
+        if check_ok:
+            fail(f"enroll {name}: {r1}")
+        return None, (r1, None)
+    ch = f"{d}/ch.json"
+    json.dump(r1.json["challenge"], open(ch, "w"))
+    p = subprocess.run([TPA, "enroll", "activate", ch, "--out", f"{d}/resp.json"],
+                       env=tpm_env(name), capture_output=True, timeout=120)
+    if p.returncode != 0:
+        fail("enroll activate on %s: %s" % (name, p.stderr.decode()[-800:]))
+    r2 = req("POST", "/v1/enroll/activate", open(f"{d}/resp.json", "rb").read())
+    if r2.status != 200:
+        if check_ok:
+            fail(f"activate {name}: {r2}")
+        return None, (r1, r2)
+    mid = r2.json["machine_id"]
+    open(f"{d}/id", "w").write(mid + "\n")
+    return mid, (r1, r2)
+
+
+def b64(b):
+    return base64.b64encode(b).decode()
+
+
+def unb64(s):
+    return base64.b64decode(s)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 3 and sys.argv[1] == "enroll":
+        mid, _ = enroll(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
+        print(mid)
+    else:
+        print(__doc__)
+        sys.exit(2)
