@@ -595,6 +595,20 @@ static char *without_log(const char *doc, size_t len)
 	return out;
 }
 
+static bool is_eventlog_unknown(const struct http_response *resp)
+{
+	struct json_object *e;
+	const char *code;
+	bool r;
+	if (resp->status != 409)
+		return false;
+	e = http_json(resp);
+	code = jstr(e, "error");
+	r = code && strcmp(code, "eventlog_unknown") == 0;
+	json_object_put(e);
+	return r;
+}
+
 static int send_evidence(const struct attest_opts *o, const char *path, const char *doc, size_t len,
                          const char *log_sha, char *summary, size_t slen)
 {
@@ -613,22 +627,12 @@ static int send_evidence(const struct attest_opts *o, const char *path, const ch
 		free(thin);
 		if (rc != EXIT_OK)
 			return rc;
-		if (resp.status == 409) {
-			struct json_object *e = http_json(&resp);
-			const char *code = jstr(e, "error");
-			bool unknown = code && strcmp(code, "eventlog_unknown") == 0;
-			json_object_put(e);
-			if (unknown) {
-				/* this answer did not consume the nonce: the same
-				 * evidence again, with its log */
-				http_response_clear(&resp);
-				thin = NULL;
-				goto full;
-			}
-		}
-		goto answered;
+		if (!is_eventlog_unknown(&resp))
+			goto answered;
+		/* that answer did not consume the nonce: the same evidence
+		 * again, with its log */
+		http_response_clear(&resp);
 	}
-full:
 	if ((rc = http_request(&o->ho, "attest", "POST", path, NULL, doc, len, &resp)) != EXIT_OK)
 		return rc;
 answered:
@@ -662,7 +666,7 @@ static int attest_once(const struct attest_opts *o, char *summary, size_t slen)
 	tpa_evidence *ev = NULL;
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	const char *evp, *args[8];
+	const char *evp, *args[10];
 	int rc, na = 0;
 
 	snprintf(summary, slen, "error");

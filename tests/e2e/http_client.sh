@@ -6,7 +6,11 @@
 # a server that never answers or drips are refused within the deadline, the
 # admin's client certificate is sent, error statuses map to exit codes
 # (docs/api.md; DESIGN.md), verdicts print like tpmattest verify, and
-# strings from the server never reach the terminal raw.  Without swtpm.
+# strings from the server never reach the terminal raw.  With a stand-in
+# tpmattest-tpm: attest sends only the log's hash when the server holds that
+# log, the whole evidence again after 409 eventlog_unknown, rounds with
+# --interval and backoff; enroll --server's two exchanges and refusals, its
+# private files gone afterwards.  Without swtpm (tests/server/ has that).
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null && command -v openssl >/dev/null || {
   echo "python3 and openssl needed"; exit 77; }
@@ -36,7 +40,7 @@ mkcert ca1 self "" && mkcert ca2 self "" && mkcert adminca self "" &&
 # ---- servers ----
 cat >"$T/srv.py" <<'EOF'
 # A stand-in verifier: the first path segment picks what it answers.
-import http.server, json, socketserver, ssl, sys, time
+import http.server, json, os, socketserver, ssl, sys, time
 portfile, cert, key, clientca = sys.argv[1:5]
 ID = "ab" * 32
 VERDICT = {"machine_id": ID, "name": None, "verdict": "pass", "verified": True,
@@ -134,6 +138,32 @@ class H(http.server.BaseHTTPRequestHandler):
             except OSError:
                 pass
             return
+        if mode in ("att", "unknown") and rest.endswith("/nonce") and self.command == "POST":
+            held = open(portfile + ".held").read().strip() if os.path.exists(portfile + ".held") else None
+            return self.send(200, {"nonce": "5a" * 32, "expires_at": 1700000120,
+                                   "eventlog_sha256": held})
+        if mode in ("att", "unknown") and rest.endswith("/attest") and self.command == "POST":
+            hdr = self.headers.get("Tpmattest-Eventlog-Sha256")
+            with open(portfile + ".sent", "a") as f:
+                f.write(json.dumps({"hdr": hdr, "ev": json.loads(body)}) + "\n")
+            if hdr and mode == "unknown":
+                return self.err(409, "eventlog_unknown", "send the log")
+            return self.send(200, VERDICT)
+        if mode == "enroll" and rest == "/v1/enroll":
+            d = json.loads(body)
+            open(portfile + ".enroll", "w").write(json.dumps(d))
+            if d["name"] == "taken":
+                return self.err(409, "name_taken", "the name belongs to another machine")
+            if d["name"] == "bad-ek":
+                return self.err(403, "refused", "chain: unknown-issuer", check="ek_certificate")
+            return self.send(200, {"machine_id": ID, "challenge": {
+                "format": "tpmattest-enroll-challenge", "id": "77" * 16}})
+        if mode == "enroll" and rest == "/v1/enroll/activate":
+            d = json.loads(body)
+            open(portfile + ".activate", "w").write(json.dumps(d))
+            if d.get("secret") != "c2VjcmV0":
+                return self.err(403, "refused", "the secret differs", check="secret")
+            return self.send(200, {"machine_id": ID, "name": "n1", "enrolled_at": 1700000000})
         if mode == "notjson":
             return self.send(200, raw=b"<html>hello</html>")
         return self.err(404, "not_found", "no such endpoint")
@@ -281,8 +311,104 @@ expect_grep "$T/err" "no such machine" "attest 404: named"
 expect_exit 4 "attest: network" "$TPA" attest --server "https://127.0.0.1:$FREE" --ca "$T/ca1.pem" \
   --machine "$ID" --evidence "$T/ev-pass.json"
 
-# ---- enroll: refusals name the server's check ----
-# (the TPM helper runs before the first request; without a TPM this is exit 4 from it)
+# ---- attest and enroll with a stand-in TPM helper ----
+# tpmattest runs tpmattest-tpm from its own directory: a copy of it beside a
+# script that writes what the real helper would (quote: an evidence document
+# for the nonce, with an event log; enroll-request/-activate: the documents)
+mkdir -p "$T/bin" "$T/tmp"
+cp "$TPA" "$T/bin/tpmattest"
+export TMPDIR="$T/tmp" # the private directories, to see that they go
+FT="$T/bin/tpmattest"
+python3 -c 'import base64, json, sys
+d = json.load(open(sys.argv[1]))
+d["eventlog"] = base64.b64encode(b"an event log, as read").decode()
+json.dump(d, open(sys.argv[2], "w"))' "$(dirname "$0")/../fuzz/corpus/evidence/quote-no-log.json" "$T/ev-template.json"
+LOGSHA=$(printf 'an event log, as read' | sha256sum | cut -d' ' -f1)
+{
+  echo '#!/usr/bin/env bash'
+  echo "T='$T'"
+  cat <<'HELPER'
+printf '%s\n' "$*" >>"$T/helper.args"
+echo "helper chatter on stdout"
+cmd=$1; shift
+out= nonce= arg=
+while [ $# -gt 0 ]; do
+  case $1 in --out) out=$2; shift;; --nonce) nonce=$2; shift;; --*) shift;; *) arg=$1;; esac
+  shift
+done
+case $cmd in
+quote)
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["nonce"]=sys.argv[2]; json.dump(d,open(sys.argv[3],"w"))' \
+    "$T/ev-template.json" "$nonce" "$out";;
+enroll-request) echo '{"format":"tpmattest-enroll-request","fake":true}' >"$out";;
+enroll-activate)
+  stat -c %a "$arg" >"$T/challenge.mode"; cp "$arg" "$T/challenge.copy"
+  echo '{"format":"tpmattest-enroll-response","id":"77777777777777777777777777777777","secret":"'"${FAKE_SECRET:-c2VjcmV0}"'"}' >"$out"
+  chmod 600 "$out";;
+esac
+HELPER
+} >"$T/bin/tpmattest-tpm"
+chmod +x "$T/bin/tpmattest-tpm"
+fatt() { "$FT" attest --server "https://127.0.0.1:$P/${PFX:-att}" --ca "$T/ca1.pem" --machine "$ID" "$@"; }
+# sent FORMAT EXPR...: FORMAT filled with the EXPRs over l, the attestations the stand-in received
+sent() { python3 -c 'import json,sys; l=[json.loads(x) for x in open(sys.argv[1])]; print(sys.argv[2] % tuple(eval(e) for e in sys.argv[3:]))' "$T/good.port.sent" "$@"; }
+rm -f "$T/good.port.held" "$T/good.port.sent"
+expect_exit 0 "attest: the server holds no log: the log is sent" fatt --tcti "swtpm:port=1" --eventlog /x/log --evidence-out "$T/saved.json"
+expect_grep "$T/out" "^VERIFIED$" "attest: verdict"
+if grep -q chatter "$T/out"; then fail "the helper's stdout reached ours"; else pass; fi
+expect_grep "$T/helper.args" "^quote --nonce (5a){32} --out $T/tmp/tpmattest-attest\.[A-Za-z0-9]{6}/evidence\.json --tcti swtpm:port=1 --eventlog /x/log$" "attest: the helper's arguments"
+[ "$(sent '%s %s' 'l[-1]["hdr"]' 'l[-1]["ev"]["eventlog"] is not None')" = "None True" ] && pass || fail "attest without a held log: $(tail -c 200 "$T/good.port.sent")"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["nonce"] == "5a"*32 and d["eventlog"]' "$T/saved.json" && pass || fail "--evidence-out: the evidence with its log"
+echo "$LOGSHA" >"$T/good.port.held"
+expect_exit 0 "attest: the server holds this log: only its hash" fatt
+[ "$(sent '%s %s' 'l[-1]["hdr"]' 'l[-1]["ev"]["eventlog"]')" = "$LOGSHA None" ] && pass || fail "hash only: $(tail -c 200 "$T/good.port.sent")"
+[ "$(sent '%s' 'l[-1]["ev"]["nonce"]')" = "$(printf '5a%.0s' $(seq 32))" ] && pass || fail "hash only: the rest of the evidence kept"
+expect_exit 0 "attest --full-log" fatt --full-log
+[ "$(sent '%s %s' 'l[-1]["hdr"]' 'l[-1]["ev"]["eventlog"] is not None')" = "None True" ] && pass || fail "--full-log sends the log"
+echo "00$(printf '%.62s' "$LOGSHA")" >"$T/good.port.held"
+expect_exit 0 "attest: the server holds another log: the log is sent" fatt
+[ "$(sent '%s' 'l[-1]["hdr"]')" = "None" ] && pass || fail "another held log"
+echo "$LOGSHA" >"$T/good.port.held"
+: >"$T/good.port.sent"
+PFX=unknown expect_exit 0 "attest: 409 eventlog_unknown: sent again with the log" fatt
+[ "$(sent '%d %s %s %s' 'len(l)' 'l[0]["hdr"]' 'l[1]["hdr"]' 'l[1]["ev"]["eventlog"] is not None and l[0]["ev"]["nonce"] == l[1]["ev"]["nonce"]')" = "2 $LOGSHA None True" ] && pass || fail "409: $(head -c 300 "$T/good.port.sent")"
+: >"$T/helper.args"
+echo "$ID" >"$T/idfile"
+t0=$(date +%s)
+TPMATTEST_ID_FILE="$T/idfile" expect_exit 0 "attest --interval 1 --count 3, the id from TPMATTEST_ID_FILE" \
+  "$FT" attest --server "https://127.0.0.1:$P/att" --ca "$T/ca1.pem" --interval 1 --count 3
+[ "$(grep -c '^VERIFIED$' "$T/out")" = 3 ] && [ "$(grep -c '^quote' "$T/helper.args")" = 3 ] && pass || fail "3 rounds: $(cat "$T/err")"
+expect_grep "$T/err" "round 3 of 3: pass \(seq 7\) \(exit 0\)$" "interval: each round logged"
+[ $(($(date +%s) - t0)) -ge 2 ] && pass || fail "interval: rounds 1 s apart"
+t0=$(date +%s)
+expect_exit 4 "attest --interval: errors back off, the last round's status" \
+  "$FT" attest --server "https://127.0.0.1:$FREE" --ca "$T/ca1.pem" --machine "$ID" --interval 1 --count 3
+expect_grep "$T/err" "round 1: error \(exit 4\); next in (1\.[0-9]|2\.0) s" "backoff: first delay 1-2 s"
+expect_grep "$T/err" "round 2: error \(exit 4\); next in ([23]\.[0-9]|4\.0) s" "backoff: second delay 2-4 s"
+[ $(($(date +%s) - t0)) -ge 3 ] && pass || fail "backoff: waited"
+[ -z "$(ls -A "$T/tmp")" ] && pass || fail "attest left $(ls "$T/tmp")"
+
+fen() { "$FT" enroll --server "https://127.0.0.1:$P/enroll" --ca "$T/ca1.pem" "$@"; }
+: >"$T/helper.args"
+expect_exit 0 "enroll --server" fen --name 'n"1' --id-file "$T/id-out" --tcti swtpm:port=1 --ak-handle 0x81000101
+[ "$(cat "$T/out")" = "$ID" ] && pass || fail "enroll: prints the id: $(cat "$T/out")"
+[ "$(cat "$T/id-out")" = "$ID" ] && pass || fail "enroll: --id-file"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d=={"name":"n\"1","request":{"format":"tpmattest-enroll-request","fake":True}}, d' "$T/good.port.enroll" && pass || fail "enroll: the body"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d=={"format":"tpmattest-enroll-challenge","id":"77"*16}, d' "$T/challenge.copy" && pass || fail "enroll: the challenge as the server sent it"
+[ "$(cat "$T/challenge.mode")" = 600 ] && pass || fail "enroll: the challenge file is mode $(cat "$T/challenge.mode")"
+expect_grep "$T/helper.args" "^enroll-request --out [^ ]*/request\.json --tcti swtpm:port=1 --ak-handle 0x81000101$" "enroll: request arguments"
+expect_grep "$T/helper.args" "^enroll-activate [^ ]*/challenge\.json --out [^ ]*/response\.json --tcti swtpm:port=1$" "enroll: activate arguments"
+[ -z "$(ls -A "$T/tmp")" ] && pass || fail "enroll left $(ls "$T/tmp")"
+expect_exit 0 "enroll --json" fen --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d=={"machine_id":"ab"*32,"name":"n1","enrolled_at":1700000000}, d' "$T/out" && pass || fail "enroll --json: $(cat "$T/out")"
+expect_exit 1 "enroll: name taken (409)" fen --name taken
+expect_grep "$T/err" "the server refused the enrollment request: name_taken: the name belongs to another machine \(HTTP 409\)" "409: named"
+expect_exit 1 "enroll: refused by a check (403)" fen --name bad-ek
+expect_grep "$T/err" "refused \(ek_certificate\): chain: unknown-issuer \(HTTP 403\)" "403: the check named"
+FAKE_SECRET=d3Jvbmc= expect_exit 1 "enroll: the activation refused" fen
+expect_grep "$T/err" "the server refused the activation: refused \(secret\): the secret differs \(HTTP 403\)" "activation refused: named"
+if grep -q d3Jvbmc "$T/out" "$T/err"; then fail "the secret was printed"; else pass; fi
+
 
 # ---- usage ----
 expect_exit 2 "plain http to a non-loopback address" list "http://192.0.2.1/ok"
