@@ -235,6 +235,43 @@ def unb64(s):
     return base64.b64decode(s)
 
 
+# ---- event logs (TCG PC Client crypto-agile format) ----
+
+HASHES = {4: "sha1", 11: "sha256", 12: "sha384", 13: "sha512"}
+
+
+def log_algs(b):
+    """The (algId, size) list of a crypto-agile log's Spec ID event."""
+    import struct
+    sz = struct.unpack_from("<I", b, 28)[0]
+    ev = b[32:32 + sz]
+    n = struct.unpack_from("<I", ev, 24)[0]
+    return [struct.unpack_from("<HH", ev, 28 + 4 * i) for i in range(n)], 32 + sz
+
+
+def event2(algs, pcr, etype, data, digest_of=None):
+    """One TCG_PCR_EVENT2 whose digests are the hash of digest_of (default
+    data) in every algorithm the log declares."""
+    import hashlib
+    import struct
+    out = struct.pack("<III", pcr, etype, len(algs))
+    for alg, size in algs:
+        d = hashlib.new(HASHES[alg], data if digest_of is None else digest_of).digest()
+        assert len(d) == size
+        out += struct.pack("<H", alg) + d
+    return out + struct.pack("<I", len(data)) + data
+
+
+def append_events(b, events):
+    algs, _ = log_algs(b)
+    return b + b"".join(event2(algs, *e) for e in events)
+
+
+def sha256hex(b):
+    import hashlib
+    return hashlib.sha256(b).hexdigest()
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "enroll":
         mid, _ = enroll(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
