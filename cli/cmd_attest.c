@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,6 +84,45 @@ static const char attest_usage[] =
 #define BACKOFF_CAP 300
 
 /* ---- shared ---- */
+
+/*
+ * SIGINT, SIGTERM and SIGHUP end a run between its steps, not inside one:
+ * the private directory (which may hold the enrollment secret) is removed
+ * first, then the signal is raised again with its default action.  A second
+ * signal acts at once (SA_RESETHAND).
+ */
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+static void catch_signals(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+/* After cleaning up: ends the process as the signal would have. */
+static void reraise(void)
+{
+	if (got_signal)
+		raise(got_signal);
+}
+
+static bool interrupted(const char *cmd)
+{
+	if (got_signal)
+		errmsg("%s: stopped by signal %d", cmd, (int)got_signal);
+	return got_signal != 0;
+}
 
 static int parse_uint(const char *s, long long lo, long long hi, long long *out)
 {
@@ -322,6 +362,7 @@ int cmd_enroll_server(int argc, char **argv)
 		fputs(enroll_usage, stderr);
 		return EXIT_USAGE;
 	}
+	catch_signals();
 	if ((rc = mk_private("enroll", &d)) != EXIT_OK)
 		return rc;
 	reqp = private_file(&d, "request.json");
@@ -347,6 +388,10 @@ int cmd_enroll_server(int argc, char **argv)
 	args[na] = NULL;
 	if ((rc = cli_run_tpm("enroll-request", args)) != EXIT_OK)
 		goto done;
+	if (interrupted("enroll")) {
+		rc = EXIT_ENV;
+		goto done;
+	}
 	if ((rc = read_doc("enroll", "request", reqp, TPA_ENROLL_JSON_MAX, &buf, &len)) != EXIT_OK)
 		goto done;
 	{
@@ -409,6 +454,10 @@ int cmd_enroll_server(int argc, char **argv)
 	args[na] = NULL;
 	if ((rc = cli_run_tpm("enroll-activate", args)) != EXIT_OK)
 		goto done;
+	if (interrupted("enroll")) {
+		rc = EXIT_ENV;
+		goto done;
+	}
 	if ((rc = read_doc("enroll", "response", respp, TPA_ENROLL_JSON_MAX, &buf, &len)) !=
 	    EXIT_OK)
 		goto done;
@@ -472,6 +521,7 @@ done:
 	json_object_put(ans);
 	http_response_clear(&resp);
 	rm_private(&d);
+	reraise();
 	return rc;
 }
 
@@ -729,6 +779,10 @@ static int attest_once(const struct attest_opts *o, char *summary, size_t slen)
 	args[na] = NULL;
 	if ((rc = cli_run_tpm("quote", args)) != EXIT_OK)
 		goto done;
+	if (interrupted("attest")) {
+		rc = EXIT_ENV;
+		goto done;
+	}
 	if ((rc = read_doc("attest", "evidence", evp, MAX_EVIDENCE, &buf, &len)) != EXIT_OK)
 		goto done;
 	{
@@ -787,7 +841,7 @@ static unsigned rand_below(unsigned n)
 static void sleep_s(double s)
 {
 	struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !got_signal)
 		;
 }
 
@@ -905,14 +959,28 @@ int cmd_attest(int argc, char **argv)
 		                                 "set TPMATTEST_ID_FILE)");
 	}
 
+	catch_signals();
 	if (!interval) {
 		char summary[200];
-		return attest_once(&o, summary, sizeof(summary));
+		rc = attest_once(&o, summary, sizeof(summary));
+		reraise();
+		return rc;
 	}
 	for (long long round = 1, errors = 0;; round++) {
 		char summary[200];
 		double delay;
 		rc = attest_once(&o, summary, sizeof(summary));
+		if (got_signal) {
+			errmsg("attest: round %lld: %s (exit %d); stopped by signal %d", round,
+			       summary, rc, (int)got_signal);
+			reraise();
+			return rc;
+		}
+		if (rc == EXIT_USAGE) {
+			/* what the helper or the options got wrong stays wrong */
+			errmsg("attest: round %lld: a usage error: stopping", round);
+			return rc;
+		}
 		if (rc == EXIT_OK || rc == EXIT_NO) {
 			errors = 0;
 			delay = (double)interval;
@@ -937,5 +1005,9 @@ int cmd_attest(int argc, char **argv)
 		errmsg("attest: round %lld: %s (exit %d); next in %.1f s", round, summary, rc,
 		       delay);
 		sleep_s(delay);
+		if (got_signal) {
+			reraise();
+			return rc;
+		}
 	}
 }

@@ -336,6 +336,7 @@ while [ $# -gt 0 ]; do
   case $1 in --out) out=$2; shift;; --nonce) nonce=$2; shift;; --*) shift;; *) arg=$1;; esac
   shift
 done
+[ -n "${FAKE_RC:-}" ] && { echo "tpmattest quote: a stand-in failure" >&2; exit "$FAKE_RC"; }
 case $cmd in
 quote)
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["nonce"]=sys.argv[2]; json.dump(d,open(sys.argv[3],"w"))' \
@@ -386,6 +387,17 @@ expect_exit 4 "attest --interval: errors back off, the last round's status" \
 expect_grep "$T/err" "round 1: error \(exit 4\); next in (1\.[0-9]|2\.0) s" "backoff: first delay 1-2 s"
 expect_grep "$T/err" "round 2: error \(exit 4\); next in ([23]\.[0-9]|4\.0) s" "backoff: second delay 2-4 s"
 [ $(($(date +%s) - t0)) -ge 3 ] && pass || fail "backoff: waited"
+FAKE_RC=2 expect_exit 2 "attest --interval: a usage error from the helper stops the rounds" fatt --interval 1 --count 5
+expect_grep "$T/err" "round 1: a usage error: stopping" "usage error: stops"
+FAKE_RC=4 expect_exit 4 "attest: the helper's TPM error" fatt
+expect_grep "$T/err" "tpmattest quote: a stand-in failure" "the helper's own message"
+# a signal between rounds ends the run at once, by that signal
+t0=$(date +%s)
+"$FT" attest --server "https://127.0.0.1:$P/att" --ca "$T/ca1.pem" --machine "$ID" --interval 60 >/dev/null 2>"$T/err" &
+apid=$!
+for _ in $(seq 50); do grep -q "next in" "$T/err" && break; sleep 0.1; done
+kill -TERM $apid; wait $apid; rc=$?
+[ "$rc" = 143 ] && [ $(($(date +%s) - t0)) -lt 10 ] && pass || fail "SIGTERM while waiting: exit $rc after $(($(date +%s) - t0)) s"
 [ -z "$(ls -A "$T/tmp")" ] && pass || fail "attest left $(ls "$T/tmp")"
 
 fen() { "$FT" enroll --server "https://127.0.0.1:$P/enroll" --ca "$T/ca1.pem" "$@"; }
