@@ -599,7 +599,7 @@ static void handle_attest(srv *s, struct evhttp_request *req, const char *id)
 	int64_t now = (int64_t)time(NULL), seq = 0;
 	double t0 = now_mono(), t1;
 	int r, verdict, recorded;
-	tpa_check_status sig;
+	tpa_check_status sig, nst;
 	char *next_json = NULL;
 	store_attestation sa;
 	const uint8_t *raw;
@@ -675,9 +675,12 @@ static void handle_attest(srv *s, struct evhttp_request *req, const char *id)
 		                "evidence: %s", why[0] ? why : tpa_strerror(verdict));
 		goto refused;
 	}
-	/* a verdict is the machine's only if its AK signed the quote */
-	recorded =
-	        tpa_result_find(a.res, "signature", &sig, NULL) == TPA_OK && sig == TPA_CHECK_PASS;
+	/* A verdict is the machine's only if its AK signed this quote over
+	 * this nonce: an old genuine quote sent under a fresh nonce (anyone
+	 * can ask for one) must not become the machine's last verdict. */
+	recorded = tpa_result_find(a.res, "signature", &sig, NULL) == TPA_OK &&
+	           sig == TPA_CHECK_PASS && tpa_result_find(a.res, "nonce", &nst, NULL) == TPA_OK &&
+	           nst == TPA_CHECK_PASS;
 	if (verdict == TPA_OK &&
 	    tpa_state_to_json(tpa_result_next_state(a.res), &next_json) != TPA_OK) {
 		srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
@@ -1062,6 +1065,8 @@ void srv_route(struct evhttp_request *req, void *arg)
 	srv_path p;
 	char id[STORE_ID_HEX], name[STORE_POLICY_NAME_MAX];
 
+	if (srv_framing_ok(s, req) != 0)
+		return;
 	if (!path || srv_split_path(path, &p) != 0) {
 		srv_reply_error(s, req, 404, "not_found", NULL, "no such endpoint");
 		return;

@@ -31,6 +31,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/util.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
@@ -296,8 +297,12 @@ int srv_http_start(srv *s, char *why, size_t whylen)
 	evhttp_set_max_body_size(s->http, (ev_ssize_t)s->cfg.max_body);
 	evhttp_set_max_headers_size(s->http, (ev_ssize_t)s->cfg.max_headers);
 	evhttp_set_timeout(s->http, (int)s->cfg.request_timeout);
-	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-	                                            EVHTTP_REQ_DELETE);
+	/* every method reaches the router, which answers 405 in JSON (evhttp
+	 * would answer 501 in HTML) */
+	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+	                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+	                                            EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 	evhttp_set_default_content_type(s->http, "application/json");
 	if (s->ssl)
 		evhttp_set_bevcb(s->http, bevcb, s);
@@ -374,6 +379,11 @@ static void log_request(srv *s, struct evhttp_request *req, int code)
 	case EVHTTP_REQ_POST: m = "POST"; break;
 	case EVHTTP_REQ_PUT: m = "PUT"; break;
 	case EVHTTP_REQ_DELETE: m = "DELETE"; break;
+	case EVHTTP_REQ_HEAD: m = "HEAD"; break;
+	case EVHTTP_REQ_OPTIONS: m = "OPTIONS"; break;
+	case EVHTTP_REQ_TRACE: m = "TRACE"; break;
+	case EVHTTP_REQ_CONNECT: m = "CONNECT"; break;
+	case EVHTTP_REQ_PATCH: m = "PATCH"; break;
 	default: m = "?"; break;
 	}
 	srv_log_escape(uri ? uri : "", uri ? strlen(uri) : 0, esc, sizeof(esc));
@@ -425,6 +435,28 @@ void srv_reply_error(srv *s, struct evhttp_request *req, int status, const char 
 	               json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	                                                         JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
+}
+
+int srv_framing_ok(srv *s, struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	struct evkeyval *kv;
+	unsigned cl = 0, te = 0;
+	for (kv = h->tqh_first; kv; kv = kv->next.tqe_next) {
+		if (evutil_ascii_strcasecmp(kv->key, "Content-Length") == 0)
+			cl++;
+		else if (evutil_ascii_strcasecmp(kv->key, "Transfer-Encoding") == 0)
+			te++;
+	}
+	if (cl <= 1 && te + cl <= 1)
+		return 0;
+	/* RFC 9112 6.3: a message whose length is ambiguous is refused, and
+	 * the connection closed (what follows on it cannot be framed) */
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+	srv_reply_error(s, req, 400, "malformed", NULL, "%s: the body's length is ambiguous",
+	                cl > 1 ? "more than one Content-Length"
+	                       : "Content-Length and Transfer-Encoding");
+	return -1;
 }
 
 const uint8_t *srv_body(struct evhttp_request *req, size_t *len)

@@ -54,6 +54,9 @@ int srv_run(const srv_config *cfg, struct tpa_ekstore *roots, struct tpa_policy 
 	s->roots = roots;
 	s->default_policy = default_policy;
 	signal(SIGPIPE, SIG_IGN);
+	/* a store at its file size limit fails its write (EFBIG: 503, nothing
+	 * recorded) instead of killing the server */
+	signal(SIGXFSZ, SIG_IGN);
 	if ((r = store_open(cfg->db, &s->st, why, sizeof(why))) != TPA_OK) {
 		fprintf(stderr, "tpmattest serve: --db %s: %s\n", cfg->db,
 		        why[0] ? why : tpa_strerror(r));

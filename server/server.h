@@ -129,6 +129,9 @@ void srv_reply_error(srv *s, struct evhttp_request *req, int status, const char 
                      const char *check, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 void srv_reply_text(srv *s, struct evhttp_request *req, int code, const char *ctype,
                     const char *body);
+/* 0, or -1 after answering 400 and closing: more than one Content-Length,
+ * or Content-Length with Transfer-Encoding (RFC 9112 6.3). */
+int srv_framing_ok(srv *s, struct evhttp_request *req);
 /* The request body, contiguous (borrowed until the answer). */
 const uint8_t *srv_body(struct evhttp_request *req, size_t *len);
 
