@@ -5,6 +5,9 @@ library only.  Every wait is bounded.
   req  --url U --ca F --out F [--cert F --key F] [--header K:V]...
        [--data S | --data-file F] [--timeout S] METHOD PATH
       one HTTPS request; prints the status, writes the body to --out
+  batch --url U --ca F --file F [--cred NAME=CERT,KEY]...
+      many requests, each line of F one (see cmd_batch); prints the answers
+      that are not the ones wanted, exit 1 if any
   bigbody --url U --ca F --path P --size N [--chunked]
       POST of N bytes, streamed (never held in memory); prints the status of
       the answer, or "none" when the server closed without one
@@ -31,14 +34,18 @@ def ctx_for(a):
 
 
 def split_url(url):
-    assert url.startswith("https://"), url
-    host, _, port = url[len("https://"):].rstrip("/").rpartition(":")
+    scheme, _, rest = url.partition("://")
+    assert scheme in ("https", "http"), url
+    host, _, port = rest.rstrip("/").rpartition(":")
     return host, int(port)
 
 
 def cmd_req(a):
     host, port = split_url(a.url)
-    conn = http.client.HTTPSConnection(host, port, context=ctx_for(a), timeout=a.timeout)
+    if a.url.startswith("http://"):
+        conn = http.client.HTTPConnection(host, port, timeout=a.timeout)
+    else:
+        conn = http.client.HTTPSConnection(host, port, context=ctx_for(a), timeout=a.timeout)
     body = None
     if a.data is not None:
         body = a.data.encode("utf-8", "surrogateescape")
@@ -61,6 +68,58 @@ def cmd_req(a):
     open(a.out, "wb").write(data)
     print(r.status)
     return 0
+
+
+def one_request(url, ctx, method, path, body, headers, timeout):
+    host, port = split_url(url)
+    if url.startswith("http://"):
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    else:
+        conn = http.client.HTTPSConnection(host, port, context=ctx, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        r = conn.getresponse()
+        return r.status, r.read()
+    except (ssl.SSLError, OSError, http.client.HTTPException) as e:
+        return "error", ("%s: %s" % (type(e).__name__, e)).encode()
+    finally:
+        conn.close()
+
+
+def cmd_batch(a):
+    """Lines of FILE: STATUS<TAB>ERROR<TAB>CRED<TAB>METHOD<TAB>PATH[<TAB>BODYFILE];
+    ERROR "-": not looked at; CRED "none" or a --cred NAME.  Prints each
+    answer that is not the one wanted; exit 1 if any."""
+    ctxs = {}
+    for c in a.cred or []:
+        n, _, files = c.partition("=")
+        cert, _, key = files.partition(",")
+        x = ssl.create_default_context(cafile=a.ca)
+        x.load_cert_chain(cert, key)
+        ctxs[n] = x
+    ctxs["none"] = ssl.create_default_context(cafile=a.ca)
+    bad = n = 0
+    for line in open(a.file):
+        line = line.rstrip("\n")
+        if not line:
+            continue
+        f = line.split("\t")
+        want, werr, cred, method, path = f[:5]
+        body = open(f[5], "rb").read() if len(f) > 5 and f[5] else None
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        st, data = one_request(a.url, ctxs[cred], method, path, body, headers, 30)
+        err = None
+        try:
+            err = json.loads(data).get("error")
+        except (ValueError, AttributeError):
+            pass
+        n += 1
+        if str(st) != want or (werr != "-" and err != werr):
+            bad += 1
+            print("%s %s with %s: want %s %s, got %s %s: %s" % (method, path, cred, want, werr, st, err,
+                                                               data[:200].decode("utf-8", "replace")))
+    print("%d requests, %d not as wanted" % (n, bad))
+    return 1 if bad else 0
 
 
 def read_status(s, deadline):
@@ -278,6 +337,10 @@ def main():
     r.add_argument("--timeout", type=float, default=30)
     r.add_argument("method")
     r.add_argument("path")
+    t = sub.add_parser("batch")
+    for o in ("--url", "--ca", "--file"):
+        t.add_argument(o, required=True)
+    t.add_argument("--cred", action="append")
     b = sub.add_parser("bigbody")
     for o in ("--url", "--ca", "--path"):
         b.add_argument(o, required=True)
@@ -296,7 +359,7 @@ def main():
         x.add_argument(o, required=True)
     x.add_argument("--upstream", type=int, required=True)
     a = p.parse_args()
-    return {"req": cmd_req, "bigbody": cmd_bigbody, "slow": cmd_slow, "proxy": cmd_proxy}[a.cmd](a)
+    return {"req": cmd_req, "batch": cmd_batch, "bigbody": cmd_bigbody, "slow": cmd_slow, "proxy": cmd_proxy}[a.cmd](a)
 
 
 if __name__ == "__main__":
