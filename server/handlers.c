@@ -701,7 +701,9 @@ static void handle_attest(srv *s, struct evhttp_request *req, const char *id)
 	sa.next_state_json = next_json;
 	sa.expect_gen = a.m.state_gen;
 	raw = tpa_evidence_get(a.ev, TPA_PART_EVENTLOG, &rawlen);
-	if (verdict == TPA_OK && raw && a.fresh_log) {
+	/* the log is held from now on, unless it is the one held already */
+	if (verdict == TPA_OK && raw && a.fresh_log &&
+	    !(a.m.has_eventlog && CRYPTO_memcmp(a.m.eventlog_sha256, a.log_sha, 32) == 0)) {
 		sa.eventlog = raw;
 		sa.eventlog_len = rawlen;
 		sa.eventlog_sha256 = a.log_sha;
