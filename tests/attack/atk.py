@@ -187,7 +187,7 @@ def show(mid):
 
 def history(mid, q=""):
     r = admin("GET", f"/v1/machines/{mid}/history{q}")
-    check(r.status == 200, f"history {mid}: {r}")
+    check(r.status == 200, f"history {mid}{q}: {r}")
     return r.json["history"]
 
 
