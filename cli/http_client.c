@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -155,7 +156,7 @@ struct exchange {
 	size_t max_body;
 	bool done, timed_out, too_large, handshake_started, received;
 	int alert; /* a TLS alert the server sent, -1 for none */
-	bool with_cert;
+	bool with_cert, unframed;
 	int req_error;     /* enum evhttp_request_error + 1, 0 for none */
 	long verify_error; /* X509_V_OK when the chain verified or was not checked yet */
 	int verify_depth;
@@ -228,6 +229,18 @@ static void done_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	ex->status = evhttp_request_get_response_code(req);
+	{
+		/* the end of the connection ends no answer (dirty shutdowns
+		 * are allowed, below): only a length or chunks do */
+		struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+		const char *te = evhttp_find_header(h, "Transfer-Encoding");
+		if (!evhttp_find_header(h, "Content-Length") &&
+		    !(te && strcasecmp(te, "chunked") == 0)) {
+			ex->unframed = true;
+			ex->rc = EXIT_ENV;
+			return;
+		}
+	}
 	in = evhttp_request_get_input_buffer(req);
 	n = evbuffer_get_length(in);
 	if (n > ex->max_body) {
@@ -326,7 +339,10 @@ static void report_failure(struct exchange *ex, const struct target *t, int time
 		while ((e = bufferevent_get_openssl_error(ex->bev)) != 0)
 			/* libevent files SSL_get_error()'s code (a socket error)
 			 * as lib 0: that is no TLS error */
-			if (!tls[0] && ERR_GET_LIB(e) != 0)
+			if (!tls[0] && ERR_GET_LIB(e) != 0 &&
+			    /* OpenSSL 3's name for an EOF without close_notify:
+			     * reported as the cut it is, below */
+			    ERR_GET_REASON(e) != SSL_R_UNEXPECTED_EOF_WHILE_READING)
 				ERR_error_string_n(e, tls, sizeof(tls));
 	if (ex->verify_error != X509_V_OK) {
 		errmsg("%s: %s: the server's certificate is not accepted (--ca): %s (certificate "
@@ -342,6 +358,10 @@ static void report_failure(struct exchange *ex, const struct target *t, int time
 		errmsg("%s: %s: the answer is larger than %zu bytes (or its headers than %u): "
 		       "refused",
 		       ex->cmd, ex->url, ex->max_body, HTTP_MAX_HEADERS);
+	} else if (ex->unframed) {
+		errmsg("%s: %s: the answer has neither a Content-Length nor chunks: a cut one "
+		       "could not be told from a whole one",
+		       ex->cmd, ex->url);
 	} else if (ex->alert >= 0 && ex->alert != SSL_AD_CLOSE_NOTIFY) {
 		bool cert = ex->alert == SSL_AD_UNKNOWN_CA || ex->alert == SSL_AD_BAD_CERTIFICATE ||
 		            ex->alert == SSL_AD_CERTIFICATE_REQUIRED ||
@@ -488,7 +508,7 @@ int http_request(const struct http_opts *o, const char *cmd, const char *method,
 	while (pl && t.prefix[pl - 1] == '/')
 		pl--;
 	if (!(fullpath = malloc(pl + strlen(path) + 1)))
-		goto out;
+		goto nomem;
 	memcpy(fullpath, t.prefix, pl);
 	strcpy(fullpath + pl, path);
 
@@ -499,7 +519,7 @@ int http_request(const struct http_opts *o, const char *cmd, const char *method,
 	if (t.tls) {
 		if (ex_index < 0 &&
 		    (ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL)) < 0)
-			goto out;
+			goto nomem;
 		if (!(ctx = make_ctx(o, cmd)))
 			goto out;
 		if (!(ssl = make_ssl(ctx, &t, &ex))) {
@@ -510,18 +530,18 @@ int http_request(const struct http_opts *o, const char *cmd, const char *method,
 		        ex.base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
 		        BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 		if (!ex.bev)
-			goto out;
+			goto nomem;
 		ssl = NULL; /* the bufferevent's now */
 		/* The server closes after its answer without a TLS close_notify
-		 * (libevent frees the SSL); the answer is framed by
-		 * Content-Length, which evhttp checks, so an EOF after it is no
-		 * truncation. */
+		 * (libevent frees the SSL); an answer must be framed by
+		 * Content-Length or chunks (done_cb), which evhttp checks, so
+		 * an EOF after it is no truncation. */
 		bufferevent_openssl_set_allow_dirty_shutdown(ex.bev, 1);
 	} else {
 		ex.bev = bufferevent_socket_new(ex.base, -1,
 		                                BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 		if (!ex.bev)
-			goto out;
+			goto nomem;
 	}
 	ex.conn = evhttp_connection_base_bufferevent_new(ex.base, NULL, ex.bev, t.host,
 	                                                 (unsigned short)t.port);
@@ -537,7 +557,7 @@ int http_request(const struct http_opts *o, const char *cmd, const char *method,
 	evhttp_connection_set_max_headers_size(ex.conn, HTTP_MAX_HEADERS);
 
 	if (!(req = evhttp_request_new(done_cb, &ex)))
-		goto out;
+		goto nomem;
 	evhttp_request_set_error_cb(req, error_cb);
 	oh = evhttp_request_get_output_headers(req);
 	evhttp_add_header(oh, "Host", t.hosthdr);
@@ -553,7 +573,7 @@ int http_request(const struct http_opts *o, const char *cmd, const char *method,
 		evhttp_add_header(oh, "Content-Length", cl);
 		if (evbuffer_add(evhttp_request_get_output_buffer(req), body, body_len) != 0) {
 			evhttp_request_free(req);
-			goto out;
+			goto nomem;
 		}
 	} else if (type == EVHTTP_REQ_POST || type == EVHTTP_REQ_PUT) {
 		evhttp_add_header(oh, "Content-Length", "0");
@@ -565,7 +585,7 @@ int http_request(const struct http_opts *o, const char *cmd, const char *method,
 		if (!(deadline = evtimer_new(ex.base, deadline_cb, &ex)) ||
 		    evtimer_add(deadline, &tv) != 0) {
 			evhttp_request_free(req);
-			goto out;
+			goto nomem;
 		}
 	}
 	if (evhttp_make_request(ex.conn, req, type, fullpath) != 0) {
@@ -588,9 +608,10 @@ int http_request(const struct http_opts *o, const char *cmd, const char *method,
 	}
 	resp->status = ex.status;
 	rc = EXIT_OK;
+	goto out;
+nomem:
+	errmsg("%s: %s: out of memory", cmd, o->url);
 out:
-	if (rc != EXIT_OK && !ex.done && !ex.timed_out && ex.base && errno == ENOMEM)
-		errmsg("%s: out of memory", cmd);
 	if (ex.conn)
 		evhttp_connection_free(ex.conn);
 	if (deadline)

@@ -164,6 +164,18 @@ class H(http.server.BaseHTTPRequestHandler):
             if d.get("secret") != "c2VjcmV0":
                 return self.err(403, "refused", "the secret differs", check="secret")
             return self.send(200, {"machine_id": ID, "name": "n1", "enrolled_at": 1700000000})
+        if mode == "unframed":
+            self.send(200, {"machines": []}, length=False)
+            self.close_connection = True
+            return
+        if mode == "cut":
+            self.send_response(200)
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            self.wfile.write(b'{"machines": [')
+            self.wfile.flush()
+            self.close_connection = True
+            return
         if mode == "notjson":
             return self.send(200, raw=b"<html>hello</html>")
         return self.err(404, "not_found", "no such endpoint")
@@ -261,6 +273,11 @@ expect_grep "$T/err" "no complete answer within 2 s \(TLS handshake or answer\)"
 FREE=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 expect_exit 4 "connection refused" list "https://127.0.0.1:$FREE/ok"
 expect_grep "$T/err" "https://127.0.0.1:$FREE/ok: cannot connect to 127.0.0.1:$FREE: Connection refused$" "refused: named"
+expect_exit 4 "an answer framed only by the end of the connection" list "https://127.0.0.1:$P/unframed"
+# (OpenSSL 3 calls the end without close_notify an error before evhttp sees the answer)
+expect_grep "$T/err" "the answer has neither a Content-Length nor chunks|the connection closed before a complete answer" "unframed: named"
+expect_exit 4 "an answer cut short of its Content-Length" list "https://127.0.0.1:$P/cut"
+expect_grep "$T/err" "closed before a complete answer" "cut: named"
 expect_exit 4 "an answer that is not JSON" list "https://127.0.0.1:$P/notjson"
 expect_grep "$T/err" "not JSON" "not JSON: named"
 
