@@ -194,21 +194,25 @@ srv() { python3 "$SHERE/srv.py" req --url "$URL" --ca "$CA" --out "$W/body" "$@"
 # "error" member (- for none: a 2xx answer)
 expect() {
   local want=$1 err=$2 got e; shift 2
-  got=$(srv "$@") || fail "srv $*: $got"
-  [ "$got" = "$want" ] || fail "$*: want HTTP $want, got $got: $(head -c 400 "$W/body")"
+  local what="$*"
+  what=${what:0:300}
+  got=$(srv "$@") || fail "srv $what: $got"
+  [ "$got" = "$want" ] || fail "$what: want HTTP $want, got $got: $(head -c 400 "$W/body")"
   if [ "$err" != - ]; then
     e=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("error"))' "$W/body" 2>/dev/null)
-    [ "$e" = "$err" ] || fail "$*: want error '$err', got '$e': $(head -c 400 "$W/body")"
+    [ "$e" = "$err" ] || fail "$what: want error '$err', got '$e': $(head -c 400 "$W/body")"
   fi
 }
 # soft_expect: as expect, but a mismatch is noted (a discrepancy with
 # docs/api.md that does not stop the test) and reported by finish
 soft_expect() {
-  local want=$1 err=$2 got e; shift 2
-  got=$(srv "$@") || fail "srv $*: $got"
+  local want=$1 err=$2 got e what; shift 2
+  what="$*"
+  what=${what:0:300}
+  got=$(srv "$@") || fail "srv $what: $got"
   e=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("error"))' "$W/body" 2>/dev/null)
   if [ "$got" != "$want" ] || { [ "$err" != - ] && [ "$e" != "$err" ]; }; then
-    echo "DISCREPANCY: $*: want HTTP $want $err, got $got $e: $(head -c 300 "$W/body")" | tee -a "$W/discrepancies" >&2
+    echo "DISCREPANCY: $what: want HTTP $want $err, got $got $e: $(head -c 300 "$W/body" | tr "\n" " ")" | tee -a "$W/discrepancies" >&2
   fi
 }
 # finish: pass, unless a discrepancy was noted

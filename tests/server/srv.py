@@ -148,12 +148,29 @@ def cmd_bigbody(a):
     hdr += "Transfer-Encoding: chunked\r\n" if a.chunked else "Content-Length: %d\r\n" % a.size
     s.sendall((hdr + "\r\n").encode())
     chunk = b" " * 65536
-    sent, status, deadline = 0, None, time.time() + 60
+    sent, buf, closed = 0, b"", False
     t0 = time.time()
-    while sent < a.size and time.time() < deadline:
-        r, _, _ = select.select([s], [], [], 0)
-        if r or s.pending():
-            status = read_status(s, time.time() + 10)
+    deadline = t0 + 60
+
+    def poll(wait):
+        # an answer (or the end) from the server, if any; TLS records that
+        # carry no data (session tickets) are not one
+        nonlocal buf, closed
+        s.settimeout(wait)
+        try:
+            d = s.recv(4096)
+        except (socket.timeout, ssl.SSLWantReadError):
+            return
+        except (OSError, ssl.SSLError):
+            closed = True
+            return
+        if not d:
+            closed = True
+        buf += d
+
+    while sent < a.size and time.time() < deadline and not closed and b"\r\n" not in buf:
+        poll(0.001)
+        if closed or b"\r\n" in buf:
             break
         n = min(len(chunk), a.size - sent)
         try:
@@ -163,17 +180,18 @@ def cmd_bigbody(a):
             else:
                 s.sendall(chunk[:n])
         except (OSError, ssl.SSLError):
-            # the server stopped reading: its answer may be waiting
-            status = read_status(s, time.time() + 5)
-            break
+            break  # the server stopped reading: its answer may be waiting
         sent += n
-    else:
-        if a.chunked and sent >= a.size:
-            try:
-                s.sendall(b"0\r\n\r\n")
-            except OSError:
-                pass
-        status = read_status(s, time.time() + 20)
+    if a.chunked and sent >= a.size and not closed:
+        try:
+            s.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass
+    end = time.time() + 20
+    while not closed and b"\r\n" not in buf and time.time() < end:
+        poll(0.5)
+    line = buf.split(b"\r\n", 1)[0].split()
+    status = line[1].decode() if len(line) >= 2 and line[0].startswith(b"HTTP/") else None
     print("%s %d %.1f" % (status or "none", sent, time.time() - t0))
     return 0
 
