@@ -29,7 +29,10 @@ js("chunked body above --max-body", f"POST /v1/machines/{A}/attest HTTP/1.1\r\n{
    + (b"4000\r\n" + b"a" * 0x4000 + b"\r\n") * 5 + b"0\r\n\r\n", 413, "too_large")
 js("headers above 16 KiB", f"GET /healthz HTTP/1.1\r\n{H}X-Pad: {'a' * 20000}\r\n\r\n".encode(), 413, "too_large")
 js("3000 headers", (f"GET /healthz HTTP/1.1\r\n{H}" + "X-A: b\r\n" * 3000 + "\r\n").encode(), 413, "too_large")
-for m in ("HEAD", "OPTIONS", "PATCH"):
+a = raw(f"HEAD /v1/machines/{A}/nonce HTTP/1.1\r\n{H}\r\n".encode(), timeout=15)
+if not a or a[0] != 405:
+    problems.append(f"HEAD of the nonce endpoint: want 405 (a HEAD answer has no body), got {a and a[0]}")
+for m in ("OPTIONS", "PATCH", "TRACE"):
     js(f"{m} of the nonce endpoint", f"{m} /v1/machines/{A}/nonce HTTP/1.1\r\n{H}\r\n".encode(), 405, "method_not_allowed")
 js("two Content-Length values", f"POST /v1/machines/{A}/nonce HTTP/1.1\r\n{H}Content-Length: 0\r\nContent-Length: 5\r\n\r\nhello".encode(),
    400, "malformed")
