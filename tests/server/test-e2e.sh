@@ -166,12 +166,25 @@ assert seqs == sorted(seqs, reverse=True) and len(set(seqs)) == len(seqs), seqs
 for v in vs:
     e = [x for x in h if x["seq"] == v["seq"]]
     assert len(e) == 1 and e[0]["verdict"] == v["verdict"], (v["seq"], e)
+# each entry's result is the verdict that was answered
+for v in vs:
+    e = [x for x in h if x["seq"] == v["seq"]][0]
+    r = e["result"]
+    for k in ("verdict", "verified", "failed_check", "reason", "at", "checks"):
+        assert r.get(k) == v.get(k), ("history seq %d: result.%s is %r, the answer said %r" % (v["seq"], k, r.get(k), v.get(k)))
 assert show["machine_id"] == vs[0]["machine_id"] and show["last_verdict"] == "fail", show
 assert show["last_seq"] == h[0]["seq"], (show["last_seq"], h[0]["seq"])
 assert show["enrollment"]["ek_certificate"]["root"] == "CN=swtpm-localca-rootca", show["enrollment"]
 print("ok: history", got)
 PY
+# the stored result carries the seq the answer had (docs/api.md: history
+# entries hold the verdict)
+python3 - "$W/hist.json" <<'PY' || echo "DISCREPANCY: GET /v1/machines/ID/history: result.seq is not the entry's seq: $(json "$W/hist.json" '[(e["seq"], e["result"].get("seq")) for e in d["history"]]')" | tee -a "$W/discrepancies" >&2
+import json, sys
+h = json.load(open(sys.argv[1]))["history"]
+sys.exit(0 if all(e["result"].get("seq") == e["seq"] for e in h) else 1)
+PY
 run 0 machines history "$ID"
 [ "$(grep -c -i 'fail' "$W/out")" -ge 4 ] || fail "machines history (text): $(cat "$W/out")"
 log_clean
-pass
+finish
