@@ -7,7 +7,7 @@
 #  - evidence whose quote signature does not verify, carrying an 11 MiB
 #    event log (60,000 events, or one 11 MiB event): must cost no more than
 #    reading it (the same evidence with a nonce never issued, refused
-#    before the log is looked at) and 0.1 s -- nothing about the log
+#    before the log is looked at) (x 1.5, + 0.1 s) -- nothing about the log
 #    matters before the AK signed the quote;
 #  - JSON nested 10,000 deep and 1M values, on every body reader: < 1 s.
 TPA=$1; . "$(dirname "$0")/lib.sh"
@@ -53,7 +53,7 @@ for name, log in (("60,000 events", logb + event2(algs, 10, 13, b"x" * 64) * 600
     e["quote"] = dict(ev["quote"], signature=b64(bytes(sig)))
     base = min(served("POST", f"/v1/machines/{A}/attest", e)[0] for _ in range(2))
     e["nonce"] = nonce(A)
-    limit(f"unsigned evidence, {name} (reading it: {base:.2f} s)", base + 0.1, 200, "POST", f"/v1/machines/{A}/attest", e)
+    limit(f"unsigned evidence, {name} (reading it: {base:.2f} s)", 1.5 * base + 0.1, 200, "POST", f"/v1/machines/{A}/attest", e)
 if problems:
     fail("; ".join(problems))
 PY
