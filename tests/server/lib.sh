@@ -142,7 +142,7 @@ swtpm_start_again() {
 # ---- the server ----
 # start_server [ARGS...]: tpmattest serve on 127.0.0.1 port 0, --db
 # $W/verifier.db (kept across restarts), TLS from make_certs, admins from
-# the admin CA, EK roots $W/roots; ARGS are added.  Waits at most 10 s for
+# the admin CA, EK roots $EK_ROOTS (default $W/roots); ARGS are added.  Waits at most 10 s for
 # the port file and /healthz.  Sets SRV_PID, PORT, URL, SRV_LOG (one log
 # file per start).
 start_server() {
@@ -152,7 +152,7 @@ start_server() {
   rm -f "$W/port"
   "$T" serve --listen 127.0.0.1:0 --port-file "$W/port" --db "$W/verifier.db" \
     --tls-cert "$W/pki/server.pem" --tls-key "$W/pki/server.key" --admin-ca "$W/pki/admin-ca.pem" \
-    --ek-roots "$W/roots" "$@" 2>"$SRV_LOG" &
+    --ek-roots "${EK_ROOTS:-$W/roots}" "$@" 2>"$SRV_LOG" &
   SRV_PID=$!
   PIDS+=("$SRV_PID")
   for i in $(seq 100); do
