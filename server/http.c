@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,6 +286,14 @@ int srv_http_start(srv *s, char *why, size_t whylen)
 		snprintf(why, whylen, "--listen %s: cannot listen: %s", s->cfg.listen,
 		         strerror(errno));
 		return TPA_E_IO;
+	}
+	{
+		/* Answers go out in more than one segment (TLS records); with
+		 * Nagle each waits for the client's delayed ACK, 40 ms.  Linux
+		 * gives accepted sockets the listener's TCP_NODELAY. */
+		int one = 1;
+		setsockopt(evconnlistener_get_fd(s->listener), IPPROTO_TCP, TCP_NODELAY, &one,
+		           sizeof(one));
 	}
 	if (getsockname(evconnlistener_get_fd(s->listener), (struct sockaddr *)&bound, &bl) == 0)
 		s->port = ntohs(bound.ss_family == AF_INET6

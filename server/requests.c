@@ -94,7 +94,11 @@ int srv_read_enroll_body(const uint8_t *body, size_t len, srv_enroll_body *out, 
 	int r;
 
 	memset(&b, 0, sizeof(b));
-	if ((r = tpa_json_parse((const char *)body, len, &root, why, whylen)) != TPA_OK)
+	/* the request's own caps, and a value budget a request never needs
+	 * more than a few dozen of: a 16 MiB body of a million members must
+	 * cost a parse of 1 MiB, not seconds of the server's one thread */
+	if ((r = tpa_json_parse_max((const char *)body, len, TPA_ENROLL_JSON_MAX + 4096,
+	                            SRV_ENROLL_MAX_VALUES, &root, why, whylen)) != TPA_OK)
 		return r;
 	if (!json_object_is_type(root, json_type_object)) {
 		snprintf(why, whylen, "not an object {\"name\":...,\"request\":{...}}");
@@ -144,7 +148,8 @@ int srv_read_assign_body(const uint8_t *body, size_t len, char name[STORE_POLICY
 	struct json_object *root = NULL, *p;
 	char n[STORE_POLICY_NAME_MAX] = "";
 	int r;
-	if ((r = tpa_json_parse((const char *)body, len, &root, why, whylen)) != TPA_OK)
+	if ((r = tpa_json_parse_max((const char *)body, len, 4096, 8, &root, why, whylen)) !=
+	    TPA_OK)
 		return r;
 	if (!json_object_is_type(root, json_type_object) ||
 	    only_members(root, members, 1, why, whylen) != 0 ||

@@ -149,6 +149,9 @@ int srv_parse_policy_name(const char *s, size_t len, char out[STORE_POLICY_NAME_
 /* 64 lowercase hex digits into 32 bytes.  0 or -1. */
 int srv_parse_sha256_hex(const char *s, uint8_t out[32]);
 
+/* Values an enrollment body may hold: the request document has a few
+ * dozen, its NV chain (8 certificates) included. */
+#define SRV_ENROLL_MAX_VALUES 512
 /* POST /v1/enroll: {"name": STRING|null, "request": {...}}.  *request_json
  * is the request document re-serialized (malloc'd). */
 typedef struct srv_enroll_body {

@@ -276,6 +276,8 @@ int tpa_ekcert_key_matches(const tpa_ekcert *cert, const uint8_t *ek_public, siz
 
 /* Caps on what the documents carry. */
 #define TPA_ENROLL_JSON_MAX (1u << 20)
+/* values (scalars and containers) in one document: each has a few dozen */
+#define TPA_ENROLL_JSON_MAX_VALUES 1024u
 #define TPA_ENROLL_MAX_PUBLIC 640   /* TPM2B_PUBLIC */
 #define TPA_ENROLL_MAX_NV_PUBLIC 96 /* TPM2B_NV_PUBLIC */
 #define TPA_ENROLL_MAX_NAME (2 + 64)

@@ -886,9 +886,10 @@ static int enrollable(store *s, const char *id, const char *name, char *why, siz
 		return TPA_OK;
 	if (r != TPA_OK)
 		return r;
-	/* the name itself stays out of why: it is any bytes */
-	setwhy(why, whylen, "name taken by machine %.64s",
-	       sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "?");
+	/* Neither the name (any bytes) nor its owner's id goes into why: the
+	 * answer reaches unauthenticated callers, who must not learn which
+	 * machine holds a name. */
+	setwhy(why, whylen, "name taken by another machine");
 	release(st);
 	return TPA_E_MISMATCH;
 }

@@ -371,7 +371,10 @@ static int doc_open(struct rd *rd, const char *json, size_t len, const char *for
 		return TPA_E_INVALID_ARG;
 	if (len > TPA_ENROLL_JSON_MAX)
 		return refuse(rd, TPA_E_LIMIT, "larger than %u bytes", TPA_ENROLL_JSON_MAX);
-	if ((r = tpa_json_parse(json, len, &o, rd->why, rd->whylen)) != TPA_OK)
+	/* a few dozen values each: a budget keeps a 1 MiB document of a
+	 * million tiny values cheap to refuse */
+	if ((r = tpa_json_parse_max(json, len, TPA_ENROLL_JSON_MAX, TPA_ENROLL_JSON_MAX_VALUES, &o,
+	                            rd->why, rd->whylen)) != TPA_OK)
 		return r;
 	r = TPA_E_MALFORMED;
 	if (!json_object_is_type(o, json_type_object)) {
