@@ -5,7 +5,8 @@
 # --max-body refused whether sized or chunked (before they are read: a
 # 100 MB Content-Length is answered at once); Content-Length with
 # Transfer-Encoding refused; pipelined and keep-alive requests answered in
-# order; HTTP/1.0 and bare LF served.
+# order; HTTP/1.0 and bare LF served; trailers and chunk extensions capped;
+# nothing read after a 413.
 TPA=$1; . "$(dirname "$0")/lib.sh"
 tpm_new a; tls_setup; serve_start --max-body 65536; enroll a
 python3 - <<'PY' || fail "odd HTTP"
@@ -73,6 +74,30 @@ s.sendall((f"POST /v1/machines/{A}/nonce HTTP/1.1\r\n{H}Content-Length: 0\r\n\r\
            f"GET /v1/machines HTTP/1.1\r\n{H}\r\n").encode())
 got = [read_answer(s, 10)[0] for _ in range(4)]
 check(got == [200, 200, 200, 401], f"pipelined: {got}")
+s.close()
+# trailers above the header cap, a 5 MB chunk extension: refused, nothing held
+s = tls_socket(timeout=20)
+s.sendall(b"POST /v1/enroll/activate HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n")
+closed = False
+try:
+    for i in range(100):
+        s.sendall((b"X-Trailer-%d: " % i) + b"a" * 100000 + b"\r\n")
+except (OSError, ssl.SSLError):
+    closed = True
+check(closed, "10 MB of trailers were read")
+s.close()
+check(st(b"POST /v1/enroll/activate HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2;" + b"e" * 5000000 + b"\r\n{}\r\n0\r\n\r\n") in (400, 413, None),
+      "5 MB chunk extension")
+# Expect: 100-continue above the cap: 413, and nothing more on that connection
+s = tls_socket(timeout=20)
+s.sendall(b"POST /v1/enroll HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 100000000\r\n\r\n")
+check(read_answer(s, 5)[0] == 413, "Expect: 100-continue above the cap")
+try:
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    a = read_answer(s, 5)
+except (OSError, ssl.SSLError, Fail):
+    a = None
+check(a is None, f"a request after the 413 on the same connection was served: {a and a[0]}")
 s.close()
 # the server is fine after all that
 check(req("GET", "/healthz").status == 200, "healthz")
