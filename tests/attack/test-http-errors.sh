@@ -23,8 +23,8 @@ def js(name, data, want_status, want_code):
         code = "(not JSON: %r)" % a[2][:30]
     if (st, code) != (want_status, want_code):
         problems.append(f"{name}: want {want_status} {want_code}, got {st} {code}")
-js("body above --max-body", f"POST /v1/machines/{A}/attest HTTP/1.1\r\n{H}Content-Length: 100000\r\n\r\n".encode()
-   + b"x" * 100000, 413, "too_large")
+js("body above --max-body", f"POST /v1/machines/{A}/attest HTTP/1.1\r\n{H}Content-Length: 100000\r\n\r\n".encode(),
+   413, "too_large")
 js("chunked body above --max-body", f"POST /v1/machines/{A}/attest HTTP/1.1\r\n{H}Transfer-Encoding: chunked\r\n\r\n".encode()
    + (b"4000\r\n" + b"a" * 0x4000 + b"\r\n") * 5 + b"0\r\n\r\n", 413, "too_large")
 js("headers above 16 KiB", f"GET /healthz HTTP/1.1\r\n{H}X-Pad: {'a' * 20000}\r\n\r\n".encode(), 413, "too_large")
