@@ -195,7 +195,7 @@ srv() { python3 "$SHERE/srv.py" req --url "$URL" --ca "$CA" --out "$W/body" "$@"
 expect() {
   local want=$1 err=$2 got e; shift 2
   local what="$*"
-  what=${what:0:300}
+  what=${what:0:160}
   got=$(srv "$@") || fail "srv $what: $got"
   [ "$got" = "$want" ] || fail "$what: want HTTP $want, got $got: $(head -c 400 "$W/body")"
   if [ "$err" != - ]; then
@@ -208,7 +208,7 @@ expect() {
 soft_expect() {
   local want=$1 err=$2 got e what; shift 2
   what="$*"
-  what=${what:0:300}
+  what=${what:0:160}
   got=$(srv "$@") || fail "srv $what: $got"
   e=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("error"))' "$W/body" 2>/dev/null)
   if [ "$got" != "$want" ] || { [ "$err" != - ] && [ "$e" != "$err" ]; }; then

@@ -84,6 +84,20 @@ PY
 # and the server did not re-parse it: the verdict is the same as with the log
 [ "$(json "$W/ev2.json" 'd["eventlog"] is not None')" = True ] || fail "--evidence-out must save the evidence with its log"
 
+# ---- only a hash the server does not hold: 409 eventlog_unknown, the
+# nonce not consumed (the full evidence then passes); hash and log both: 400
+N=$(nonce "$ID")
+run 0 "$T" quote --nonce "$N" --eventlog "$LOG" --out "$W/evx.json"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["eventlog"]=None; json.dump(d, open(sys.argv[2], "w"))' "$W/evx.json" "$W/evx-thin.json"
+expect 409 eventlog_unknown --header "Tpmattest-Eventlog-Sha256: $(openssl rand -hex 32)" --data-file "$W/evx-thin.json" POST "/v1/machines/$ID/attest"
+expect 400 malformed --header "Tpmattest-Eventlog-Sha256: $LOGSHA" --data-file "$W/evx.json" POST "/v1/machines/$ID/attest"
+expect 400 malformed --header "Tpmattest-Eventlog-Sha256: ${LOGSHA^^}" --data-file "$W/evx-thin.json" POST "/v1/machines/$ID/attest"
+expect 200 - --data-file "$W/evx.json" POST "/v1/machines/$ID/attest"
+cp "$W/body" "$W/vx.json"
+all_pass "$W/vx.json"
+expect 403 nonce --header "Tpmattest-Eventlog-Sha256: $LOGSHA" --data-file "$W/evx-thin.json" POST "/v1/machines/$ID/attest"
+echo "ok: an unknown log hash: 409 eventlog_unknown, the nonce kept; hash and log: 400"
+
 # ---- PCR 4 extended behind the log's back: FAIL naming PCR 4 ----
 tpm2_pcrextend "4:sha256=$(openssl rand -hex 32)" 2>"$W/err" || fail "tpm2_pcrextend"
 run 1 pattest
@@ -151,14 +165,14 @@ run 0 machines show "$ID" --json
 cp "$W/out" "$W/show.json"
 run 0 machines history "$ID" --json
 cp "$W/out" "$W/hist.json"
-python3 - "$W/hist.json" "$W/show.json" "$W"/v{1,2,3,4,5,6}.json <<'PY' || fail "history: $(head -c 2000 "$W/hist.json")"
+python3 - "$W/hist.json" "$W/show.json" "$W"/v{1,2,x,3,4,5,6}.json <<'PY' || fail "history: $(head -c 2000 "$W/hist.json")"
 import json, sys
 h = json.load(open(sys.argv[1]))["history"]
 show = json.load(open(sys.argv[2]))
 vs = [json.load(open(f)) for f in sys.argv[3:]]
 # newest first: the second snapshot attestation, the first, v5 ... v1;
-# the text attestation (PCR 4) between v3 and v4
-want = ["fail", "fail", "pass", "pass", "fail", "fail", "pass", "pass"]
+# the text attestation (PCR 4) between v3 and v4, vx between v2 and v3
+want = ["fail", "fail", "pass", "pass", "fail", "fail", "pass", "pass", "pass"]
 got = [e["verdict"] for e in h]
 assert got == want, (got, want)
 seqs = [e["seq"] for e in h]

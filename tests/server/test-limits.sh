@@ -71,8 +71,13 @@ assert st.startswith(b"HTTP/1.1 413"), (st, sent)
 print("  PUT /v1/policies/big 100 MB -> 413 after %d bytes" % sent, file=sys.stderr)
 PY
 # not held in memory: the server's peak resident size stays far below 100 MB
-[ "$(hwm)" -lt 81920 ] || fail "the server's peak resident size is $(hwm) kB after the 100 MB bodies"
-echo "ok: 100 MB bodies: 413, server peak RSS $(hwm) kB"
+# (not under AddressSanitizer, whose quarantine keeps freed buffers resident)
+if ldd "$T" 2>/dev/null | grep -q 'libasan'; then
+  echo "ok: 100 MB bodies: 413 (server peak RSS $(hwm) kB, not judged under ASan)"
+else
+  [ "$(hwm)" -lt 81920 ] || fail "the server's peak resident size is $(hwm) kB after the 100 MB bodies"
+  echo "ok: 100 MB bodies: 413, server peak RSS $(hwm) kB"
+fi
 # the limit itself: max_body (16 MiB) is read (and is not JSON: 400), one
 # byte more is too large
 [ "$(big $((16 << 20)) /v1/enroll)" = 400 ] || fail "16 MiB: want 400 malformed (read, not JSON): $(cat "$W/big")"

@@ -134,5 +134,13 @@ for f in "$W"/bg/r*.json; do
 done
 run 0 attest --machine "$A" --eventlog "$LOG" --json
 all_pass "$W/out"
+# and keeps attesting: --interval 1 --count 3, three more verdicts
+run 0 machines history "$A" --json
+h0=$(json "$W/out" 'len(d["history"])')
+run 0 attest --machine "$A" --eventlog "$LOG" --interval 1 --count 3
+[ "$(grep -c '^VERIFIED$' "$W/out")" = 3 ] || fail "attest --interval 1 --count 3: $(grep -c VERIFIED "$W/out") verdicts: $(head -c 600 "$W/out")"
+run 0 machines history "$A" --json
+[ "$(json "$W/out" 'len(d["history"])')" = $((h0 + 3)) ] || fail "history after --count 3: $(json "$W/out" 'len(d["history"])'), want $((h0 + 3))"
+[ "$(json "$W/out" '[e["verdict"] for e in d["history"][:3]]')" = "['pass', 'pass', 'pass']" ] || fail "the three verdicts"
 log_clean
 finish
