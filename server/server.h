@@ -25,9 +25,12 @@ struct tpa_ekstore;
 struct tpa_eventlog;
 
 /* Defaults (docs/api.md "Limits"). */
-#define SRV_DEFAULT_MAX_BODY (16u << 20)
+/* A client still sending its body holds up to max_body of memory for
+ * request_timeout: the product with max_connections bounds what
+ * unauthenticated clients can make the server hold (1 GiB by default). */
+#define SRV_DEFAULT_MAX_BODY (4u << 20)
 #define SRV_DEFAULT_MAX_HEADERS (16u << 10)
-#define SRV_DEFAULT_MAX_CONNECTIONS 1024
+#define SRV_DEFAULT_MAX_CONNECTIONS 256
 #define SRV_DEFAULT_REQUEST_TIMEOUT 10
 #define SRV_DEFAULT_NONCE_LIFETIME 120
 #define SRV_DEFAULT_NONCES_PER_MACHINE 4
