@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Per-request CPU on the unauthenticated endpoints.  The server is one
+# Per-request CPU on the unauthenticated endpoints, at --max-body 16 MiB
+# (the default was 16 MiB before b35e8a1; an operator may raise it).  The server is one
 # thread: whatever one request costs, every other client waits for.  Time
 # from the last byte sent to the answer:
 #  - POST /v1/enroll with a 12 MiB object of 1M members (the request
@@ -11,7 +12,7 @@
 #    matters before the AK signed the quote;
 #  - JSON nested 10,000 deep and 1M values, on every body reader: < 1 s.
 TPA=$1; . "$(dirname "$0")/lib.sh"
-tpm_new a; tls_setup; serve_start --quiet; enroll a
+tpm_new a; tls_setup; serve_start --quiet --max-body 16777216; enroll a
 python3 - <<'PY' || fail "per-request CPU"
 import time
 from atk import *
