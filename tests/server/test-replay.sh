@@ -6,7 +6,8 @@
 # is evicted; an expired one is refused; machine A's nonce in machine B's
 # attestation is refused; B's quote sent as A's is not recorded; the same EK
 # enrolling again is 409 already_enrolled, another machine taking A's name
-# 409 name_taken, and both are possible again after an admin deletes A.
+# 409 name_taken, and both are possible again after an admin deletes A; at
+# most --max-nonces outstanding overall (429 busy).
 # $1: tpmattest.
 . "$(dirname "$0")/lib.sh"
 LOG=$EXAMPLES/cos-101-amd-sev.bin
@@ -151,5 +152,22 @@ run 0 attest --machine "$A" --eventlog "$LOG" --json; verdict_is "$W/out" pass N
 refused_nonce "$A" "$W/ev1.json"
 refused_nonce "$A" "$W/n3.json"
 echo "ok: re-enrollment refused (409), possible after delete"
+
+# ---- the nonce table is bounded overall (--max-nonces 3): 429 busy ----
+stop_server
+start_server --nonce-lifetime 6 --max-nonces 3
+sleep 6.5 # every nonce issued before has expired
+for i in 1 2 3; do nonce "$A" >/dev/null; done
+expect 429 busy POST "/v1/machines/$A/nonce"
+expect 429 busy POST "/v1/machines/$B/nonce"
+run 4 attest --machine "$B" --eventlog "$LOG"
+grep -q "busy.*(HTTP 429)" "$W/err" || fail "attest while the nonce table is full: $(cat "$W/err")"
+# not for machines that do not exist, even then
+expect 404 not_found POST "/v1/machines/$(printf '%064d' 0)/nonce"
+run 1 attest --machine "$(printf '%064d' 0)" --evidence "$W/ev1.json"
+grep -q "not_found.*(HTTP 404)" "$W/err" || fail "evidence for no machine: $(cat "$W/err")"
+sleep 6.5
+on_b run 0 attest --machine "$B" --eventlog "$LOG" --json; verdict_is "$W/out" pass None True
+echo "ok: at most --max-nonces outstanding: 429 busy, until they expire"
 log_clean
 pass

@@ -19,6 +19,7 @@ run 0 "$T" eventlog extend "$LOG"
 start_server
 run 0 enroll --name "machine a" --id-file "$W/id"
 A=$(cat "$W/id")
+[ "$A" = "$ID_a" ] && [ "$(cat "$W/out")" = "$A" ] || fail "enroll prints '$(cat "$W/out")', the id file holds $A, the EK's SHA-256 is $ID_a"
 run 0 attest --machine "$A" --eventlog "$LOG" --evidence-out "$W/ev1.json" --json
 run 0 attest --machine "$A" --eventlog "$LOG" --evidence-out "$W/ev2.json" --json
 cp "$W/out" "$W/v2.json"
