@@ -12,10 +12,12 @@ library only.  Every wait is bounded.
       POST of N bytes, streamed (never held in memory); prints the status of
       the answer, or "none" when the server closed without one
   slow --host H --port P --silent N --drip N --tlsdrip N --halfhello N
-       --ready F --out F [--max S]
+       --bodydrip N --idle N --ready F --out F [--max S]
       opens the connections (silent: TCP, nothing sent; drip: one byte a
       second of a TLS ClientHello; tlsdrip: the TLS handshake, then one byte a
-      second of an HTTP request; halfhello: half a ClientHello, then nothing),
+      second of an HTTP request; halfhello: half a ClientHello, then nothing;
+      bodydrip: a POST's headers, then one byte a second of its body; idle:
+      one request answered, then nothing, the time counted from the answer),
       writes F when all are open, then waits (at most --max seconds) until the
       server closes each one; --out: JSON {kind: [seconds until closed or null]}
   proxy --port-file F --upstream PORT --cert F --key F --ca F --logdir D
@@ -215,7 +217,8 @@ def cmd_slow(a):
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    kinds = [("silent", a.silent), ("drip", a.drip), ("tlsdrip", a.tlsdrip), ("halfhello", a.halfhello)]
+    kinds = [("silent", a.silent), ("drip", a.drip), ("tlsdrip", a.tlsdrip), ("halfhello", a.halfhello),
+             ("bodydrip", a.bodydrip), ("idle", a.idle)]
     res = {k: [None] * n for k, n in kinds}
     opened = [0]
     errors = []
@@ -226,11 +229,26 @@ def cmd_slow(a):
         try:
             s = socket.create_connection((a.host, a.port), timeout=10)
             t0 = time.time()
-            if kind == "tlsdrip":
+            if kind in ("tlsdrip", "bodydrip", "idle"):
                 s = ctx.wrap_socket(s, server_hostname=a.host)
                 t0 = time.time()
-            elif kind == "halfhello":
+            if kind == "halfhello":
                 s.sendall(hello[: len(hello) // 2])
+            elif kind == "bodydrip":
+                s.sendall(b"POST /v1/enroll HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                          b"Content-Length: 1000\r\n\r\n")
+            elif kind == "idle":
+                # one request answered on a kept-alive connection; then idle:
+                # the time counts from the answer
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                got = b""
+                s.settimeout(10)
+                while b'"ok"}' not in got:
+                    d = s.recv(4096)
+                    if not d:
+                        raise OSError("closed before the answer")
+                    got += d
+                t0 = time.time()
         except Exception as e:  # noqa: the test reports it
             with lock:
                 errors.append("%s %d: %s" % (kind, i, e))
@@ -242,8 +260,8 @@ def cmd_slow(a):
         pos, nxt = 0, time.time()
         s.settimeout(0.2)
         while time.time() < deadline:
-            if kind in ("drip", "tlsdrip") and time.time() >= nxt:
-                data = hello if kind == "drip" else req
+            if kind in ("drip", "tlsdrip", "bodydrip") and time.time() >= nxt:
+                data = {"drip": hello, "tlsdrip": req, "bodydrip": b'{"name": "' + b"x" * 990 + b'"}'}[kind]
                 try:
                     s.send(data[pos % len(data): pos % len(data) + 1])
                 except (OSError, ssl.SSLError):
@@ -367,7 +385,7 @@ def main():
     s = sub.add_parser("slow")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, required=True)
-    for o in ("--silent", "--drip", "--tlsdrip", "--halfhello"):
+    for o in ("--silent", "--drip", "--tlsdrip", "--halfhello", "--bodydrip", "--idle"):
         s.add_argument(o, type=int, default=0)
     s.add_argument("--ready", required=True)
     s.add_argument("--out", required=True)

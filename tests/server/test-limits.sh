@@ -4,8 +4,9 @@
 # with a Content-Length or chunked, is 413 too_large without the server
 # holding it, and the server answers /healthz after; JSON nested 10,000 deep
 # is 400 malformed; 50 clients that connect and send nothing, one byte a
-# second (of a ClientHello, or of a request after the handshake) or half a
-# ClientHello do not keep a real attester from its PASS verdict, and the
+# second (of a ClientHello, of a request after the handshake, of a body),
+# half a ClientHello, or nothing after an answer on a kept-alive connection
+# do not keep a real attester from its PASS verdict, and the
 # server closes them once --request-timeout (3 s) is over; with
 # --max-connections below 50 the attester waits its turn and still passes.
 # $1: tpmattest.
@@ -117,7 +118,7 @@ echo "ok: JSON nested 10,000 deep: 400 malformed"
 # the server closes them or MAX seconds; waits until all are open
 slow_clients() {
   rm -f "$W/slow.ready" "$W/slow.json"
-  python3 "$SHERE/srv.py" slow --port "$PORT" --silent 13 --drip 12 --tlsdrip 13 --halfhello 12 \
+  python3 "$SHERE/srv.py" slow --port "$PORT" --silent 9 --drip 9 --tlsdrip 8 --halfhello 8 --bodydrip 8 --idle 8 \
     --ready "$W/slow.ready" --out "$W/slow.json" --max "$1" 2>"$W/slow.err" &
   SLOW_PID=$!
   PIDS+=($SLOW_PID)
