@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Races and replays: one evidence sent on 20 connections at once (exactly
 # one verdict recorded, the others 403 nonce); two challenges of one EK
-# activated at once (one enrollment, the other 409); an activation replayed
+# activated at once (one enrollment, the other 409); two machines' challenges
+# for one name activated at once (one 200, one 409 name_taken); a secret
+# sent under another pending challenge's id (403 secret, that challenge
+# spent); an activation replayed
 # (404); one name wanted by two machines (409 name_taken); an enrolled EK
 # enrolling again (409); deletion only by an admin, and what it forgets.
 TPA=$1; . "$(dirname "$0")/lib.sh"
-tpm_new a; tpm_new b; tls_setup; serve_start
+tpm_new a; tpm_new b; tpm_new c; tls_setup; serve_start
 python3 - <<'PY' || fail "races"
 import threading
 from atk import *
@@ -52,6 +55,33 @@ check(r.status == 404 and r.get("error") == "not_found", f"replayed activation: 
 # enrolled EK again
 r = req("POST", "/v1/enroll", {"name": None, "request": reqdoc})
 check(r.status == 409 and r.get("error") == "already_enrolled", f"enrolled EK again: {r}")
+# B and C both hold a challenge for one name; activated at once: one wins
+def challenge(tpm, name):
+    d = f"{W}/tpm-{tpm}"
+    r = req("POST", "/v1/enroll", {"name": name, "request": json.load(open(f"{d}/req.json"))})
+    check(r.status == 200, f"enroll {tpm}: {r}")
+    json.dump(r.json["challenge"], open(f"{d}/chn.json", "w"))
+    p = subprocess.run([TPA, "enroll", "activate", f"{d}/chn.json", "--out", f"{d}/respn.json"],
+                       env=tpm_env(tpm), capture_output=True, timeout=120)
+    check(p.returncode == 0, p.stderr.decode())
+    return open(f"{d}/respn.json", "rb").read(), r.json["challenge"]["id"]
+rb, idb = challenge("b", "wanted"); rc, idc = challenge("c", "wanted")
+out = parallel(2, [("POST", "/v1/enroll/activate", rb), ("POST", "/v1/enroll/activate", rc)])
+check(sorted(o[0] for o in out) == [200, 409] and [o[1]["error"] for o in out if o[0] == 409] == ["name_taken"],
+      f"two machines, one name, at once: {out}")
+won = [o[1]["machine_id"] for o in out if o[0] == 200][0]
+check(admin("DELETE", f"/v1/machines/{won}").status == 200, "delete the winner")
+# an activation carrying another pending challenge's id (C's secret, B's id)
+rb, idb = challenge("b", None); rc, idc = challenge("c", None)
+forged = json.loads(rc); forged["id"] = idb
+r = req("POST", "/v1/enroll/activate", json.dumps(forged))
+check(r.status == 403 and r.get("error") == "refused" and r.get("check") == "secret",
+      f"C's secret under B's challenge id: {r}")
+check(len(admin("GET", "/v1/machines").json["machines"]) == 1, "a machine enrolled by a wrong secret")
+r = req("POST", "/v1/enroll/activate", rb)
+check(r.status == 404, f"B's challenge after another's try (one try per challenge): {r}")
+r = req("POST", "/v1/enroll/activate", rc)
+check(r.status == 200, f"C's own activation: {r}")
 # B wants A's name: at the challenge, refused
 r = req("POST", "/v1/enroll", {"name": "same", "request": json.load(open(f"{W}/tpm-b/req.json"))})
 check(r.status == 409 and r.get("error") == "name_taken", f"B with A's name: {r}")
