@@ -24,7 +24,9 @@ swtpm_down a; rm -rf "$W/tpm-a/state"; cp -a "$W/snapshot" "$W/tpm-a/state"; swt
 python3 - <<'PY' || fail "rollback"
 from atk import *
 r = fresh_attest("a")
-check(r.get("verdict") == "fail" and r.get("failed_check") == "counter", f"restored snapshot: {r}")
+check(r.get("verdict") == "fail" and r.get("failed_check") == "counter" and r.get("recorded") is True,
+      f"restored snapshot: {r}")
+check(show(machine_id("a"))["last_verdict"] == "fail", "the rollback FAIL is the machine's last verdict")
 PY
 for i in 1 2 3; do tpm2_nvincrement -C o 0x01000100 >/dev/null 2>&1 || fail "tpm2_nvincrement"; done
 python3 - <<'PY' || fail "rolled back, then pushed forward"
