@@ -200,6 +200,32 @@ static void handle_enroll(srv *s, struct evhttp_request *req)
 		                "enrollment: cannot write documents");
 		goto out;
 	}
+	/* One TPM, one machine: the TPM's other EK (RSA or ECC) may not be
+	 * enrolled already.  Only as good as the request, which names the
+	 * EKs the TPM has; docs/api.md says what remains. */
+	for (int k = 0; k < 2; k++) {
+		const tpa_enroll_ek *ek = k ? &er.ek_ecc : &er.ek_rsa;
+		uint8_t other[32];
+		char ohex[STORE_ID_HEX];
+		store_machine om;
+		if (!ek->present ||
+		    tpa_hash(TPA_ALG_SHA256, ek->public_area, ek->public_len, other) != TPA_OK ||
+		    memcmp(other, id, 32) == 0)
+			continue;
+		hex(other, 32, ohex);
+		memset(&om, 0, sizeof(om));
+		r = store_machine_get(s->st, ohex, &om, why, sizeof(why));
+		store_machine_clear(&om);
+		if (r == TPA_OK) {
+			srv_reply_error(s, req, 409, "already_enrolled", NULL,
+			                "this TPM is enrolled already under its other EK");
+			goto out;
+		}
+		if (r != TPA_E_NOT_FOUND) {
+			reply_store_error(s, req, why);
+			goto out;
+		}
+	}
 	memset(&sp, 0, sizeof(sp));
 	memcpy(sp.id, pend.id, sizeof(sp.id));
 	hex(id, 32, sp.machine_id);
