@@ -10,7 +10,9 @@ library only.  Every wait is bounded.
       that are not the ones wanted, exit 1 if any
   bigbody --url U --ca F --path P --size N [--chunked]
       POST of N bytes, streamed (never held in memory); prints the status of
-      the answer, or "none" when the server closed without one
+      the answer, or "reset" when the connection broke before one came (the
+      server closed it while the body was being sent), "none" when the server
+      closed it cleanly without one
   slow --host H --port P --silent N --drip N --tlsdrip N --halfhello N
        --bodydrip N --idle N --ready F --out F [--max S]
       opens the connections (silent: TCP, nothing sent; drip: one byte a
@@ -150,21 +152,21 @@ def cmd_bigbody(a):
     hdr += "Transfer-Encoding: chunked\r\n" if a.chunked else "Content-Length: %d\r\n" % a.size
     s.sendall((hdr + "\r\n").encode())
     chunk = b" " * 65536
-    sent, buf, closed = 0, b"", False
+    sent, buf, closed, reset = 0, b"", False, False
     t0 = time.time()
     deadline = t0 + 60
 
     def poll(wait):
         # an answer (or the end) from the server, if any; TLS records that
         # carry no data (session tickets) are not one
-        nonlocal buf, closed
+        nonlocal buf, closed, reset
         s.settimeout(wait)
         try:
             d = s.recv(4096)
         except (socket.timeout, ssl.SSLWantReadError):
             return
         except (OSError, ssl.SSLError):
-            closed = True
+            closed = reset = True
             return
         if not d:
             closed = True
@@ -182,6 +184,7 @@ def cmd_bigbody(a):
             else:
                 s.sendall(chunk[:n])
         except (OSError, ssl.SSLError):
+            reset = True
             break  # the server stopped reading: its answer may be waiting
         sent += n
     if a.chunked and sent >= a.size and not closed:
@@ -194,7 +197,7 @@ def cmd_bigbody(a):
         poll(0.5)
     line = buf.split(b"\r\n", 1)[0].split()
     status = line[1].decode() if len(line) >= 2 and line[0].startswith(b"HTTP/") else None
-    print("%s %d %.1f" % (status or "none", sent, time.time() - t0))
+    print("%s %d %.1f" % (status or ("reset" if reset else "none"), sent, time.time() - t0))
     return 0
 
 

@@ -94,6 +94,8 @@ a() { cat "$W/ans.$(echo "$1" | tr -c 'A-Za-z0-9\n' _)"; }
 python3 - "$ID" "$W" <<'PY' || fail "the admin's answers"
 import json, sys, re, glob
 mid, w = sys.argv[1:3]
+def p_ok(e):
+    return set(e) == {"seq", "at", "verdict", "error", "result"} and e["result"]["verdict"] == e["verdict"]
 def ans(e):
     return open(w + "/ans." + re.sub(r"[^A-Za-z0-9]", "_", e), "rb").read()
 ms = json.loads(ans("GET /v1/machines"))["machines"]
@@ -102,12 +104,17 @@ m = json.loads(ans("GET /v1/machines/" + mid))
 assert m["machine_id"] == mid and m["name"] == "admin-test" and m["last_verdict"] == "pass", m
 h = json.loads(ans("GET /v1/machines/%s/history" % mid))["history"]
 assert len(h) == 1 and h[0]["verdict"] == "pass", h
+assert p_ok(h[0]), h[0]
 h1 = json.loads(ans("GET /v1/machines/%s/history?limit=1" % mid))["history"]
 assert len(h1) == 1, h1
 p = json.loads(ans("GET /v1/policies/golden"))
 assert p == json.load(open(w + "/golden.json")), "GET /v1/policies/golden is not the document stored"
 ps = json.loads(ans("GET /v1/policies"))["policies"]
 assert [x["name"] for x in ps] == ["golden"], ps
+assert json.loads(ans("PUT /v1/policies/golden")) == {"stored": True}, ans("PUT /v1/policies/golden")
+a = json.loads(ans("PUT /v1/machines/%s/policy" % mid))
+assert a == {"machine_id": mid, "policy": "golden"}, a
+assert json.loads(ans("DELETE /v1/machines/" + mid)) == {"deleted": True}, ans("DELETE /v1/machines/" + mid)
 met = ans("GET /metrics").decode()
 for k in ("tpmattest_attestations_total{verdict=\"pass\"} 1", "tpmattest_machines_enrolled 1",
           "tpmattest_attestation_seconds_bucket", "tpmattest_store_commit_seconds_bucket",

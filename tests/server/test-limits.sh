@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The server's limits (THREATS "Server": slow or half-open clients,
 # oversized or deep input; docs/api.md "Limits"): a 100 MB body, streamed
-# with a Content-Length or chunked, is 413 too_large without the server
-# holding it, and the server answers /healthz after; JSON nested 10,000 deep
+# with a Content-Length or chunked, is 413 without the server holding it,
+# and the server answers /healthz after; JSON nested 10,000 deep
 # is 400 malformed; 50 clients that connect and send nothing, one byte a
 # second (of a ClientHello, of a request after the handshake, of a body),
 # half a ClientHello, or nothing after an answer on a kept-alive connection
@@ -33,12 +33,26 @@ big() { # SIZE PATH [--chunked]: the status of a POST of SIZE bytes (spaces)
   cut -d' ' -f1 "$W/big"
 }
 hwm() { awk '/^VmHWM/ {print $2}' "/proc/$SRV_PID/status"; }
+# refused at the headers (Content-Length) or once max_body is read
+# (chunked): 413 from libevent, or the connection reset while the body is
+# still being sent (docs/api.md "Errors"); at least one 413 is seen
+MAXB=$("$T" serve --help | sed -n 's/.*--max-body BYTES (\([0-9]*\)).*/\1/p')
+[ -n "$MAXB" ] || fail "no --max-body default in serve --help"
+: >"$W/bigst"
+too_big() { # SIZE PATH [--chunked]
+  local st
+  st=$(big "$@")
+  case $st in 413|reset) echo "$st" >>"$W/bigst" ;; *) fail "$1 bytes to $2 $3: want 413 (or a reset): $(cat "$W/big")" ;; esac
+  [ "$(cut -d' ' -f2 "$W/big")" -lt "$1" ] || [ "$st" = 413 ] || fail "$1 bytes to $2: all sent, no answer"
+}
 for p in "/v1/machines/$ID/attest" /v1/enroll /v1/enroll/activate; do
-  [ "$(big $((100 << 20)) "$p")" = 413 ] || fail "100 MB with Content-Length to $p: want 413: $(cat "$W/big")"
+  too_big $((100 << 20)) "$p"
   expect 200 - GET /healthz
-  [ "$(big $((100 << 20)) "$p" --chunked)" = 413 ] || fail "100 MB chunked to $p: want 413: $(cat "$W/big")"
+  too_big $((100 << 20)) "$p" --chunked
+  [ "$(cut -d' ' -f2 "$W/big")" -le $((MAXB + (1 << 20))) ] || fail "chunked: the server read $(cut -d' ' -f2 "$W/big") bytes, above max_body $MAXB"
   expect 200 - GET /healthz
 done
+grep -q 413 "$W/bigst" || fail "no 413 at all for the 100 MB bodies (only resets)"
 # the admin's endpoints too (with the admin's certificate, srv.py req)
 python3 - "$URL" "$CA" "$W/pki/admin.pem" "$W/pki/admin.key" <<'PY' || fail "100 MB to PUT /v1/policies/big"
 import socket, ssl, sys, time
@@ -68,7 +82,7 @@ while time.time() < end and b"\r\n" not in buf:
                 pass
             break
 st = buf.split(b"\r\n")[0]
-assert st.startswith(b"HTTP/1.1 413"), (st, sent)
+assert st.startswith(b"HTTP/1.1 413") or (not st and sent < (100 << 20)), (st, sent)
 print("  PUT /v1/policies/big 100 MB -> 413 after %d bytes" % sent, file=sys.stderr)
 PY
 # not held in memory: the server's peak resident size stays far below 100 MB
@@ -79,12 +93,13 @@ else
   [ "$(hwm)" -lt 81920 ] || fail "the server's peak resident size is $(hwm) kB after the 100 MB bodies"
   echo "ok: 100 MB bodies: 413, server peak RSS $(hwm) kB"
 fi
-# the limit itself: max_body (16 MiB) is read (and is not JSON: 400), one
-# byte more is too large
-[ "$(big $((16 << 20)) /v1/enroll)" = 400 ] || fail "16 MiB: want 400 malformed (read, not JSON): $(cat "$W/big")"
-[ "$(big $(((16 << 20) + 1)) /v1/enroll)" = 413 ] || fail "16 MiB + 1: want 413: $(cat "$W/big")"
-[ "$(big $(((16 << 20) + 1)) /v1/enroll --chunked)" = 413 ] || fail "16 MiB + 1 chunked: want 413: $(cat "$W/big")"
-soft_expect 413 too_large --header "X-Filler: $(head -c 20000 /dev/zero | tr '\0' a)" POST "/v1/machines/$ID/nonce"
+# the limit itself: max_body ($MAXB, the documented default) is read (and
+# is not JSON: 400), one byte more is too large; headers above 16 KiB: 400
+# (both libevent's answers, docs/api.md "Errors")
+[ "$(big "$MAXB" /v1/enroll)" = 400 ] || fail "$MAXB bytes: want 400 malformed (read, not JSON): $(cat "$W/big")"
+case $(big $((MAXB + 1)) /v1/enroll) in 413|reset) ;; *) fail "max_body + 1: want 413: $(cat "$W/big")" ;; esac
+case $(big $((MAXB + 1)) /v1/enroll --chunked) in 413|reset) ;; *) fail "max_body + 1 chunked: want 413: $(cat "$W/big")" ;; esac
+expect 400 - --header "X-Filler: $(head -c 20000 /dev/zero | tr '\0' a)" POST "/v1/machines/$ID/nonce"
 expect 200 - GET /healthz
 
 # ---- JSON nested 10,000 deep ----
