@@ -118,7 +118,7 @@ open(w + "/deep-enroll.json", "w").write('{"name": "deep", "request": ' + '{"a":
 PY
 for f in deep-array deep-object deep-evidence; do
   expect 400 malformed --data-file "$W/$f.json" POST "/v1/machines/$ID/attest"
-  grep -qi "depth\|deep\|nest" "$W/body" || echo "  note: the 400 for $f does not name the depth: $(head -c 300 "$W/body")" >&2
+  grep -qi "depth\|nest" "$W/body" || fail "the 400 for $f does not name the depth limit: $(head -c 300 "$W/body")"
 done
 expect 400 malformed --data-file "$W/deep-enroll.json" POST /v1/enroll
 expect 400 malformed --data-file "$W/deep-array.json" POST /v1/enroll/activate
