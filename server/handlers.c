@@ -912,9 +912,12 @@ static void handle_history(srv *s, struct evhttp_request *req, const char *id)
 		json_object_object_add(e, "verdict", json_object_new_string(rows[i].verdict));
 		json_object_object_add(e, "error",
 		                       jstr_or_null(rows[i].error[0] != 0, rows[i].error));
-		if (rows[i].result_json)
-			tpa_json_parse(rows[i].result_json, strlen(rows[i].result_json), &res, NULL,
-			               0);
+		if (rows[i].result_json &&
+		    tpa_json_parse(rows[i].result_json, strlen(rows[i].result_json), &res, NULL,
+		                   0) == TPA_OK &&
+		    json_object_is_type(res, json_type_object))
+			/* stored before its row had a number */
+			json_object_object_add(res, "seq", json_object_new_int64(rows[i].seq));
 		json_object_object_add(e, "result", res);
 		json_object_array_add(arr, e);
 		store_verdict_clear(&rows[i]);
@@ -1096,7 +1099,9 @@ void srv_route(struct evhttp_request *req, void *arg)
 	if (srv_framing_ok(s, req) != 0)
 		return;
 	if (!path || srv_split_path(path, &p) != 0) {
-		srv_reply_error(s, req, 404, "not_found", NULL, "no such endpoint");
+		srv_reply_error(s, req, 400, "malformed", NULL,
+		                "path: empty or dot segments, percent-escapes and bytes outside "
+		                "printable ASCII are not accepted");
 		return;
 	}
 	if (p.n == 1 && seg_is(&p, 0, "healthz")) {
@@ -1188,6 +1193,8 @@ void srv_route(struct evhttp_request *req, void *arg)
 				return;
 			return handle_policy_list(s, req);
 		}
+		if (srv_require_admin(s, req) != 0)
+			return;
 		if (srv_parse_policy_name(p.seg[2], p.len[2], name) != 0) {
 			srv_reply_error(
 			        s, req, 400, "malformed", NULL,
@@ -1196,8 +1203,6 @@ void srv_route(struct evhttp_request *req, void *arg)
 		}
 		if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_PUT)
 			return not_allowed(s, req);
-		if (srv_require_admin(s, req) != 0)
-			return;
 		if (m == EVHTTP_REQ_PUT)
 			return handle_policy_put(s, req, name);
 		return handle_policy_get(s, req, name);

@@ -37,11 +37,12 @@ for p in ("//v1//machines", "/v1//machines", "/v1/%6dachines", f"/v1/machines/{A
           f"/v1/machines/{A}//nonce", "/v1/machines/../policies", "/V1/machines", "/v2/machines",
           f"/v1/machines/{A}/nonce/x", f"/v1/machines/{A}/attest/x/y"):
     s, j = js(f"POST {p} HTTP/1.1\r\n{H}Content-Length: 0\r\n\r\n".encode())
-    # unknown paths under /v1/machines are the admin's: 401 first is fine
-    check(s in (401, 404) and j and j["error"] in ("not_found", "admin_certificate_required"),
+    # unknown paths under /v1/machines are the admin's: 401 first is fine;
+    # empty, dot and percent-escaped segments are refused as malformed
+    check(s in (400, 401, 404) and j and j["error"] in ("malformed", "not_found", "admin_certificate_required"),
           f"POST {p}: {s} {j}")
     s, j = js(f"GET {p} HTTP/1.1\r\n{H}\r\n".encode(), cert="admin")
-    check(s in (404, 405) and j, f"GET {p} as admin: {s} {j}")
+    check(s in (400, 404, 405) and j, f"GET {p} as admin: {s} {j}")
 for p in (f"/v1/machines/{A.upper()}/nonce", f"/v1/machines/{A[:63]}/nonce", f"/v1/machines/{A}0/nonce"):
     s, j = js(f"POST {p} HTTP/1.1\r\n{H}Content-Length: 0\r\n\r\n".encode())
     check(s == 400 and j["error"] == "malformed", f"POST {p}: {s} {j}")
