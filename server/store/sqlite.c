@@ -736,44 +736,67 @@ static int64_t limit64(size_t limit)
 	return limit > (size_t)INT64_MAX ? INT64_MAX : (int64_t)limit;
 }
 
-int store_machine_list(store *s, const char *after_id, size_t limit, store_machine *out, size_t *n,
-                       char *why, size_t whylen)
+/* One row into one element: TPA_OK, or an error already reported in why
+ * with the element left holding nothing to free. */
+typedef int (*row_fn)(store *s, sqlite3_stmt *st, void *elem, char *why, size_t whylen);
+
+/* The rows of st, at most limit, through row into out (elements of elem
+ * bytes), all or nothing: on failure the rows read are cleared and out is
+ * untouched.  The statement is released. */
+static int read_rows(store *s, sqlite3_stmt *st, size_t limit, size_t elem, row_fn row,
+                     void (*clear)(void *), void *out, size_t *n, char *why, size_t whylen)
 {
-	store_machine *tmp = NULL;
-	sqlite3_stmt *st;
-	size_t k = 0, cap = 0, i;
+	unsigned char *tmp = NULL;
+	size_t k = 0, cap = 0;
 	int r = TPA_OK, rc = SQLITE_DONE;
 
-	if (!s || !after_id || !n || (limit && !out))
-		return bad_arg("no store or output", why, whylen);
-	if (strnlen(after_id, STORE_ID_HEX) >= STORE_ID_HEX)
-		return bad_arg("after_id is longer than a machine id", why, whylen);
-	st = q(s, ST_MACHINE_LIST, "TI", after_id, limit64(limit));
 	if (!st)
 		return db_fail(s, NULL, why, whylen);
 	while (r == TPA_OK && k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!grow((void **)&tmp, &cap, k + 1, limit, sizeof(*tmp))) {
+		if (!grow((void **)&tmp, &cap, k + 1, limit, elem)) {
 			r = nomem(s, st, why, whylen);
 			break;
 		}
-		r = row_machine(s, st, &tmp[k], why, whylen);
+		memset(tmp + k * elem, 0, elem);
+		r = row(s, st, tmp + k * elem, why, whylen);
 		if (r == TPA_OK)
 			k++;
 	}
 	if (r == TPA_OK && k < limit && rc != SQLITE_DONE)
 		r = db_fail(s, st, why, whylen);
 	if (r != TPA_OK) {
-		for (i = 0; i < k; i++)
-			store_machine_clear(&tmp[i]);
+		for (size_t i = 0; clear && i < k; i++)
+			clear(tmp + i * elem);
 		free(tmp);
 		return r;
 	}
 	release(st);
 	if (k)
-		memcpy(out, tmp, k * sizeof(*tmp));
+		memcpy(out, tmp, k * elem);
 	free(tmp);
 	*n = k;
 	return TPA_OK;
+}
+
+static int row_machine_any(store *s, sqlite3_stmt *st, void *elem, char *why, size_t whylen)
+{
+	return row_machine(s, st, elem, why, whylen);
+}
+
+static void clear_machine_any(void *m)
+{
+	store_machine_clear(m);
+}
+
+int store_machine_list(store *s, const char *after_id, size_t limit, store_machine *out, size_t *n,
+                       char *why, size_t whylen)
+{
+	if (!s || !after_id || !n || (limit && !out))
+		return bad_arg("no store or output", why, whylen);
+	if (strnlen(after_id, STORE_ID_HEX) >= STORE_ID_HEX)
+		return bad_arg("after_id is longer than a machine id", why, whylen);
+	return read_rows(s, q(s, ST_MACHINE_LIST, "TI", after_id, limit64(limit)), limit,
+	                 sizeof(*out), row_machine_any, clear_machine_any, out, n, why, whylen);
 }
 
 int store_machine_delete(store *s, const char *id, char *why, size_t whylen)
@@ -1151,63 +1174,43 @@ int store_attest_commit(store *s, const store_attestation *a, int64_t *seq, char
 	return r;
 }
 
+static int row_verdict(store *s, sqlite3_stmt *st, void *elem, char *why, size_t whylen)
+{
+	store_verdict *v = elem;
+	int r;
+
+	v->seq = sqlite3_column_int64(st, 0);
+	v->at = sqlite3_column_int64(st, 1);
+	if (!col_copy(st, 2, v->verdict, sizeof(v->verdict)) ||
+	    !col_copy(st, 3, v->error, sizeof(v->error)))
+		return corrupt(s, st, "a verdict", why, whylen);
+	r = col_dup(st, 4, &v->result_json);
+	if (r == TPA_OK && !v->result_json)
+		r = TPA_E_IO;
+	if (r == TPA_E_NOMEM)
+		return nomem(s, st, why, whylen);
+	if (r != TPA_OK)
+		return corrupt(s, st, "a verdict", why, whylen);
+	return TPA_OK;
+}
+
+static void clear_verdict_any(void *v)
+{
+	store_verdict_clear(v);
+}
+
 int store_history(store *s, const char *id, int64_t before, size_t limit, store_verdict *out,
                   size_t *n, char *why, size_t whylen)
 {
-	store_verdict *tmp = NULL;
-	sqlite3_stmt *st;
-	size_t k = 0, cap = 0, i;
-	int r = TPA_OK, rc = SQLITE_DONE;
-
 	if (!s || !n || (limit && !out))
 		return bad_arg("no store or output", why, whylen);
 	if (!id_ok(id))
 		return bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
 	if (before < 0)
 		return bad_arg("before is a sequence number, or 0", why, whylen);
-	st = q(s, ST_HISTORY, "TII", id, before ? before : INT64_MAX, limit64(limit));
-	if (!st)
-		return db_fail(s, NULL, why, whylen);
-	while (r == TPA_OK && k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		store_verdict *v;
-
-		if (!grow((void **)&tmp, &cap, k + 1, limit, sizeof(*tmp))) {
-			r = nomem(s, st, why, whylen);
-			break;
-		}
-		v = &tmp[k];
-		memset(v, 0, sizeof(*v));
-		v->seq = sqlite3_column_int64(st, 0);
-		v->at = sqlite3_column_int64(st, 1);
-		if (!col_copy(st, 2, v->verdict, sizeof(v->verdict)) ||
-		    !col_copy(st, 3, v->error, sizeof(v->error))) {
-			r = corrupt(s, st, "a verdict", why, whylen);
-			break;
-		}
-		r = col_dup(st, 4, &v->result_json);
-		if (r == TPA_OK && !v->result_json)
-			r = TPA_E_IO;
-		if (r == TPA_E_NOMEM)
-			r = nomem(s, st, why, whylen);
-		else if (r != TPA_OK)
-			r = corrupt(s, st, "a verdict", why, whylen);
-		if (r == TPA_OK)
-			k++;
-	}
-	if (r == TPA_OK && k < limit && rc != SQLITE_DONE)
-		r = db_fail(s, st, why, whylen);
-	if (r != TPA_OK) {
-		for (i = 0; i < k; i++)
-			store_verdict_clear(&tmp[i]);
-		free(tmp);
-		return r;
-	}
-	release(st);
-	if (k)
-		memcpy(out, tmp, k * sizeof(*tmp));
-	free(tmp);
-	*n = k;
-	return TPA_OK;
+	return read_rows(s,
+	                 q(s, ST_HISTORY, "TII", id, before ? before : INT64_MAX, limit64(limit)),
+	                 limit, sizeof(*out), row_verdict, clear_verdict_any, out, n, why, whylen);
 }
 
 /* ---- policies ---- */
@@ -1259,49 +1262,45 @@ int store_policy_get(store *s, const char *name, char **doc, int64_t *updated, c
 	return TPA_OK;
 }
 
+struct policy_row {
+	char name[STORE_POLICY_NAME_MAX];
+	int64_t updated;
+};
+
+static int row_policy(store *s, sqlite3_stmt *st, void *elem, char *why, size_t whylen)
+{
+	struct policy_row *p = elem;
+	if (!col_copy(st, 0, p->name, sizeof(p->name)))
+		return corrupt(s, st, "a policy name", why, whylen);
+	p->updated = sqlite3_column_int64(st, 1);
+	return TPA_OK;
+}
+
 int store_policy_list(store *s, char (*names)[STORE_POLICY_NAME_MAX], int64_t *updated,
                       size_t limit, size_t *n, char *why, size_t whylen)
 {
-	struct row {
-		char name[STORE_POLICY_NAME_MAX];
-		int64_t updated;
-	} *tmp = NULL;
-	sqlite3_stmt *st;
-	size_t k = 0, cap = 0, i;
-	int r = TPA_OK, rc = SQLITE_DONE;
+	struct policy_row *rows;
+	size_t k = 0;
+	int r;
 
 	if (!s || !n || (limit && !names))
 		return bad_arg("no store or output", why, whylen);
-	st = q(s, ST_POLICY_LIST, "I", limit64(limit));
-	if (!st)
-		return db_fail(s, NULL, why, whylen);
-	while (k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!grow((void **)&tmp, &cap, k + 1, limit, sizeof(*tmp))) {
-			r = nomem(s, st, why, whylen);
-			break;
+	if (limit && !(rows = calloc(limit, sizeof(*rows))))
+		return nomem(s, NULL, why, whylen);
+	if (!limit)
+		rows = NULL;
+	r = read_rows(s, q(s, ST_POLICY_LIST, "I", limit64(limit)), limit, sizeof(*rows),
+	              row_policy, NULL, rows, &k, why, whylen);
+	if (r == TPA_OK) {
+		for (size_t i = 0; i < k; i++) {
+			memcpy(names[i], rows[i].name, sizeof(names[i]));
+			if (updated)
+				updated[i] = rows[i].updated;
 		}
-		if (!col_copy(st, 0, tmp[k].name, sizeof(tmp[k].name))) {
-			r = corrupt(s, st, "a policy name", why, whylen);
-			break;
-		}
-		tmp[k].updated = sqlite3_column_int64(st, 1);
-		k++;
+		*n = k;
 	}
-	if (r == TPA_OK && k < limit && rc != SQLITE_DONE)
-		r = db_fail(s, st, why, whylen);
-	if (r != TPA_OK) {
-		free(tmp);
-		return r;
-	}
-	release(st);
-	for (i = 0; i < k; i++) {
-		memcpy(names[i], tmp[i].name, sizeof(names[i]));
-		if (updated)
-			updated[i] = tmp[i].updated;
-	}
-	free(tmp);
-	*n = k;
-	return TPA_OK;
+	free(rows);
+	return r;
 }
 
 int store_stats_get(store *s, int64_t now, store_stats *out, char *why, size_t whylen)
