@@ -272,6 +272,57 @@ def sha256hex(b):
     return hashlib.sha256(b).hexdigest()
 
 
+# A store that cannot grow (tests/attack/test-store-full.sh, test-disk-full.sh):
+# attest until the server answers 503 store three times; every answer must be
+# a verdict the store holds or 503.  gone: what it means when the server
+# stops answering.  The answers go to W/answers.json.
+def full_store_rounds(gone):
+    A = machine_id("a")
+    answers = []
+    for i in range(40):
+        try:
+            n = req("POST", f"/v1/machines/{A}/nonce", timeout=15)
+        except (ConnectionError, OSError) as e:
+            fail(f"round {i}: the server is gone ({e!r}): " + gone)
+        if n.status != 200:
+            check(n.status == 503 and n.get("error") == "store", f"round {i}: nonce: {n}")
+            answers.append(("nonce-503", None)); continue
+        ev = quote("a", n.json["nonce"])
+        try:
+            r = attest(A, ev)
+        except (ConnectionError, OSError) as e:
+            fail(f"round {i}: the server is gone during the attestation ({e!r}): " + gone)
+        check(r.status in (200, 503), f"round {i}: {r}")
+        if r.status == 503:
+            check(r.get("error") == "store", f"round {i}: {r}")
+            answers.append(("attest-503", n.json["nonce"]))
+        else:
+            answers.append((r.json["verdict"], r.json.get("seq"), n.json["nonce"]))
+        if sum(1 for a in answers if a[0].endswith("503")) >= 3:
+            break
+    json.dump(answers, open(f"{W}/answers.json", "w"))
+    check(any(a[0].endswith("503") for a in answers), f"the store never filled: {answers}")
+
+
+# After kill -9 and a restart on the same store: every verdict answered in
+# full_store_rounds is in the history, its nonce is consumed, and the machine
+# attests again.
+def check_answers_survived():
+    A = machine_id("a")
+    answers = json.load(open(f"{W}/answers.json"))
+    seqs = {h["seq"]: h["verdict"] for h in history(A, "?limit=1000")}
+    for a in answers:
+        if a[0] in ("pass", "fail"):
+            check(seqs.get(a[1]) == a[0], f"answered {a[0]} seq {a[1]}, the history after restart has {seqs.get(a[1])}")
+    # nonces answered with a verdict are consumed
+    for a in answers:
+        if a[0] in ("pass", "fail"):
+            r = attest(A, quote("a", a[2]))
+            check(r.status == 403 and r.get("error") == "nonce", f"a nonce answered before the crash: {r}")
+    r = fresh_attest("a")
+    check(r.status == 200 and r.get("verdict") == "pass", f"after restart: {r}")
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "enroll":
         mid, _ = enroll(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
@@ -279,3 +330,4 @@ if __name__ == "__main__":
     else:
         print(__doc__)
         sys.exit(2)
+

@@ -20,52 +20,9 @@ for f in "$W/verifier.db" "$W/verifier.db-wal"; do
   [ -f "$f" ] && s=$(stat -c %s "$f") && [ "$s" -gt "$lim" ] && lim=$s
 done
 prlimit --pid "$SRV_PID" --fsize=$((lim + 4096)) || skip "prlimit --pid refused"
-python3 - <<'PY' || fail "full store"
-import json
-from atk import *
-A = machine_id("a")
-answers = []
-for i in range(40):
-    try:
-        n = req("POST", f"/v1/machines/{A}/nonce", timeout=15)
-    except (ConnectionError, OSError) as e:
-        fail(f"round {i}: the server is gone ({e!r}): killed by SIGXFSZ instead of answering 503 store")
-    if n.status != 200:
-        check(n.status == 503 and n.get("error") == "store", f"round {i}: nonce: {n}")
-        answers.append(("nonce-503", None)); continue
-    ev = quote("a", n.json["nonce"])
-    try:
-        r = attest(A, ev)
-    except (ConnectionError, OSError) as e:
-        fail(f"round {i}: the server is gone during the attestation ({e!r}): killed by SIGXFSZ instead of answering 503 store")
-    check(r.status in (200, 503), f"round {i}: {r}")
-    if r.status == 503:
-        check(r.get("error") == "store", f"round {i}: {r}")
-        answers.append(("attest-503", n.json["nonce"]))
-    else:
-        answers.append((r.json["verdict"], r.json.get("seq"), n.json["nonce"]))
-    if sum(1 for a in answers if a[0].endswith("503")) >= 3:
-        break
-json.dump(answers, open(f"{W}/answers.json", "w"))
-check(any(a[0].endswith("503") for a in answers), f"the store never filled: {answers}")
-PY
+python3 -c 'from atk import *; full_store_rounds("killed by SIGXFSZ instead of answering 503 store")' || fail "full store"
 kill -0 "$SRV_PID" 2>/dev/null || fail "the server died"
 kill -9 "$SRV_PID"; wait "$SRV_PID" 2>/dev/null; SRV_PID=
 serve_start
-python3 - <<'PY' || fail "after kill -9 and restart"
-from atk import *
-A = machine_id("a")
-answers = json.load(open(f"{W}/answers.json"))
-seqs = {h["seq"]: h["verdict"] for h in history(A, "?limit=1000")}
-for a in answers:
-    if a[0] in ("pass", "fail"):
-        check(seqs.get(a[1]) == a[0], f"answered {a[0]} seq {a[1]}, the history after restart has {seqs.get(a[1])}")
-# nonces answered with a verdict are consumed
-for a in answers:
-    if a[0] in ("pass", "fail"):
-        r = attest(A, quote("a", a[2]))
-        check(r.status == 403 and r.get("error") == "nonce", f"a nonce answered before the crash: {r}")
-r = fresh_attest("a")
-check(r.status == 200 and r.get("verdict") == "pass", f"after restart: {r}")
-PY
+python3 -c 'from atk import *; check_answers_survived()' || fail "after kill -9 and restart"
 pass
