@@ -510,7 +510,7 @@ int http_request(const struct http_opts *o, const char *cmd, const char *method,
 	if (!(fullpath = malloc(pl + strlen(path) + 1)))
 		goto nomem;
 	memcpy(fullpath, t.prefix, pl);
-	strcpy(fullpath + pl, path);
+	memcpy(fullpath + pl, path, strlen(path) + 1);
 
 	if (!(ex.base = event_base_new())) {
 		errmsg("%s: cannot create an event base", cmd);
