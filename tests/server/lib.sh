@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Harness of the server's end-to-end tests (tests/server/): the integration
 # harness (tests/integration/lib.sh: swtpm with an EK certificate from a
 # throwaway CA, run, json, fail, pass), plus, in the test's temporary

@@ -187,7 +187,7 @@ grep -q "not a loopback address" "$W/err" || fail "--insecure-http on 0.0.0.0: $
 "$T" serve --listen 127.0.0.1:0 --insecure-http --db "$W/plain.db" --ek-roots "$W/roots" \
   --admin-ca "$W/pki/admin-ca.pem" --port-file "$W/port1" 2>"$W/serve.plain.log" &
 p1=$!
-PIDS+=($p1)
+PIDS+=("$p1")
 for _ in $(seq 100); do [ -s "$W/port1" ] && break; sleep 0.1; done
 [ -s "$W/port1" ] || fail "--insecure-http on 127.0.0.1 did not start: $(cat "$W/serve.plain.log")"
 URL=http://127.0.0.1:$(cat "$W/port1")

@@ -45,7 +45,7 @@ start_server --policy "$W/policy.json"
 # the proxy the attester goes through from now on: it sees what is sent
 python3 "$SHERE/srv.py" proxy --port-file "$W/pport" --upstream "$PORT" --cert "$W/pki/server.pem" \
   --key "$W/pki/server.key" --ca "$CA" --logdir "$W/plog" 2>"$W/proxy.err" &
-PIDS+=($!)
+PIDS+=("$!")
 for _ in $(seq 50); do [ -s "$W/pport" ] && break; sleep 0.1; done
 [ -s "$W/pport" ] || fail "the proxy did not start: $(cat "$W/proxy.err")"
 PURL=https://127.0.0.1:$(cat "$W/pport")

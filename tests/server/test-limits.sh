@@ -136,7 +136,7 @@ slow_clients() {
   python3 "$SHERE/srv.py" slow --port "$PORT" --silent 9 --drip 9 --tlsdrip 8 --halfhello 8 --bodydrip 8 --idle 8 \
     --ready "$W/slow.ready" --out "$W/slow.json" --max "$1" 2>"$W/slow.err" &
   SLOW_PID=$!
-  PIDS+=($SLOW_PID)
+  PIDS+=("$SLOW_PID")
   for _ in $(seq 150); do [ -s "$W/slow.ready" ] && break; sleep 0.1; done
   [ "$(cat "$W/slow.ready" 2>/dev/null)" = 50 ] || fail "the 50 slow clients did not connect: $(cat "$W/slow.ready" "$W/slow.err" 2>&1)"
   SLOW_T0=$(date +%s.%N)

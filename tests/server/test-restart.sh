@@ -96,7 +96,7 @@ RF=$W/rounds
 # (its own $W for srv's answers)
 ( W=$W/bg; mkdir -p "$W"; rounds ) &
 BG=$!
-PIDS+=($BG)
+PIDS+=("$BG")
 for _ in $(seq 300); do [ "$(grep -c ' 0$' "$W/rounds")" -ge 3 ] && break; sleep 0.02; done
 sleep "0.$((RANDOM % 10))" # somewhere in the fourth round: nonce, quote or verdict
 kill9_server
