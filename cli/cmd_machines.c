@@ -120,6 +120,22 @@ static void print_body(const struct http_response *resp)
 		putchar('\n');
 }
 
+/* GET /v1/machines: *doc (the caller's to put, also on failure) and its
+ * "machines" array. */
+static int get_machines(const struct mopts *o, struct http_response *resp, struct json_object **doc,
+                        struct json_object **arr)
+{
+	int rc = call(o, "GET", "/v1/machines", NULL, 0, "GET /v1/machines", resp, doc);
+	if (rc != EXIT_OK)
+		return rc;
+	if (!json_object_object_get_ex(*doc, "machines", arr) ||
+	    !json_object_is_type(*arr, json_type_array)) {
+		errmsg("%s: GET /v1/machines: no {\"machines\": [...]}", o->cmd);
+		return EXIT_ENV;
+	}
+	return EXIT_OK;
+}
+
 /* A full machine id for ID: itself, or the one machine whose id starts
  * with it. */
 static int resolve_id(const struct mopts *o, const char *id, char full[static 65])
@@ -138,15 +154,8 @@ static int resolve_id(const struct mopts *o, const char *id, char full[static 65
 		                   "prefix of 8 or more",
 		                   o->cmd);
 	memset(&resp, 0, sizeof(resp));
-	if ((rc = call(o, "GET", "/v1/machines", NULL, 0, "GET /v1/machines", &resp, &doc)) !=
-	    EXIT_OK)
+	if ((rc = get_machines(o, &resp, &doc, &arr)) != EXIT_OK)
 		goto out;
-	if (!json_object_object_get_ex(doc, "machines", &arr) ||
-	    !json_object_is_type(arr, json_type_array)) {
-		errmsg("%s: GET /v1/machines: no {\"machines\": [...]}", o->cmd);
-		rc = EXIT_ENV;
-		goto out;
-	}
 	n = json_object_array_length(arr);
 	for (size_t i = 0; i < n; i++) {
 		const char *m = jstr(json_object_array_get_idx(arr, i), "machine_id");
@@ -209,15 +218,8 @@ static int do_list(const struct mopts *o)
 	int rc;
 
 	memset(&resp, 0, sizeof(resp));
-	if ((rc = call(o, "GET", "/v1/machines", NULL, 0, "GET /v1/machines", &resp, &doc)) !=
-	    EXIT_OK)
+	if ((rc = get_machines(o, &resp, &doc, &arr)) != EXIT_OK)
 		goto out;
-	if (!json_object_object_get_ex(doc, "machines", &arr) ||
-	    !json_object_is_type(arr, json_type_array)) {
-		errmsg("%s: GET /v1/machines: no {\"machines\": [...]}", o->cmd);
-		rc = EXIT_ENV;
-		goto out;
-	}
 	if (o->json) {
 		print_body(&resp);
 		goto out;

@@ -95,7 +95,7 @@ static const tpa_policy *policy_for(srv *s, const char *name, char *why, size_t 
 	for (size_t i = 0; i < SRV_POLICY_CACHE; i++) {
 		struct srv_policy_slot *e = &s->policies[i];
 		if (e->policy && strcmp(e->name, name) == 0 &&
-		    memcmp(e->digest, digest, sizeof(digest)) == 0) {
+		    CRYPTO_memcmp(e->digest, digest, sizeof(digest)) == 0) {
 			slot = e;
 			break;
 		}
@@ -210,7 +210,7 @@ static void handle_enroll(srv *s, struct evhttp_request *req)
 		store_machine om;
 		if (!ek->present ||
 		    tpa_hash(TPA_ALG_SHA256, ek->public_area, ek->public_len, other) != TPA_OK ||
-		    memcmp(other, id, 32) == 0)
+		    CRYPTO_memcmp(other, id, 32) == 0)
 			continue;
 		hex(other, 32, ohex);
 		memset(&om, 0, sizeof(om));
@@ -479,7 +479,7 @@ static int attempt_log(srv *s, struct evhttp_request *req, struct attempt *a)
 			return -1;
 		}
 		slot = log_slot(s, a->m.id);
-		if (slot->log && memcmp(slot->sha256, a->log_sha, 32) == 0) {
+		if (slot->log && CRYPTO_memcmp(slot->sha256, a->log_sha, 32) == 0) {
 			slot->used = ++s->tick;
 			a->log = slot->log;
 			a->have_log_sha = 1;

@@ -264,3 +264,18 @@ log_clean() {
   done
 }
 elapsed() { echo $(( $(date +%s) - T0 )); }
+
+# need_example_log: LOG is the bundled GCE boot log, or the test skips.
+need_example_log() {
+  LOG=$EXAMPLES/cos-101-amd-sev.bin
+  [ -f "$LOG" ] || skip "$LOG is missing"
+}
+
+# machine_a: the swtpm, the TLS certificates, the EK roots and machine a
+# provisioned (AK, counter, P-256 EK certificate): what every test starts from.
+machine_a() {
+  start_swtpm
+  make_certs
+  ek_roots
+  provision_tpm a
+}

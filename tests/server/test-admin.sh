@@ -9,8 +9,7 @@
 # beyond loopback.  python3 http.client with ssl contexts (srv.py).
 # $1: tpmattest.
 . "$(dirname "$0")/lib.sh"
-LOG=$EXAMPLES/cos-101-amd-sev.bin
-[ -f "$LOG" ] || skip "$LOG is missing"
+need_example_log
 
 start_swtpm
 make_certs
@@ -176,14 +175,16 @@ expect 200 - "${ADMIN[@]}" POST "/v1/machines/$ID/nonce"
 
 # ---- plain HTTP: no admin API; only on loopback ----
 PORT_HTTPS=$PORT URL_HTTPS=$URL
-"$T" serve --listen 0.0.0.0:0 --insecure-http --db "$W/plain0.db" --ek-roots "$W/roots" \
+# 192.0.2.1 (TEST-NET-1) is assigned to no interface here: even if the
+# loopback check broke, nothing could listen beyond loopback
+"$T" serve --listen 192.0.2.1:0 --insecure-http --db "$W/plain0.db" --ek-roots "$W/roots" \
   --port-file "$W/port0" >"$W/out" 2>"$W/err" &
 p0=$!
 for _ in $(seq 50); do kill -0 $p0 2>/dev/null || break; sleep 0.1; done
-if kill -0 $p0 2>/dev/null; then kill $p0; fail "--insecure-http on 0.0.0.0 is listening"; fi
+if kill -0 $p0 2>/dev/null; then kill $p0; fail "--insecure-http on 192.0.2.1 is still running"; fi
 wait $p0; rc=$?
-[ "$rc" != 0 ] && [ ! -s "$W/port0" ] || fail "--insecure-http on 0.0.0.0: exit $rc"
-grep -q "not a loopback address" "$W/err" || fail "--insecure-http on 0.0.0.0: $(cat "$W/err")"
+[ "$rc" = 2 ] && [ ! -s "$W/port0" ] || fail "--insecure-http on 192.0.2.1: want exit 2, got $rc"
+grep -q "not a loopback address" "$W/err" || fail "--insecure-http on 192.0.2.1: $(cat "$W/err")"
 "$T" serve --listen 127.0.0.1:0 --insecure-http --db "$W/plain.db" --ek-roots "$W/roots" \
   --admin-ca "$W/pki/admin-ca.pem" --port-file "$W/port1" 2>"$W/serve.plain.log" &
 p1=$!

@@ -9,14 +9,10 @@
 # a TLS-terminating proxy the attester trusts).
 # $1: tpmattest.
 . "$(dirname "$0")/lib.sh"
-LOG=$EXAMPLES/cos-101-amd-sev.bin
-[ -f "$LOG" ] || skip "$LOG is missing"
+need_example_log
 LOGSHA=$(sha256sum "$LOG" | cut -d' ' -f1)
 
-start_swtpm
-make_certs
-ek_roots
-provision_tpm a
+machine_a
 run 0 "$T" eventlog extend "$LOG"
 start_server
 

@@ -8,10 +8,7 @@
 # $1: tpmattest.
 . "$(dirname "$0")/lib.sh"
 
-start_swtpm
-make_certs
-ek_roots
-provision_tpm a
+machine_a
 mkdir -p "$W/otherroots"
 cp "$SHERE/../data/ekcert/roots/root.pem" "$W/otherroots/" || fail "no other root"
 run 0 "$T" enroll request --out "$W/req.json"

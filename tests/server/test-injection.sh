@@ -8,13 +8,9 @@
 # escapes reach no output raw; every line of the server's log is its own.
 # $1: tpmattest.
 . "$(dirname "$0")/lib.sh"
-LOG=$EXAMPLES/cos-101-amd-sev.bin
-[ -f "$LOG" ] || skip "$LOG is missing"
+need_example_log
 
-start_swtpm
-make_certs
-ek_roots
-provision_tpm a
+machine_a
 # the golden policy of the genuine log, then the log with one more event
 # whose data is hostile text (logedit.py: digests recomputed, so it replays)
 run 0 "$T" eventlog extend "$LOG"

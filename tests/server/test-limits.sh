@@ -11,13 +11,9 @@
 # --max-connections below 50 the attester waits its turn and still passes.
 # $1: tpmattest.
 . "$(dirname "$0")/lib.sh"
-LOG=$EXAMPLES/cos-101-amd-sev.bin
-[ -f "$LOG" ] || skip "$LOG is missing"
+need_example_log
 
-start_swtpm
-make_certs
-ek_roots
-provision_tpm a
+machine_a
 run 0 "$T" eventlog extend "$LOG"
 start_server --request-timeout 3
 run 0 enroll --id-file "$W/id"

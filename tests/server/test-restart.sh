@@ -8,13 +8,9 @@
 # machine attests PASS again.
 # $1: tpmattest.
 . "$(dirname "$0")/lib.sh"
-LOG=$EXAMPLES/cos-101-amd-sev.bin
-[ -f "$LOG" ] || skip "$LOG is missing"
+need_example_log
 
-start_swtpm
-make_certs
-ek_roots
-provision_tpm a
+machine_a
 run 0 "$T" eventlog extend "$LOG"
 start_server
 run 0 enroll --name "machine a" --id-file "$W/id"
