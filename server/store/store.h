@@ -3,7 +3,8 @@
  * The server's store: one interface, backends behind it (SQLite now, the
  * embedded default; PostgreSQL later).  Everything the server must not
  * forget lives here: machines and their last state, pending enrollments,
- * nonces, policies, the append-only verdict history.
+ * the key nonces are made with and the nonces consumed, policies, the
+ * append-only verdict history.
  *
  * Rules every backend keeps:
  *  - Every statement is parameterized; no caller string reaches SQL text.
@@ -22,7 +23,9 @@
  *    verdict or error longer than its field), TPA_E_NOMEM.
  *  - A nonce or a pending challenge is expired at now when expires < now:
  *    expires itself is the last second it is good for.
- *  - Single-threaded use per handle.
+ *  - Single-threaded use per handle; several handles on one store may be
+ *    used at once from several threads (the server's workers read on
+ *    their own handles while its committer writes on another).
  */
 #ifndef TPA_SERVER_STORE_H
 #define TPA_SERVER_STORE_H
@@ -39,7 +42,8 @@
 #define STORE_CHALLENGE_ID_LEN 16
 #define STORE_VERDICT_MAX 16 /* "pass", "fail" */
 #define STORE_ERROR_MAX 64   /* tpa_strerror name of the verdict */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_NONCE_KEY_LEN 32
+#define STORE_SCHEMA_VERSION 2
 /* Pending enrollments: per EK (the oldest dropped beyond) and overall
  * (TPA_E_LIMIT beyond). */
 #define STORE_PENDING_PER_MACHINE 4
@@ -95,9 +99,11 @@ typedef struct store_verdict {
 /* What store_attest_commit records. */
 typedef struct store_attestation {
 	const char *machine_id;
-	const uint8_t *nonce; /* STORE_NONCE_LEN bytes: must be outstanding for
-	                         machine_id and not expired at now, else
-	                         TPA_E_MISMATCH and nothing is written */
+	/* STORE_NONCE_LEN bytes, consumed here: kept until nonce_expires (the
+	 * caller checked its MAC and that it has not expired); when it was
+	 * consumed already, TPA_E_MISMATCH and nothing is written */
+	const uint8_t *nonce;
+	int64_t nonce_expires;
 	int64_t now;
 	int record;          /* append to history and set the last verdict */
 	const char *verdict; /* "pass" / "fail" */
@@ -116,7 +122,7 @@ typedef struct store_attestation {
 /* Counts for /metrics and /healthz. */
 typedef struct store_stats {
 	int64_t machines;
-	int64_t nonces; /* outstanding, not expired */
+	int64_t nonces; /* consumed and kept, not yet expired */
 	int64_t pending;
 } store_stats;
 
@@ -166,28 +172,45 @@ int store_pending_take(store *s, const uint8_t id[STORE_CHALLENGE_ID_LEN], store
 int store_machine_add(store *s, const char *id, const char *name /* NULL: none */,
                       int64_t enrolled_at, const char *record_json, char *why, size_t whylen);
 
-/* ---- nonces ---- */
-
-/*
- * Issues a nonce to an enrolled machine (TPA_E_NOT_FOUND otherwise),
- * expiring at expires.  Expired nonces are dropped first; when the machine
- * has per_machine outstanding, the oldest is dropped; when max_total are
- * outstanding overall, TPA_E_LIMIT.
+/* ---- nonces ----
+ *
+ * The server makes nonces it recognises without storing them (a MAC with
+ * the store's nonce key over the machine and the expiry, server/nonce.c),
+ * so asking for one writes nothing; the store keeps only the nonces
+ * consumed, each until it expires, so none is accepted twice.
  */
-int store_nonce_put(store *s, const char *machine_id, const uint8_t nonce[STORE_NONCE_LEN],
-                    int64_t now, int64_t expires, size_t per_machine, size_t max_total, char *why,
-                    size_t whylen);
-/* Whether the nonce is outstanding for the machine at now (not consumed):
- * TPA_OK, or TPA_E_MISMATCH. */
-int store_nonce_check(store *s, const char *machine_id, const uint8_t nonce[STORE_NONCE_LEN],
-                      int64_t now, char *why, size_t whylen);
+
+/* The nonce key: STORE_NONCE_KEY_LEN random bytes (OpenSSL's DRBG) made
+ * when the schema is created or migrated to version 2, the same for every
+ * handle and every server on the store.  TPA_E_IO when unreadable, or
+ * TPA_E_MISMATCH with why when the stored key is not 32 bytes. */
+int store_nonce_key(store *s, uint8_t key[STORE_NONCE_KEY_LEN], char *why, size_t whylen);
+/* TPA_OK when the nonce has not been consumed (or was consumed and expired
+ * and dropped: its caller refuses expired nonces first); TPA_E_MISMATCH
+ * when it has. */
+int store_nonce_used(store *s, const uint8_t nonce[STORE_NONCE_LEN], char *why, size_t whylen);
 
 /* ---- attestations ---- */
 
 /* One transaction (see store_attestation).  *seq gets the history row's
- * number when recorded. */
+ * number when recorded.  Also drops the consumed nonces expired at a->now. */
 int store_attest_commit(store *s, const store_attestation *a, int64_t *seq, char *why,
                         size_t whylen);
+/*
+ * Group commit: n attestations (1..STORE_BATCH_MAX) in one transaction and
+ * one durable commit, each in its own savepoint, so each takes effect or
+ * not exactly as store_attest_commit alone would (one whose nonce was
+ * consumed or whose machine's state moved, by an earlier one of the batch
+ * too, is TPA_E_MISMATCH and writes nothing; the others stand).  res[i] and
+ * seq[i] get each one's outcome and history row.  Returns TPA_OK when the
+ * transaction committed: res[] then says which took effect.  Any other
+ * return (TPA_E_IO: the disk full, the database locked beyond the busy
+ * timeout) means nothing of the batch was written, and every res[i] is set
+ * to it; why says how.
+ */
+#define STORE_BATCH_MAX 256
+int store_attest_commit_many(store *s, const store_attestation *a, size_t n, int *res,
+                             int64_t *seq, char *why, size_t whylen);
 /* History newest first, rows with seq < before (0: from the newest), at
  * most limit.  The rows of a deleted machine stay; an id with none gives
  * TPA_OK and *n = 0 (the caller tells an unknown machine by
