@@ -21,6 +21,8 @@
 
 #include <sqlite3.h>
 
+#include <tpmattest/enroll.h>
+
 #include "store.h"
 
 /* How long a writer waits for another process's write transaction. */
@@ -32,60 +34,84 @@
  * version v to v + 1 (PRAGMA user_version), in one transaction.  A step is
  * never edited once released; changes are new steps.
  */
-static const char *const migrations[STORE_SCHEMA_VERSION] = {
+static int put_nonce_key(store *s, char *why, size_t whylen);
+
+static const struct migration {
+	const char *sql;
+	/* then what SQL text must not do: values made here, bound */
+	int (*then)(store *s, char *why, size_t whylen);
+} migrations[STORE_SCHEMA_VERSION] = {
         /* 0 -> 1 */
-        "CREATE TABLE policies ("
-        " name TEXT PRIMARY KEY NOT NULL,"
-        " doc TEXT NOT NULL,"
-        " updated INTEGER NOT NULL"
-        ") STRICT;"
-        "CREATE TABLE machines ("
-        " id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 64),"
-        " name TEXT UNIQUE,"
-        " enrolled_at INTEGER NOT NULL,"
-        " record_json TEXT NOT NULL,"
-        " policy TEXT REFERENCES policies (name),"
-        " state_json TEXT,"
-        " state_gen INTEGER NOT NULL DEFAULT 0,"
-        " last_verdict TEXT NOT NULL DEFAULT '',"
-        " last_error TEXT NOT NULL DEFAULT '',"
-        " last_at INTEGER NOT NULL DEFAULT 0,"
-        " last_seq INTEGER NOT NULL DEFAULT 0,"
-        " eventlog_sha256 BLOB CHECK (eventlog_sha256 IS NULL OR length(eventlog_sha256) = 32),"
-        " eventlog BLOB,"
-        " CHECK ((eventlog IS NULL) = (eventlog_sha256 IS NULL))"
-        ") STRICT;"
-        "CREATE TABLE pending ("
-        " id BLOB PRIMARY KEY NOT NULL CHECK (length(id) = 16),"
-        " machine_id TEXT NOT NULL,"
-        " name TEXT,"
-        " expires INTEGER NOT NULL,"
-        " pending_json TEXT NOT NULL"
-        ") STRICT;"
-        "CREATE INDEX pending_expires ON pending (expires);"
-        /* rowid orders a machine's nonces by issue (oldest first) */
-        "CREATE TABLE nonces ("
-        " nonce BLOB PRIMARY KEY NOT NULL CHECK (length(nonce) = 32),"
-        " machine_id TEXT NOT NULL REFERENCES machines (id) ON DELETE CASCADE,"
-        " issued_at INTEGER NOT NULL,"
-        " expires INTEGER NOT NULL"
-        ") STRICT;"
-        "CREATE INDEX nonces_machine ON nonces (machine_id);"
-        "CREATE INDEX nonces_expires ON nonces (expires);"
-        /* no foreign key: the history outlives the machine */
-        "CREATE TABLE verdicts ("
-        " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-        " machine_id TEXT NOT NULL,"
-        " at INTEGER NOT NULL,"
-        " verdict TEXT NOT NULL,"
-        " error TEXT NOT NULL,"
-        " result_json TEXT NOT NULL"
-        ") STRICT;"
-        "CREATE INDEX verdicts_machine ON verdicts (machine_id, seq);"
-        "CREATE TRIGGER verdicts_no_update BEFORE UPDATE ON verdicts"
-        " BEGIN SELECT RAISE(ABORT, 'verdicts are append-only'); END;"
-        "CREATE TRIGGER verdicts_no_delete BEFORE DELETE ON verdicts"
-        " BEGIN SELECT RAISE(ABORT, 'verdicts are append-only'); END;",
+        {"CREATE TABLE policies ("
+         " name TEXT PRIMARY KEY NOT NULL,"
+         " doc TEXT NOT NULL,"
+         " updated INTEGER NOT NULL"
+         ") STRICT;"
+         "CREATE TABLE machines ("
+         " id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 64),"
+         " name TEXT UNIQUE,"
+         " enrolled_at INTEGER NOT NULL,"
+         " record_json TEXT NOT NULL,"
+         " policy TEXT REFERENCES policies (name),"
+         " state_json TEXT,"
+         " state_gen INTEGER NOT NULL DEFAULT 0,"
+         " last_verdict TEXT NOT NULL DEFAULT '',"
+         " last_error TEXT NOT NULL DEFAULT '',"
+         " last_at INTEGER NOT NULL DEFAULT 0,"
+         " last_seq INTEGER NOT NULL DEFAULT 0,"
+         " eventlog_sha256 BLOB CHECK (eventlog_sha256 IS NULL OR length(eventlog_sha256) = 32),"
+         " eventlog BLOB,"
+         " CHECK ((eventlog IS NULL) = (eventlog_sha256 IS NULL))"
+         ") STRICT;"
+         "CREATE TABLE pending ("
+         " id BLOB PRIMARY KEY NOT NULL CHECK (length(id) = 16),"
+         " machine_id TEXT NOT NULL,"
+         " name TEXT,"
+         " expires INTEGER NOT NULL,"
+         " pending_json TEXT NOT NULL"
+         ") STRICT;"
+         "CREATE INDEX pending_expires ON pending (expires);"
+         /* rowid orders a machine's nonces by issue (oldest first) */
+         "CREATE TABLE nonces ("
+         " nonce BLOB PRIMARY KEY NOT NULL CHECK (length(nonce) = 32),"
+         " machine_id TEXT NOT NULL REFERENCES machines (id) ON DELETE CASCADE,"
+         " issued_at INTEGER NOT NULL,"
+         " expires INTEGER NOT NULL"
+         ") STRICT;"
+         "CREATE INDEX nonces_machine ON nonces (machine_id);"
+         "CREATE INDEX nonces_expires ON nonces (expires);"
+         /* no foreign key: the history outlives the machine */
+         "CREATE TABLE verdicts ("
+         " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+         " machine_id TEXT NOT NULL,"
+         " at INTEGER NOT NULL,"
+         " verdict TEXT NOT NULL,"
+         " error TEXT NOT NULL,"
+         " result_json TEXT NOT NULL"
+         ") STRICT;"
+         "CREATE INDEX verdicts_machine ON verdicts (machine_id, seq);"
+         "CREATE TRIGGER verdicts_no_update BEFORE UPDATE ON verdicts"
+         " BEGIN SELECT RAISE(ABORT, 'verdicts are append-only'); END;"
+         "CREATE TRIGGER verdicts_no_delete BEFORE DELETE ON verdicts"
+         " BEGIN SELECT RAISE(ABORT, 'verdicts are append-only'); END;",
+         NULL},
+        /* 1 -> 2: nonces are a MAC with the key (server/nonce.c), so the
+         * outstanding ones are not kept; the consumed ones are, until they
+         * expire, so none is accepted twice.  No foreign key: a machine
+         * deleted and enrolled again (same EK, same id) must not get its
+         * consumed nonces back. */
+        {"DROP TABLE nonces;"
+         "CREATE TABLE consumed_nonces ("
+         " nonce BLOB PRIMARY KEY NOT NULL CHECK (length(nonce) = 32),"
+         " machine_id TEXT NOT NULL,"
+         " expires INTEGER NOT NULL"
+         ") STRICT, WITHOUT ROWID;"
+         "CREATE INDEX consumed_nonces_expires ON consumed_nonces (expires);"
+         "CREATE TABLE settings ("
+         " name TEXT PRIMARY KEY NOT NULL,"
+         " value BLOB NOT NULL"
+         ") STRICT;",
+         put_nonce_key},
 };
 
 #define MACHINE_COLS                                                                        \
@@ -119,12 +145,13 @@ enum stmt_id {
 	ST_PENDING_COUNT_MACHINE,
 	ST_PENDING_EVICT,
 	ST_PENDING_COUNT,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
+	ST_KEY_PUT,
+	ST_KEY_GET,
 	ST_NONCE_EXPIRE,
-	ST_NONCE_COUNT_MACHINE,
-	ST_NONCE_EVICT,
-	ST_NONCE_COUNT,
-	ST_NONCE_INSERT,
-	ST_NONCE_CHECK,
+	ST_NONCE_USED,
 	ST_NONCE_CONSUME,
 	ST_VERDICT_INSERT,
 	ST_HISTORY,
@@ -169,23 +196,23 @@ static const char *const stmt_sql[ST_COUNT] = {
                               " VALUES (?1, ?2, ?3, ?4, ?5)",
         [ST_PENDING_TAKE] = "DELETE FROM pending WHERE id = ?1"
                             " RETURNING machine_id, name, expires, pending_json",
-        [ST_NONCE_EXPIRE] = "DELETE FROM nonces WHERE expires < ?1",
-        [ST_NONCE_COUNT_MACHINE] = "SELECT count(*) FROM nonces WHERE machine_id = ?1",
-        [ST_NONCE_EVICT] = "DELETE FROM nonces WHERE rowid IN (SELECT rowid FROM nonces"
-                           " WHERE machine_id = ?1 ORDER BY rowid LIMIT ?2)",
-        [ST_NONCE_COUNT] = "SELECT count(*) FROM nonces",
-        [ST_NONCE_INSERT] = "INSERT INTO nonces (nonce, machine_id, issued_at, expires)"
-                            " VALUES (?1, ?2, ?3, ?4)",
-        [ST_NONCE_CHECK] = "SELECT 1 FROM nonces WHERE nonce = ?1 AND machine_id = ?2"
-                           " AND expires >= ?3",
-        [ST_NONCE_CONSUME] = "DELETE FROM nonces WHERE nonce = ?1 AND machine_id = ?2"
-                             " AND expires >= ?3",
+        /* one savepoint name: items of a batch are not nested */
+        [ST_SAVEPOINT] = "SAVEPOINT item",
+        [ST_RELEASE] = "RELEASE item",
+        [ST_ROLLBACK_TO] = "ROLLBACK TO item",
+        [ST_KEY_PUT] = "INSERT INTO settings (name, value) VALUES ('nonce_key', ?1)",
+        [ST_KEY_GET] = "SELECT value FROM settings WHERE name = 'nonce_key'",
+        [ST_NONCE_EXPIRE] = "DELETE FROM consumed_nonces WHERE expires < ?1",
+        [ST_NONCE_USED] = "SELECT 1 FROM consumed_nonces WHERE nonce = ?1",
+        /* a nonce there already changes no row */
+        [ST_NONCE_CONSUME] = "INSERT INTO consumed_nonces (nonce, machine_id, expires)"
+                             " VALUES (?1, ?2, ?3) ON CONFLICT (nonce) DO NOTHING",
         [ST_VERDICT_INSERT] = "INSERT INTO verdicts (machine_id, at, verdict, error, result_json)"
                               " VALUES (?1, ?2, ?3, ?4, ?5)",
         [ST_HISTORY] = "SELECT seq, at, verdict, error, result_json FROM verdicts"
                        " WHERE machine_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
         [ST_STATS] = "SELECT (SELECT count(*) FROM machines),"
-                     " (SELECT count(*) FROM nonces WHERE expires >= ?1),"
+                     " (SELECT count(*) FROM consumed_nonces WHERE expires >= ?1),"
                      " (SELECT count(*) FROM pending)",
 };
 
@@ -529,6 +556,25 @@ static int exec_const(store *s, const char *sql, char *why, size_t whylen)
 	return TPA_OK;
 }
 
+/* The nonce key, made once, in the migration to version 2: from OpenSSL's
+ * DRBG and bound (randomblob() is SQLite's own generator, not one we
+ * audit). */
+static int put_nonce_key(store *s, char *why, size_t whylen)
+{
+	uint8_t key[STORE_NONCE_KEY_LEN];
+	int r;
+
+	if (tpa_credential_random(key, sizeof(key)) != TPA_OK) {
+		setwhy(why, whylen, "no random bytes for the nonce key (OpenSSL's DRBG failed)");
+		return TPA_E_CRYPTO;
+	}
+	/* SQLITE_STATIC: the statement is reset (and its bindings cleared)
+	 * before key goes out of scope */
+	r = run(s, q(s, ST_KEY_PUT, "B", (const void *)key, sizeof(key)), why, whylen);
+	explicit_bzero(key, sizeof(key));
+	return r;
+}
+
 static int user_version(store *s, int64_t *v, char *why, size_t whylen)
 {
 	return one_int(s, q(s, ST_VERSION, ""), v, why, whylen);
@@ -557,7 +603,9 @@ static int migrate(store *s, char *why, size_t whylen)
 		if (r == TPA_OK && v == STORE_SCHEMA_VERSION)
 			return tx_end(s, r, why, whylen);
 		if (r == TPA_OK)
-			r = exec_const(s, migrations[v], why, whylen);
+			r = exec_const(s, migrations[v].sql, why, whylen);
+		if (r == TPA_OK && migrations[v].then)
+			r = migrations[v].then(s, why, whylen);
 		/* PRAGMA takes no parameters; v + 1 is our own integer */
 		if (r == TPA_OK) {
 			snprintf(set, sizeof(set), "PRAGMA user_version = %lld", (long long)v + 1);
@@ -613,6 +661,14 @@ int store_open(const char *spec, store **out, char *why, size_t whylen)
 		return bad_arg("no store given", why, whylen);
 	if (strncmp(spec, "postgres://", 11) == 0 || strncmp(spec, "postgresql://", 13) == 0) {
 		setwhy(why, whylen, "this build has no PostgreSQL store: give a file path");
+		return TPA_E_UNSUPPORTED;
+	}
+	/* handles on one file are used from several threads at once (each
+	 * handle by one): SQLite's shared state needs its mutexes for that */
+	if (sqlite3_threadsafe() == 0) {
+		setwhy(why, whylen,
+		       "sqlite: this SQLite was built with SQLITE_THREADSAFE=0, and the store is "
+		       "used from several threads");
 		return TPA_E_UNSUPPORTED;
 	}
 	/* create it ourselves: SQLite would create it 0644 under a usual
@@ -810,7 +866,8 @@ int store_machine_delete(store *s, const char *id, char *why, size_t whylen)
 	r = tx_begin(s, why, whylen);
 	if (r != TPA_OK)
 		return r;
-	/* its nonces go with it (ON DELETE CASCADE); verdicts stay */
+	/* verdicts stay, and so do its consumed nonces: enrolled again (the
+	 * same EK, the same id), it must not be able to replay them */
 	r = run(s, q(s, ST_MACHINE_DELETE, "T", id), why, whylen);
 	if (r == TPA_OK && sqlite3_changes(s->db) != 1) {
 		setwhy(why, whylen, "no machine %s", id);
@@ -1035,68 +1092,46 @@ int store_machine_add(store *s, const char *id, const char *name, int64_t enroll
 
 /* ---- nonces ---- */
 
-int store_nonce_put(store *s, const char *machine_id, const uint8_t nonce[STORE_NONCE_LEN],
-                    int64_t now, int64_t expires, size_t per_machine, size_t max_total, char *why,
-                    size_t whylen)
+int store_nonce_key(store *s, uint8_t key[STORE_NONCE_KEY_LEN], char *why, size_t whylen)
 {
-	int64_t have, count;
+	sqlite3_stmt *st;
+	const void *b;
 	int r;
 
-	if (!s || !nonce)
-		return bad_arg("no store or nonce", why, whylen);
-	if (!id_ok(machine_id))
-		return bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
-	if (!per_machine || !max_total)
-		return bad_arg("the nonce limits must be at least 1", why, whylen);
-	r = tx_begin(s, why, whylen);
+	if (!s || !key)
+		return bad_arg("no store or output", why, whylen);
+	st = q(s, ST_KEY_GET, "");
+	r = first_row(s, st, why, whylen);
+	if (r == TPA_E_NOT_FOUND) {
+		setwhy(why, whylen, "the store holds no nonce key");
+		return TPA_E_MISMATCH;
+	}
 	if (r != TPA_OK)
 		return r;
-	r = run(s, q(s, ST_NONCE_EXPIRE, "I", now), why, whylen);
-	if (r == TPA_OK)
-		r = one_int(s, q(s, ST_MACHINE_EXISTS, "T", machine_id), &have, why, whylen);
-	if (r == TPA_OK && !have) {
-		setwhy(why, whylen, "no machine %s", machine_id);
-		r = TPA_E_NOT_FOUND;
+	b = sqlite3_column_blob(st, 0);
+	if (sqlite3_column_bytes(st, 0) != STORE_NONCE_KEY_LEN || !b) {
+		/* the length only: the bytes are secret */
+		setwhy(why, whylen, "the store's nonce key is %d bytes, not %d",
+		       sqlite3_column_bytes(st, 0), STORE_NONCE_KEY_LEN);
+		release(st);
+		return TPA_E_MISMATCH;
 	}
-	if (r == TPA_OK)
-		r = one_int(s, q(s, ST_NONCE_COUNT_MACHINE, "T", machine_id), &count, why, whylen);
-	/* evict the oldest until one more fits */
-	if (r == TPA_OK && count >= limit64(per_machine))
-		r = run(s,
-		        q(s, ST_NONCE_EVICT, "TI", machine_id,
-		          count - limit64(per_machine) + (int64_t)1),
-		        why, whylen);
-	if (r == TPA_OK)
-		r = one_int(s, q(s, ST_NONCE_COUNT, ""), &count, why, whylen);
-	if (r == TPA_OK && count >= limit64(max_total)) {
-		setwhy(why, whylen, "%lld nonces outstanding, the most there may be",
-		       (long long)count);
-		r = TPA_E_LIMIT;
-	}
-	if (r == TPA_OK)
-		r = run(s,
-		        q(s, ST_NONCE_INSERT, "BTII", (const void *)nonce, (size_t)STORE_NONCE_LEN,
-		          machine_id, now, expires),
-		        why, whylen);
-	return tx_end(s, r, why, whylen);
+	memcpy(key, b, STORE_NONCE_KEY_LEN);
+	release(st);
+	return TPA_OK;
 }
 
-int store_nonce_check(store *s, const char *machine_id, const uint8_t nonce[STORE_NONCE_LEN],
-                      int64_t now, char *why, size_t whylen)
+int store_nonce_used(store *s, const uint8_t nonce[STORE_NONCE_LEN], char *why, size_t whylen)
 {
 	int64_t have;
 	int r;
 
 	if (!s || !nonce)
 		return bad_arg("no store or nonce", why, whylen);
-	if (!id_ok(machine_id))
-		return bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
-	r = one_int(s,
-	            q(s, ST_NONCE_CHECK, "BTI", (const void *)nonce, (size_t)STORE_NONCE_LEN,
-	              machine_id, now),
+	r = one_int(s, q(s, ST_NONCE_USED, "B", (const void *)nonce, (size_t)STORE_NONCE_LEN),
 	            &have, why, whylen);
-	if (r == TPA_OK && !have) {
-		setwhy(why, whylen, "the nonce is not outstanding for machine %s", machine_id);
+	if (r == TPA_OK && have) {
+		setwhy(why, whylen, "the nonce was consumed already");
 		r = TPA_E_MISMATCH;
 	}
 	return r;
@@ -1104,14 +1139,11 @@ int store_nonce_check(store *s, const char *machine_id, const uint8_t nonce[STOR
 
 /* ---- attestations ---- */
 
-int store_attest_commit(store *s, const store_attestation *a, int64_t *seq, char *why,
-                        size_t whylen)
+/* What store_attest_commit refuses before it touches the store. */
+static int attestation_ok(const store_attestation *a, char *why, size_t whylen)
 {
-	int64_t have, n = 0;
-	int r;
-
-	if (!s || !a || !a->nonce)
-		return bad_arg("no store, attestation or nonce", why, whylen);
+	if (!a->nonce)
+		return bad_arg("an attestation without its nonce", why, whylen);
 	if (!id_ok(a->machine_id))
 		return bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
 	if (a->record && (!fits(a->verdict, STORE_VERDICT_MAX) ||
@@ -1119,21 +1151,35 @@ int store_attest_commit(store *s, const store_attestation *a, int64_t *seq, char
 		return bad_arg("a verdict, error and result to record", why, whylen);
 	if (a->eventlog && !a->eventlog_sha256)
 		return bad_arg("an event log without its SHA-256", why, whylen);
-	r = tx_begin(s, why, whylen);
-	if (r != TPA_OK)
-		return r;
+	return TPA_OK;
+}
+
+/* One attestation inside the caller's transaction (and savepoint): TPA_OK
+ * and *seq, TPA_E_NOT_FOUND or TPA_E_MISMATCH with nothing to keep, or a
+ * failure of the store. */
+static int attest_one(store *s, const store_attestation *a, int64_t *seq, char *why, size_t whylen)
+{
+	int64_t have, n = 0;
+	int r;
+
 	r = one_int(s, q(s, ST_MACHINE_EXISTS, "T", a->machine_id), &have, why, whylen);
 	if (r == TPA_OK && !have) {
 		setwhy(why, whylen, "no machine %s", a->machine_id);
 		r = TPA_E_NOT_FOUND;
 	}
+	/* The caller refuses expired nonces; one that slipped through would be
+	 * dropped by the next commit and could then be consumed again. */
+	if (r == TPA_OK && a->nonce_expires < a->now) {
+		setwhy(why, whylen, "the nonce for machine %s expired before now", a->machine_id);
+		r = TPA_E_MISMATCH;
+	}
 	if (r == TPA_OK)
 		r = run(s,
 		        q(s, ST_NONCE_CONSUME, "BTI", (const void *)a->nonce,
-		          (size_t)STORE_NONCE_LEN, a->machine_id, a->now),
+		          (size_t)STORE_NONCE_LEN, a->machine_id, a->nonce_expires),
 		        why, whylen);
 	if (r == TPA_OK && sqlite3_changes(s->db) != 1) {
-		setwhy(why, whylen, "the nonce is not outstanding for machine %s", a->machine_id);
+		setwhy(why, whylen, "the nonce for machine %s was consumed already", a->machine_id);
 		r = TPA_E_MISMATCH;
 	}
 	if (r == TPA_OK && a->record) {
@@ -1168,10 +1214,107 @@ int store_attest_commit(store *s, const store_attestation *a, int64_t *seq, char
 		          (const void *)a->eventlog, a->eventlog_len,
 		          (const void *)a->eventlog_sha256, (size_t)32),
 		        why, whylen);
-	r = tx_end(s, r, why, whylen);
-	if (r == TPA_OK && a->record && seq)
+	if (r == TPA_OK)
 		*seq = n;
 	return r;
+}
+
+/* An outcome that belongs to the one attestation (its savepoint is rolled
+ * back, the batch goes on); anything else is the store failing, and the
+ * whole batch goes. */
+static int item_outcome(int r)
+{
+	return r == TPA_OK || r == TPA_E_NOT_FOUND || r == TPA_E_MISMATCH || r == TPA_E_INVALID_ARG;
+}
+
+int store_attest_commit_many(store *s, const store_attestation *a, size_t n, int *res, int64_t *seq,
+                             char *why, size_t whylen)
+{
+	int out[STORE_BATCH_MAX];
+	int64_t rows[STORE_BATCH_MAX], oldest = INT64_MAX;
+	size_t i, valid = 0;
+	int r, told = 0;
+
+	if (!s || !a || !res)
+		return bad_arg("no store, attestations or results", why, whylen);
+	if (n < 1 || n > STORE_BATCH_MAX) {
+		setwhy(why, whylen, "a batch is 1..%d attestations", STORE_BATCH_MAX);
+		return TPA_E_INVALID_ARG;
+	}
+	/* why tells of the first attestation that fails */
+	for (i = 0; i < n; i++) {
+		rows[i] = 0;
+		out[i] = attestation_ok(&a[i], told ? NULL : why, whylen);
+		if (out[i] != TPA_OK) {
+			told = 1;
+			continue;
+		}
+		valid++;
+		if (a[i].now < oldest)
+			oldest = a[i].now;
+	}
+	if (!valid)
+		goto done;
+	r = tx_begin(s, why, whylen);
+	if (r != TPA_OK)
+		goto fail;
+	/* at the earliest now of the batch: a later one would drop a nonce
+	 * an earlier attestation still counts as good, and could be replayed */
+	r = run(s, q(s, ST_NONCE_EXPIRE, "I", oldest), why, whylen);
+	for (i = 0; r == TPA_OK && i < n; i++) {
+		char iwhy[512] = "";
+		int k;
+
+		if (out[i] != TPA_OK)
+			continue;
+		r = run(s, q(s, ST_SAVEPOINT, ""), why, whylen);
+		if (r != TPA_OK)
+			break;
+		k = attest_one(s, &a[i], &rows[i], iwhy, sizeof(iwhy));
+		if (!item_outcome(k) || (k != TPA_OK && !told))
+			setwhy(why, whylen, "%s", iwhy);
+		if (!item_outcome(k)) {
+			r = k;
+			break;
+		}
+		out[i] = k;
+		if (k != TPA_OK) {
+			told = 1;
+			r = run(s, q(s, ST_ROLLBACK_TO, ""), why, whylen);
+		}
+		if (r == TPA_OK)
+			r = run(s, q(s, ST_RELEASE, ""), why, whylen);
+	}
+	r = tx_end(s, r, why, whylen);
+	if (r != TPA_OK)
+		goto fail;
+done:
+	for (i = 0; i < n; i++) {
+		res[i] = out[i];
+		if (out[i] == TPA_OK && a[i].record && seq)
+			seq[i] = rows[i];
+	}
+	return TPA_OK;
+fail:
+	for (i = 0; i < n; i++)
+		res[i] = r;
+	return r;
+}
+
+int store_attest_commit(store *s, const store_attestation *a, int64_t *seq, char *why,
+                        size_t whylen)
+{
+	int64_t row = 0;
+	int r, res = TPA_E_IO;
+
+	if (!s || !a)
+		return bad_arg("no store or attestation", why, whylen);
+	r = store_attest_commit_many(s, a, 1, &res, &row, why, whylen);
+	if (r != TPA_OK)
+		return r;
+	if (res == TPA_OK && a->record && seq)
+		*seq = row;
+	return res;
 }
 
 static int row_verdict(store *s, sqlite3_stmt *st, void *elem, char *why, size_t whylen)

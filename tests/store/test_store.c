@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -116,28 +117,17 @@ static void add_ok(store *s, const char *id, const char *name)
 		fail_msg("store_machine_add: %d %s", r, why);
 }
 
-static void nonce_ok(store *s, const char *id, int k, int64_t now, int64_t expires)
-{
-	uint8_t n[STORE_NONCE_LEN];
-	char why[256] = "";
-	int r;
-
-	nonce_of(n, k);
-	r = store_nonce_put(s, id, n, now, expires, 4, 1000, why, sizeof(why));
-	if (r != TPA_OK)
-		fail_msg("store_nonce_put: %d %s", r, why);
-}
-
-static int nonce_check(store *s, const char *id, int k, int64_t now)
+/* Whether nonce k was consumed: TPA_OK (not), TPA_E_MISMATCH (it was). */
+static int used(store *s, int k)
 {
 	uint8_t n[STORE_NONCE_LEN];
 
 	nonce_of(n, k);
-	return store_nonce_check(s, id, n, now, NULL, 0);
+	return store_nonce_used(s, n, NULL, 0);
 }
 
-/* Commits a recorded "pass" with nonce k; the state moves when state is
- * not NULL. */
+/* Commits a recorded "pass" with nonce k (good for 60 s); the state moves
+ * when state is not NULL. */
 static int commit(store *s, const char *id, int k, int64_t now, const char *state, int64_t gen,
                   int64_t *seq, char *why, size_t whylen)
 {
@@ -145,6 +135,7 @@ static int commit(store *s, const char *id, int k, int64_t now, const char *stat
 	store_attestation a = {
 	        .machine_id = id,
 	        .nonce = n,
+	        .nonce_expires = now + 60,
 	        .now = now,
 	        .record = 1,
 	        .verdict = "pass",
@@ -217,12 +208,11 @@ static void test_open_create_reopen(void **state)
 	add_ok(f->s, mid('a'), "alpha");
 	assert_int_equal(store_policy_put(f->s, "golden", "{\"p\":1}", NOW, NULL, 0), TPA_OK);
 	assert_int_equal(store_machine_set_policy(f->s, mid('a'), "golden", NULL, 0), TPA_OK);
-	nonce_ok(f->s, mid('a'), 1, NOW, NOW + 120);
-	nonce_ok(f->s, mid('a'), 2, NOW, NOW + 120);
 	memset(sha, 0x5c, sizeof(sha));
 	nonce_of(n, 1);
 	a = (store_attestation){.machine_id = mid('a'),
 	                        .nonce = n,
+	                        .nonce_expires = NOW + 120,
 	                        .now = NOW + 1,
 	                        .record = 1,
 	                        .verdict = "fail",
@@ -267,9 +257,9 @@ static void test_open_create_reopen(void **state)
 	assert_int_equal(v[0].seq, 1);
 	assert_string_equal(v[0].result_json, "{\"r\":1}");
 	store_verdict_clear(&v[0]);
-	/* the used nonce stays used, the other stays outstanding */
-	assert_int_equal(nonce_check(f->s, mid('a'), 1, NOW + 2), TPA_E_MISMATCH);
-	assert_int_equal(nonce_check(f->s, mid('a'), 2, NOW + 2), TPA_OK);
+	/* the consumed nonce stays consumed across a reopen, no other is */
+	assert_int_equal(used(f->s, 1), TPA_E_MISMATCH);
+	assert_int_equal(used(f->s, 2), TPA_OK);
 }
 
 static void test_newer_schema_refused(void **state)
@@ -278,11 +268,11 @@ static void test_newer_schema_refused(void **state)
 	store *s = (store *)(uintptr_t)1;
 	char why[256] = "";
 
-	assert_int_equal(raw_sql(f->path, "CREATE TABLE t (x); PRAGMA user_version = 2;"),
+	assert_int_equal(raw_sql(f->path, "CREATE TABLE t (x); PRAGMA user_version = 3;"),
 	                 SQLITE_OK);
 	assert_int_equal(store_open(f->path, &s, why, sizeof(why)), TPA_E_UNSUPPORTED);
 	assert_ptr_equal(s, (store *)(uintptr_t)1);
-	assert_non_null(strstr(why, "schema version 2"));
+	assert_non_null(strstr(why, "schema version 3"));
 }
 
 static void test_migrate_empty_file(void **state)
@@ -295,11 +285,11 @@ static void test_migrate_empty_file(void **state)
 	close(fd);
 	f->s = open_ok(f->path);
 	assert_int_equal(store_schema_version(f->s, &ver), TPA_OK);
-	assert_int_equal(ver, 1);
+	assert_int_equal(ver, 2);
 	add_ok(f->s, mid('1'), NULL);
 	reopen(f);
 	assert_int_equal(store_schema_version(f->s, &ver), TPA_OK);
-	assert_int_equal(ver, 1);
+	assert_int_equal(ver, 2);
 }
 
 static void test_not_a_database(void **state)
@@ -375,17 +365,16 @@ static void test_machines(void **state)
 	assert_int_equal(n, 0);
 
 	/* deleting keeps the history */
-	nonce_ok(f->s, mid('5'), 1, NOW, NOW + 60);
 	assert_int_equal(commit(f->s, mid('5'), 1, NOW, NULL, 0, NULL, NULL, 0), TPA_OK);
-	nonce_ok(f->s, mid('5'), 2, NOW, NOW + 60);
 	assert_int_equal(store_machine_delete(f->s, mid('5'), NULL, 0), TPA_OK);
 	assert_int_equal(store_machine_get(f->s, mid('5'), &m, NULL, 0), TPA_E_NOT_FOUND);
 	assert_int_equal(store_machine_delete(f->s, mid('5'), why, sizeof(why)), TPA_E_NOT_FOUND);
 	assert_int_equal(history_n(f->s, mid('5')), 1);
-	/* its nonces went with it */
-	assert_int_equal(nonce_check(f->s, mid('5'), 2, NOW), TPA_E_MISMATCH);
-	/* and it may enroll again */
+	/* and it may enroll again, without getting its consumed nonce back */
 	add_ok(f->s, mid('5'), NULL);
+	assert_int_equal(used(f->s, 1), TPA_E_MISMATCH);
+	assert_int_equal(commit(f->s, mid('5'), 1, NOW, NULL, 0, NULL, NULL, 0), TPA_E_MISMATCH);
+	assert_int_equal(history_n(f->s, mid('5')), 1);
 	assert_int_equal(store_machine_list(f->s, "", 2, page, &n, NULL, 0), TPA_OK);
 	assert_int_equal(n, 2);
 	store_machine_clear(&page[0]);
@@ -524,8 +513,6 @@ static void test_pending(void **state)
 	assert_true(starts(why, "already enrolled"));
 }
 
-/* ---- nonces ---- */
-
 /* A replayed request: at most STORE_PENDING_PER_MACHINE per EK, the oldest
  * dropped; STORE_PENDING_MAX overall. */
 static void test_pending_bounded(void **state)
@@ -563,79 +550,6 @@ static void test_pending_bounded(void **state)
 	assert_non_null(strstr(why, "enrollments pending"));
 }
 
-static void test_nonces(void **state)
-{
-	struct fx *f = *state;
-	uint8_t n[STORE_NONCE_LEN];
-	store_stats st;
-	char why[256] = "";
-	int64_t seq = -7;
-	int k;
-
-	f->s = open_ok(f->path);
-	nonce_of(n, 1);
-	assert_int_equal(
-	        store_nonce_put(f->s, mid('a'), n, NOW, NOW + 60, 4, 100, why, sizeof(why)),
-	        TPA_E_NOT_FOUND);
-	add_ok(f->s, mid('a'), NULL);
-	add_ok(f->s, mid('b'), NULL);
-
-	/* single use; A's nonce is not B's */
-	nonce_ok(f->s, mid('a'), 1, NOW, NOW + 60);
-	assert_int_equal(nonce_check(f->s, mid('a'), 1, NOW), TPA_OK);
-	assert_int_equal(nonce_check(f->s, mid('b'), 1, NOW), TPA_E_MISMATCH);
-	assert_int_equal(commit(f->s, mid('b'), 1, NOW, NULL, 0, &seq, why, sizeof(why)),
-	                 TPA_E_MISMATCH);
-	assert_int_equal(seq, -7);
-	assert_int_equal(history_n(f->s, mid('b')), 0);
-	assert_int_equal(nonce_check(f->s, mid('a'), 1, NOW), TPA_OK);
-	assert_int_equal(commit(f->s, mid('a'), 1, NOW, NULL, 0, &seq, NULL, 0), TPA_OK);
-	assert_int_equal(seq, 1);
-	assert_int_equal(nonce_check(f->s, mid('a'), 1, NOW), TPA_E_MISMATCH);
-	assert_int_equal(commit(f->s, mid('a'), 1, NOW, NULL, 0, &seq, NULL, 0), TPA_E_MISMATCH);
-	assert_int_equal(history_n(f->s, mid('a')), 1);
-
-	/* valid up to and including expires, refused after */
-	nonce_ok(f->s, mid('a'), 2, NOW, NOW + 10);
-	assert_int_equal(nonce_check(f->s, mid('a'), 2, NOW + 10), TPA_OK);
-	assert_int_equal(nonce_check(f->s, mid('a'), 2, NOW + 11), TPA_E_MISMATCH);
-	assert_int_equal(commit(f->s, mid('a'), 2, NOW + 11, NULL, 0, NULL, NULL, 0),
-	                 TPA_E_MISMATCH);
-	assert_int_equal(commit(f->s, mid('a'), 2, NOW + 10, NULL, 0, NULL, NULL, 0), TPA_OK);
-
-	/* per machine: the fifth evicts the first */
-	for (k = 10; k < 15; k++)
-		nonce_ok(f->s, mid('b'), k, NOW, NOW + 60);
-	assert_int_equal(nonce_check(f->s, mid('b'), 10, NOW), TPA_E_MISMATCH);
-	for (k = 11; k < 15; k++)
-		assert_int_equal(nonce_check(f->s, mid('b'), k, NOW), TPA_OK);
-	assert_int_equal(store_stats_get(f->s, NOW, &st, NULL, 0), TPA_OK);
-	assert_int_equal(st.nonces, 4);
-	assert_int_equal(st.machines, 2);
-	assert_int_equal(st.pending, 0);
-
-	/* overall: 4 of b's and 1 of a's fill a cap of 5 */
-	nonce_of(n, 20);
-	assert_int_equal(store_nonce_put(f->s, mid('a'), n, NOW, NOW + 60, 4, 5, NULL, 0), TPA_OK);
-	nonce_of(n, 21);
-	assert_int_equal(store_nonce_put(f->s, mid('a'), n, NOW, NOW + 60, 4, 5, why, sizeof(why)),
-	                 TPA_E_LIMIT);
-	assert_int_equal(nonce_check(f->s, mid('a'), 21, NOW), TPA_E_MISMATCH);
-	/* a machine at its own cap still evicts its oldest before the overall
-	 * cap counts */
-	nonce_of(n, 22);
-	assert_int_equal(store_nonce_put(f->s, mid('b'), n, NOW, NOW + 60, 4, 5, NULL, 0), TPA_OK);
-	assert_int_equal(nonce_check(f->s, mid('b'), 11, NOW), TPA_E_MISMATCH);
-	/* once they expire they stop counting */
-	nonce_of(n, 21);
-	assert_int_equal(store_nonce_put(f->s, mid('a'), n, NOW + 61, NOW + 120, 4, 5, NULL, 0),
-	                 TPA_OK);
-	assert_int_equal(store_stats_get(f->s, NOW + 61, &st, NULL, 0), TPA_OK);
-	assert_int_equal(st.nonces, 1);
-	assert_int_equal(store_nonce_put(f->s, mid('a'), n, NOW, NOW + 60, 0, 5, NULL, 0),
-	                 TPA_E_INVALID_ARG);
-}
-
 /* ---- attestations ---- */
 
 static void test_attest_atomic(void **state)
@@ -650,13 +564,12 @@ static void test_attest_atomic(void **state)
 	f->s = open_ok(f->path);
 	assert_int_equal(commit(f->s, mid('a'), 1, NOW, NULL, 0, &seq, NULL, 0), TPA_E_NOT_FOUND);
 	add_ok(f->s, mid('a'), NULL);
-	nonce_ok(f->s, mid('a'), 1, NOW, NOW + 60);
 
 	/* the generation moved: nothing is written, the nonce included */
 	assert_int_equal(commit(f->s, mid('a'), 1, NOW, "{\"s\":1}", 1, &seq, why, sizeof(why)),
 	                 TPA_E_MISMATCH);
 	assert_int_equal(seq, -7);
-	assert_int_equal(nonce_check(f->s, mid('a'), 1, NOW), TPA_OK);
+	assert_int_equal(used(f->s, 1), TPA_OK);
 	assert_int_equal(history_n(f->s, mid('a')), 0);
 	assert_int_equal(store_machine_get(f->s, mid('a'), &m, NULL, 0), TPA_OK);
 	assert_int_equal(m.state_gen, 0);
@@ -677,22 +590,21 @@ static void test_attest_atomic(void **state)
 	store_machine_clear(&m);
 
 	/* a stale generation loses; the fresh one wins */
-	nonce_ok(f->s, mid('a'), 2, NOW, NOW + 60);
 	assert_int_equal(commit(f->s, mid('a'), 2, NOW, "{\"s\":2}", 0, &seq, NULL, 0),
 	                 TPA_E_MISMATCH);
 	assert_int_equal(commit(f->s, mid('a'), 2, NOW, "{\"s\":2}", 1, &seq, NULL, 0), TPA_OK);
 	assert_int_equal(seq, 2);
 
 	/* not recorded (an unauthenticated verdict): the nonce goes, nothing else */
-	nonce_ok(f->s, mid('a'), 3, NOW, NOW + 60);
 	nonce_of(n, 3);
 	a.machine_id = mid('a');
 	a.nonce = n;
+	a.nonce_expires = NOW + 60;
 	a.now = NOW;
 	seq = -7;
 	assert_int_equal(store_attest_commit(f->s, &a, &seq, NULL, 0), TPA_OK);
 	assert_int_equal(seq, -7);
-	assert_int_equal(nonce_check(f->s, mid('a'), 3, NOW), TPA_E_MISMATCH);
+	assert_int_equal(used(f->s, 3), TPA_E_MISMATCH);
 	assert_int_equal(history_n(f->s, mid('a')), 2);
 	assert_int_equal(store_machine_get(f->s, mid('a'), &m, NULL, 0), TPA_OK);
 	assert_int_equal(m.state_gen, 2);
@@ -702,13 +614,12 @@ static void test_attest_atomic(void **state)
 
 	/* two handles (two server processes) racing from generation 2: one wins */
 	store *s2 = open_ok(f->path);
-	nonce_ok(f->s, mid('a'), 4, NOW, NOW + 60);
-	nonce_ok(s2, mid('a'), 5, NOW, NOW + 60);
 	assert_int_equal(commit(s2, mid('a'), 5, NOW, "{\"s\":3}", 2, &seq, NULL, 0), TPA_OK);
 	assert_int_equal(seq, 3);
 	assert_int_equal(commit(f->s, mid('a'), 4, NOW, "{\"s\":4}", 2, &seq, NULL, 0),
 	                 TPA_E_MISMATCH);
-	assert_int_equal(nonce_check(f->s, mid('a'), 4, NOW), TPA_OK);
+	assert_int_equal(used(f->s, 4), TPA_OK);
+	assert_int_equal(used(s2, 5), TPA_E_MISMATCH);
 	store_close(&s2);
 	assert_int_equal(store_machine_get(f->s, mid('a'), &m, NULL, 0), TPA_OK);
 	assert_int_equal(m.state_gen, 3);
@@ -735,7 +646,6 @@ static void test_history(void **state)
 	for (k = 0; k < 10; k++) {
 		const char *id = mid(k % 2 ? 'b' : 'a');
 
-		nonce_ok(f->s, id, k, NOW, NOW + 60);
 		assert_int_equal(commit(f->s, id, k, NOW + k, NULL, 0, NULL, NULL, 0), TPA_OK);
 	}
 	assert_int_equal(store_history(f->s, mid('a'), 0, 8, v, &n, NULL, 0), TPA_OK);
@@ -841,10 +751,10 @@ static void test_eventlog(void **state)
 	memset(big, 0xee, sizeof(big));
 	assert_int_equal(store_eventlog_get(f->s, mid('a'), sha, &log, &len, NULL, 0),
 	                 TPA_E_NOT_FOUND);
-	nonce_ok(f->s, mid('a'), 1, NOW, NOW + 60);
 	nonce_of(n, 1);
 	a = (store_attestation){.machine_id = mid('a'),
 	                        .nonce = n,
+	                        .nonce_expires = NOW + 60,
 	                        .now = NOW,
 	                        .eventlog = big,
 	                        .eventlog_len = sizeof(big),
@@ -862,7 +772,6 @@ static void test_eventlog(void **state)
 	free(log);
 
 	/* a commit without a log keeps the one held */
-	nonce_ok(f->s, mid('a'), 2, NOW, NOW + 60);
 	assert_int_equal(commit(f->s, mid('a'), 2, NOW, "{}", 0, NULL, NULL, 0), TPA_OK);
 	assert_int_equal(store_eventlog_get(f->s, mid('a'), sha, &log, &len, NULL, 0), TPA_OK);
 	free(log);
@@ -891,7 +800,6 @@ static void test_disk_full(void **state)
 
 	f->s = open_ok(f->path);
 	add_ok(f->s, mid('a'), NULL);
-	nonce_ok(f->s, mid('a'), 1, NOW, NOW + 60);
 	store_close(&f->s);
 	snprintf(wal, sizeof(wal), "%s-wal", f->path);
 	memset(big, 0x3c, sizeof(big));
@@ -919,6 +827,7 @@ static void test_disk_full(void **state)
 		nonce_of(n, 1);
 		a = (store_attestation){.machine_id = mid('a'),
 		                        .nonce = n,
+		                        .nonce_expires = NOW + 60,
 		                        .now = NOW,
 		                        .record = 1,
 		                        .verdict = "pass",
@@ -949,9 +858,735 @@ static void test_disk_full(void **state)
 	assert_false(m.has_eventlog);
 	store_machine_clear(&m);
 	assert_int_equal(history_n(f->s, mid('a')), 0);
-	assert_int_equal(nonce_check(f->s, mid('a'), 1, NOW), TPA_OK);
+	assert_int_equal(used(f->s, 1), TPA_OK);
 	/* and the store works on */
 	assert_int_equal(commit(f->s, mid('a'), 1, NOW, "{\"s\":1}", 0, NULL, NULL, 0), TPA_OK);
+}
+
+/* ---- nonces ---- */
+
+static int nonce_key(store *s, uint8_t key[STORE_NONCE_KEY_LEN])
+{
+	char why[256] = "";
+	int r = store_nonce_key(s, key, why, sizeof(why));
+
+	if (r != TPA_OK)
+		fail_msg("store_nonce_key: %d %s", r, why);
+	return r;
+}
+
+/* One key per store: the same on every handle and after a reopen; another
+ * store has another. */
+static void test_nonce_key(void **state)
+{
+	struct fx *f = *state;
+	uint8_t k1[STORE_NONCE_KEY_LEN], k2[STORE_NONCE_KEY_LEN], k3[STORE_NONCE_KEY_LEN];
+	uint8_t zero[STORE_NONCE_KEY_LEN] = {0}, keep[STORE_NONCE_KEY_LEN];
+	char other[160], why[256] = "";
+	store *s2, *s3;
+	size_t i;
+
+	f->s = open_ok(f->path);
+	s2 = open_ok(f->path);
+	nonce_key(f->s, k1);
+	nonce_key(s2, k2);
+	assert_memory_equal(k1, k2, sizeof(k1));
+	assert_memory_not_equal(k1, zero, sizeof(k1));
+	store_close(&s2);
+	reopen(f);
+	nonce_key(f->s, k2);
+	assert_memory_equal(k1, k2, sizeof(k1));
+
+	snprintf(other, sizeof(other), "%s/other.db", f->dir);
+	s3 = open_ok(other);
+	nonce_key(s3, k3);
+	assert_memory_not_equal(k1, k3, sizeof(k1));
+	store_close(&s3);
+	for (i = 0; i < 3; i++) {
+		const char *ext[] = {"", "-wal", "-shm"};
+		char p[192];
+
+		snprintf(p, sizeof(p), "%s%s", other, ext[i]);
+		unlink(p);
+	}
+
+	/* a key of another length is refused, and the output left alone */
+	assert_int_equal(raw_sql(f->path, "UPDATE settings SET value = x'0102'"
+	                                  " WHERE name = 'nonce_key'"),
+	                 SQLITE_OK);
+	memset(keep, 0x5a, sizeof(keep));
+	memcpy(k2, keep, sizeof(k2));
+	assert_int_equal(store_nonce_key(f->s, k2, why, sizeof(why)), TPA_E_MISMATCH);
+	assert_string_equal(why, "the store's nonce key is 2 bytes, not 32");
+	assert_memory_equal(k2, keep, sizeof(k2));
+	assert_int_equal(raw_sql(f->path, "DELETE FROM settings"), SQLITE_OK);
+	assert_int_equal(store_nonce_key(f->s, k2, why, sizeof(why)), TPA_E_MISMATCH);
+	assert_string_equal(why, "the store holds no nonce key");
+	assert_memory_equal(k2, keep, sizeof(k2));
+	assert_int_equal(store_nonce_key(f->s, NULL, NULL, 0), TPA_E_INVALID_ARG);
+}
+
+/* Used once a commit consumed it, by whichever machine; a second commit of
+ * it writes nothing. */
+static void test_nonce_used(void **state)
+{
+	struct fx *f = *state;
+	char why[256] = "";
+	int64_t seq = -7;
+
+	f->s = open_ok(f->path);
+	add_ok(f->s, mid('a'), NULL);
+	add_ok(f->s, mid('b'), NULL);
+	assert_int_equal(used(f->s, 1), TPA_OK);
+	assert_int_equal(used(f->s, 2), TPA_OK);
+	assert_int_equal(commit(f->s, mid('a'), 1, NOW, NULL, 0, &seq, NULL, 0), TPA_OK);
+	assert_int_equal(seq, 1);
+	assert_int_equal(
+	        store_nonce_used(f->s, (const uint8_t[STORE_NONCE_LEN]){0}, why, sizeof(why)),
+	        TPA_OK);
+	assert_int_equal(used(f->s, 1), TPA_E_MISMATCH);
+	assert_int_equal(used(f->s, 2), TPA_OK);
+
+	/* again, by the same machine or another: refused, nothing written */
+	seq = -7;
+	assert_int_equal(commit(f->s, mid('a'), 1, NOW + 1, "{\"s\":1}", 0, &seq, why, sizeof(why)),
+	                 TPA_E_MISMATCH);
+	assert_non_null(strstr(why, "consumed already"));
+	assert_int_equal(commit(f->s, mid('b'), 1, NOW + 1, NULL, 0, &seq, NULL, 0),
+	                 TPA_E_MISMATCH);
+	assert_int_equal(seq, -7);
+	assert_int_equal(history_n(f->s, mid('a')), 1);
+	assert_int_equal(history_n(f->s, mid('b')), 0);
+	store_machine m;
+	assert_int_equal(store_machine_get(f->s, mid('a'), &m, NULL, 0), TPA_OK);
+	assert_int_equal(m.state_gen, 0);
+	assert_int_equal(m.last_seq, 1);
+	store_machine_clear(&m);
+
+	/* a machine that is not enrolled consumes nothing */
+	assert_int_equal(commit(f->s, mid('c'), 2, NOW, NULL, 0, &seq, NULL, 0), TPA_E_NOT_FOUND);
+	assert_int_equal(used(f->s, 2), TPA_OK);
+	assert_int_equal(store_nonce_used(f->s, NULL, NULL, 0), TPA_E_INVALID_ARG);
+}
+
+static int commit_exp(store *s, const char *id, int k, int64_t now, int64_t expires)
+{
+	uint8_t n[STORE_NONCE_LEN];
+	store_attestation a = {.machine_id = id, .nonce = n, .nonce_expires = expires, .now = now};
+
+	nonce_of(n, k);
+	return store_attest_commit(s, &a, NULL, NULL, 0);
+}
+
+static int64_t raw_count(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+
+	if (sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* Consumed nonces are kept up to and including their expiry, counted
+ * while they have not expired, and dropped by the first commit after. */
+static void test_nonce_expiry(void **state)
+{
+	struct fx *f = *state;
+	store_stats st;
+	char why[256] = "";
+
+	f->s = open_ok(f->path);
+	add_ok(f->s, mid('a'), NULL);
+	assert_int_equal(commit_exp(f->s, mid('a'), 1, NOW, NOW + 10), TPA_OK);
+	assert_int_equal(commit_exp(f->s, mid('a'), 2, NOW, NOW + 20), TPA_OK);
+	/* good to the second it expires, refused after */
+	assert_int_equal(commit_exp(f->s, mid('a'), 3, NOW + 5, NOW + 5), TPA_OK);
+	assert_int_equal(store_stats_get(f->s, NOW, &st, NULL, 0), TPA_OK);
+	assert_int_equal(st.nonces, 3);
+	assert_int_equal(st.machines, 1);
+	assert_int_equal(st.pending, 0);
+	assert_int_equal(store_stats_get(f->s, NOW + 10, &st, NULL, 0), TPA_OK);
+	assert_int_equal(st.nonces, 2);
+	assert_int_equal(store_stats_get(f->s, NOW + 11, &st, NULL, 0), TPA_OK);
+	assert_int_equal(st.nonces, 1);
+	/* counted no more, but kept until a commit drops them */
+	assert_int_equal(used(f->s, 1), TPA_E_MISMATCH);
+	assert_int_equal(used(f->s, 3), TPA_E_MISMATCH);
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM consumed_nonces"), 3);
+
+	/* a commit at NOW + 10 drops 3 (expired at NOW + 5), keeps 1 */
+	assert_int_equal(commit_exp(f->s, mid('a'), 4, NOW + 10, NOW + 70), TPA_OK);
+	assert_int_equal(used(f->s, 3), TPA_OK);
+	assert_int_equal(used(f->s, 1), TPA_E_MISMATCH);
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM consumed_nonces"), 3);
+	/* one at NOW + 21 drops 1 and 2; a refused commit drops them too */
+	assert_int_equal(commit_exp(f->s, mid('a'), 4, NOW + 21, NOW + 70), TPA_E_MISMATCH);
+	assert_int_equal(used(f->s, 1), TPA_OK);
+	assert_int_equal(used(f->s, 2), TPA_OK);
+	assert_int_equal(used(f->s, 4), TPA_E_MISMATCH);
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM consumed_nonces"), 1);
+	assert_int_equal(store_stats_get(f->s, NOW + 21, &st, NULL, 0), TPA_OK);
+	assert_int_equal(st.nonces, 1);
+	/* an expired nonce is refused (and is not kept); the commit still drops
+	 * what expired at its now */
+	assert_int_equal(store_attest_commit(f->s,
+	                                     &(store_attestation){.machine_id = mid('a'),
+	                                                          .nonce = (const uint8_t[32]){9},
+	                                                          .nonce_expires = NOW + 70,
+	                                                          .now = NOW + 71},
+	                                     NULL, why, sizeof(why)),
+	                 TPA_E_MISMATCH);
+	assert_non_null(strstr(why, "expired"));
+	assert_int_equal(store_nonce_used(f->s, (const uint8_t[32]){9}, NULL, 0), TPA_OK);
+	assert_int_equal(used(f->s, 4), TPA_OK);
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM consumed_nonces"), 0);
+	/* the drop goes through the index */
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM sqlite_schema WHERE type ="
+	                                    " 'index' AND name = 'consumed_nonces_expires'"),
+	                 1);
+}
+
+/* The schema of version 1 (migrations[0] as of a00c4f8), as released. */
+static const char v1_schema[] =
+        "CREATE TABLE policies ("
+        " name TEXT PRIMARY KEY NOT NULL,"
+        " doc TEXT NOT NULL,"
+        " updated INTEGER NOT NULL"
+        ") STRICT;"
+        "CREATE TABLE machines ("
+        " id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 64),"
+        " name TEXT UNIQUE,"
+        " enrolled_at INTEGER NOT NULL,"
+        " record_json TEXT NOT NULL,"
+        " policy TEXT REFERENCES policies (name),"
+        " state_json TEXT,"
+        " state_gen INTEGER NOT NULL DEFAULT 0,"
+        " last_verdict TEXT NOT NULL DEFAULT '',"
+        " last_error TEXT NOT NULL DEFAULT '',"
+        " last_at INTEGER NOT NULL DEFAULT 0,"
+        " last_seq INTEGER NOT NULL DEFAULT 0,"
+        " eventlog_sha256 BLOB CHECK (eventlog_sha256 IS NULL OR length(eventlog_sha256) = 32),"
+        " eventlog BLOB,"
+        " CHECK ((eventlog IS NULL) = (eventlog_sha256 IS NULL))"
+        ") STRICT;"
+        "CREATE TABLE pending ("
+        " id BLOB PRIMARY KEY NOT NULL CHECK (length(id) = 16),"
+        " machine_id TEXT NOT NULL,"
+        " name TEXT,"
+        " expires INTEGER NOT NULL,"
+        " pending_json TEXT NOT NULL"
+        ") STRICT;"
+        "CREATE INDEX pending_expires ON pending (expires);"
+        /* rowid orders a machine's nonces by issue (oldest first) */
+        "CREATE TABLE nonces ("
+        " nonce BLOB PRIMARY KEY NOT NULL CHECK (length(nonce) = 32),"
+        " machine_id TEXT NOT NULL REFERENCES machines (id) ON DELETE CASCADE,"
+        " issued_at INTEGER NOT NULL,"
+        " expires INTEGER NOT NULL"
+        ") STRICT;"
+        "CREATE INDEX nonces_machine ON nonces (machine_id);"
+        "CREATE INDEX nonces_expires ON nonces (expires);"
+        /* no foreign key: the history outlives the machine */
+        "CREATE TABLE verdicts ("
+        " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " machine_id TEXT NOT NULL,"
+        " at INTEGER NOT NULL,"
+        " verdict TEXT NOT NULL,"
+        " error TEXT NOT NULL,"
+        " result_json TEXT NOT NULL"
+        ") STRICT;"
+        "CREATE INDEX verdicts_machine ON verdicts (machine_id, seq);"
+        "CREATE TRIGGER verdicts_no_update BEFORE UPDATE ON verdicts"
+        " BEGIN SELECT RAISE(ABORT, 'verdicts are append-only'); END;"
+        "CREATE TRIGGER verdicts_no_delete BEFORE DELETE ON verdicts"
+        " BEGIN SELECT RAISE(ABORT, 'verdicts are append-only'); END;";
+
+/* A version 1 store with what a running server had in it upgrades keeping
+ * all of it but the outstanding nonces, and gets a key. */
+static void test_migrate_v1(void **state)
+{
+	struct fx *f = *state;
+	uint8_t key[STORE_NONCE_KEY_LEN];
+	store_verdict v[2];
+	store_pending p;
+	store_machine m;
+	char sql[8192];
+	size_t n = 0;
+	int ver = 0, len;
+
+	assert_int_equal(raw_sql(f->path, "PRAGMA journal_mode = WAL"), SQLITE_OK);
+	len = snprintf(
+	        sql, sizeof(sql),
+	        "BEGIN; %s"
+	        "INSERT INTO policies VALUES ('golden', '{\"p\":1}', %lld);"
+	        "INSERT INTO machines (id, name, enrolled_at, record_json, policy, state_json,"
+	        " state_gen, last_verdict, last_error, last_at, last_seq)"
+	        " VALUES ('%s', 'alpha', %lld, '{\"record\":1}', 'golden', '{\"s\":1}', 3,"
+	        " 'pass', '', %lld, 1);"
+	        "INSERT INTO verdicts (machine_id, at, verdict, error, result_json)"
+	        " VALUES ('%s', %lld, 'pass', '', '{\"v\":1}');"
+	        "INSERT INTO pending VALUES (zeroblob(16), '%s', NULL, %lld, '{\"secret\":1}');"
+	        "INSERT INTO nonces VALUES (x'01000000000000000000000000000000"
+	        "000000000000000000000000000000a5', '%s', %lld, %lld);"
+	        "PRAGMA user_version = 1; COMMIT;",
+	        v1_schema, (long long)NOW, mid('a'), (long long)NOW, (long long)NOW + 1, mid('a'),
+	        (long long)NOW + 1, mid('b'), (long long)NOW + 3600, mid('a'), (long long)NOW,
+	        (long long)NOW + 60);
+	assert_true(len > 0 && (size_t)len < sizeof(sql));
+	assert_int_equal(raw_sql(f->path, sql), SQLITE_OK);
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM nonces"), 1);
+
+	f->s = open_ok(f->path);
+	assert_int_equal(store_schema_version(f->s, &ver), TPA_OK);
+	assert_int_equal(ver, 2);
+	assert_int_equal(store_machine_get(f->s, mid('a'), &m, NULL, 0), TPA_OK);
+	assert_string_equal(m.name, "alpha");
+	assert_string_equal(m.policy, "golden");
+	assert_string_equal(m.state_json, "{\"s\":1}");
+	assert_int_equal(m.state_gen, 3);
+	assert_string_equal(m.last_verdict, "pass");
+	assert_int_equal(m.last_seq, 1);
+	store_machine_clear(&m);
+	assert_int_equal(store_history(f->s, mid('a'), 0, 2, v, &n, NULL, 0), TPA_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].seq, 1);
+	assert_int_equal(v[0].at, NOW + 1);
+	assert_string_equal(v[0].result_json, "{\"v\":1}");
+	store_verdict_clear(&v[0]);
+	memset(p.id, 0, sizeof(p.id));
+	assert_int_equal(store_pending_take(f->s, p.id, &p, NULL, 0), TPA_OK);
+	assert_string_equal(p.machine_id, mid('b'));
+	assert_string_equal(p.pending_json, "{\"secret\":1}");
+	store_pending_clear(&p);
+	nonce_key(f->s, key);
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM sqlite_schema WHERE name"
+	                                    " IN ('nonces', 'nonces_machine', 'nonces_expires')"),
+	                 0);
+	/* the outstanding nonce is not a consumed one: a v2 server may take it
+	 * (its MAC will not verify, it was not made with the key) */
+	assert_int_equal(used(f->s, 1), TPA_OK);
+	/* the history goes on from where it was, and stays append-only */
+	int64_t seq = 0;
+	assert_int_equal(commit(f->s, mid('a'), 1, NOW + 2, "{\"s\":2}", 3, &seq, NULL, 0), TPA_OK);
+	assert_int_equal(seq, 2);
+	assert_int_equal(raw_sql(f->path, "DELETE FROM verdicts"), SQLITE_CONSTRAINT);
+	reopen(f);
+	assert_int_equal(store_schema_version(f->s, &ver), TPA_OK);
+	assert_int_equal(ver, 2);
+}
+
+/* ---- group commit ---- */
+
+static store_attestation att(const char *id, uint8_t n[STORE_NONCE_LEN], int k, int64_t now,
+                             const char *state, int64_t gen)
+{
+	nonce_of(n, k);
+	return (store_attestation){
+	        .machine_id = id,
+	        .nonce = n,
+	        .nonce_expires = now + 60,
+	        .now = now,
+	        .record = 1,
+	        .verdict = "pass",
+	        .error = "",
+	        .result_json = "{\"verdict\":\"pass\"}",
+	        .next_state_json = state,
+	        .expect_gen = gen,
+	};
+}
+
+/* Each item takes effect or not as it would alone, earlier items of the
+ * same batch included. */
+static void test_batch(void **state)
+{
+	struct fx *f = *state;
+	uint8_t n[6][STORE_NONCE_LEN];
+	store_attestation a[6];
+	int res[6];
+	int64_t seq[6] = {-7, -7, -7, -7, -7, -7};
+	char why[256] = "";
+	store_machine m;
+	store_verdict v[4];
+	size_t k = 0;
+
+	f->s = open_ok(f->path);
+	add_ok(f->s, mid('a'), NULL);
+	add_ok(f->s, mid('b'), NULL);
+	add_ok(f->s, mid('c'), NULL);
+	a[0] = att(mid('a'), n[0], 10, NOW, "{\"s\":1}", 0);
+	a[1] = att(mid('b'), n[1], 11, NOW, NULL, 0);
+	/* item 0's nonce again */
+	a[2] = att(mid('c'), n[2], 10, NOW, NULL, 0);
+	/* a's state moved to 1 by item 0 */
+	a[3] = att(mid('a'), n[3], 13, NOW, "{\"s\":2}", 0);
+	a[4] = att(mid('c'), n[4], 14, NOW + 1, "{\"c\":1}", 0);
+	assert_int_equal(store_attest_commit_many(f->s, a, 5, res, seq, why, sizeof(why)), TPA_OK);
+	assert_int_equal(res[0], TPA_OK);
+	assert_int_equal(res[1], TPA_OK);
+	assert_int_equal(res[2], TPA_E_MISMATCH);
+	assert_int_equal(res[3], TPA_E_MISMATCH);
+	assert_int_equal(res[4], TPA_OK);
+	/* why: the first that failed */
+	assert_non_null(strstr(why, "consumed already"));
+	assert_int_equal(seq[0], 1);
+	assert_int_equal(seq[1], 2);
+	assert_int_equal(seq[2], -7);
+	assert_int_equal(seq[3], -7);
+	assert_int_equal(seq[4], 3);
+	assert_int_equal(seq[5], -7);
+
+	reopen(f);
+	assert_int_equal(history_n(f->s, mid('a')), 1);
+	assert_int_equal(history_n(f->s, mid('b')), 1);
+	assert_int_equal(store_history(f->s, mid('c'), 0, 4, v, &k, NULL, 0), TPA_OK);
+	assert_int_equal(k, 1);
+	assert_int_equal(v[0].seq, 3);
+	assert_int_equal(v[0].at, NOW + 1);
+	store_verdict_clear(&v[0]);
+	assert_int_equal(store_machine_get(f->s, mid('a'), &m, NULL, 0), TPA_OK);
+	assert_int_equal(m.state_gen, 1);
+	assert_string_equal(m.state_json, "{\"s\":1}");
+	assert_int_equal(m.last_seq, 1);
+	store_machine_clear(&m);
+	assert_int_equal(store_machine_get(f->s, mid('c'), &m, NULL, 0), TPA_OK);
+	assert_int_equal(m.state_gen, 1);
+	assert_string_equal(m.state_json, "{\"c\":1}");
+	assert_int_equal(m.last_seq, 3);
+	store_machine_clear(&m);
+	assert_int_equal(used(f->s, 10), TPA_E_MISMATCH);
+	assert_int_equal(used(f->s, 11), TPA_E_MISMATCH);
+	/* the failed item's nonce was not consumed: its savepoint went */
+	assert_int_equal(used(f->s, 13), TPA_OK);
+	assert_int_equal(used(f->s, 14), TPA_E_MISMATCH);
+
+	/* an invalid item, an unknown machine and an unrecorded one among good
+	 * ones */
+	a[0] = att(mid('a'), n[0], 20, NOW, "{\"s\":2}", 1);
+	a[1] = att("ABC", n[1], 21, NOW, NULL, 0);
+	a[2] = att(mid('d'), n[2], 22, NOW, NULL, 0);
+	a[3] = att(mid('b'), n[3], 23, NOW, NULL, 0);
+	a[3].record = 0;
+	a[4] = att(mid('a'), n[4], 24, NOW, "{\"s\":3}", 2);
+	a[5] = att(mid('b'), n[5], 25, NOW, NULL, 0);
+	a[5].eventlog = (const uint8_t *)"x";
+	a[5].eventlog_len = 1;
+	memset(seq, 0x11, sizeof(seq));
+	assert_int_equal(store_attest_commit_many(f->s, a, 6, res, seq, why, sizeof(why)), TPA_OK);
+	assert_int_equal(res[0], TPA_OK);
+	assert_int_equal(res[1], TPA_E_INVALID_ARG);
+	assert_int_equal(res[2], TPA_E_NOT_FOUND);
+	assert_int_equal(res[3], TPA_OK);
+	assert_int_equal(res[4], TPA_OK);
+	assert_int_equal(res[5], TPA_E_INVALID_ARG);
+	assert_string_equal(why, "a machine id is 64 lowercase hex digits");
+	assert_int_equal(seq[0], 4);
+	assert_int_equal(seq[1], 0x1111111111111111);
+	assert_int_equal(seq[2], 0x1111111111111111);
+	assert_int_equal(seq[3], 0x1111111111111111);
+	assert_int_equal(seq[4], 5);
+	assert_int_equal(used(f->s, 22), TPA_OK);
+	assert_int_equal(used(f->s, 23), TPA_E_MISMATCH);
+	assert_int_equal(used(f->s, 25), TPA_OK);
+	assert_int_equal(history_n(f->s, mid('a')), 3);
+	assert_int_equal(history_n(f->s, mid('b')), 1);
+	assert_int_equal(store_machine_get(f->s, mid('a'), &m, NULL, 0), TPA_OK);
+	assert_int_equal(m.state_gen, 3);
+	assert_string_equal(m.state_json, "{\"s\":3}");
+	store_machine_clear(&m);
+
+	/* every item refused before the store is touched */
+	a[0] = att("ABC", n[0], 30, NOW, NULL, 0);
+	res[0] = 99;
+	assert_int_equal(store_attest_commit_many(f->s, a, 1, res, NULL, NULL, 0), TPA_OK);
+	assert_int_equal(res[0], TPA_E_INVALID_ARG);
+	assert_int_equal(store_attest_commit(f->s, &a[0], NULL, NULL, 0), TPA_E_INVALID_ARG);
+}
+
+static void test_batch_bounds(void **state)
+{
+	struct fx *f = *state;
+	static uint8_t n[STORE_BATCH_MAX + 1][STORE_NONCE_LEN];
+	static store_attestation a[STORE_BATCH_MAX + 1];
+	static int res[STORE_BATCH_MAX + 1];
+	static int64_t seq[STORE_BATCH_MAX + 1];
+	char why[256] = "";
+	size_t i;
+
+	f->s = open_ok(f->path);
+	add_ok(f->s, mid('a'), NULL);
+	for (i = 0; i <= STORE_BATCH_MAX; i++) {
+		a[i] = att(mid('a'), n[i], 0, NOW, NULL, 0);
+		n[i][1] = (uint8_t)(i >> 8);
+		n[i][2] = (uint8_t)i;
+		res[i] = 99;
+	}
+	assert_int_equal(store_attest_commit_many(f->s, a, 0, res, seq, why, sizeof(why)),
+	                 TPA_E_INVALID_ARG);
+	assert_string_equal(why, "a batch is 1..256 attestations");
+	assert_int_equal(
+	        store_attest_commit_many(f->s, a, STORE_BATCH_MAX + 1, res, seq, why, sizeof(why)),
+	        TPA_E_INVALID_ARG);
+	assert_string_equal(why, "a batch is 1..256 attestations");
+	for (i = 0; i <= STORE_BATCH_MAX; i++)
+		assert_int_equal(res[i], 99);
+	assert_int_equal(history_n(f->s, mid('a')), 0);
+	assert_int_equal(store_attest_commit_many(f->s, NULL, 1, res, seq, NULL, 0),
+	                 TPA_E_INVALID_ARG);
+	assert_int_equal(store_attest_commit_many(f->s, a, 1, NULL, seq, NULL, 0),
+	                 TPA_E_INVALID_ARG);
+
+	/* the most there may be, in one commit */
+	assert_int_equal(
+	        store_attest_commit_many(f->s, a, STORE_BATCH_MAX, res, seq, why, sizeof(why)),
+	        TPA_OK);
+	for (i = 0; i < STORE_BATCH_MAX; i++) {
+		assert_int_equal(res[i], TPA_OK);
+		assert_int_equal(seq[i], (int64_t)i + 1);
+	}
+	store_verdict v[1];
+	size_t k = 0;
+	assert_int_equal(store_history(f->s, mid('a'), 0, 1, v, &k, NULL, 0), TPA_OK);
+	assert_int_equal(k, 1);
+	assert_int_equal(v[0].seq, STORE_BATCH_MAX);
+	store_verdict_clear(&v[0]);
+}
+
+/* The disk fills during a batch: nothing of it is written, every item
+ * says so. */
+static void test_batch_disk_full(void **state)
+{
+	struct fx *f = *state;
+	static uint8_t big[4][256 << 10];
+	char wal[160];
+	store_machine m;
+	pid_t pid;
+	int status = 0;
+	size_t i;
+
+	f->s = open_ok(f->path);
+	for (i = 0; i < 4; i++)
+		add_ok(f->s, mid((char)('a' + i)), NULL);
+	store_close(&f->s);
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	for (i = 0; i < 4; i++)
+		memset(big[i], 0x30 + (int)i, sizeof(big[i]));
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		uint8_t n[4][STORE_NONCE_LEN], sha[32];
+		store_attestation a[4];
+		int res[4] = {99, 99, 99, 99};
+		int64_t seq[4] = {-7, -7, -7, -7};
+		struct rlimit rl;
+		store *s = NULL;
+		char why[256] = "";
+		off_t lim;
+		int r;
+
+		memset(sha, 0x44, sizeof(sha));
+		if (store_open(f->path, &s, why, sizeof(why)) != TPA_OK)
+			_exit(10);
+		for (i = 0; i < 4; i++) {
+			a[i] = att(mid((char)('a' + i)), n[i], (int)i + 1, NOW, "{\"s\":1}", 0);
+			a[i].eventlog = big[i];
+			a[i].eventlog_len = sizeof(big[i]);
+			a[i].eventlog_sha256 = sha;
+		}
+		lim = file_size(f->path) > file_size(wal) ? file_size(f->path) : file_size(wal);
+		signal(SIGXFSZ, SIG_IGN);
+		/* room for one item's log, not for four */
+		rl.rlim_cur = rl.rlim_max = (rlim_t)lim + (300 << 10);
+		if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+			_exit(11);
+		r = store_attest_commit_many(s, a, 4, res, seq, why, sizeof(why));
+		store_close(&s);
+		if (r != TPA_E_IO)
+			_exit(12);
+		if (!starts(why, "sqlite: "))
+			_exit(13);
+		for (i = 0; i < 4; i++)
+			if (res[i] != TPA_E_IO || seq[i] != -7)
+				_exit(14);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+
+	f->s = open_ok(f->path);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(store_machine_get(f->s, mid((char)('a' + i)), &m, NULL, 0),
+		                 TPA_OK);
+		assert_int_equal(m.state_gen, 0);
+		assert_null(m.state_json);
+		assert_int_equal(m.last_seq, 0);
+		assert_false(m.has_eventlog);
+		store_machine_clear(&m);
+		assert_int_equal(history_n(f->s, mid((char)('a' + i))), 0);
+		assert_int_equal(used(f->s, (int)i + 1), TPA_OK);
+	}
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM consumed_nonces"), 0);
+	/* and the store works on */
+	assert_int_equal(commit(f->s, mid('a'), 1, NOW, "{\"s\":1}", 0, NULL, NULL, 0), TPA_OK);
+}
+
+/* ---- several handles, several threads ---- */
+
+#define ROUNDS 200
+#define BATCH 4
+
+struct worker {
+	const char *path;
+	char first; /* the writer's machines: first .. first + BATCH - 1 */
+	int base;   /* its nonces: base + round * BATCH + i */
+	int failed;
+	char why[256];
+};
+
+/* Commits ROUNDS batches of BATCH on its own handle, each moving a state. */
+static void *batch_writer(void *arg)
+{
+	struct worker *w = arg;
+	store *s = NULL;
+	int i, round;
+
+	if (store_open(w->path, &s, w->why, sizeof(w->why)) != TPA_OK) {
+		w->failed = 1;
+		return NULL;
+	}
+	for (round = 0; round < ROUNDS && !w->failed; round++) {
+		uint8_t n[BATCH][STORE_NONCE_LEN];
+		store_attestation a[BATCH];
+		int res[BATCH];
+		int64_t seq[BATCH];
+
+		for (i = 0; i < BATCH; i++) {
+			a[i] = att(mid((char)(w->first + i)), n[i], 0, NOW + round, "{\"s\":1}",
+			           round);
+			n[i][1] = (uint8_t)w->base;
+			n[i][2] = (uint8_t)round;
+			n[i][3] = (uint8_t)i;
+		}
+		if (store_attest_commit_many(s, a, BATCH, res, seq, w->why, sizeof(w->why)) !=
+		    TPA_OK)
+			w->failed = 2;
+		for (i = 0; i < BATCH && !w->failed; i++)
+			if (res[i] != TPA_OK) {
+				snprintf(w->why, sizeof(w->why), "round %d item %d: %d", round, i,
+				         res[i]);
+				w->failed = 3;
+			}
+	}
+	store_close(&s);
+	return NULL;
+}
+
+/* Reads the machines ROUNDS times on its own handle. */
+static void *reader(void *arg)
+{
+	struct worker *w = arg;
+	store_machine page[8];
+	store_stats st;
+	store *s = NULL;
+	size_t n, i;
+	int round;
+
+	if (store_open(w->path, &s, w->why, sizeof(w->why)) != TPA_OK) {
+		w->failed = 1;
+		return NULL;
+	}
+	for (round = 0; round < ROUNDS && !w->failed; round++) {
+		if (store_machine_list(s, "", 8, page, &n, w->why, sizeof(w->why)) != TPA_OK) {
+			w->failed = 2;
+			break;
+		}
+		if (n != 8)
+			w->failed = 3;
+		for (i = 0; i < n; i++) {
+			if (page[i].state_gen < 0 || page[i].state_gen > ROUNDS)
+				w->failed = 4;
+			store_machine_clear(&page[i]);
+		}
+		if (!w->failed && store_stats_get(s, NOW, &st, w->why, sizeof(w->why)) != TPA_OK)
+			w->failed = 5;
+	}
+	store_close(&s);
+	return NULL;
+}
+
+static void run_workers(struct fx *f, struct worker *w, void *(**fn)(void *), size_t k)
+{
+	pthread_t t[4];
+	size_t i;
+
+	for (i = 0; i < k; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, fn[i], &w[i]), 0);
+	for (i = 0; i < k; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	for (i = 0; i < k; i++)
+		if (w[i].failed)
+			fail_msg("worker %zu: %d %s", i, w[i].failed, w[i].why);
+}
+
+static void add_eight(struct fx *f)
+{
+	const char ids[] = "01234567";
+	size_t i;
+
+	f->s = open_ok(f->path);
+	for (i = 0; i < 8; i++)
+		add_ok(f->s, mid(ids[i]), NULL);
+}
+
+/* A writer on one handle while another handle reads (WAL: neither waits
+ * for the other). */
+static void test_threads_read_write(void **state)
+{
+	struct fx *f = *state;
+	struct worker w[2] = {{.path = f->path, .first = '0', .base = 1}, {.path = f->path}};
+	void *(*fn[2])(void *) = {batch_writer, reader};
+	store_machine m;
+
+	add_eight(f);
+	run_workers(f, w, fn, 2);
+	assert_int_equal(store_machine_get(f->s, mid('3'), &m, NULL, 0), TPA_OK);
+	assert_int_equal(m.state_gen, ROUNDS);
+	assert_int_equal(m.last_seq, (int64_t)ROUNDS * BATCH);
+	store_machine_clear(&m);
+	assert_int_equal(history_n(f->s, mid('0')), 16); /* the page holds 16 */
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM verdicts"),
+	                 (int64_t)ROUNDS * BATCH);
+}
+
+/* Two writers on two handles at once: one waits on the busy timeout for
+ * the other, neither fails. */
+static void test_threads_two_writers(void **state)
+{
+	struct fx *f = *state;
+	struct worker w[3] = {{.path = f->path, .first = '0', .base = 1},
+	                      {.path = f->path, .first = '4', .base = 2},
+	                      {.path = f->path}};
+	void *(*fn[3])(void *) = {batch_writer, batch_writer, reader};
+	store_machine m;
+
+	add_eight(f);
+	run_workers(f, w, fn, 3);
+	assert_int_equal(store_machine_get(f->s, mid('7'), &m, NULL, 0), TPA_OK);
+	assert_int_equal(m.state_gen, ROUNDS);
+	store_machine_clear(&m);
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM verdicts"),
+	                 (int64_t)ROUNDS * BATCH * 2);
+	/* each writer's last commit (at NOW + ROUNDS - 1) dropped the nonces of
+	 * both that expired before it: those of the last 61 rounds are kept */
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM consumed_nonces"),
+	                 (int64_t)61 * BATCH * 2);
 }
 
 int main(void)
@@ -965,12 +1600,20 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_names, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_pending, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_pending_bounded, setup, teardown),
-	        cmocka_unit_test_setup_teardown(test_nonces, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_nonce_key, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_nonce_used, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_nonce_expiry, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_attest_atomic, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_history, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_policies, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_eventlog, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_batch_bounds, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_batch_disk_full, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_threads_read_write, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_threads_two_writers, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
