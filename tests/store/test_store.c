@@ -1437,6 +1437,44 @@ static void test_batch_disk_full(void **state)
 	assert_int_equal(commit(f->s, mid('a'), 1, NOW, "{\"s\":1}", 0, NULL, NULL, 0), TPA_OK);
 }
 
+/* The write lock held past the busy timeout: BEGIN fails, the batch with it. */
+static void test_batch_busy(void **state)
+{
+	struct fx *f = *state;
+	uint8_t n[2][STORE_NONCE_LEN];
+	store_attestation a[2];
+	int res[2] = {99, 99};
+	int64_t seq[2] = {-7, -7};
+	char why[256] = "";
+	sqlite3 *db = NULL;
+	time_t t0;
+
+	f->s = open_ok(f->path);
+	add_ok(f->s, mid('a'), NULL);
+	a[0] = att(mid('a'), n[0], 1, NOW, NULL, 0);
+	a[1] = att(mid('a'), n[1], 2, NOW, NULL, 0);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	t0 = time(NULL);
+	assert_int_equal(store_attest_commit_many(f->s, a, 2, res, seq, why, sizeof(why)),
+	                 TPA_E_IO);
+	/* it waited for the busy timeout (5 s) first */
+	assert_true(time(NULL) - t0 >= 4);
+	assert_string_equal(why, "sqlite: database is locked");
+	assert_int_equal(res[0], TPA_E_IO);
+	assert_int_equal(res[1], TPA_E_IO);
+	assert_int_equal(seq[0], -7);
+	assert_int_equal(seq[1], -7);
+	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(history_n(f->s, mid('a')), 0);
+	assert_int_equal(used(f->s, 1), TPA_OK);
+	assert_int_equal(store_attest_commit_many(f->s, a, 2, res, seq, NULL, 0), TPA_OK);
+	assert_int_equal(res[0], TPA_OK);
+	assert_int_equal(res[1], TPA_OK);
+	assert_int_equal(seq[1], 2);
+}
+
 /* ---- several handles, several threads ---- */
 
 #define ROUNDS 200
@@ -1612,6 +1650,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_batch_bounds, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_batch_disk_full, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_batch_busy, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_threads_read_write, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_threads_two_writers, setup, teardown),
 	};
