@@ -597,23 +597,30 @@ out:
 
 /* One JSON line: what was sent and what came back. */
 static void record(struct run *r, const al_machine *m, int status, const char *verdict,
-                   long long seq, const char *nonce, const char *sha, const char *doc)
+                   const char *error, long long seq, const char *nonce, const char *sha,
+                   const char *doc)
 {
-	char sq[32];
+	char sq[32], er[80];
 	if (!r->record)
 		return;
 	if (seq >= 0)
 		snprintf(sq, sizeof(sq), "%lld", seq);
 	else
 		snprintf(sq, sizeof(sq), "null");
+	/* the error code of a refusal: [a-z_] from the server, checked here */
+	if (error && strlen(error) < 64 &&
+	    strspn(error, "abcdefghijklmnopqrstuvwxyz_") == strlen(error))
+		snprintf(er, sizeof(er), "\"%s\"", error);
+	else
+		snprintf(er, sizeof(er), "null");
 	pthread_mutex_lock(&r->lock);
 	if (r->record_lines < MAX_RECORD_LINES) {
 		fprintf(r->record,
-		        "{\"machine_id\":\"%s\",\"status\":%d,\"verdict\":%s%s%s,\"seq\":%s,"
-		        "\"counter\":%llu,\"nonce\":\"%s\",\"eventlog_sha256\":%s%s%s,"
+		        "{\"machine_id\":\"%s\",\"status\":%d,\"verdict\":%s%s%s,\"error\":%s,"
+		        "\"seq\":%s,\"counter\":%llu,\"nonce\":\"%s\",\"eventlog_sha256\":%s%s%s,"
 		        "\"evidence\":%s}\n",
 		        m->id, status, verdict ? "\"" : "", verdict ? verdict : "null",
-		        verdict ? "\"" : "", sq, (unsigned long long)m->counter, nonce,
+		        verdict ? "\"" : "", er, sq, (unsigned long long)m->counter, nonce,
 		        sha ? "\"" : "", sha ? sha : "null", sha ? "\"" : "", doc);
 		fflush(r->record);
 		r->record_lines++;
@@ -728,7 +735,9 @@ static enum outcome attest_one(struct worker *w, al_machine *m, int first, doubl
 		if (o && json_object_object_get_ex(o, "seq", &v) &&
 		    json_object_is_type(v, json_type_int))
 			seq = json_object_get_int64(v);
-		record(r, m, 200, s, seq, nonce_hex, use_hash ? m->log_sha : NULL, sent);
+		if (s && strcmp(s, "pass") != 0 && strcmp(s, "fail") != 0)
+			s = NULL;
+		record(r, m, 200, s, NULL, seq, nonce_hex, use_hash ? m->log_sha : NULL, sent);
 		if (s && strcmp(s, "pass") == 0) {
 			out = O_PASS;
 		} else if (s && strcmp(s, "fail") == 0) {
@@ -738,7 +747,9 @@ static enum outcome attest_one(struct worker *w, al_machine *m, int first, doubl
 			show(r, m, "POST attest: 200 without a verdict", 200, a.body, a.body_len);
 		}
 	} else {
-		record(r, m, a.status, NULL, -1, nonce_hex, use_hash ? m->log_sha : NULL, sent);
+		o = parse_body(&a);
+		record(r, m, a.status, NULL, jstr(o, "error"), -1, nonce_hex,
+		       use_hash ? m->log_sha : NULL, sent);
 		show(r, m, "POST attest refused", a.status, a.body, a.body_len);
 	}
 	goto done;
@@ -754,11 +765,12 @@ done:
 
 static void backoff(struct worker *w, enum outcome o)
 {
-	if (o != O_TRANSPORT) {
+	if (o == O_PASS || o == O_FAIL) {
 		w->backoff = 0;
 		return;
 	}
-	/* the server is down or restarting: 25 ms, doubling up to 400 ms */
+	/* the server is down, restarting or cannot store (503): 25 ms,
+	 * doubling up to 400 ms */
 	sleep_ms(25u << (w->backoff < 4 ? w->backoff : 4));
 	if (w->backoff < 4)
 		w->backoff++;
@@ -1051,7 +1063,7 @@ static int cmd_run(int argc, char **argv)
 	rss0 = proc_rss_kb((long)pid);
 	fprintf(stderr,
 	        "attest-load: %zu machines, %u clients, %s, log %zu bytes (%s), %zu banks x PCRs "
-	        "0-9 quoted; server VmRSS before enrollment: %lld kB\n",
+	        "0-9 quoted; server VmRSS before enrollment: %lld kB (-1: unknown)\n",
 	        r->n, r->clients, r->full_log ? "full-log" : "hash", loglen,
 	        unique ? "unique per machine" : "the same for all", r->f.nbanks, rss0);
 	t0 = mono();
