@@ -40,8 +40,8 @@ static const char usage_text[] =
         "  --quiet                   no line per request on stderr\n"
         "limits: --max-body BYTES (4194304), --max-headers BYTES (16384),\n"
         "  --max-connections N (256), --request-timeout SECONDS (10),\n"
-        "  --nonce-lifetime SECONDS (120), --nonces-per-machine N (4),\n"
-        "  --max-nonces N (100000), --challenge-lifetime SECONDS (600)\n"
+        "  --nonce-lifetime SECONDS (120), --challenge-lifetime SECONDS (600)\n"
+        "  --workers N               event loops serving requests, 1..64 (one per CPU)\n"
         "Exit 0 after SIGINT/SIGTERM, 2 usage, 3 malformed configuration or policy,\n"
         "4 when it cannot start (port, files, store).\n";
 
@@ -64,8 +64,7 @@ enum {
 	O_MAX_CONN,
 	O_REQ_TIMEOUT,
 	O_NONCE_LIFE,
-	O_NONCES_PER,
-	O_MAX_NONCES,
+	O_WORKERS,
 	O_CHALLENGE_LIFE,
 };
 
@@ -88,8 +87,7 @@ static const struct option opts[] = {
         {"max-connections", required_argument, NULL, O_MAX_CONN},
         {"request-timeout", required_argument, NULL, O_REQ_TIMEOUT},
         {"nonce-lifetime", required_argument, NULL, O_NONCE_LIFE},
-        {"nonces-per-machine", required_argument, NULL, O_NONCES_PER},
-        {"max-nonces", required_argument, NULL, O_MAX_NONCES},
+        {"workers", required_argument, NULL, O_WORKERS},
         {"challenge-lifetime", required_argument, NULL, O_CHALLENGE_LIFE},
         {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
@@ -156,7 +154,11 @@ static int set_opt(srv_config *c, int id, const char *name, const char *v, bool 
 		break;
 	}
 	default:
-		if (number(name, v, 1, id == O_MAX_BODY ? (1ull << 31) : 100000000ull, &n) != 0)
+		if (number(name, v, 1,
+		           id == O_MAX_BODY  ? (1ull << 31)
+		           : id == O_WORKERS ? SRV_MAX_WORKERS
+		                             : 100000000ull,
+		           &n) != 0)
 			return EXIT_USAGE;
 		switch (id) {
 		case O_MAX_BODY: c->max_body = (size_t)n; break;
@@ -164,8 +166,7 @@ static int set_opt(srv_config *c, int id, const char *name, const char *v, bool 
 		case O_MAX_CONN: c->max_connections = (size_t)n; break;
 		case O_REQ_TIMEOUT: c->request_timeout = (unsigned)n; break;
 		case O_NONCE_LIFE: c->nonce_lifetime = (unsigned)n; break;
-		case O_NONCES_PER: c->nonces_per_machine = (unsigned)n; break;
-		case O_MAX_NONCES: c->max_nonces = (unsigned)n; break;
+		case O_WORKERS: c->workers = (unsigned)n; break;
 		case O_CHALLENGE_LIFE: c->challenge_lifetime = (unsigned)n; break;
 		}
 	}
@@ -272,8 +273,6 @@ int cmd_serve(int argc, char **argv)
 	c.max_connections = SRV_DEFAULT_MAX_CONNECTIONS;
 	c.request_timeout = SRV_DEFAULT_REQUEST_TIMEOUT;
 	c.nonce_lifetime = SRV_DEFAULT_NONCE_LIFETIME;
-	c.nonces_per_machine = SRV_DEFAULT_NONCES_PER_MACHINE;
-	c.max_nonces = SRV_DEFAULT_MAX_NONCES;
 	c.challenge_lifetime = SRV_DEFAULT_CHALLENGE_LIFETIME;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {

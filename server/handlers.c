@@ -124,7 +124,7 @@ static const tpa_policy *policy_for(srv *s, const char *name, char *why, size_t 
 static struct srv_eventlog_slot *log_slot(srv *s, const char *machine)
 {
 	struct srv_eventlog_slot *victim = &s->logs[0];
-	for (size_t i = 0; i < SRV_EVENTLOG_CACHE; i++) {
+	for (size_t i = 0; i < s->n_logs; i++) {
 		struct srv_eventlog_slot *e = &s->logs[i];
 		if (e->log && strcmp(e->machine, machine) == 0)
 			return e;
@@ -139,7 +139,7 @@ static struct srv_eventlog_slot *log_slot(srv *s, const char *machine)
 
 static void log_forget(srv *s, const char *machine)
 {
-	for (size_t i = 0; i < SRV_EVENTLOG_CACHE; i++)
+	for (size_t i = 0; i < s->n_logs; i++)
 		if (s->logs[i].log && strcmp(s->logs[i].machine, machine) == 0) {
 			tpa_eventlog_free(&s->logs[i].log);
 			memset(&s->logs[i], 0, sizeof(s->logs[i]));
@@ -189,7 +189,7 @@ static void handle_enroll(srv *s, struct evhttp_request *req)
 		goto out;
 	}
 	if (r != TPA_OK) {
-		s->metrics.attest_refused++;
+		SRV_METRIC(s, s->metrics.attest_refused++);
 		srv_reply_error(s, req, 403, "refused", v.check, "%s", v.why);
 		goto out;
 	}
@@ -315,7 +315,7 @@ static void handle_activate(srv *s, struct evhttp_request *req)
 		goto out;
 	}
 	if (r != TPA_OK) {
-		s->metrics.attest_refused++;
+		SRV_METRIC(s, s->metrics.attest_refused++);
 		srv_reply_error(s, req, 403, "refused", v.check, "%s", v.why);
 		goto out;
 	}
@@ -336,7 +336,7 @@ static void handle_activate(srv *s, struct evhttp_request *req)
 		reply_store_error(s, req, why);
 		goto out;
 	}
-	s->metrics.enrollments++;
+	SRV_METRIC(s, s->metrics.enrollments++);
 	o = json_object_new_object();
 	json_object_object_add(o, "machine_id", json_object_new_string(id));
 	json_object_object_add(o, "name", jstr_or_null(sp.has_name, sp.name));
@@ -372,32 +372,16 @@ static void handle_nonce(srv *s, struct evhttp_request *req, const char *id)
 {
 	store_machine m;
 	uint8_t nonce[STORE_NONCE_LEN];
-	char nhex[2 * STORE_NONCE_LEN + 1], lhex[65], why[512] = "";
+	char nhex[2 * STORE_NONCE_LEN + 1], lhex[65];
 	int64_t now = (int64_t)time(NULL), exp = now + s->cfg.nonce_lifetime;
 	struct json_object *o;
-	int r;
 
 	memset(&m, 0, sizeof(m));
 	if (load_machine(s, req, id, &m) != 0)
 		return;
-	if (tpa_credential_random(nonce, sizeof(nonce)) != TPA_OK) {
-		srv_reply_error(s, req, 500, "internal", NULL, "no random bytes for a nonce");
-		goto out;
-	}
-	r = store_nonce_put(s->st, id, nonce, now, exp, s->cfg.nonces_per_machine,
-	                    s->cfg.max_nonces, why, sizeof(why));
-	if (r == TPA_E_LIMIT) {
-		srv_reply_error(s, req, 429, "busy", NULL,
-		                "%u nonces are outstanding: try again when some expire",
-		                s->cfg.max_nonces);
-		goto out;
-	}
-	if (r == TPA_E_NOT_FOUND) {
-		srv_reply_error(s, req, 404, "not_found", NULL, "no machine %s is enrolled", id);
-		goto out;
-	}
-	if (r != TPA_OK) {
-		reply_store_error(s, req, why);
+	/* nothing is written: the nonce is recognised by its MAC (nonce.c) */
+	if (srv_nonce_make(s->core, id, m.enrollment, exp, nonce) != TPA_OK) {
+		srv_reply_error(s, req, 500, "internal", NULL, "cannot make a nonce");
 		goto out;
 	}
 	hex(nonce, sizeof(nonce), nhex);
@@ -429,6 +413,14 @@ struct attempt {
 	char policy_name[STORE_POLICY_NAME_MAX];
 	int policy_default;
 	char *result_json;
+	/* while the commit is under way */
+	srv_job job;
+	struct evhttp_request *req;
+	char id[STORE_ID_HEX];
+	char *next_json;
+	int verdict, recorded;
+	int64_t now;
+	double t0;
 };
 
 static void attempt_clear(struct attempt *a)
@@ -440,6 +432,7 @@ static void attempt_clear(struct attempt *a)
 	tpa_result_free(&a->res);
 	tpa_eventlog_free(&a->fresh_log);
 	free(a->result_json);
+	free(a->next_json);
 }
 
 /* The event log the attestation is checked against: the evidence's, or
@@ -614,42 +607,57 @@ static char *verdict_json(srv *s, struct attempt *a, int verdict, int recorded, 
 	return out;
 }
 
+static void attest_committed(srv_job *job);
+
 static void handle_attest(srv *s, struct evhttp_request *req, const char *id)
 {
-	struct attempt a;
+	struct attempt *a = calloc(1, sizeof(*a));
 	tpa_machine mach;
 	tpa_verification v;
 	const uint8_t *nonce, *body;
 	size_t nonce_len, len;
 	char why[1024] = "";
-	int64_t now = (int64_t)time(NULL), seq = 0;
-	double t0 = now_mono(), t1;
-	int r, verdict, recorded;
+	int64_t nonce_expires = 0;
+	int r;
 	tpa_check_status sig, nst;
-	char *next_json = NULL;
-	store_attestation sa;
+	store_attestation *sa;
 	const uint8_t *raw;
 	size_t rawlen;
 
-	memset(&a, 0, sizeof(a));
-	if (load_machine(s, req, id, &a.m) != 0)
+	if (!a) {
+		srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
+		SRV_METRIC(s, s->metrics.attest_error++);
+		return;
+	}
+	a->now = (int64_t)time(NULL);
+	a->t0 = now_mono();
+	a->req = req;
+	snprintf(a->id, sizeof(a->id), "%s", id);
+	if (load_machine(s, req, id, &a->m) != 0)
 		goto out;
 	body = srv_body(req, &len);
-	if ((r = tpa_evidence_from_json_why((const char *)body, len, &a.ev, why, sizeof(why))) !=
+	if ((r = tpa_evidence_from_json_why((const char *)body, len, &a->ev, why, sizeof(why))) !=
 	    TPA_OK) {
 		srv_reply_error(s, req, r == TPA_E_NOMEM ? 500 : 400, "malformed", NULL,
 		                "evidence: %s", why[0] ? why : tpa_strerror(r));
 		goto refused;
 	}
-	nonce = tpa_evidence_get(a.ev, TPA_PART_NONCE, &nonce_len);
+	nonce = tpa_evidence_get(a->ev, TPA_PART_NONCE, &nonce_len);
 	if (!nonce || nonce_len != STORE_NONCE_LEN) {
 		srv_reply_error(s, req, 403, "nonce", NULL,
 		                "the evidence's nonce is not one this server issues (%d bytes)",
 		                STORE_NONCE_LEN);
 		goto refused;
 	}
-	r = store_nonce_check(s->st, id, nonce, now, why, sizeof(why));
-	if (r == TPA_E_NOT_FOUND || r == TPA_E_MISMATCH) {
+	if (srv_nonce_check(s->core, id, a->m.enrollment, nonce, a->now, &nonce_expires, why,
+	                    sizeof(why)) != TPA_OK) {
+		srv_reply_error(s, req, 403, "nonce", NULL,
+		                "the evidence's nonce was not issued to this machine, was used "
+		                "already, or expired: ask for a new one");
+		goto refused;
+	}
+	r = store_nonce_used(s->st, nonce, why, sizeof(why));
+	if (r == TPA_E_MISMATCH) {
 		srv_reply_error(s, req, 403, "nonce", NULL,
 		                "the evidence's nonce was not issued to this machine, was used "
 		                "already, or expired: ask for a new one");
@@ -659,125 +667,158 @@ static void handle_attest(srv *s, struct evhttp_request *req, const char *id)
 		reply_store_error(s, req, why);
 		goto error;
 	}
-	if (attempt_log(s, req, &a) != 0 || attempt_policy(s, req, &a) != 0)
+	if (attempt_log(s, req, a) != 0 || attempt_policy(s, req, a) != 0)
 		goto refused;
-	if (!(a.rec = calloc(1, sizeof(*a.rec)))) {
+	if (!(a->rec = calloc(1, sizeof(*a->rec)))) {
 		srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
 		goto error;
 	}
-	if (tpa_enrollment_from_json(a.m.record_json, strlen(a.m.record_json), a.rec, why,
+	if (tpa_enrollment_from_json(a->m.record_json, strlen(a->m.record_json), a->rec, why,
 	                             sizeof(why)) != TPA_OK ||
-	    tpa_ak_parse(a.rec->ak_public, a.rec->ak_public_len, &a.ak, why, sizeof(why)) !=
+	    tpa_ak_parse(a->rec->ak_public, a->rec->ak_public_len, &a->ak, why, sizeof(why)) !=
 	            TPA_OK) {
 		srv_reply_error(s, req, 500, "internal", NULL, "the enrollment record: %s", why);
 		goto error;
 	}
-	if (a.m.state_json) {
-		if (tpa_state_from_json(a.m.state_json, strlen(a.m.state_json), &a.prev, why,
+	if (a->m.state_json) {
+		if (tpa_state_from_json(a->m.state_json, strlen(a->m.state_json), &a->prev, why,
 		                        sizeof(why)) != TPA_OK) {
 			srv_reply_error(s, req, 500, "internal", NULL, "the stored state: %s", why);
 			goto error;
 		}
-		a.has_prev = 1;
+		a->has_prev = 1;
 	}
 	memset(&mach, 0, sizeof(mach));
-	mach.ak = a.ak;
-	mach.ek_public = a.rec->ek_public;
-	mach.ek_public_len = a.rec->ek_public_len;
-	mach.counter_name = a.rec->counter_name;
-	mach.counter_name_len = a.rec->counter_name_len;
+	mach.ak = a->ak;
+	mach.ek_public = a->rec->ek_public;
+	mach.ek_public_len = a->rec->ek_public_len;
+	mach.counter_name = a->rec->counter_name;
+	mach.counter_name_len = a->rec->counter_name_len;
 	memset(&v, 0, sizeof(v));
-	v.evidence = a.ev;
-	v.eventlog = a.log;
+	v.evidence = a->ev;
+	v.eventlog = a->log;
 	v.machine = &mach;
 	v.nonce = nonce;
 	v.nonce_len = nonce_len;
-	v.previous = a.has_prev ? &a.prev : NULL;
+	v.previous = a->has_prev ? &a->prev : NULL;
 	v.keep_state = 1;
-	v.policy = a.policy;
-	verdict = tpa_verify_evidence(&v, &a.res, why, sizeof(why));
-	if (!a.res) {
-		srv_reply_error(s, req, verdict == TPA_E_NOMEM ? 500 : 400, "malformed", NULL,
-		                "evidence: %s", why[0] ? why : tpa_strerror(verdict));
+	v.policy = a->policy;
+	a->verdict = tpa_verify_evidence(&v, &a->res, why, sizeof(why));
+	if (!a->res) {
+		srv_reply_error(s, req, a->verdict == TPA_E_NOMEM ? 500 : 400, "malformed", NULL,
+		                "evidence: %s", why[0] ? why : tpa_strerror(a->verdict));
 		goto refused;
 	}
 	/* A verdict is the machine's only if its AK signed this quote over
 	 * this nonce: an old genuine quote sent under a fresh nonce (anyone
 	 * can ask for one) must not become the machine's last verdict. */
-	recorded = tpa_result_find(a.res, "signature", &sig, NULL) == TPA_OK &&
-	           sig == TPA_CHECK_PASS && tpa_result_find(a.res, "nonce", &nst, NULL) == TPA_OK &&
-	           nst == TPA_CHECK_PASS;
-	if (verdict == TPA_OK &&
-	    tpa_state_to_json(tpa_result_next_state(a.res), &next_json) != TPA_OK) {
+	a->recorded = tpa_result_find(a->res, "signature", &sig, NULL) == TPA_OK &&
+	              sig == TPA_CHECK_PASS &&
+	              tpa_result_find(a->res, "nonce", &nst, NULL) == TPA_OK &&
+	              nst == TPA_CHECK_PASS;
+	if (!a->recorded) {
+		/* not the machine's: answered, and nothing written (not even the
+		 * nonce consumed), so no one without the AK makes the store write */
+		if (!(a->result_json = verdict_json(s, a, a->verdict, 0, 0, a->now))) {
+			srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
+			goto error;
+		}
+		SRV_METRIC(s, s->metrics.attest_fail++);
+		srv_reply_json(s, req, 200, a->result_json);
+		SRV_METRIC(s, srv_hist_add(&s->metrics.attest_seconds, now_mono() - a->t0));
+		goto out;
+	}
+	if (a->verdict == TPA_OK &&
+	    tpa_state_to_json(tpa_result_next_state(a->res), &a->next_json) != TPA_OK) {
 		srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
 		goto error;
 	}
-	if (!(a.result_json = verdict_json(s, &a, verdict, recorded, 0, now))) {
+	if (!(a->result_json = verdict_json(s, a, a->verdict, 1, 0, a->now))) {
 		srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
 		goto error;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.machine_id = id;
-	sa.nonce = nonce;
-	sa.now = now;
-	sa.record = recorded;
-	sa.verdict = verdict == TPA_OK ? "pass" : "fail";
-	sa.error = verdict == TPA_OK ? "" : tpa_strerror(verdict);
-	sa.result_json = a.result_json;
-	sa.next_state_json = next_json;
-	sa.expect_gen = a.m.state_gen;
-	raw = tpa_evidence_get(a.ev, TPA_PART_EVENTLOG, &rawlen);
+	sa = &a->job.sa;
+	sa->machine_id = a->id;
+	sa->nonce = nonce;
+	sa->nonce_expires = nonce_expires;
+	sa->now = a->now;
+	sa->record = 1;
+	sa->verdict = a->verdict == TPA_OK ? "pass" : "fail";
+	sa->error = a->verdict == TPA_OK ? "" : tpa_strerror(a->verdict);
+	sa->result_json = a->result_json;
+	sa->next_state_json = a->next_json;
+	sa->expect_gen = a->m.state_gen;
+	raw = tpa_evidence_get(a->ev, TPA_PART_EVENTLOG, &rawlen);
 	/* the log is held from now on, unless it is the one held already */
-	if (verdict == TPA_OK && raw && a.fresh_log &&
-	    !(a.m.has_eventlog && CRYPTO_memcmp(a.m.eventlog_sha256, a.log_sha, 32) == 0)) {
-		sa.eventlog = raw;
-		sa.eventlog_len = rawlen;
-		sa.eventlog_sha256 = a.log_sha;
+	if (a->verdict == TPA_OK && raw && a->fresh_log &&
+	    !(a->m.has_eventlog && CRYPTO_memcmp(a->m.eventlog_sha256, a->log_sha, 32) == 0)) {
+		sa->eventlog = raw;
+		sa->eventlog_len = rawlen;
+		sa->eventlog_sha256 = a->log_sha;
 	}
-	t1 = now_mono();
-	r = store_attest_commit(s->st, &sa, &seq, why, sizeof(why));
-	srv_hist_add(&s->metrics.commit_seconds, now_mono() - t1);
-	if (r == TPA_E_MISMATCH) {
+	/* the answer waits for the group commit (commit.c) */
+	a->job.s = s;
+	a->job.done = attest_committed;
+	a->job.ctx = a;
+	srv_commit(s->core, &a->job);
+	return;
+refused:
+	SRV_METRIC(s, s->metrics.attest_refused++);
+	goto out;
+error:
+	SRV_METRIC(s, s->metrics.attest_error++);
+out:
+	attempt_clear(a);
+	free(a);
+}
+
+/* On the worker, once the commit holding the attestation returned. */
+static void attest_committed(srv_job *job)
+{
+	struct attempt *a = job->ctx;
+	srv *s = job->s;
+	struct evhttp_request *req = a->req;
+	const store_attestation *sa = &job->sa;
+
+	SRV_METRIC(s, srv_hist_add(&s->metrics.commit_seconds, now_mono() - job->queued_at));
+	if (job->res == TPA_E_MISMATCH) {
 		srv_reply_error(s, req, 409, "conflict", NULL,
 		                "another attestation of this machine was accepted or used this "
 		                "nonce meanwhile: ask for a new nonce");
-		goto refused;
+		SRV_METRIC(s, s->metrics.attest_refused++);
+		goto out;
 	}
-	if (r != TPA_OK) {
-		reply_store_error(s, req, why);
-		goto error;
+	if (job->res != TPA_OK) {
+		reply_store_error(s, req, job->why);
+		SRV_METRIC(s, s->metrics.attest_error++);
+		goto out;
 	}
-	if (sa.eventlog) {
+	if (sa->eventlog) {
 		/* the log held from now on, parsed once */
-		struct srv_eventlog_slot *slot = log_slot(s, id);
+		struct srv_eventlog_slot *slot = log_slot(s, a->id);
 		tpa_eventlog_free(&slot->log);
-		slot->log = a.fresh_log;
-		a.fresh_log = NULL;
-		memcpy(slot->sha256, a.log_sha, 32);
+		slot->log = a->fresh_log;
+		a->fresh_log = NULL;
+		memcpy(slot->sha256, a->log_sha, 32);
 		slot->used = ++s->tick;
 	}
 	/* the answer carries the history row's number */
-	free(a.result_json);
-	if (!(a.result_json = verdict_json(s, &a, verdict, recorded, seq, now))) {
+	free(a->result_json);
+	if (!(a->result_json = verdict_json(s, a, a->verdict, 1, job->seq, a->now))) {
 		srv_reply_error(s, req, 500, "nomem", NULL,
-		                "out of memory (the verdict was recorded as %s)", sa.verdict);
-		goto error;
+		                "out of memory (the verdict was recorded as %s)", sa->verdict);
+		SRV_METRIC(s, s->metrics.attest_error++);
+		goto out;
 	}
-	if (verdict == TPA_OK)
-		s->metrics.attest_pass++;
+	if (a->verdict == TPA_OK)
+		SRV_METRIC(s, s->metrics.attest_pass++);
 	else
-		s->metrics.attest_fail++;
-	srv_reply_json(s, req, 200, a.result_json);
-	srv_hist_add(&s->metrics.attest_seconds, now_mono() - t0);
-	goto out;
-refused:
-	s->metrics.attest_refused++;
-	goto out;
-error:
-	s->metrics.attest_error++;
+		SRV_METRIC(s, s->metrics.attest_fail++);
+	srv_reply_json(s, req, 200, a->result_json);
+	SRV_METRIC(s, srv_hist_add(&s->metrics.attest_seconds, now_mono() - a->t0));
 out:
-	free(next_json);
-	attempt_clear(&a);
+	attempt_clear(a);
+	free(a);
 }
 
 /* ---- admin ---- */
@@ -1056,7 +1097,24 @@ static void handle_metrics(srv *s, struct evhttp_request *req)
 		reply_store_error(s, req, why);
 		return;
 	}
-	if (!(txt = srv_metrics_text(&s->metrics, &st, s->connections_open))) {
+	{
+		srv_core *c = s->core;
+		srv_metrics sum;
+		size_t conns = 0;
+		memset(&sum, 0, sizeof(sum));
+		for (size_t i = 0; i < c->n_workers; i++) {
+			srv *w = &c->workers[i];
+			pthread_mutex_lock(&w->mlock);
+			srv_metrics_sum(&sum, &w->metrics);
+			conns += w->connections_open;
+			pthread_mutex_unlock(&w->mlock);
+		}
+		pthread_mutex_lock(&c->qlock);
+		sum.commit_batches += c->commit_metrics.commit_batches;
+		pthread_mutex_unlock(&c->qlock);
+		txt = srv_metrics_text(&sum, &st, conns, c->n_workers);
+	}
+	if (!txt) {
 		srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
 		return;
 	}

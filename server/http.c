@@ -25,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -82,8 +84,8 @@ static void conn_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, l
 		return;
 	if (c->deadline)
 		event_free(c->deadline);
-	c->s->connections_open--;
-	if (c->s->listener_paused && c->s->connections_open < c->s->cfg.max_connections) {
+	SRV_METRIC(c->s, c->s->connections_open--);
+	if (c->s->listener_paused && c->s->connections_open < c->s->max_connections) {
 		evconnlistener_enable(c->s->listener);
 		c->s->listener_paused = false;
 	}
@@ -134,9 +136,9 @@ static struct bufferevent *bevcb(struct event_base *base, void *arg)
 	}
 	c->s = s;
 	/* from here SSL_free frees c and gives its slot back */
-	s->connections_open++;
+	SRV_METRIC(s, s->connections_open++);
 	if (!SSL_set_ex_data(ssl, s->ssl_conn_index, c)) {
-		s->connections_open--;
+		SRV_METRIC(s, s->connections_open--);
 		free(c);
 		SSL_free(ssl);
 		return NULL;
@@ -150,14 +152,14 @@ static struct bufferevent *bevcb(struct event_base *base, void *arg)
 	c->bev = bev;
 	c->deadline = evtimer_new(base, deadline_cb, c);
 	arm_deadline(c);
-	if (s->connections_open >= s->cfg.max_connections && !s->listener_paused) {
+	if (s->connections_open >= s->max_connections && !s->listener_paused) {
 		evconnlistener_disable(s->listener);
 		s->listener_paused = true;
 	}
 	return bev;
 }
 
-static int tls_setup(srv *s, char *why, size_t whylen)
+static int tls_setup(srv_core *s, char *why, size_t whylen)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	STACK_OF(X509_NAME) * names;
@@ -261,44 +263,74 @@ static int is_loopback(const struct sockaddr_storage *ss)
 	return 0;
 }
 
-int srv_http_start(srv *s, char *why, size_t whylen)
+int srv_http_listen(srv_core *c, char *why, size_t whylen)
 {
 	struct sockaddr_storage ss, bound;
 	socklen_t sl, bl = sizeof(bound);
-	int r;
+	int r, one = 1, fd;
 
-	if (parse_listen(s->cfg.listen, &ss, &sl, why, whylen) != 0)
+	c->listen_fd = -1;
+	if (parse_listen(c->cfg.listen, &ss, &sl, why, whylen) != 0)
 		return TPA_E_INVALID_ARG;
-	if (s->cfg.insecure_http && !is_loopback(&ss)) {
+	if (c->cfg.insecure_http && !is_loopback(&ss)) {
 		snprintf(why, whylen,
 		         "--insecure-http: %s is not a loopback address; plain HTTP would carry "
 		         "admin requests and verdicts unprotected",
-		         s->cfg.listen);
+		         c->cfg.listen);
 		return TPA_E_INVALID_ARG;
 	}
-	if (!s->cfg.insecure_http && (r = tls_setup(s, why, whylen)) != TPA_OK)
+	if (!c->cfg.insecure_http && (r = tls_setup(c, why, whylen)) != TPA_OK)
 		return r;
-	s->listener = evconnlistener_new_bind(s->base, NULL, NULL,
-	                                      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-	                                              LEV_OPT_CLOSE_ON_EXEC,
-	                                      512, (struct sockaddr *)&ss, (int)sl);
-	if (!s->listener) {
-		snprintf(why, whylen, "--listen %s: cannot listen: %s", s->cfg.listen,
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 512) != 0) {
+		snprintf(why, whylen, "--listen %s: cannot listen: %s", c->cfg.listen,
 		         strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return TPA_E_IO;
 	}
-	{
-		/* Answers go out in more than one segment (TLS records); with
-		 * Nagle each waits for the client's delayed ACK, 40 ms.  Linux
-		 * gives accepted sockets the listener's TCP_NODELAY. */
-		int one = 1;
-		setsockopt(evconnlistener_get_fd(s->listener), IPPROTO_TCP, TCP_NODELAY, &one,
-		           sizeof(one));
-	}
-	if (getsockname(evconnlistener_get_fd(s->listener), (struct sockaddr *)&bound, &bl) == 0)
-		s->port = ntohs(bound.ss_family == AF_INET6
+	/* Answers go out in more than one segment (TLS records); with Nagle
+	 * each waits for the client's delayed ACK, 40 ms.  Linux gives
+	 * accepted sockets the listener's TCP_NODELAY. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (getsockname(fd, (struct sockaddr *)&bound, &bl) == 0)
+		c->port = ntohs(bound.ss_family == AF_INET6
 		                        ? ((struct sockaddr_in6 *)&bound)->sin6_port
 		                        : ((struct sockaddr_in *)&bound)->sin_port);
+	c->listen_fd = fd;
+	return TPA_OK;
+}
+
+void srv_http_unlisten(srv_core *c)
+{
+	if (c->listen_fd >= 0)
+		close(c->listen_fd);
+	c->listen_fd = -1;
+	if (c->ssl)
+		SSL_CTX_free(c->ssl);
+	c->ssl = NULL;
+}
+
+int srv_http_start(srv *s, char *why, size_t whylen)
+{
+	/* each worker's listener on its own descriptor of the one socket */
+	int fd = fcntl(s->core->listen_fd, F_DUPFD_CLOEXEC, 0);
+
+	if (fd < 0) {
+		snprintf(why, whylen, "--listen %s: %s", s->cfg.listen, strerror(errno));
+		return TPA_E_IO;
+	}
+	s->ssl = s->core->ssl;
+	s->ssl_conn_index = s->core->ssl_conn_index;
+	s->port = s->core->port;
+	s->listener = evconnlistener_new(s->base, NULL, NULL,
+	                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	if (!s->listener) {
+		close(fd);
+		snprintf(why, whylen, "--listen %s: cannot take the socket", s->cfg.listen);
+		return TPA_E_IO;
+	}
 	if (!(s->http = evhttp_new(s->base))) {
 		snprintf(why, whylen, "evhttp: out of memory");
 		return TPA_E_NOMEM;
@@ -317,6 +349,8 @@ int srv_http_start(srv *s, char *why, size_t whylen)
 		evhttp_set_bevcb(s->http, bevcb, s);
 	evhttp_set_gencb(s->http, srv_route, s);
 	if (!evhttp_bind_listener(s->http, s->listener)) {
+		evconnlistener_free(s->listener);
+		s->listener = NULL;
 		snprintf(why, whylen, "evhttp: cannot take the listener");
 		return TPA_E_IO;
 	}
@@ -330,10 +364,10 @@ void srv_http_stop(srv *s)
 	s->listener_paused = false;
 	if (s->http)
 		evhttp_free(s->http);
+	else if (s->listener)
+		evconnlistener_free(s->listener);
 	s->http = NULL;
 	s->listener = NULL;
-	if (s->ssl)
-		SSL_CTX_free(s->ssl);
 	s->ssl = NULL;
 }
 
@@ -368,12 +402,14 @@ int srv_require_admin(srv *s, struct evhttp_request *req)
 
 static void count_status(srv *s, int code)
 {
+	pthread_mutex_lock(&s->mlock);
 	if (code < 300)
 		s->metrics.http_2xx++;
 	else if (code < 500)
 		s->metrics.http_4xx++;
 	else
 		s->metrics.http_5xx++;
+	pthread_mutex_unlock(&s->mlock);
 }
 
 static void log_request(srv *s, struct evhttp_request *req, int code)

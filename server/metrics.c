@@ -20,6 +20,27 @@ void srv_hist_add(srv_hist *h, double seconds)
 	h->sum += seconds;
 }
 
+void srv_metrics_sum(srv_metrics *a, const srv_metrics *b)
+{
+	const srv_hist *hb[2] = {&b->attest_seconds, &b->commit_seconds};
+	srv_hist *ha[2] = {&a->attest_seconds, &a->commit_seconds};
+	a->attest_pass += b->attest_pass;
+	a->attest_fail += b->attest_fail;
+	a->attest_refused += b->attest_refused;
+	a->attest_error += b->attest_error;
+	for (size_t k = 0; k < 2; k++) {
+		for (size_t i = 0; i <= SRV_HIST_BUCKETS; i++)
+			ha[k]->bucket[i] += hb[k]->bucket[i];
+		ha[k]->count += hb[k]->count;
+		ha[k]->sum += hb[k]->sum;
+	}
+	a->http_2xx += b->http_2xx;
+	a->http_4xx += b->http_4xx;
+	a->http_5xx += b->http_5xx;
+	a->enrollments += b->enrollments;
+	a->commit_batches += b->commit_batches;
+}
+
 struct out {
 	char *buf;
 	size_t len, cap;
@@ -71,7 +92,8 @@ static void hist(struct out *o, const char *name, const char *help, const srv_hi
 	    (unsigned long long)cum, name, h->sum, name, (unsigned long long)h->count);
 }
 
-char *srv_metrics_text(const srv_metrics *m, const store_stats *st, size_t connections_open)
+char *srv_metrics_text(const srv_metrics *m, const store_stats *st, size_t connections_open,
+                       size_t workers)
 {
 	struct out o = {malloc(4096), 0, 4096, 0};
 	if (!o.buf)
@@ -89,15 +111,27 @@ char *srv_metrics_text(const srv_metrics *m, const store_stats *st, size_t conne
 	    (unsigned long long)m->attest_refused, (unsigned long long)m->attest_error);
 	hist(&o, "tpmattest_attestation_seconds",
 	     "Time from a complete attestation request to its answer", &m->attest_seconds);
-	hist(&o, "tpmattest_store_commit_seconds", "Time of one attestation's store transaction",
+	hist(&o, "tpmattest_store_commit_seconds",
+	     "Time from an attestation's verdict to its commit (waiting for the committer, and "
+	     "the group commit's transaction)",
 	     &m->commit_seconds);
+	put(&o,
+	    "# HELP tpmattest_store_commits_total Store transactions of attestations (group "
+	    "commits: each holds every attestation waiting)\n"
+	    "# TYPE tpmattest_store_commits_total counter\n"
+	    "tpmattest_store_commits_total %llu\n"
+	    "# HELP tpmattest_workers Event loops serving requests\n"
+	    "# TYPE tpmattest_workers gauge\n"
+	    "tpmattest_workers %zu\n",
+	    (unsigned long long)m->commit_batches, workers);
 	put(&o,
 	    "# HELP tpmattest_machines_enrolled Machines in the store\n"
 	    "# TYPE tpmattest_machines_enrolled gauge\n"
 	    "tpmattest_machines_enrolled %lld\n"
-	    "# HELP tpmattest_nonces_outstanding Nonces issued, not used, not expired\n"
-	    "# TYPE tpmattest_nonces_outstanding gauge\n"
-	    "tpmattest_nonces_outstanding %lld\n"
+	    "# HELP tpmattest_nonces_consumed Nonces used and kept until they expire (issued "
+	    "nonces are not stored)\n"
+	    "# TYPE tpmattest_nonces_consumed gauge\n"
+	    "tpmattest_nonces_consumed %lld\n"
 	    "# HELP tpmattest_enrollments_pending Challenges not answered yet\n"
 	    "# TYPE tpmattest_enrollments_pending gauge\n"
 	    "tpmattest_enrollments_pending %lld\n"

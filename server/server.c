@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* srv_run (serve.h): the store, the listener, the loop, the signals. */
+/* srv_run (serve.h): the store, the listener, the workers and the committer
+ * (server.h, "Threads"), the signals. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/crypto.h>
 
 #include <tpmattest/enroll.h>
 #include <tpmattest/eventlog.h>
@@ -17,10 +19,10 @@
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
-	struct event_base *base = arg;
+	srv_core *c = arg;
 	(void)what;
 	fprintf(stderr, "tpmattest serve: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-	event_base_loopexit(base, NULL);
+	event_base_loopexit(c->workers[0].base, NULL);
 }
 
 static int write_port_file(const char *path, unsigned port)
@@ -37,73 +39,186 @@ static int write_port_file(const char *path, unsigned port)
 	return rename(tmp, path);
 }
 
-int srv_run(const srv_config *cfg, struct tpa_ekstore *roots, struct tpa_policy *default_policy)
+static void *worker_main(void *arg)
 {
-	srv *s = calloc(1, sizeof(*s));
-	char why[1024] = "";
-	struct event *sigint = NULL, *sigterm = NULL;
-	int rc = 4, r;
+	srv *s = arg;
+	if (event_base_dispatch(s->base) != 0)
+		fprintf(stderr, "tpmattest serve: worker %zu: the event loop failed\n", s->index);
+	return NULL;
+}
 
-	if (!s) {
-		fprintf(stderr, "tpmattest serve: out of memory\n");
-		tpa_ekstore_free(&roots);
-		tpa_policy_free(&default_policy);
-		return 4;
+/* A worker's loop, listener, store handle and caches. */
+static int worker_init(srv_core *c, srv *s, size_t index, size_t n_logs, char *why, size_t whylen)
+{
+	int r;
+	s->cfg = c->cfg;
+	s->core = c;
+	s->index = index;
+	s->roots = c->roots;
+	s->default_policy = c->default_policy;
+	s->wake_fd = -1;
+	/* the connection bound shared out, each worker at least one */
+	s->max_connections = c->cfg.max_connections / c->n_workers;
+	if (s->max_connections == 0)
+		s->max_connections = 1;
+	if (!(s->logs = calloc(n_logs, sizeof(*s->logs)))) {
+		snprintf(why, whylen, "out of memory");
+		return TPA_E_NOMEM;
 	}
-	s->cfg = *cfg;
-	s->roots = roots;
-	s->default_policy = default_policy;
-	signal(SIGPIPE, SIG_IGN);
-	/* a store at its file size limit fails its write (EFBIG: 503, nothing
-	 * recorded) instead of killing the server */
-	signal(SIGXFSZ, SIG_IGN);
-	if ((r = store_open(cfg->db, &s->st, why, sizeof(why))) != TPA_OK) {
-		fprintf(stderr, "tpmattest serve: --db %s: %s\n", cfg->db,
-		        why[0] ? why : tpa_strerror(r));
-		goto out;
-	}
+	s->n_logs = n_logs;
+	if ((r = store_open(c->cfg.db, &s->st, why, whylen)) != TPA_OK)
+		return r;
 	if (!(s->base = event_base_new())) {
-		fprintf(stderr, "tpmattest serve: cannot create the event loop\n");
-		goto out;
+		snprintf(why, whylen, "cannot create an event loop");
+		return TPA_E_IO;
 	}
-	if ((r = srv_http_start(s, why, sizeof(why))) != TPA_OK) {
-		fprintf(stderr, "tpmattest serve: %s\n", why);
-		rc = r == TPA_E_INVALID_ARG ? 2 : 4;
-		goto out;
+	if (srv_worker_wake_setup(s) != 0) {
+		snprintf(why, whylen, "cannot create a worker's wake-up: %s", strerror(errno));
+		return TPA_E_IO;
 	}
-	sigint = evsignal_new(s->base, SIGINT, on_signal, s->base);
-	sigterm = evsignal_new(s->base, SIGTERM, on_signal, s->base);
-	if (!sigint || !sigterm || event_add(sigint, NULL) || event_add(sigterm, NULL)) {
-		fprintf(stderr, "tpmattest serve: cannot handle signals\n");
-		goto out;
-	}
-	if (cfg->port_file && write_port_file(cfg->port_file, s->port) != 0) {
-		fprintf(stderr, "tpmattest serve: --port-file %s: %s\n", cfg->port_file,
-		        strerror(errno));
-		goto out;
-	}
-	fprintf(stderr, "tpmattest serve: listening on %s (port %u, %s), store %s\n", cfg->listen,
-	        s->port, cfg->insecure_http ? "plain HTTP" : "HTTPS", cfg->db);
-	if (event_base_dispatch(s->base) != 0) {
-		fprintf(stderr, "tpmattest serve: the event loop failed\n");
-		goto out;
-	}
-	rc = 0;
-out:
-	if (sigint)
-		event_free(sigint);
-	if (sigterm)
-		event_free(sigterm);
+	return srv_http_start(s, why, whylen);
+}
+
+static void worker_free(srv *s)
+{
 	srv_http_stop(s);
-	for (size_t i = 0; i < SRV_EVENTLOG_CACHE; i++)
+	if (s->wake_ev)
+		event_free(s->wake_ev);
+	if (s->wake_fd >= 0)
+		close(s->wake_fd);
+	for (size_t i = 0; i < s->n_logs; i++)
 		tpa_eventlog_free(&s->logs[i].log);
+	free(s->logs);
 	for (size_t i = 0; i < SRV_POLICY_CACHE; i++)
 		tpa_policy_free(&s->policies[i].policy);
 	if (s->base)
 		event_base_free(s->base);
 	store_close(&s->st);
-	tpa_ekstore_free(&s->roots);
-	tpa_policy_free(&s->default_policy);
-	free(s);
+	pthread_mutex_destroy(&s->mlock);
+	pthread_mutex_destroy(&s->done_lock);
+}
+
+static size_t default_workers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		return 1;
+	return n > SRV_MAX_WORKERS ? SRV_MAX_WORKERS : (size_t)n;
+}
+
+int srv_run(const srv_config *cfg, struct tpa_ekstore *roots, struct tpa_policy *default_policy)
+{
+	srv_core *c = calloc(1, sizeof(*c));
+	char why[1024] = "";
+	struct event *sigint = NULL, *sigterm = NULL;
+	pthread_t threads[SRV_MAX_WORKERS];
+	size_t started = 0, inited = 0, n_logs;
+	int rc = 4, r;
+
+	if (!c) {
+		fprintf(stderr, "tpmattest serve: out of memory\n");
+		tpa_ekstore_free(&roots);
+		tpa_policy_free(&default_policy);
+		return 4;
+	}
+	c->cfg = *cfg;
+	c->roots = roots;
+	c->default_policy = default_policy;
+	c->listen_fd = -1;
+	c->n_workers = cfg->workers ? cfg->workers : default_workers();
+	if (c->n_workers > SRV_MAX_WORKERS)
+		c->n_workers = SRV_MAX_WORKERS;
+	pthread_mutex_init(&c->qlock, NULL);
+	pthread_cond_init(&c->qcond, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* a store at its file size limit fails its write (EFBIG: 503, nothing
+	 * recorded) instead of killing the server */
+	signal(SIGXFSZ, SIG_IGN);
+	/* the first handle creates or migrates the store, alone */
+	if ((r = store_open(cfg->db, &c->commit_st, why, sizeof(why))) != TPA_OK ||
+	    (r = store_nonce_key(c->commit_st, c->nonce_key, why, sizeof(why))) != TPA_OK) {
+		fprintf(stderr, "tpmattest serve: --db %s: %s\n", cfg->db,
+		        why[0] ? why : tpa_strerror(r));
+		goto out;
+	}
+	if ((r = srv_http_listen(c, why, sizeof(why))) != TPA_OK) {
+		fprintf(stderr, "tpmattest serve: %s\n", why);
+		rc = r == TPA_E_INVALID_ARG ? 2 : 4;
+		goto out;
+	}
+	if (!(c->workers = calloc(c->n_workers, sizeof(*c->workers)))) {
+		fprintf(stderr, "tpmattest serve: out of memory\n");
+		goto out;
+	}
+	n_logs = SRV_EVENTLOG_CACHE / c->n_workers;
+	if (n_logs == 0)
+		n_logs = 1;
+	for (; inited < c->n_workers; inited++) {
+		srv *s = &c->workers[inited];
+		pthread_mutex_init(&s->mlock, NULL);
+		pthread_mutex_init(&s->done_lock, NULL);
+		if ((r = worker_init(c, s, inited, n_logs, why, sizeof(why))) != TPA_OK) {
+			inited++;
+			fprintf(stderr, "tpmattest serve: %s\n", why);
+			goto out;
+		}
+	}
+	sigint = evsignal_new(c->workers[0].base, SIGINT, on_signal, c);
+	sigterm = evsignal_new(c->workers[0].base, SIGTERM, on_signal, c);
+	if (!sigint || !sigterm || event_add(sigint, NULL) || event_add(sigterm, NULL)) {
+		fprintf(stderr, "tpmattest serve: cannot handle signals\n");
+		goto out;
+	}
+	if ((r = srv_committer_start(c, why, sizeof(why))) != TPA_OK) {
+		fprintf(stderr, "tpmattest serve: %s\n", why);
+		goto out;
+	}
+	for (; started + 1 < c->n_workers; started++) {
+		if ((r = pthread_create(&threads[started], NULL, worker_main,
+		                        &c->workers[started + 1])) != 0) {
+			fprintf(stderr, "tpmattest serve: cannot start a worker: %s\n",
+			        strerror(r));
+			goto out;
+		}
+	}
+	if (cfg->port_file && write_port_file(cfg->port_file, c->port) != 0) {
+		fprintf(stderr, "tpmattest serve: --port-file %s: %s\n", cfg->port_file,
+		        strerror(errno));
+		goto out;
+	}
+	fprintf(stderr, "tpmattest serve: listening on %s (port %u, %s), store %s, %zu workers\n",
+	        cfg->listen, c->port, cfg->insecure_http ? "plain HTTP" : "HTTPS", cfg->db,
+	        c->n_workers);
+	if (event_base_dispatch(c->workers[0].base) != 0) {
+		fprintf(stderr, "tpmattest serve: the event loop failed\n");
+		goto out;
+	}
+	rc = 0;
+out:
+	/* the other loops end, then the committer commits what is queued,
+	 * then what it finished is answered (or freed with its connection) */
+	for (size_t i = 1; i < inited; i++)
+		if (c->workers[i].wake_ev)
+			srv_worker_quit(&c->workers[i]);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	srv_committer_stop(c);
+	for (size_t i = 0; i < inited; i++)
+		srv_worker_drain(&c->workers[i]);
+	if (sigint)
+		event_free(sigint);
+	if (sigterm)
+		event_free(sigterm);
+	for (size_t i = 0; i < inited; i++)
+		worker_free(&c->workers[i]);
+	free(c->workers);
+	srv_http_unlisten(c);
+	store_close(&c->commit_st);
+	OPENSSL_cleanse(c->nonce_key, sizeof(c->nonce_key));
+	pthread_mutex_destroy(&c->qlock);
+	pthread_cond_destroy(&c->qcond);
+	tpa_ekstore_free(&c->roots);
+	tpa_policy_free(&c->default_policy);
+	free(c);
 	return rc;
 }

@@ -1,11 +1,26 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tpmattest serve, inside: the configuration, the running server, and the
- * pieces each file provides.  serve.c reads options and runs the loop,
- * http.c is the transport (TLS, limits, deadlines, admin authentication,
- * answers), handlers.c the API (docs/api.md), requests.c the readers of
- * request bodies and paths (fuzzed), metrics.c the Prometheus counters,
- * logesc.c escaping of untrusted strings for the log.
+ * pieces each file provides.  server.c starts the workers and the
+ * committer and handles signals, http.c is the transport (TLS, limits,
+ * deadlines, admin authentication, answers), handlers.c the API
+ * (docs/api.md), commit.c the group commit of attestations, nonce.c the
+ * nonces, requests.c the readers of request bodies and paths (fuzzed),
+ * metrics.c the Prometheus counters, logesc.c escaping of untrusted strings
+ * for the log.
+ *
+ * Threads.  `workers` event loops, each a thread with its own libevent
+ * base, evhttp, listener (all on one listening socket: the kernel hands a
+ * connection to whichever loop accepts first), store handle (reads,
+ * enrollment, admin writes) and caches: a connection stays with the worker
+ * that accepted it, and a worker's state is touched only by its thread,
+ * except its metrics (under mlock) and its list of finished commits (under
+ * done_lock).  One committer thread with its own store handle writes the
+ * attestations the workers hand it, as many as are waiting in one
+ * transaction (group commit, store_attest_commit_many): one durable commit
+ * for a batch instead of one per attestation, while the workers go on
+ * verifying.  Each attestation is answered by its worker only after the
+ * commit that holds it returned.
  */
 #ifndef TPA_SERVER_H
 #define TPA_SERVER_H
@@ -13,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 
 #include <tpmattest/tpmattest.h>
 
@@ -33,11 +49,11 @@ struct tpa_eventlog;
 #define SRV_DEFAULT_MAX_CONNECTIONS 256
 #define SRV_DEFAULT_REQUEST_TIMEOUT 10
 #define SRV_DEFAULT_NONCE_LIFETIME 120
-#define SRV_DEFAULT_NONCES_PER_MACHINE 4
-#define SRV_DEFAULT_MAX_NONCES 100000
 #define SRV_DEFAULT_CHALLENGE_LIFETIME 600
+#define SRV_MAX_WORKERS 64
 /* Parsed event logs kept in memory, one per machine, least recently used
- * dropped first. */
+ * dropped first: this many in all, shared out among the workers (a parsed
+ * 45 KB log takes about 70 KB). */
 #define SRV_EVENTLOG_CACHE 256
 #define SRV_POLICY_CACHE 64
 
@@ -53,7 +69,8 @@ typedef struct srv_config {
 	bool quiet; /* no per-request log lines */
 	size_t max_body, max_headers, max_connections;
 	unsigned request_timeout;
-	unsigned nonce_lifetime, nonces_per_machine, max_nonces, challenge_lifetime;
+	unsigned nonce_lifetime, challenge_lifetime;
+	unsigned workers; /* event loops; 0: one per online CPU */
 } srv_config;
 
 struct srv_eventlog_slot {
@@ -86,32 +103,137 @@ typedef struct srv_metrics {
 	srv_hist attest_seconds, commit_seconds;
 	uint64_t http_2xx, http_4xx, http_5xx;
 	uint64_t enrollments;
+	uint64_t commit_batches; /* transactions the committer ran */
 } srv_metrics;
 
 void srv_hist_add(srv_hist *h, double seconds);
+/* Adds every counter and bucket of b to a. */
+void srv_metrics_sum(srv_metrics *a, const srv_metrics *b);
 /* The Prometheus text (malloc'd). */
-char *srv_metrics_text(const srv_metrics *m, const store_stats *st, size_t connections_open);
+char *srv_metrics_text(const srv_metrics *m, const store_stats *st, size_t connections_open,
+                       size_t workers);
 
 /* ---- the running server ---- */
 
+struct srv_job; /* an attestation waiting for its commit (commit.c) */
+struct srv_core;
+
+/* One worker (an event loop and what only its thread touches). */
 struct srv {
 	srv_config cfg;
+	struct srv_core *core;
+	size_t index;
 	struct event_base *base;
 	struct evhttp *http;
 	struct evconnlistener *listener;
-	struct ssl_ctx_st *ssl;
-	int ssl_conn_index; /* SSL ex_data index of a connection's bookkeeping */
-	size_t connections_open;
+	struct ssl_ctx_st *ssl; /* the core's, shared (NULL: plain HTTP) */
+	int ssl_conn_index;     /* SSL ex_data index of a connection's bookkeeping */
+	size_t max_connections; /* this worker's share */
 	bool listener_paused;
 	store *st;
-	struct tpa_ekstore *roots;
-	struct tpa_policy *default_policy;
-	struct srv_eventlog_slot logs[SRV_EVENTLOG_CACHE];
+	const struct tpa_ekstore *roots;
+	const struct tpa_policy *default_policy;
+	struct srv_eventlog_slot *logs; /* n_logs slots */
+	size_t n_logs;
 	struct srv_policy_slot policies[SRV_POLICY_CACHE];
 	uint64_t tick;
+	/* under mlock: read by whichever worker answers /metrics */
+	pthread_mutex_t mlock;
 	srv_metrics metrics;
+	size_t connections_open;
+	/* finished commits, handed back by the committer (under done_lock);
+	 * wake_fd (an eventfd) tells the loop */
+	pthread_mutex_t done_lock;
+	struct srv_job *done;
+	bool quit;
+	int wake_fd;
+	struct event *wake_ev;
 	uint16_t port; /* bound */
 };
+
+/* What the workers share: read-only while they run, but the committer's
+ * queue (under qlock). */
+typedef struct srv_core {
+	srv_config cfg;
+	size_t n_workers;
+	srv *workers;
+	struct ssl_ctx_st *ssl;
+	int ssl_conn_index;
+	int listen_fd;
+	uint16_t port;
+	uint8_t nonce_key[STORE_NONCE_KEY_LEN];
+	struct tpa_ekstore *roots;
+	struct tpa_policy *default_policy;
+	/* the committer */
+	store *commit_st;
+	pthread_t committer;
+	bool committer_running;
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond;
+	struct srv_job *queue, **queue_tail;
+	bool stopping;
+	srv_metrics commit_metrics; /* under qlock: commit_batches */
+} srv_core;
+
+/* Runs stmt with the worker's metrics locked. */
+#define SRV_METRIC(s, stmt)                        \
+	do {                                       \
+		pthread_mutex_lock(&(s)->mlock);   \
+		stmt;                              \
+		pthread_mutex_unlock(&(s)->mlock); \
+	} while (0)
+
+/* ---- commit.c ---- */
+
+/* An attestation handed to the committer: the worker fills sa (pointing
+ * into memory it owns through ctx) and done; the committer fills res, seq
+ * and why, then hands the job back to s, whose loop calls done(job). */
+typedef struct srv_job {
+	srv *s;
+	store_attestation sa;
+	int res;
+	int64_t seq;
+	char why[256];
+	double queued_at;
+	void (*done)(struct srv_job *job);
+	void *ctx;
+	struct srv_job *next;
+} srv_job;
+
+int srv_committer_start(srv_core *c, char *why, size_t whylen);
+/* Queues the job; its done runs on the job's worker after the commit. */
+void srv_commit(srv_core *c, srv_job *job);
+/* Commits what is queued, stops the thread; finished jobs not yet handed
+ * back to their worker stay on its done list (srv_worker_drain). */
+void srv_committer_stop(srv_core *c);
+/* The worker's side: an event on wake_fd that runs finished jobs' done. */
+int srv_worker_wake_setup(srv *s);
+void srv_worker_drain(srv *s);
+/* From another thread: the worker's loop ends after what it is doing. */
+void srv_worker_quit(srv *s);
+
+/* ---- nonce.c ---- */
+
+/*
+ * Nonces the server recognises without storing them: 8 bytes of expiry
+ * (seconds, big-endian), 8 random bytes, and 16 bytes of HMAC-SHA256 with
+ * the store's nonce key over a label, the machine id, its enrollment's
+ * random id (store_machine.enrollment: deleting a machine and enrolling it
+ * again voids the nonces issued before) and the first 16 bytes.  So a nonce is bound
+ * to one enrollment of one machine and one expiry, cannot be forged or
+ * altered without the key, and asking for one writes nothing; single use
+ * is the store's (store_attest_commit keeps consumed nonces until they
+ * expire).
+ */
+int srv_nonce_make(const srv_core *c, const char *machine_id,
+                   const uint8_t enrollment[STORE_ENROLLMENT_ID_LEN], int64_t expires,
+                   uint8_t nonce[STORE_NONCE_LEN]);
+/* TPA_OK and *expires when the nonce is this server's for the machine and
+ * not expired at now; TPA_E_NONCE otherwise (why says which). */
+int srv_nonce_check(const srv_core *c, const char *machine_id,
+                    const uint8_t enrollment[STORE_ENROLLMENT_ID_LEN],
+                    const uint8_t nonce[STORE_NONCE_LEN], int64_t now, int64_t *expires, char *why,
+                    size_t whylen);
 
 /* ---- server.c ---- */
 
@@ -119,7 +241,10 @@ struct srv {
 
 /* ---- http.c ---- */
 
-/* Sets up TLS (unless insecure), the listener and evhttp on s->base. */
+/* TLS (unless insecure) and the listening socket, once, for every worker. */
+int srv_http_listen(srv_core *c, char *why, size_t whylen);
+void srv_http_unlisten(srv_core *c);
+/* The worker's listener (on the core's socket) and evhttp on s->base. */
 int srv_http_start(srv *s, char *why, size_t whylen);
 void srv_http_stop(srv *s);
 /* 0 when the request carries a client certificate that chains to

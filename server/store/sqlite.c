@@ -110,13 +110,19 @@ static const struct migration {
          "CREATE TABLE settings ("
          " name TEXT PRIMARY KEY NOT NULL,"
          " value BLOB NOT NULL"
-         ") STRICT;",
+         ") STRICT;"
+         /* each enrollment's own random id, which nonces are bound to: a
+          * machine deleted and enrolled again gets another, so the nonces
+          * issued before are void (uniqueness, not secrecy: randomblob) */
+         "ALTER TABLE machines ADD COLUMN enrollment BLOB"
+         " CHECK (enrollment IS NULL OR length(enrollment) = 16);"
+         "UPDATE machines SET enrollment = randomblob(16);",
          put_nonce_key},
 };
 
 #define MACHINE_COLS                                                                        \
 	"id, name, enrolled_at, record_json, policy, state_json, state_gen, last_verdict, " \
-	"last_error, last_at, last_seq, eventlog_sha256"
+	"last_error, last_at, last_seq, eventlog_sha256, enrollment"
 
 enum stmt_id {
 	ST_BEGIN,
@@ -170,8 +176,8 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_MACHINE_GET] = "SELECT " MACHINE_COLS " FROM machines WHERE id = ?1",
         [ST_MACHINE_LIST] =
                 "SELECT " MACHINE_COLS " FROM machines WHERE id > ?1 ORDER BY id LIMIT ?2",
-        [ST_MACHINE_INSERT] = "INSERT INTO machines (id, name, enrolled_at, record_json)"
-                              " VALUES (?1, ?2, ?3, ?4)",
+        [ST_MACHINE_INSERT] = "INSERT INTO machines (id, name, enrolled_at, record_json,"
+                              " enrollment) VALUES (?1, ?2, ?3, ?4, randomblob(16))",
         [ST_MACHINE_DELETE] = "DELETE FROM machines WHERE id = ?1",
         [ST_MACHINE_SET_POLICY] = "UPDATE machines SET policy = ?2 WHERE id = ?1",
         [ST_MACHINE_SET_LAST] = "UPDATE machines SET last_verdict = ?2, last_error = ?3,"
@@ -505,6 +511,10 @@ static int row_machine(store *s, sqlite3_stmt *st, store_machine *m, char *why, 
 		memcpy(m->eventlog_sha256, h, 32);
 		m->has_eventlog = 1;
 	}
+	h = sqlite3_column_blob(st, 12);
+	if (!h || sqlite3_column_bytes(st, 12) != STORE_ENROLLMENT_ID_LEN)
+		return corrupt(s, st, "a machine's enrollment id", why, whylen);
+	memcpy(m->enrollment, h, STORE_ENROLLMENT_ID_LEN);
 	r = col_dup(st, 3, &m->record_json);
 	if (r == TPA_OK)
 		r = col_dup(st, 5, &m->state_json);

@@ -43,6 +43,7 @@
 #define STORE_VERDICT_MAX 16 /* "pass", "fail" */
 #define STORE_ERROR_MAX 64   /* tpa_strerror name of the verdict */
 #define STORE_NONCE_KEY_LEN 32
+#define STORE_ENROLLMENT_ID_LEN 16
 #define STORE_SCHEMA_VERSION 2
 /* Pending enrollments: per EK (the oldest dropped beyond) and overall
  * (TPA_E_LIMIT beyond). */
@@ -58,6 +59,9 @@ typedef struct store_machine {
 	char name[STORE_NAME_MAX]; /* "" when none */
 	int has_name;
 	int64_t enrolled_at;
+	/* random, made by store_machine_add: another for every enrollment of
+	 * the same EK (nonces are bound to it) */
+	uint8_t enrollment[STORE_ENROLLMENT_ID_LEN];
 	char *record_json;                  /* the enrollment record (tpa_enrollment_to_json) */
 	char policy[STORE_POLICY_NAME_MAX]; /* "" when none assigned */
 	/* tpa_state_to_json of the last accepted state, NULL before the first */
@@ -209,8 +213,8 @@ int store_attest_commit(store *s, const store_attestation *a, int64_t *seq, char
  * to it; why says how.
  */
 #define STORE_BATCH_MAX 256
-int store_attest_commit_many(store *s, const store_attestation *a, size_t n, int *res,
-                             int64_t *seq, char *why, size_t whylen);
+int store_attest_commit_many(store *s, const store_attestation *a, size_t n, int *res, int64_t *seq,
+                             char *why, size_t whylen);
 /* History newest first, rows with seq < before (0: from the newest), at
  * most limit.  The rows of a deleted machine stay; an id with none gives
  * TPA_OK and *n = 0 (the caller tells an unknown machine by

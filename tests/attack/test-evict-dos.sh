@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Anyone may ask for a nonce of any machine (POST /v1/machines/ID/nonce is
 # unauthenticated) and replay any machine's enrollment request (it is public
-# data).  Both tables are bounded per machine by dropping the OLDEST entry,
-# so a caller with no TPM evicts the nonce or the challenge the real machine
-# is about to answer: with nonces_per_machine (4) requests per round it keeps
-# that machine from ever attesting or enrolling.  What is right: another
-# caller's requests must not invalidate what was issued to the machine
-# (e.g. stateless MAC'd nonces, consumed-set only on commit; or refuse new
-# ones with 429 instead of evicting -- at least per source).
+# data).  Nonces are no longer stored (a MAC makes them recognisable, only
+# consumed ones are kept), so the first part passes.  Pending enrollment
+# challenges are still bounded per EK by dropping the OLDEST, so a caller
+# with no TPM evicts the challenge the real machine is about to answer:
+# four replays per round keep that machine from enrolling.  What is right:
+# another caller's requests must not invalidate what was issued to the
+# machine (e.g. a sealed, stateless challenge with a consumed set, as for
+# nonces).
 TPA=$1; . "$(dirname "$0")/lib.sh"
 tpm_new a; tpm_new b; tls_setup; serve_start; enroll a
 python3 - <<'PY' || fail "eviction by an unauthenticated caller"

@@ -117,7 +117,7 @@ assert json.loads(ans("DELETE /v1/machines/" + mid)) == {"deleted": True}, ans("
 met = ans("GET /metrics").decode()
 for k in ("tpmattest_attestations_total{verdict=\"pass\"} 1", "tpmattest_machines_enrolled 1",
           "tpmattest_attestation_seconds_bucket", "tpmattest_store_commit_seconds_bucket",
-          "tpmattest_nonces_outstanding ", "tpmattest_connections_open "):
+          "tpmattest_nonces_consumed ", "tpmattest_connections_open "):
     assert k in met, "metrics: no %r" % k
 print("ok: the admin's answers hold the machine, its history, the policy, the metrics")
 PY

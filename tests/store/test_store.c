@@ -370,8 +370,20 @@ static void test_machines(void **state)
 	assert_int_equal(store_machine_get(f->s, mid('5'), &m, NULL, 0), TPA_E_NOT_FOUND);
 	assert_int_equal(store_machine_delete(f->s, mid('5'), why, sizeof(why)), TPA_E_NOT_FOUND);
 	assert_int_equal(history_n(f->s, mid('5')), 1);
-	/* and it may enroll again, without getting its consumed nonce back */
-	add_ok(f->s, mid('5'), NULL);
+	/* and it may enroll again, without getting its consumed nonce back,
+	 * under another enrollment id (the nonces issued before are void) */
+	{
+		uint8_t first[STORE_ENROLLMENT_ID_LEN];
+		add_ok(f->s, mid('5'), NULL);
+		assert_int_equal(store_machine_get(f->s, mid('5'), &m, NULL, 0), TPA_OK);
+		memcpy(first, m.enrollment, sizeof(first));
+		store_machine_clear(&m);
+		assert_int_equal(store_machine_delete(f->s, mid('5'), NULL, 0), TPA_OK);
+		add_ok(f->s, mid('5'), NULL);
+		assert_int_equal(store_machine_get(f->s, mid('5'), &m, NULL, 0), TPA_OK);
+		assert_memory_not_equal(m.enrollment, first, sizeof(first));
+		store_machine_clear(&m);
+	}
 	assert_int_equal(used(f->s, 1), TPA_E_MISMATCH);
 	assert_int_equal(commit(f->s, mid('5'), 1, NOW, NULL, 0, NULL, NULL, 0), TPA_E_MISMATCH);
 	assert_int_equal(history_n(f->s, mid('5')), 1);
@@ -1152,6 +1164,11 @@ static void test_migrate_v1(void **state)
 	assert_int_equal(m.state_gen, 3);
 	assert_string_equal(m.last_verdict, "pass");
 	assert_int_equal(m.last_seq, 1);
+	/* the migration gave it an enrollment id */
+	{
+		static const uint8_t zero[STORE_ENROLLMENT_ID_LEN];
+		assert_memory_not_equal(m.enrollment, zero, sizeof(zero));
+	}
 	store_machine_clear(&m);
 	assert_int_equal(store_history(f->s, mid('a'), 0, 2, v, &n, NULL, 0), TPA_OK);
 	assert_int_equal(n, 1);
