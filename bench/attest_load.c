@@ -1083,15 +1083,18 @@ static int cmd_run(int argc, char **argv)
 		while (atomic_load(&r->ready) < clients) {
 			sleep_ms(100);
 			if (mono() - last >= 3.0) {
-				size_t e =
-				        atomic_load(&r->enrolled) + atomic_load(&r->enroll_errors);
+				/* steps per second: enrollments (or give-ups) and first
+				 * attestations */
+				size_t e = atomic_load(&r->enrolled) +
+				           atomic_load(&r->enroll_errors) +
+				           atomic_load(&r->first_done);
 				fprintf(stderr,
-				        "attest-load: made %zu/%zu, enrolled %zu/%zu (%.0f/s), "
-				        "first "
-				        "attestations %zu/%zu\n",
+				        "attest-load: made %zu/%zu, enrolled %zu/%zu, first "
+				        "attestations "
+				        "%zu/%zu (%.0f steps/s)\n",
 				        atomic_load(&r->inited), r->n, atomic_load(&r->enrolled),
-				        r->n, (double)(e - last_n) / (mono() - last),
-				        atomic_load(&r->first_done), r->n);
+				        r->n, atomic_load(&r->first_done), r->n,
+				        (double)(e - last_n) / (mono() - last));
 				last_n = e;
 				last = mono();
 			}
