@@ -111,18 +111,47 @@ static const struct migration {
          " name TEXT PRIMARY KEY NOT NULL,"
          " value BLOB NOT NULL"
          ") STRICT;"
-         /* each enrollment's own random id, which nonces are bound to: a
-          * machine deleted and enrolled again gets another, so the nonces
-          * issued before are void (uniqueness, not secrecy: randomblob) */
-         "ALTER TABLE machines ADD COLUMN enrollment BLOB"
-         " CHECK (enrollment IS NULL OR length(enrollment) = 16);"
-         "UPDATE machines SET enrollment = randomblob(16);",
+         /* The machines table again, with each enrollment's own random
+          * id (nonces are bound to it: a machine deleted and enrolled
+          * again gets another, so the nonces issued before are void;
+          * uniqueness, not secrecy, so randomblob) and without the event
+          * log, which moves to a table of its own: SQLite rewrites a whole
+          * row on every update, and with a 45 KB log in it each
+          * attestation's state update wrote the log again. */
+         "CREATE TABLE machines2 ("
+         " id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 64),"
+         " name TEXT UNIQUE,"
+         " enrolled_at INTEGER NOT NULL,"
+         " enrollment BLOB NOT NULL CHECK (length(enrollment) = 16),"
+         " policy TEXT REFERENCES policies (name),"
+         " state_gen INTEGER NOT NULL DEFAULT 0,"
+         " last_verdict TEXT NOT NULL DEFAULT '',"
+         " last_error TEXT NOT NULL DEFAULT '',"
+         " last_at INTEGER NOT NULL DEFAULT 0,"
+         " last_seq INTEGER NOT NULL DEFAULT 0,"
+         " eventlog_sha256 BLOB CHECK (eventlog_sha256 IS NULL OR length(eventlog_sha256) = 32),"
+         " state_json TEXT,"
+         " record_json TEXT NOT NULL"
+         ") STRICT;"
+         "INSERT INTO machines2 (id, name, enrolled_at, enrollment, policy, state_gen,"
+         " last_verdict, last_error, last_at, last_seq, eventlog_sha256, state_json, record_json)"
+         " SELECT id, name, enrolled_at, randomblob(16), policy, state_gen, last_verdict,"
+         " last_error, last_at, last_seq, eventlog_sha256, state_json, record_json FROM machines;"
+         "CREATE TABLE eventlogs ("
+         " machine_id TEXT PRIMARY KEY NOT NULL REFERENCES machines2 (id) ON DELETE CASCADE,"
+         " data BLOB NOT NULL"
+         ") STRICT;"
+         "INSERT INTO eventlogs (machine_id, data)"
+         " SELECT id, eventlog FROM machines WHERE eventlog IS NOT NULL;"
+         "DROP TABLE machines;"
+         "ALTER TABLE machines2 RENAME TO machines;",
          put_nonce_key},
 };
 
-#define MACHINE_COLS                                                                        \
-	"id, name, enrolled_at, record_json, policy, state_json, state_gen, last_verdict, " \
+#define MACHINE_COLS_AROUND(record)                                                        \
+	"id, name, enrolled_at, " record ", policy, state_json, state_gen, last_verdict, " \
 	"last_error, last_at, last_seq, eventlog_sha256, enrollment"
+#define MACHINE_COLS MACHINE_COLS_AROUND("record_json")
 
 enum stmt_id {
 	ST_BEGIN,
@@ -133,13 +162,17 @@ enum stmt_id {
 	ST_MACHINE_EXISTS,
 	ST_NAME_OWNER,
 	ST_MACHINE_GET,
+	ST_MACHINE_GET_LIGHT,
+	ST_MACHINE_RECORD,
 	ST_MACHINE_LIST,
 	ST_MACHINE_INSERT,
 	ST_MACHINE_DELETE,
 	ST_MACHINE_SET_POLICY,
 	ST_MACHINE_SET_LAST,
 	ST_MACHINE_SET_STATE,
+	ST_MACHINE_SET_LAST_STATE,
 	ST_MACHINE_SET_EVENTLOG,
+	ST_EVENTLOG_PUT,
 	ST_EVENTLOG_GET,
 	ST_POLICY_EXISTS,
 	ST_POLICY_PUT,
@@ -174,6 +207,9 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_MACHINE_EXISTS] = "SELECT 1 FROM machines WHERE id = ?1",
         [ST_NAME_OWNER] = "SELECT id FROM machines WHERE name = ?1",
         [ST_MACHINE_GET] = "SELECT " MACHINE_COLS " FROM machines WHERE id = ?1",
+        [ST_MACHINE_GET_LIGHT] =
+                "SELECT " MACHINE_COLS_AROUND("NULL") " FROM machines WHERE id = ?1",
+        [ST_MACHINE_RECORD] = "SELECT record_json FROM machines WHERE id = ?1 AND enrollment = ?2",
         [ST_MACHINE_LIST] =
                 "SELECT " MACHINE_COLS " FROM machines WHERE id > ?1 ORDER BY id LIMIT ?2",
         [ST_MACHINE_INSERT] = "INSERT INTO machines (id, name, enrolled_at, record_json,"
@@ -184,9 +220,15 @@ static const char *const stmt_sql[ST_COUNT] = {
                                 " last_at = ?4, last_seq = ?5 WHERE id = ?1",
         [ST_MACHINE_SET_STATE] = "UPDATE machines SET state_json = ?2, state_gen = state_gen + 1"
                                  " WHERE id = ?1 AND state_gen = ?3",
-        [ST_MACHINE_SET_EVENTLOG] = "UPDATE machines SET eventlog = ?2, eventlog_sha256 = ?3"
-                                    " WHERE id = ?1",
-        [ST_EVENTLOG_GET] = "SELECT eventlog FROM machines WHERE id = ?1 AND eventlog_sha256 = ?2",
+        [ST_MACHINE_SET_LAST_STATE] =
+                "UPDATE machines SET last_verdict = ?2, last_error = ?3, last_at = ?4,"
+                " last_seq = ?5, state_json = ?6, state_gen = state_gen + 1"
+                " WHERE id = ?1 AND state_gen = ?7",
+        [ST_MACHINE_SET_EVENTLOG] = "UPDATE machines SET eventlog_sha256 = ?2 WHERE id = ?1",
+        [ST_EVENTLOG_PUT] = "INSERT INTO eventlogs (machine_id, data) VALUES (?1, ?2)"
+                            " ON CONFLICT (machine_id) DO UPDATE SET data = excluded.data",
+        [ST_EVENTLOG_GET] = "SELECT e.data FROM eventlogs e JOIN machines m ON m.id = e.machine_id"
+                            " WHERE m.id = ?1 AND m.eventlog_sha256 = ?2",
         [ST_POLICY_EXISTS] = "SELECT 1 FROM policies WHERE name = ?1",
         [ST_POLICY_PUT] = "INSERT INTO policies (name, doc, updated) VALUES (?1, ?2, ?3)"
                           " ON CONFLICT (name) DO UPDATE SET doc = excluded.doc,"
@@ -485,7 +527,8 @@ static int nomem(store *s, sqlite3_stmt *st, char *why, size_t whylen)
 }
 
 /* The current row of an MACHINE_COLS select into *m (cleared on failure). */
-static int row_machine(store *s, sqlite3_stmt *st, store_machine *m, char *why, size_t whylen)
+static int row_machine(store *s, sqlite3_stmt *st, store_machine *m, int with_record, char *why,
+                       size_t whylen)
 {
 	const void *h;
 	int r;
@@ -518,7 +561,7 @@ static int row_machine(store *s, sqlite3_stmt *st, store_machine *m, char *why, 
 	r = col_dup(st, 3, &m->record_json);
 	if (r == TPA_OK)
 		r = col_dup(st, 5, &m->state_json);
-	if (r == TPA_OK && !m->record_json)
+	if (r == TPA_OK && with_record && !m->record_json)
 		r = TPA_E_IO;
 	if (r != TPA_OK) {
 		store_machine_clear(m);
@@ -752,7 +795,8 @@ int store_schema_version(store *s, int *version)
 
 /* ---- machines ---- */
 
-int store_machine_get(store *s, const char *id, store_machine *out, char *why, size_t whylen)
+static int machine_get(store *s, const char *id, store_machine *out, int with_record, char *why,
+                       size_t whylen)
 {
 	sqlite3_stmt *st;
 	store_machine m;
@@ -762,17 +806,54 @@ int store_machine_get(store *s, const char *id, store_machine *out, char *why, s
 		return bad_arg("no store or output", why, whylen);
 	if (!id_ok(id))
 		return bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
-	st = q(s, ST_MACHINE_GET, "T", id);
+	st = q(s, with_record ? ST_MACHINE_GET : ST_MACHINE_GET_LIGHT, "T", id);
 	r = first_row(s, st, why, whylen);
 	if (r == TPA_E_NOT_FOUND)
 		setwhy(why, whylen, "no machine %s", id);
 	if (r != TPA_OK)
 		return r;
-	r = row_machine(s, st, &m, why, whylen);
+	r = row_machine(s, st, &m, with_record, why, whylen);
 	if (r != TPA_OK)
 		return r;
 	release(st);
 	*out = m;
+	return TPA_OK;
+}
+
+int store_machine_get(store *s, const char *id, store_machine *out, char *why, size_t whylen)
+{
+	return machine_get(s, id, out, 1, why, whylen);
+}
+
+int store_machine_get_light(store *s, const char *id, store_machine *out, char *why, size_t whylen)
+{
+	return machine_get(s, id, out, 0, why, whylen);
+}
+
+int store_machine_record(store *s, const char *id,
+                         const uint8_t enrollment[STORE_ENROLLMENT_ID_LEN], char **record_json,
+                         char *why, size_t whylen)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (!s || !enrollment || !record_json)
+		return bad_arg("no store, enrollment or output", why, whylen);
+	if (!id_ok(id))
+		return bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
+	st = q(s, ST_MACHINE_RECORD, "TB", id, (const void *)enrollment,
+	       (size_t)STORE_ENROLLMENT_ID_LEN);
+	r = first_row(s, st, why, whylen);
+	if (r == TPA_E_NOT_FOUND)
+		setwhy(why, whylen, "no machine %s under this enrollment", id);
+	if (r != TPA_OK)
+		return r;
+	r = col_dup(st, 0, record_json);
+	if (r == TPA_OK && !*record_json)
+		return corrupt(s, st, "a machine's record", why, whylen);
+	if (r != TPA_OK)
+		return nomem(s, st, why, whylen);
+	release(st);
 	return TPA_OK;
 }
 
@@ -846,7 +927,7 @@ static int read_rows(store *s, sqlite3_stmt *st, size_t limit, size_t elem, row_
 
 static int row_machine_any(store *s, sqlite3_stmt *st, void *elem, char *why, size_t whylen)
 {
-	return row_machine(s, st, elem, why, whylen);
+	return row_machine(s, st, elem, 1, why, whylen);
 }
 
 static void clear_machine_any(void *m)
@@ -1198,7 +1279,22 @@ static int attest_one(store *s, const store_attestation *a, int64_t *seq, char *
 		          a->error, a->result_json),
 		        why, whylen);
 		n = sqlite3_last_insert_rowid(s->db);
-		if (r == TPA_OK)
+		/* the last verdict and the next state in one row update (the
+		 * state conditional on the generation, as below) */
+		if (r == TPA_OK && a->next_state_json) {
+			r = run(s,
+			        q(s, ST_MACHINE_SET_LAST_STATE, "TTTIITI", a->machine_id,
+			          a->verdict, a->error, a->now, n, a->next_state_json,
+			          a->expect_gen),
+			        why, whylen);
+			if (r == TPA_OK && sqlite3_changes(s->db) != 1) {
+				setwhy(why, whylen,
+				       "the state of machine %s moved past generation %lld "
+				       "meanwhile",
+				       a->machine_id, (long long)a->expect_gen);
+				r = TPA_E_MISMATCH;
+			}
+		} else if (r == TPA_OK)
 			r = run(s,
 			        q(s, ST_MACHINE_SET_LAST, "TTTII", a->machine_id, a->verdict,
 			          a->error, a->now, n),
@@ -1206,7 +1302,7 @@ static int attest_one(store *s, const store_attestation *a, int64_t *seq, char *
 	}
 	/* conditional on the generation the caller verified against: of two
 	 * racing attestations, the second finds it moved */
-	if (r == TPA_OK && a->next_state_json) {
+	if (r == TPA_OK && a->next_state_json && !a->record) {
 		r = run(s,
 		        q(s, ST_MACHINE_SET_STATE, "TTI", a->machine_id, a->next_state_json,
 		          a->expect_gen),
@@ -1220,8 +1316,12 @@ static int attest_one(store *s, const store_attestation *a, int64_t *seq, char *
 	}
 	if (r == TPA_OK && a->eventlog)
 		r = run(s,
-		        q(s, ST_MACHINE_SET_EVENTLOG, "TBB", a->machine_id,
-		          (const void *)a->eventlog, a->eventlog_len,
+		        q(s, ST_EVENTLOG_PUT, "TB", a->machine_id, (const void *)a->eventlog,
+		          a->eventlog_len),
+		        why, whylen);
+	if (r == TPA_OK && a->eventlog)
+		r = run(s,
+		        q(s, ST_MACHINE_SET_EVENTLOG, "TB", a->machine_id,
 		          (const void *)a->eventlog_sha256, (size_t)32),
 		        why, whylen);
 	if (r == TPA_OK)

@@ -144,6 +144,14 @@ int store_schema_version(store *s, int *version);
 /* ---- machines ---- */
 
 int store_machine_get(store *s, const char *id, store_machine *out, char *why, size_t whylen);
+/* The same without the enrollment record (record_json NULL): what an
+ * attestation reads each time when it holds the record parsed already. */
+int store_machine_get_light(store *s, const char *id, store_machine *out, char *why, size_t whylen);
+/* The enrollment record (malloc'd) of that enrollment of the machine:
+ * TPA_E_NOT_FOUND when the machine is gone or enrolled again since. */
+int store_machine_record(store *s, const char *id,
+                         const uint8_t enrollment[STORE_ENROLLMENT_ID_LEN], char **record_json,
+                         char *why, size_t whylen);
 /* Machines in id order, after after_id ("" for the first page), at most
  * limit; *n set.  out is an array the caller clears element by element. */
 int store_machine_list(store *s, const char *after_id, size_t limit, store_machine *out, size_t *n,

@@ -1121,6 +1121,7 @@ static const char v1_schema[] =
 
 /* A version 1 store with what a running server had in it upgrades keeping
  * all of it but the outstanding nonces, and gets a key. */
+#define SHA32 "abababababababababababababababababababababababababababababababab"
 static void test_migrate_v1(void **state)
 {
 	struct fx *f = *state;
@@ -1138,9 +1139,10 @@ static void test_migrate_v1(void **state)
 	        "BEGIN; %s"
 	        "INSERT INTO policies VALUES ('golden', '{\"p\":1}', %lld);"
 	        "INSERT INTO machines (id, name, enrolled_at, record_json, policy, state_json,"
-	        " state_gen, last_verdict, last_error, last_at, last_seq)"
+	        " state_gen, last_verdict, last_error, last_at, last_seq, eventlog_sha256, "
+	        "eventlog)"
 	        " VALUES ('%s', 'alpha', %lld, '{\"record\":1}', 'golden', '{\"s\":1}', 3,"
-	        " 'pass', '', %lld, 1);"
+	        " 'pass', '', %lld, 1, x'" SHA32 "', x'6c6f67');"
 	        "INSERT INTO verdicts (machine_id, at, verdict, error, result_json)"
 	        " VALUES ('%s', %lld, 'pass', '', '{\"v\":1}');"
 	        "INSERT INTO pending VALUES (zeroblob(16), '%s', NULL, %lld, '{\"secret\":1}');"
@@ -1164,6 +1166,23 @@ static void test_migrate_v1(void **state)
 	assert_int_equal(m.state_gen, 3);
 	assert_string_equal(m.last_verdict, "pass");
 	assert_int_equal(m.last_seq, 1);
+	/* its event log moved to the table of logs */
+	{
+		uint8_t sha[32], *log = NULL;
+		size_t loglen = 0;
+		assert_true(m.has_eventlog);
+		memset(sha, 0xab, sizeof(sha));
+		assert_memory_equal(m.eventlog_sha256, sha, 32);
+		assert_int_equal(store_eventlog_get(f->s, mid('a'), sha, &log, &loglen, NULL, 0),
+		                 TPA_OK);
+		assert_int_equal(loglen, 3);
+		assert_memory_equal(log, "log", 3);
+		free(log);
+		assert_int_equal(raw_count(f->path,
+		                           "SELECT count(*) FROM pragma_table_info('machines')"
+		                           " WHERE name = 'eventlog'"),
+		                 0);
+	}
 	/* the migration gave it an enrollment id */
 	{
 		static const uint8_t zero[STORE_ENROLLMENT_ID_LEN];
