@@ -89,6 +89,32 @@ int tpa_state_to_json(const tpa_state *st, char **out);
 
 struct tpa_policy;
 
+/*
+ * The event log's checks, remembered.  What tpa_verify decides from the
+ * event log with the quoted PCR values and the policy (eventlog_replay,
+ * eventlog_rules and the policy's checks, and which PCRs the log does not
+ * cover) is a function of those three alone.  A verifier that sees a
+ * machine again with the same log, the same claimed PCR values and the
+ * same policy (an unchanged boot, the attester sending only its log's
+ * hash) may hand in the memo of the last verification that passed instead
+ * of the log: those checks are then added with the outcome and reasons
+ * they had, without the log being parsed, replayed or judged again.  Every
+ * other check (signature, nonce, selection, PCR digest, signer, clock,
+ * counter) runs as always, so a memo cannot make a quote fresh or genuine.
+ * A memo whose key is not the one computed for this verification is not
+ * used: the log's checks then fail (not run).
+ */
+typedef struct tpa_log_memo tpa_log_memo;
+
+/* The key: SHA-256 over a label, the log's SHA-256, the policy's SHA-256
+ * (of its document; NULL: no policy, hashed apart from any digest) and
+ * every claimed (bank, PCR, value) in order. */
+int tpa_log_memo_key(const uint8_t log_sha256[32], const uint8_t *policy_sha256,
+                     const tpa_pcrs *pcrs, uint8_t key[32]);
+void tpa_log_memo_free(tpa_log_memo **memo);
+/* Bytes it holds (for a cache's budget). */
+size_t tpa_log_memo_size(const tpa_log_memo *memo);
+
 typedef struct tpa_verify_input {
 	const tpa_ak *ak;     /* required: the enrolled AK */
 	const uint8_t *nonce; /* required: what this verifier issued, 1..64 bytes */
@@ -114,6 +140,12 @@ typedef struct tpa_verify_input {
 	const tpa_state *previous;
 	const struct tpa_policy *policy; /* optional */
 	unsigned require;                /* TPA_REQUIRE_*: inputs whose absence fails */
+	/* optional, instead of eventlog: an earlier verification's memo, with
+	 * the SHA-256 of the log it stands for and of the policy given (NULL:
+	 * none); used only when its key is tpa_log_memo_key of these and pcrs */
+	const tpa_log_memo *memo;
+	const uint8_t *memo_log_sha256;
+	const uint8_t *memo_policy_sha256;
 } tpa_verify_input;
 
 #define TPA_REQUIRE_EVENTLOG 0x1u
@@ -168,6 +200,16 @@ const tpa_pcrs *tpa_result_quoted_pcrs(const tpa_result *res);
  * banks not quoted.
  */
 uint32_t tpa_result_uncovered_pcrs(const tpa_result *res, uint16_t alg);
+/*
+ * The memo of this verification's log checks (see tpa_log_memo), for the
+ * next one: only of a verification that passed (TPA_OK), whose log checks
+ * ran on a log (not from a memo) or came from a memo (passed on as it is);
+ * log_sha256 and policy_sha256 as for the key, pcrs the claimed values the
+ * verification was given.  TPA_E_POLICY when the verification did not pass
+ * or ran no log checks; TPA_E_NOMEM.
+ */
+int tpa_result_memo(const tpa_result *res, const uint8_t log_sha256[32],
+                    const uint8_t *policy_sha256, const tpa_pcrs *pcrs, tpa_log_memo **out);
 
 /* ---- one verification, as `tpmattest verify` and the server run it ---- */
 
@@ -202,6 +244,11 @@ typedef struct tpa_verification {
 	 * shown to be under the EK are then required */
 	int keep_state;
 	const struct tpa_policy *policy; /* optional; with it an event log is required */
+	/* optional, instead of an event log (tpa_verify_input's memo): the
+	 * evidence must then carry none */
+	const tpa_log_memo *memo;
+	const uint8_t *memo_log_sha256;
+	const uint8_t *memo_policy_sha256; /* of policy; NULL without one */
 } tpa_verification;
 
 /*

@@ -42,7 +42,14 @@ int tpa_verify_evidence(const tpa_verification *v, tpa_result **out, char *why, 
 		return TPA_E_MALFORMED;
 	}
 	in.eventlog = v->eventlog;
-	if (!in.eventlog && (x = tpa_evidence_get(ev, TPA_PART_EVENTLOG, &xl)) != NULL) {
+	x = tpa_evidence_get(ev, TPA_PART_EVENTLOG, &xl);
+	if (v->memo && !in.eventlog && !x) {
+		/* the log's checks as remembered (verify.h, tpa_log_memo) */
+		in.memo = v->memo;
+		in.memo_log_sha256 = v->memo_log_sha256;
+		in.memo_policy_sha256 = v->memo_policy_sha256;
+	}
+	if (!in.eventlog && x) {
 		tpa_parse_error perr;
 		if ((r = tpa_eventlog_parse(x, xl, &own_log, &perr)) != TPA_OK) {
 			snprintf(why, whylen, "its event log is malformed at byte offset %zu: %s",
@@ -70,7 +77,7 @@ int tpa_verify_evidence(const tpa_verification *v, tpa_result **out, char *why, 
 	in.nonce_len = v->nonce_len;
 	in.previous = v->previous;
 	in.policy = v->policy;
-	if (v->policy)
+	if (v->policy && !in.memo)
 		in.require |= TPA_REQUIRE_EVENTLOG;
 	if (v->keep_state)
 		in.require |= TPA_REQUIRE_COUNTER | TPA_REQUIRE_SIGNER;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include <tpmattest/policy.h>
 #include <tpmattest/verify.h>
@@ -40,6 +41,29 @@ struct tpa_result {
 	uint16_t uncovered_alg[TPA_MAX_BANKS];
 	uint32_t uncovered[TPA_MAX_BANKS];
 	size_t n_uncovered;
+	/* the checks the log decided (tpa_log_memo): [log_from, log_to) from
+	 * the log's replay and rules, [pol_from, pol_to) from the policy;
+	 * log_ran: 1 on a log, 2 from a memo */
+	size_t log_from, log_to, pol_from, pol_to;
+	int log_ran;
+};
+
+struct memo_check {
+	const char *name; /* a string literal of the engine's */
+	tpa_check_status status;
+	int err;
+	const char *reason; /* in text */
+};
+
+struct tpa_log_memo {
+	uint8_t key[32];
+	size_t n_log, n_pol;
+	struct memo_check c[MAX_CHECKS];
+	uint16_t uncovered_alg[TPA_MAX_BANKS];
+	uint32_t uncovered[TPA_MAX_BANKS];
+	size_t n_uncovered;
+	size_t size;
+	char text[];
 };
 
 static void add(tpa_result *r, const char *name, tpa_check_status st, int err, const char *fmt, ...)
@@ -752,6 +776,121 @@ static void check_log_rules(tpa_result *res, const tpa_eventlog *log, const tpa_
 
 /* ---- the whole ---- */
 
+/* ---- the log's checks, remembered (verify.h, tpa_log_memo) ---- */
+
+int tpa_log_memo_key(const uint8_t log_sha256[32], const uint8_t *policy_sha256,
+                     const tpa_pcrs *pcrs, uint8_t key[32])
+{
+	static const char label[] = "tpmattest log memo v1";
+	EVP_MD_CTX *ctx;
+	uint8_t flag = policy_sha256 ? 1 : 0;
+	int ok;
+
+	if (!log_sha256 || !pcrs || !key)
+		return TPA_E_INVALID_ARG;
+	if (!(ctx = EVP_MD_CTX_new()))
+		return TPA_E_NOMEM;
+	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+	     EVP_DigestUpdate(ctx, label, sizeof(label)) && EVP_DigestUpdate(ctx, log_sha256, 32) &&
+	     EVP_DigestUpdate(ctx, &flag, 1) && (!flag || EVP_DigestUpdate(ctx, policy_sha256, 32));
+	for (size_t b = 0; ok && b < tpa_pcrs_bank_count(pcrs); b++) {
+		uint16_t alg = tpa_pcrs_bank_alg(pcrs, b);
+		uint8_t h[2] = {(uint8_t)(alg >> 8), (uint8_t)alg};
+		ok = EVP_DigestUpdate(ctx, h, 2);
+		for (unsigned k = 0; ok && k < TPA_PCR_COUNT; k++) {
+			const uint8_t *v;
+			size_t vl;
+			uint8_t kl[2];
+			if (tpa_pcrs_get(pcrs, alg, k, &v, &vl) != TPA_OK)
+				continue;
+			kl[0] = (uint8_t)k;
+			kl[1] = (uint8_t)vl;
+			ok = EVP_DigestUpdate(ctx, kl, 2) && EVP_DigestUpdate(ctx, v, vl);
+		}
+	}
+	ok = ok && EVP_DigestFinal_ex(ctx, key, NULL);
+	EVP_MD_CTX_free(ctx);
+	return ok ? TPA_OK : TPA_E_CRYPTO;
+}
+
+void tpa_log_memo_free(tpa_log_memo **memo)
+{
+	if (!memo || !*memo)
+		return;
+	free(*memo);
+	*memo = NULL;
+}
+
+size_t tpa_log_memo_size(const tpa_log_memo *memo)
+{
+	return memo ? memo->size : 0;
+}
+
+/* The log's checks from the memo, when it is this verification's. */
+static void apply_memo_log(tpa_result *res, const tpa_verify_input *in)
+{
+	const tpa_log_memo *m = in->memo;
+	uint8_t key[32];
+
+	if (!in->memo_log_sha256 || (in->policy != NULL) != (in->memo_policy_sha256 != NULL) ||
+	    tpa_log_memo_key(in->memo_log_sha256, in->memo_policy_sha256, in->pcrs, key) !=
+	            TPA_OK ||
+	    CRYPTO_memcmp(key, m->key, sizeof(key)) != 0) {
+		not_run(res, "eventlog_replay", TPA_E_REPLAY,
+		        "the log's checks remembered are for another log, policy or PCR values");
+		return;
+	}
+	for (size_t i = 0; i < m->n_log; i++)
+		add(res, m->c[i].name, m->c[i].status, m->c[i].err, "%s", m->c[i].reason);
+	res->n_uncovered = m->n_uncovered;
+	memcpy(res->uncovered_alg, m->uncovered_alg, sizeof(res->uncovered_alg));
+	memcpy(res->uncovered, m->uncovered, sizeof(res->uncovered));
+	res->log_ran = 2;
+}
+
+int tpa_result_memo(const tpa_result *res, const uint8_t log_sha256[32],
+                    const uint8_t *policy_sha256, const tpa_pcrs *pcrs, tpa_log_memo **out)
+{
+	size_t text = 0, n_log, n_pol;
+	tpa_log_memo *m;
+	char *t;
+
+	if (!res || !log_sha256 || !pcrs || !out)
+		return TPA_E_INVALID_ARG;
+	if (res->verdict != TPA_OK || !res->log_ran || res->log_to < res->log_from ||
+	    res->pol_to < res->pol_from || res->pol_from != res->log_to || res->pol_to > res->n)
+		return TPA_E_POLICY;
+	n_log = res->log_to - res->log_from;
+	n_pol = res->pol_to - res->pol_from;
+	for (size_t i = res->log_from; i < res->pol_to; i++)
+		text += strlen(res->c[i].reason) + 1;
+	if (!(m = calloc(1, sizeof(*m) + text)))
+		return TPA_E_NOMEM;
+	if (tpa_log_memo_key(log_sha256, policy_sha256, pcrs, m->key) != TPA_OK) {
+		free(m);
+		return TPA_E_CRYPTO;
+	}
+	m->n_log = n_log;
+	m->n_pol = n_pol;
+	t = m->text;
+	for (size_t i = 0; i < n_log + n_pol; i++) {
+		const struct check *c = &res->c[res->log_from + i];
+		size_t l = strlen(c->reason) + 1;
+		memcpy(t, c->reason, l);
+		m->c[i].name = c->name;
+		m->c[i].status = c->status;
+		m->c[i].err = c->err;
+		m->c[i].reason = t;
+		t += l;
+	}
+	m->n_uncovered = res->n_uncovered;
+	memcpy(m->uncovered_alg, res->uncovered_alg, sizeof(m->uncovered_alg));
+	memcpy(m->uncovered, res->uncovered, sizeof(m->uncovered));
+	m->size = sizeof(*m) + text;
+	*out = m;
+	return TPA_OK;
+}
+
 int tpa_verify(const tpa_verify_input *in, tpa_result **out)
 {
 	tpa_result *res;
@@ -842,10 +981,14 @@ int tpa_verify(const tpa_verify_input *in, tpa_result **out)
 	check_clock(res, &a.clockInfo, in->previous);
 	check_counter(res, in);
 
-	if (in->eventlog && res->quoted) {
+	res->log_from = res->n;
+	if (in->memo && res->quoted) {
+		apply_memo_log(res, in);
+	} else if (in->eventlog && res->quoted) {
 		check_replay(res, in->eventlog, res->quoted);
 		check_log_rules(res, in->eventlog, res->quoted);
-	} else if (in->eventlog) {
+		res->log_ran = 1;
+	} else if (in->eventlog || in->memo) {
 		not_run(res, "eventlog_replay", TPA_E_PCR,
 		        "the quoted PCR values were not established");
 	} else if (in->require & TPA_REQUIRE_EVENTLOG) {
@@ -854,6 +997,7 @@ int tpa_verify(const tpa_verify_input *in, tpa_result **out)
 		add(res, "eventlog_replay", TPA_CHECK_SKIPPED, TPA_OK,
 		    "no event log supplied: the quoted values are verified, not explained");
 	}
+	res->log_to = res->pol_from = res->n;
 
 	if (in->policy) {
 		if (!res->quoted)
@@ -861,10 +1005,16 @@ int tpa_verify(const tpa_verify_input *in, tpa_result **out)
 			        "the quoted PCR values were not established");
 		else if (res->verdict != TPA_OK)
 			not_run(res, "policy", TPA_E_POLICY, "an earlier check failed");
+		else if (res->log_ran == 2)
+			for (size_t i = 0; i < in->memo->n_pol; i++) {
+				const struct memo_check *m = &in->memo->c[in->memo->n_log + i];
+				add(res, m->name, m->status, m->err, "%s", m->reason);
+			}
 		else
 			tpa_policy_evaluate(in->policy, res->quoted, in->eventlog, res,
 			                    tpa_result_add_check);
 	}
+	res->pol_to = res->n;
 done:
 	*out = res;
 	return res->verdict;
