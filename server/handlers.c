@@ -71,7 +71,10 @@ static struct json_object *jstr_or_null(int has, const char *str)
 
 /* ---- caches: parsed policies and event logs ---- */
 
-static const tpa_policy *policy_for(srv *s, const char *name, char *why, size_t whylen, int *err)
+static int load_machine_light(srv *s, struct evhttp_request *req, const char *id, store_machine *m);
+
+static const tpa_policy *policy_for(srv *s, const char *name, uint8_t digest_out[32], char *why,
+                                    size_t whylen, int *err)
 {
 	struct srv_policy_slot *slot = NULL, *victim = &s->policies[0];
 	char *doc = NULL;
@@ -102,6 +105,7 @@ static const tpa_policy *policy_for(srv *s, const char *name, char *why, size_t 
 		if (!e->policy || e->used < victim->used)
 			victim = e;
 	}
+	memcpy(digest_out, digest, sizeof(digest));
 	if (slot) {
 		free(doc);
 		slot->used = ++s->tick;
@@ -144,6 +148,97 @@ static void log_forget(srv *s, const char *machine)
 			tpa_eventlog_free(&s->logs[i].log);
 			memset(&s->logs[i], 0, sizeof(s->logs[i]));
 		}
+}
+
+/* The machine's enrollment record as an attestation needs it (the AK
+ * parsed, the EK public area, the counter's Name) and the memo of its last
+ * log checks: a 2-way set-associative cache keyed by the machine and its
+ * enrollment id, so a machine enrolled again never meets its old entry. */
+static unsigned mslot_set(const srv *s, const char *id)
+{
+	/* the id is SHA-256 in hex: its first digits are uniform */
+	unsigned h = 0;
+	for (int i = 0; i < 8; i++)
+		h = h << 4 | (unsigned)(id[i] <= '9' ? id[i] - '0' : id[i] - 'a' + 10);
+	return (unsigned)(h % (s->n_machines / 2));
+}
+
+static void mslot_clear(struct srv_machine_slot *e)
+{
+	tpa_ak_free(&e->ak);
+	tpa_log_memo_free(&e->memo);
+	free(e->ek_public);
+	memset(e, 0, sizeof(*e));
+}
+
+static struct srv_machine_slot *mslot_find(srv *s, const char *id,
+                                           const uint8_t enrollment[STORE_ENROLLMENT_ID_LEN])
+{
+	struct srv_machine_slot *set = &s->machines[2 * mslot_set(s, id)];
+	for (int i = 0; i < 2; i++)
+		if (set[i].ak && strcmp(set[i].id, id) == 0 &&
+		    memcmp(set[i].enrollment, enrollment, STORE_ENROLLMENT_ID_LEN) == 0) {
+			set[i].used = ++s->tick;
+			return &set[i];
+		}
+	return NULL;
+}
+
+/* The slot for the machine, read from the store and parsed on a miss.  0,
+ * or -1 after answering. */
+static int mslot_get(srv *s, struct evhttp_request *req, const store_machine *m,
+                     struct srv_machine_slot **out)
+{
+	struct srv_machine_slot *set, *e;
+	tpa_enrollment *rec;
+	char *json = NULL, why[512] = "";
+	int r;
+
+	if ((*out = mslot_find(s, m->id, m->enrollment)) != NULL)
+		return 0;
+	r = store_machine_record(s->st, m->id, m->enrollment, &json, why, sizeof(why));
+	if (r == TPA_E_NOT_FOUND) {
+		srv_reply_error(s, req, 409, "conflict", NULL,
+		                "machine %s was deleted or enrolled again meanwhile", m->id);
+		return -1;
+	}
+	if (r != TPA_OK) {
+		reply_store_error(s, req, why);
+		return -1;
+	}
+	set = &s->machines[2 * mslot_set(s, m->id)];
+	e = set[0].used <= set[1].used ? &set[0] : &set[1];
+	mslot_clear(e);
+	if (!(rec = calloc(1, sizeof(*rec)))) {
+		free(json);
+		srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
+		return -1;
+	}
+	if (tpa_enrollment_from_json(json, strlen(json), rec, why, sizeof(why)) != TPA_OK ||
+	    tpa_ak_parse(rec->ak_public, rec->ak_public_len, &e->ak, why, sizeof(why)) != TPA_OK) {
+		free(json);
+		free(rec);
+		mslot_clear(e);
+		srv_reply_error(s, req, 500, "internal", NULL, "the enrollment record: %s", why);
+		return -1;
+	}
+	free(json);
+	if (!(e->ek_public = malloc(rec->ek_public_len))) {
+		free(rec);
+		mslot_clear(e);
+		srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
+		return -1;
+	}
+	memcpy(e->ek_public, rec->ek_public, rec->ek_public_len);
+	e->ek_public_len = rec->ek_public_len;
+	memcpy(e->counter_name, rec->counter_name, rec->counter_name_len);
+	e->counter_name_len = rec->counter_name_len;
+	free(rec);
+	snprintf(e->id, sizeof(e->id), "%s", m->id);
+	memcpy(e->enrollment, m->enrollment, STORE_ENROLLMENT_ID_LEN);
+	e->used = ++s->tick;
+	*out = e;
+	return 0;
 }
 
 /* ---- enrollment ---- */
@@ -377,7 +472,7 @@ static void handle_nonce(srv *s, struct evhttp_request *req, const char *id)
 	struct json_object *o;
 
 	memset(&m, 0, sizeof(m));
-	if (load_machine(s, req, id, &m) != 0)
+	if (load_machine_light(s, req, id, &m) != 0)
 		return;
 	/* nothing is written: the nonce is recognised by its MAC (nonce.c) */
 	if (srv_nonce_make(s->core, id, m.enrollment, exp, nonce) != TPA_OK) {
@@ -400,8 +495,6 @@ out:
 struct attempt {
 	store_machine m;
 	tpa_evidence *ev;
-	tpa_enrollment *rec;
-	tpa_ak *ak;
 	tpa_result *res;
 	tpa_eventlog *fresh_log; /* parsed from this evidence */
 	const tpa_eventlog *log;
@@ -410,8 +503,12 @@ struct attempt {
 	tpa_state prev;
 	int has_prev;
 	const tpa_policy *policy;
+	uint8_t policy_sha[32]; /* of the policy's document, with policy */
 	char policy_name[STORE_POLICY_NAME_MAX];
 	int policy_default;
+	struct srv_machine_slot *slot; /* the machine's parsed record, borrowed */
+	const tpa_log_memo *memo;      /* the log's checks remembered, used */
+	tpa_log_memo *new_memo;        /* this verification's, kept after the commit */
 	char *result_json;
 	/* while the commit is under way */
 	srv_job job;
@@ -427,12 +524,11 @@ static void attempt_clear(struct attempt *a)
 {
 	store_machine_clear(&a->m);
 	tpa_evidence_free(&a->ev);
-	free(a->rec);
-	tpa_ak_free(&a->ak);
 	tpa_result_free(&a->res);
 	tpa_eventlog_free(&a->fresh_log);
 	free(a->result_json);
 	free(a->next_json);
+	tpa_log_memo_free(&a->new_memo);
 }
 
 /* The event log the attestation is checked against: the evidence's, or
@@ -528,6 +624,51 @@ static int attempt_log(srv *s, struct evhttp_request *req, struct attempt *a)
 	return 0;
 }
 
+/* The log's checks as remembered from the machine's last attestation that
+ * passed, when the attester sent only the hash of that same log and the
+ * same PCR values under the same policy (verify.h, tpa_log_memo): the log
+ * is then neither read nor parsed.  1 when it applies, 0 when the log is
+ * needed, -1 after answering. */
+static int attempt_memo(srv *s, struct evhttp_request *req, struct attempt *a)
+{
+	const char *hdr = evhttp_find_header(evhttp_request_get_input_headers(req),
+	                                     "Tpmattest-Eventlog-Sha256");
+	const struct srv_machine_slot *e = a->slot;
+	uint8_t sha[32], key[32];
+	size_t rawlen;
+
+	(void)s;
+	if (!hdr || !e->memo || tpa_evidence_get(a->ev, TPA_PART_EVENTLOG, &rawlen) ||
+	    srv_parse_sha256_hex(hdr, sha) != 0)
+		return 0; /* attempt_log answers what is wrong */
+	if (!a->m.has_eventlog || CRYPTO_memcmp(a->m.eventlog_sha256, sha, 32) != 0 ||
+	    CRYPTO_memcmp(e->memo_log_sha, sha, 32) != 0 ||
+	    tpa_log_memo_key(sha, a->policy ? a->policy_sha : NULL, tpa_evidence_pcrs(a->ev),
+	                     key) != TPA_OK ||
+	    CRYPTO_memcmp(key, e->memo_key, 32) != 0)
+		return 0;
+	memcpy(a->log_sha, sha, 32);
+	a->have_log_sha = 1;
+	a->memo = e->memo;
+	(void)req;
+	return 1;
+}
+
+static int load_machine_light(srv *s, struct evhttp_request *req, const char *id, store_machine *m)
+{
+	char why[512] = "";
+	int r = store_machine_get_light(s->st, id, m, why, sizeof(why));
+	if (r == TPA_E_NOT_FOUND) {
+		srv_reply_error(s, req, 404, "not_found", NULL, "no machine %s is enrolled", id);
+		return -1;
+	}
+	if (r != TPA_OK) {
+		reply_store_error(s, req, why);
+		return -1;
+	}
+	return 0;
+}
+
 static int attempt_policy(srv *s, struct evhttp_request *req, struct attempt *a)
 {
 	char why[512] = "";
@@ -535,10 +676,11 @@ static int attempt_policy(srv *s, struct evhttp_request *req, struct attempt *a)
 	if (!a->m.policy[0]) {
 		a->policy = s->default_policy;
 		a->policy_default = s->default_policy != NULL;
+		memcpy(a->policy_sha, s->core->default_policy_sha, 32);
 		return 0;
 	}
 	snprintf(a->policy_name, sizeof(a->policy_name), "%s", a->m.policy);
-	if (!(a->policy = policy_for(s, a->m.policy, why, sizeof(why), &err))) {
+	if (!(a->policy = policy_for(s, a->m.policy, a->policy_sha, why, sizeof(why), &err))) {
 		/* a policy assigned but unusable is not "no policy": refuse */
 		if (err == TPA_E_IO)
 			reply_store_error(s, req, why);
@@ -633,7 +775,7 @@ static void handle_attest(srv *s, struct evhttp_request *req, const char *id)
 	a->t0 = now_mono();
 	a->req = req;
 	snprintf(a->id, sizeof(a->id), "%s", id);
-	if (load_machine(s, req, id, &a->m) != 0)
+	if (load_machine_light(s, req, id, &a->m) != 0)
 		goto out;
 	body = srv_body(req, &len);
 	if ((r = tpa_evidence_from_json_why((const char *)body, len, &a->ev, why, sizeof(why))) !=
@@ -667,19 +809,9 @@ static void handle_attest(srv *s, struct evhttp_request *req, const char *id)
 		reply_store_error(s, req, why);
 		goto error;
 	}
-	if (attempt_log(s, req, a) != 0 || attempt_policy(s, req, a) != 0)
+	if (attempt_policy(s, req, a) != 0 || mslot_get(s, req, &a->m, &a->slot) != 0 ||
+	    attempt_memo(s, req, a) < 0 || (!a->memo && attempt_log(s, req, a) != 0))
 		goto refused;
-	if (!(a->rec = calloc(1, sizeof(*a->rec)))) {
-		srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
-		goto error;
-	}
-	if (tpa_enrollment_from_json(a->m.record_json, strlen(a->m.record_json), a->rec, why,
-	                             sizeof(why)) != TPA_OK ||
-	    tpa_ak_parse(a->rec->ak_public, a->rec->ak_public_len, &a->ak, why, sizeof(why)) !=
-	            TPA_OK) {
-		srv_reply_error(s, req, 500, "internal", NULL, "the enrollment record: %s", why);
-		goto error;
-	}
 	if (a->m.state_json) {
 		if (tpa_state_from_json(a->m.state_json, strlen(a->m.state_json), &a->prev, why,
 		                        sizeof(why)) != TPA_OK) {
@@ -689,11 +821,11 @@ static void handle_attest(srv *s, struct evhttp_request *req, const char *id)
 		a->has_prev = 1;
 	}
 	memset(&mach, 0, sizeof(mach));
-	mach.ak = a->ak;
-	mach.ek_public = a->rec->ek_public;
-	mach.ek_public_len = a->rec->ek_public_len;
-	mach.counter_name = a->rec->counter_name;
-	mach.counter_name_len = a->rec->counter_name_len;
+	mach.ak = a->slot->ak;
+	mach.ek_public = a->slot->ek_public;
+	mach.ek_public_len = a->slot->ek_public_len;
+	mach.counter_name = a->slot->counter_name;
+	mach.counter_name_len = a->slot->counter_name_len;
 	memset(&v, 0, sizeof(v));
 	v.evidence = a->ev;
 	v.eventlog = a->log;
@@ -703,7 +835,18 @@ static void handle_attest(srv *s, struct evhttp_request *req, const char *id)
 	v.previous = a->has_prev ? &a->prev : NULL;
 	v.keep_state = 1;
 	v.policy = a->policy;
+	if (a->memo) {
+		v.memo = a->memo;
+		v.memo_log_sha256 = a->log_sha;
+		v.memo_policy_sha256 = a->policy ? a->policy_sha : NULL;
+	}
 	a->verdict = tpa_verify_evidence(&v, &a->res, why, sizeof(why));
+	a->slot = NULL; /* the slot may be reused before the commit returns */
+	/* the log's checks remembered for the next attestation with this log,
+	 * these PCR values and this policy (kept once committed) */
+	if (a->verdict == TPA_OK && a->have_log_sha)
+		tpa_result_memo(a->res, a->log_sha, a->policy ? a->policy_sha : NULL,
+		                tpa_evidence_pcrs(a->ev), &a->new_memo);
 	if (!a->res) {
 		srv_reply_error(s, req, a->verdict == TPA_E_NOMEM ? 500 : 400, "malformed", NULL,
 		                "evidence: %s", why[0] ? why : tpa_strerror(a->verdict));
@@ -792,6 +935,16 @@ static void attest_committed(srv_job *job)
 		reply_store_error(s, req, job->why);
 		SRV_METRIC(s, s->metrics.attest_error++);
 		goto out;
+	}
+	if (a->new_memo) {
+		struct srv_machine_slot *e = mslot_find(s, a->id, a->m.enrollment);
+		if (e && tpa_log_memo_key(a->log_sha, a->policy ? a->policy_sha : NULL,
+		                          tpa_evidence_pcrs(a->ev), e->memo_key) == TPA_OK) {
+			tpa_log_memo_free(&e->memo);
+			e->memo = a->new_memo;
+			a->new_memo = NULL;
+			memcpy(e->memo_log_sha, a->log_sha, 32);
+		}
 	}
 	if (sa->eventlog) {
 		/* the log held from now on, parsed once */

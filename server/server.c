@@ -14,6 +14,9 @@
 #include <tpmattest/enroll.h>
 #include <tpmattest/eventlog.h>
 #include <tpmattest/policy.h>
+#include <tpmattest/verify.h>
+
+#include "base/hash.h"
 
 #include "serve.h"
 
@@ -66,6 +69,13 @@ static int worker_init(srv_core *c, srv *s, size_t index, size_t n_logs, char *w
 		return TPA_E_NOMEM;
 	}
 	s->n_logs = n_logs;
+	s->n_machines = SRV_MACHINE_CACHE / c->n_workers & ~(size_t)1;
+	if (s->n_machines < 2)
+		s->n_machines = 2;
+	if (!(s->machines = calloc(s->n_machines, sizeof(*s->machines)))) {
+		snprintf(why, whylen, "out of memory");
+		return TPA_E_NOMEM;
+	}
 	if ((r = store_open(c->cfg.db, &s->st, why, whylen)) != TPA_OK)
 		return r;
 	if (!(s->base = event_base_new())) {
@@ -89,6 +99,12 @@ static void worker_free(srv *s)
 	for (size_t i = 0; i < s->n_logs; i++)
 		tpa_eventlog_free(&s->logs[i].log);
 	free(s->logs);
+	for (size_t i = 0; i < s->n_machines; i++) {
+		tpa_ak_free(&s->machines[i].ak);
+		tpa_log_memo_free(&s->machines[i].memo);
+		free(s->machines[i].ek_public);
+	}
+	free(s->machines);
 	for (size_t i = 0; i < SRV_POLICY_CACHE; i++)
 		tpa_policy_free(&s->policies[i].policy);
 	if (s->base)
@@ -125,6 +141,20 @@ int srv_run(const srv_config *cfg, struct tpa_ekstore *roots, struct tpa_policy 
 	c->roots = roots;
 	c->default_policy = default_policy;
 	c->listen_fd = -1;
+	if (default_policy) {
+		char *json = NULL;
+		if (tpa_policy_to_json(default_policy, &json) != TPA_OK ||
+		    tpa_hash(TPA_ALG_SHA256, (const uint8_t *)json, strlen(json),
+		             c->default_policy_sha) != TPA_OK) {
+			fprintf(stderr, "tpmattest serve: cannot digest the default policy\n");
+			free(json);
+			free(c);
+			tpa_ekstore_free(&roots);
+			tpa_policy_free(&default_policy);
+			return 4;
+		}
+		free(json);
+	}
 	c->n_workers = cfg->workers ? cfg->workers : default_workers();
 	if (c->n_workers > SRV_MAX_WORKERS)
 		c->n_workers = SRV_MAX_WORKERS;

@@ -53,9 +53,13 @@ struct tpa_eventlog;
 #define SRV_MAX_WORKERS 64
 /* Parsed event logs kept in memory, one per machine, least recently used
  * dropped first: this many in all, shared out among the workers (a parsed
- * 45 KB log takes about 70 KB). */
-#define SRV_EVENTLOG_CACHE 256
+ * 45 KB log takes about 70 KB).  An attestation with an unchanged log, PCR
+ * values and policy needs none (the machine's log memo stands for it). */
+#define SRV_EVENTLOG_CACHE 64
 #define SRV_POLICY_CACHE 64
+/* Machines whose parsed record and log memo are kept, in all (about 3 KB
+ * each): beyond, a machine's record is read and parsed again. */
+#define SRV_MACHINE_CACHE 8192
 
 typedef struct srv_config {
 	const char *listen; /* ADDR:PORT; port 0 picks a free one */
@@ -77,6 +81,21 @@ struct srv_eventlog_slot {
 	char machine[STORE_ID_HEX];
 	uint8_t sha256[32];
 	struct tpa_eventlog *log;
+	uint64_t used;
+};
+
+/* A machine's parsed record and the memo of its last log checks
+ * (handlers.c, "mslot"). */
+struct srv_machine_slot {
+	char id[STORE_ID_HEX];
+	uint8_t enrollment[STORE_ENROLLMENT_ID_LEN];
+	struct tpa_ak *ak; /* NULL: the slot is free */
+	uint8_t *ek_public;
+	size_t ek_public_len;
+	uint8_t counter_name[2 + 64];
+	size_t counter_name_len;
+	struct tpa_log_memo *memo;
+	uint8_t memo_key[32], memo_log_sha[32];
 	uint64_t used;
 };
 
@@ -135,6 +154,8 @@ struct srv {
 	const struct tpa_policy *default_policy;
 	struct srv_eventlog_slot *logs; /* n_logs slots */
 	size_t n_logs;
+	struct srv_machine_slot *machines; /* n_machines slots, 2 per set */
+	size_t n_machines;
 	struct srv_policy_slot policies[SRV_POLICY_CACHE];
 	uint64_t tick;
 	/* under mlock: read by whichever worker answers /metrics */
@@ -164,6 +185,7 @@ typedef struct srv_core {
 	uint8_t nonce_key[STORE_NONCE_KEY_LEN];
 	struct tpa_ekstore *roots;
 	struct tpa_policy *default_policy;
+	uint8_t default_policy_sha[32]; /* of its JSON, for log memos */
 	/* the committer */
 	store *commit_st;
 	pthread_t committer;
