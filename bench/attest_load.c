@@ -54,6 +54,7 @@ static const char usage_text[] =
         "                           --machines N --clients C --seconds S [--full-log]\n"
         "                           [--server-pid PID] [--record FILE] [--json]\n"
         "                           [--port-file F] [--log FILE] [--same-log] [--timeout MS]\n"
+        "                           [--rate R]\n"
         "\n"
         "prepare makes DIR/seed (the fleet's keys derive from it), DIR/ekroots/bench-ca.pem\n"
         "(give DIR/ekroots to `tpmattest serve --ek-roots`), DIR/eventlog.bin (the log every\n"
@@ -67,7 +68,10 @@ static const char usage_text[] =
         "  --server-pid P  the server's process, for its CPU time and VmRSS\n"
         "  --record F      append one JSON line per answered attestation (at most 100,000)\n"
         "  --port-file F   the server's port, re-read at every connection\n"
-        "  --timeout MS    bound on every connect, read and write (default 10000)\n";
+        "  --timeout MS    bound on every connect, read and write (default 10000)\n"
+        "  --rate R        open loop: R attestations/s offered in all, each client's on a\n"
+        "                  fixed schedule, latency counted from when each was due\n"
+        "                  (default: closed loop, each client as fast as it is answered)\n";
 
 static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage(const char *fmt, ...)
@@ -413,6 +417,7 @@ struct worker {
 	size_t nlat, caplat;
 	uint64_t pass, fail, errors; /* timed phase */
 	unsigned backoff;
+	uint64_t k; /* attestations scheduled (--rate) */
 };
 
 struct run {
@@ -423,7 +428,8 @@ struct run {
 	al_target t;
 	int full_log;
 	int timed_seconds;
-	double deadline;
+	double deadline, start;
+	double rate; /* --rate: attestations/s offered in all, 0: as fast as answered */
 	int in_timed;
 	pthread_barrier_t b1, b2;
 	pthread_mutex_t lock;
@@ -443,6 +449,15 @@ static double mono(void)
 static void sleep_ms(unsigned ms)
 {
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static void sleep_s(double sec)
+{
+	struct timespec ts;
+	ts.tv_sec = (time_t)sec;
+	ts.tv_nsec = (long)((sec - (double)ts.tv_sec) * 1e9);
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
 }
@@ -825,7 +840,23 @@ static void *worker_main(void *arg)
 				i = w->id;
 		if (!r->m[i].enrolled)
 			break;
-		o = attest_one(w, &r->m[i], 0, &ms);
+		if (r->rate > 0) {
+			/* open loop: this client's k-th attestation is due at a fixed
+			 * time, whatever the earlier ones took; its latency counts
+			 * from then (a late start is the server's delay too) */
+			double period = (double)r->clients / r->rate;
+			double due =
+			        r->start + ((double)w->id / r->clients + (double)w->k++) * period;
+			double now = mono();
+			if (due >= r->deadline)
+				break;
+			if (due > now)
+				sleep_s(due - now);
+			o = attest_one(w, &r->m[i], 0, &ms);
+			ms = (mono() - due) * 1000.0;
+		} else {
+			o = attest_one(w, &r->m[i], 0, &ms);
+		}
 		if ((i += r->clients) >= r->n)
 			i = w->id;
 		if (o == O_PASS || o == O_FAIL) {
@@ -931,7 +962,8 @@ static int cmd_run(int argc, char **argv)
 		O_LOG,
 		O_UNIQ,
 		O_SAME,
-		O_TMO
+		O_TMO,
+		O_RATE
 	};
 	static const struct option opts[] = {
 	        {"url", required_argument, NULL, O_URL},
@@ -949,12 +981,13 @@ static int cmd_run(int argc, char **argv)
 	        {"unique-logs", no_argument, NULL, O_UNIQ},
 	        {"same-log", no_argument, NULL, O_SAME},
 	        {"timeout", required_argument, NULL, O_TMO},
+	        {"rate", required_argument, NULL, O_RATE},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
 	const char *url = NULL, *ca = NULL, *dir = NULL, *recpath = NULL, *portf = NULL,
 	           *logpath = NULL;
-	unsigned long machines = 0, clients = 0, seconds = 0, pid = 0, tmo = 10000;
+	unsigned long machines = 0, clients = 0, seconds = 0, pid = 0, tmo = 10000, offered = 0;
 	int have_m = 0, have_c = 0, have_s = 0, json = 0, unique = 1, full_log = 0, c, rc = 1;
 	struct run *r = NULL;
 	struct worker *w = NULL;
@@ -1003,6 +1036,12 @@ static int cmd_run(int argc, char **argv)
 		case O_LOG: logpath = optarg; break;
 		case O_UNIQ: unique = 1; break;
 		case O_SAME: unique = 0; break;
+		case O_RATE:
+			if (parse_uint(optarg, 1, 1000000, &offered) != 0)
+				return usage(
+				        "run: --rate must be 1..1000000 attestations/s, not '%s'",
+				        optarg);
+			break;
 		case O_TMO:
 			if (parse_uint(optarg, 100, 600000, &tmo) != 0)
 				return usage("run: --timeout must be 100..600000 ms, not '%s'",
@@ -1042,6 +1081,7 @@ static int cmd_run(int argc, char **argv)
 	r->n = machines;
 	r->clients = (unsigned)clients;
 	r->timed_seconds = (int)seconds;
+	r->rate = (double)offered;
 	if (!(r->m = calloc(r->n, sizeof(*r->m))) || !(w = calloc(clients, sizeof(*w))))
 		goto out;
 	if (recpath && !(r->record = fopen(recpath, "a"))) {
@@ -1110,6 +1150,7 @@ static int cmd_run(int argc, char **argv)
 	scpu0 = proc_cpu_us((long)pid);
 	gcpu0 = self_cpu_us();
 	t0 = mono();
+	r->start = t0;
 	r->deadline = t0 + (double)seconds;
 	pthread_barrier_wait(&r->b2);
 	for (unsigned i = 0; i < clients; i++)
@@ -1168,27 +1209,30 @@ static int cmd_run(int argc, char **argv)
 			        "not measured (0 below)\n");
 		fprintf(hum, "attest-load: generator CPU %lld us per attestation\n", gcpu);
 		if (json)
-			printf("{\"machines\":%zu,\"clients\":%u,\"mode\":\"%s\",\"attestations\":%"
+			printf("{\"machines\":%zu,\"clients\":%u,\"mode\":\"%s\",\"offered\":%.0f,"
+			       "\"attestations\":%"
 			       "llu,"
 			       "\"rate\":%.1f,\"p50_ms\":%.1f,\"p99_ms\":%.1f,\"max_ms\":%.1f,"
 			       "\"cpu_us\":%lld,\"gen_cpu_us\":%lld,\"rss_kb\":%lld,"
 			       "\"rss_before_kb\":%lld,\"rss_per_machine_b\":%lld,\"pass\":%llu,"
 			       "\"fail\":%llu,\"errors\":%llu,\"enroll_errors\":%zu,"
 			       "\"first_fail\":%zu,\"first_errors\":%zu}\n",
-			       r->n, r->clients, mode, (unsigned long long)k, rate, p50, p99, mx,
-			       cpu, gcpu, rss1 > 0 ? rss1 : 0, rss0 > 0 ? rss0 : 0, rpm,
+			       r->n, r->clients, mode, r->rate, (unsigned long long)k, rate, p50,
+			       p99, mx, cpu, gcpu, rss1 > 0 ? rss1 : 0, rss0 > 0 ? rss0 : 0, rpm,
 			       (unsigned long long)pass, (unsigned long long)fail,
 			       (unsigned long long)errors, atomic_load(&r->enroll_errors),
 			       atomic_load(&r->first_fail), atomic_load(&r->first_errors));
 		else
-			printf("attest-load: machines=%zu clients=%u mode=%s attestations=%llu "
+			printf("attest-load: machines=%zu clients=%u mode=%s offered=%.0f "
+			       "attestations=%llu "
 			       "rate=%.1f p50_ms=%.1f p99_ms=%.1f max_ms=%.1f cpu_us=%lld "
 			       "gen_cpu_us=%lld rss_kb=%lld rss_per_machine_b=%lld pass=%llu "
 			       "fail=%llu "
 			       "errors=%llu\n",
-			       r->n, r->clients, mode, (unsigned long long)k, rate, p50, p99, mx,
-			       cpu, gcpu, rss1 > 0 ? rss1 : 0, rpm, (unsigned long long)pass,
-			       (unsigned long long)fail, (unsigned long long)errors);
+			       r->n, r->clients, mode, r->rate, (unsigned long long)k, rate, p50,
+			       p99, mx, cpu, gcpu, rss1 > 0 ? rss1 : 0, rpm,
+			       (unsigned long long)pass, (unsigned long long)fail,
+			       (unsigned long long)errors);
 		fflush(stdout);
 		{
 			uint64_t bad = fail + errors + atomic_load(&r->enroll_errors) +
