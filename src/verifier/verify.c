@@ -58,12 +58,11 @@ struct memo_check {
 struct tpa_log_memo {
 	uint8_t key[32];
 	size_t n_log, n_pol;
-	struct memo_check c[MAX_CHECKS];
+	struct memo_check *c; /* n_log + n_pol, right after the struct, then the text */
 	uint16_t uncovered_alg[TPA_MAX_BANKS];
 	uint32_t uncovered[TPA_MAX_BANKS];
 	size_t n_uncovered;
 	size_t size;
-	char text[];
 };
 
 static void add(tpa_result *r, const char *name, tpa_check_status st, int err, const char *fmt, ...)
@@ -864,15 +863,16 @@ int tpa_result_memo(const tpa_result *res, const uint8_t log_sha256[32],
 	n_pol = res->pol_to - res->pol_from;
 	for (size_t i = res->log_from; i < res->pol_to; i++)
 		text += strlen(res->c[i].reason) + 1;
-	if (!(m = calloc(1, sizeof(*m) + text)))
+	if (!(m = calloc(1, sizeof(*m) + (n_log + n_pol) * sizeof(*m->c) + text)))
 		return TPA_E_NOMEM;
+	m->c = (struct memo_check *)(m + 1);
 	if (tpa_log_memo_key(log_sha256, policy_sha256, pcrs, m->key) != TPA_OK) {
 		free(m);
 		return TPA_E_CRYPTO;
 	}
 	m->n_log = n_log;
 	m->n_pol = n_pol;
-	t = m->text;
+	t = (char *)(m->c + n_log + n_pol);
 	for (size_t i = 0; i < n_log + n_pol; i++) {
 		const struct check *c = &res->c[res->log_from + i];
 		size_t l = strlen(c->reason) + 1;
@@ -886,7 +886,7 @@ int tpa_result_memo(const tpa_result *res, const uint8_t log_sha256[32],
 	m->n_uncovered = res->n_uncovered;
 	memcpy(m->uncovered_alg, res->uncovered_alg, sizeof(m->uncovered_alg));
 	memcpy(m->uncovered, res->uncovered, sizeof(m->uncovered));
-	m->size = sizeof(*m) + text;
+	m->size = sizeof(*m) + (n_log + n_pol) * sizeof(*m->c) + text;
 	*out = m;
 	return TPA_OK;
 }
