@@ -20,6 +20,7 @@
 #include <openssl/x509.h>
 #include <tss2/tss2_mu.h>
 
+#include <tpmattest/policy.h>
 #include <tpmattest/verify.h>
 
 static EVP_PKEY *key;
@@ -916,6 +917,181 @@ static void test_ak_point_off_curve(void **st)
 	}
 }
 
+/* ---- the log's checks remembered (tpa_log_memo) ---- */
+
+/* Verifies q over pcrs with a log or a memo; returns the result. */
+static tpa_result *run_log(tpa_ak *ak, struct q *q, tpa_pcrs *pcrs, const tpa_eventlog *log,
+                           const tpa_log_memo *memo, const uint8_t *log_sha,
+                           const struct tpa_policy *policy, const uint8_t *policy_sha)
+{
+	tpa_verify_input in;
+	tpa_result *res = NULL;
+	memset(&in, 0, sizeof(in));
+	in.ak = ak;
+	in.nonce = nonce;
+	in.nonce_len = sizeof(nonce);
+	in.attest = q->attest;
+	in.attest_len = q->attest_len;
+	in.signature = q->sig;
+	in.signature_len = q->sig_len;
+	in.pcrs = pcrs;
+	in.eventlog = log;
+	in.memo = memo;
+	in.memo_log_sha256 = log_sha;
+	in.memo_policy_sha256 = policy_sha;
+	in.policy = policy;
+	in.require = TPA_REQUIRE_EVENTLOG;
+	tpa_verify(&in, &res);
+	assert_non_null(res);
+	return res;
+}
+
+static void assert_same_checks(const tpa_result *a, const tpa_result *b)
+{
+	assert_int_equal(tpa_result_count(a), tpa_result_count(b));
+	for (size_t i = 0; i < tpa_result_count(a); i++) {
+		const char *na, *nb, *ra, *rb;
+		tpa_check_status sa, sb;
+		assert_int_equal(tpa_result_check(a, i, &na, &sa, &ra), TPA_OK);
+		assert_int_equal(tpa_result_check(b, i, &nb, &sb, &rb), TPA_OK);
+		assert_string_equal(na, nb);
+		assert_int_equal(sa, sb);
+		assert_string_equal(ra, rb);
+	}
+}
+
+/* A real log (the repository's GCE example) replayed into the quoted
+ * sha256 PCRs 0-3: verified with the log, then with the memo of that
+ * verification (the same checks, reasons and verdict), and the memo
+ * refused for another claimed PCR value, another log hash, another policy
+ * digest or none at all. */
+static void test_log_memo(void **st)
+{
+	const char *path = getenv("TPA_EXAMPLE_LOG");
+	uint8_t buf[1 << 16], sha[32], other[32], psha[32];
+	size_t len;
+	FILE *f;
+	tpa_eventlog *log = NULL;
+	tpa_parse_error perr;
+	tpa_pcrs *rep = NULL, *p;
+	tpa_ak *ak = make_ak(AK_ATTRS, TPM2_ALG_SHA256, TPM2_ALG_SHA256);
+	tpa_result *full, *again, *bad;
+	tpa_log_memo *memo = NULL, *memo2 = NULL;
+	struct tpa_policy *policy = NULL;
+	tpa_check_status s;
+	uint8_t key1[32], key2[32];
+	struct q q;
+	char why[256];
+	(void)st;
+
+	assert_non_null(path);
+	assert_non_null(f = fopen(path, "rb"));
+	len = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	assert_int_equal(tpa_eventlog_parse(buf, len, &log, &perr), TPA_OK);
+	assert_int_equal(tpa_eventlog_replay(log, &rep), TPA_OK);
+	assert_true(EVP_Digest(buf, len, sha, NULL, EVP_sha256(), NULL));
+	quote_init(&q);
+	for (unsigned i = 0; i < 4; i++) {
+		const uint8_t *v;
+		size_t vl;
+		assert_int_equal(tpa_pcrs_get(rep, TPA_ALG_SHA256, i, &v, &vl), TPA_OK);
+		memcpy(q.vals[i], v, 32);
+	}
+	digest_values(&q, 4);
+	sign(&q, TPM2_ALG_SHA256, TPM2_ALG_ECDSA, 0);
+	p = claimed(&q, 4, TPA_ALG_SHA256);
+
+	/* no memo of a verification that ran no log checks */
+	full = run_log(ak, &q, p, NULL, NULL, NULL, NULL, NULL);
+	assert_int_not_equal(tpa_result_verdict(full), TPA_OK);
+	assert_int_equal(tpa_result_memo(full, sha, NULL, p, &memo), TPA_E_POLICY);
+	assert_null(memo);
+	tpa_result_free(&full);
+
+	/* with the log, then with its memo: the same checks word for word */
+	full = run_log(ak, &q, p, log, NULL, NULL, NULL, NULL);
+	assert_int_equal(tpa_result_verdict(full), TPA_OK);
+	assert_int_equal(tpa_result_find(full, "eventlog_replay", &s, NULL), TPA_OK);
+	assert_int_equal(s, TPA_CHECK_PASS);
+	assert_int_equal(tpa_result_memo(full, sha, NULL, p, &memo), TPA_OK);
+	assert_true(tpa_log_memo_size(memo) > 0);
+	again = run_log(ak, &q, p, NULL, memo, sha, NULL, NULL);
+	assert_int_equal(tpa_result_verdict(again), TPA_OK);
+	assert_same_checks(full, again);
+	/* and a memo made from a memo's verification stands for the same */
+	assert_int_equal(tpa_result_memo(again, sha, NULL, p, &memo2), TPA_OK);
+	tpa_result_free(&again);
+	again = run_log(ak, &q, p, NULL, memo2, sha, NULL, NULL);
+	assert_same_checks(full, again);
+	tpa_result_free(&again);
+	tpa_log_memo_free(&memo2);
+
+	/* another log hash, or none */
+	memcpy(other, sha, 32);
+	other[31] ^= 1;
+	bad = run_log(ak, &q, p, NULL, memo, other, NULL, NULL);
+	assert_int_equal(tpa_result_verdict(bad), TPA_E_REPLAY);
+	assert_int_equal(tpa_result_find(bad, "eventlog_replay", &s, NULL), TPA_OK);
+	assert_int_equal(s, TPA_CHECK_NOT_RUN);
+	tpa_result_free(&bad);
+	bad = run_log(ak, &q, p, NULL, memo, NULL, NULL, NULL);
+	assert_int_equal(tpa_result_verdict(bad), TPA_E_REPLAY);
+	tpa_result_free(&bad);
+
+	/* a policy (and its digest) the memo was not made under */
+	assert_int_equal(
+	        tpa_policy_learn(tpa_result_quoted_pcrs(full), log, &policy, why, sizeof(why)),
+	        TPA_OK);
+	memset(psha, 0x5a, sizeof(psha));
+	bad = run_log(ak, &q, p, NULL, memo, sha, policy, psha);
+	assert_int_equal(tpa_result_verdict(bad), TPA_E_REPLAY);
+	assert_int_equal(tpa_result_find(bad, "policy", &s, NULL), TPA_OK);
+	assert_int_equal(s, TPA_CHECK_NOT_RUN);
+	tpa_result_free(&bad);
+	/* a policy without its digest: refused too */
+	bad = run_log(ak, &q, p, NULL, memo, sha, policy, NULL);
+	assert_int_equal(tpa_result_verdict(bad), TPA_E_REPLAY);
+	tpa_result_free(&bad);
+
+	/* another claimed PCR value, quoted and signed as genuine: the memo is
+	 * not this verification's (the log would not replay to it) */
+	q.vals[2][0] ^= 1;
+	digest_values(&q, 4);
+	sign(&q, TPM2_ALG_SHA256, TPM2_ALG_ECDSA, 0);
+	tpa_pcrs_free(&p);
+	p = claimed(&q, 4, TPA_ALG_SHA256);
+	bad = run_log(ak, &q, p, NULL, memo, sha, NULL, NULL);
+	assert_int_equal(tpa_result_verdict(bad), TPA_E_REPLAY);
+	assert_int_equal(tpa_result_find(bad, "eventlog_replay", &s, NULL), TPA_OK);
+	assert_int_equal(s, TPA_CHECK_NOT_RUN);
+	tpa_result_free(&bad);
+	/* with the log it fails on that PCR, as it must */
+	bad = run_log(ak, &q, p, log, NULL, NULL, NULL, NULL);
+	assert_int_equal(tpa_result_verdict(bad), TPA_E_REPLAY);
+	assert_int_equal(tpa_result_find(bad, "eventlog_replay", &s, NULL), TPA_OK);
+	assert_int_equal(s, TPA_CHECK_FAIL);
+	tpa_result_free(&bad);
+
+	/* the key: every input counts, no policy is not a zero digest */
+	memset(psha, 0, sizeof(psha));
+	assert_int_equal(tpa_log_memo_key(sha, NULL, p, key1), TPA_OK);
+	assert_int_equal(tpa_log_memo_key(sha, psha, p, key2), TPA_OK);
+	assert_memory_not_equal(key1, key2, 32);
+	assert_int_equal(tpa_log_memo_key(other, NULL, p, key2), TPA_OK);
+	assert_memory_not_equal(key1, key2, 32);
+	assert_int_equal(tpa_log_memo_key(NULL, NULL, p, key2), TPA_E_INVALID_ARG);
+
+	tpa_result_free(&full);
+	tpa_log_memo_free(&memo);
+	tpa_log_memo_free(&memo);
+	tpa_policy_free(&policy);
+	tpa_pcrs_free(&p);
+	tpa_pcrs_free(&rep);
+	tpa_eventlog_free(&log);
+	tpa_ak_free(&ak);
+}
+
 static int setup(void **st)
 {
 	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
@@ -955,6 +1131,7 @@ int main(void)
 	        cmocka_unit_test(test_state_json_strict),
 	        cmocka_unit_test(test_ak_rsa_modulus_size),
 	        cmocka_unit_test(test_ak_point_off_curve),
+	        cmocka_unit_test(test_log_memo),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
