@@ -882,6 +882,7 @@ static void handle_attest(srv *s, struct evhttp_request *req, const char *id)
 	}
 	sa = &a->job.sa;
 	sa->machine_id = a->id;
+	sa->enrollment = a->m.enrollment;
 	sa->nonce = nonce;
 	sa->nonce_expires = nonce_expires;
 	sa->now = a->now;
@@ -926,8 +927,9 @@ static void attest_committed(srv_job *job)
 	SRV_METRIC(s, srv_hist_add(&s->metrics.commit_seconds, now_mono() - job->queued_at));
 	if (job->res == TPA_E_MISMATCH) {
 		srv_reply_error(s, req, 409, "conflict", NULL,
-		                "another attestation of this machine was accepted or used this "
-		                "nonce meanwhile: ask for a new nonce");
+		                "another attestation of this machine was accepted, its policy "
+		                "changed, it was enrolled again, or this nonce was used, "
+		                "meanwhile: ask for a new nonce");
 		SRV_METRIC(s, s->metrics.attest_refused++);
 		goto out;
 	}

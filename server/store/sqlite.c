@@ -160,6 +160,7 @@ enum stmt_id {
 	ST_VERSION,
 	ST_PING,
 	ST_MACHINE_EXISTS,
+	ST_MACHINE_CURRENT,
 	ST_NAME_OWNER,
 	ST_MACHINE_GET,
 	ST_MACHINE_GET_LIGHT,
@@ -176,6 +177,7 @@ enum stmt_id {
 	ST_EVENTLOG_GET,
 	ST_POLICY_EXISTS,
 	ST_POLICY_PUT,
+	ST_POLICY_BUMP,
 	ST_POLICY_GET,
 	ST_POLICY_LIST,
 	ST_PENDING_EXPIRE,
@@ -205,6 +207,11 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_VERSION] = "PRAGMA user_version",
         [ST_PING] = "SELECT 1 FROM machines LIMIT 1",
         [ST_MACHINE_EXISTS] = "SELECT 1 FROM machines WHERE id = ?1",
+        /* 2 when the enrollment and generation are still the ones the
+         * caller verified against, 1 when only the enrollment is, 0 when
+         * the machine was enrolled again, no row when it is gone */
+        [ST_MACHINE_CURRENT] = "SELECT (enrollment = ?2) + (enrollment = ?2 AND state_gen = ?3)"
+                               " FROM machines WHERE id = ?1",
         [ST_NAME_OWNER] = "SELECT id FROM machines WHERE name = ?1",
         [ST_MACHINE_GET] = "SELECT " MACHINE_COLS " FROM machines WHERE id = ?1",
         [ST_MACHINE_GET_LIGHT] =
@@ -215,15 +222,21 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_MACHINE_INSERT] = "INSERT INTO machines (id, name, enrolled_at, record_json,"
                               " enrollment) VALUES (?1, ?2, ?3, ?4, randomblob(16))",
         [ST_MACHINE_DELETE] = "DELETE FROM machines WHERE id = ?1",
-        [ST_MACHINE_SET_POLICY] = "UPDATE machines SET policy = ?2 WHERE id = ?1",
+        /* the policy that rules a machine moves its generation: an
+         * attestation judged by the one before is not committed */
+        [ST_MACHINE_SET_POLICY] =
+                "UPDATE machines SET policy = ?2, state_gen = state_gen + 1 WHERE id = ?1",
+        /* the updates of an attestation, each conditional on the
+         * enrollment and generation it was verified against */
         [ST_MACHINE_SET_LAST] = "UPDATE machines SET last_verdict = ?2, last_error = ?3,"
-                                " last_at = ?4, last_seq = ?5 WHERE id = ?1",
+                                " last_at = ?4, last_seq = ?5"
+                                " WHERE id = ?1 AND state_gen = ?6 AND enrollment = ?7",
         [ST_MACHINE_SET_STATE] = "UPDATE machines SET state_json = ?2, state_gen = state_gen + 1"
-                                 " WHERE id = ?1 AND state_gen = ?3",
+                                 " WHERE id = ?1 AND state_gen = ?3 AND enrollment = ?4",
         [ST_MACHINE_SET_LAST_STATE] =
                 "UPDATE machines SET last_verdict = ?2, last_error = ?3, last_at = ?4,"
                 " last_seq = ?5, state_json = ?6, state_gen = state_gen + 1"
-                " WHERE id = ?1 AND state_gen = ?7",
+                " WHERE id = ?1 AND state_gen = ?7 AND enrollment = ?8",
         [ST_MACHINE_SET_EVENTLOG] = "UPDATE machines SET eventlog_sha256 = ?2 WHERE id = ?1",
         [ST_EVENTLOG_PUT] = "INSERT INTO eventlogs (machine_id, data) VALUES (?1, ?2)"
                             " ON CONFLICT (machine_id) DO UPDATE SET data = excluded.data",
@@ -233,6 +246,9 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_POLICY_PUT] = "INSERT INTO policies (name, doc, updated) VALUES (?1, ?2, ?3)"
                           " ON CONFLICT (name) DO UPDATE SET doc = excluded.doc,"
                           " updated = excluded.updated",
+        /* a document replaced moves the generation of every machine it
+         * rules (as ST_MACHINE_SET_POLICY does) */
+        [ST_POLICY_BUMP] = "UPDATE machines SET state_gen = state_gen + 1 WHERE policy = ?1",
         [ST_POLICY_GET] = "SELECT doc, updated FROM policies WHERE name = ?1",
         [ST_POLICY_LIST] = "SELECT name, updated FROM policies ORDER BY name LIMIT ?1",
         [ST_PENDING_EXPIRE] = "DELETE FROM pending WHERE expires < ?1",
@@ -1235,6 +1251,9 @@ static int attestation_ok(const store_attestation *a, char *why, size_t whylen)
 {
 	if (!a->nonce)
 		return bad_arg("an attestation without its nonce", why, whylen);
+	if (!a->enrollment)
+		return bad_arg("an attestation without the enrollment it was verified against", why,
+		               whylen);
 	if (!id_ok(a->machine_id))
 		return bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
 	if (a->record && (!fits(a->verdict, STORE_VERDICT_MAX) ||
@@ -1250,13 +1269,30 @@ static int attestation_ok(const store_attestation *a, char *why, size_t whylen)
  * failure of the store. */
 static int attest_one(store *s, const store_attestation *a, int64_t *seq, char *why, size_t whylen)
 {
-	int64_t have, n = 0;
+	const void *e = a->enrollment;
+	const size_t elen = STORE_ENROLLMENT_ID_LEN;
+	int64_t cur = 0, n = 0;
 	int r;
+	/* For the reason only: the updates below are conditional themselves. */
+	sqlite3_stmt *st = q(s, ST_MACHINE_CURRENT, "TBI", a->machine_id, e, elen, a->expect_gen);
 
-	r = one_int(s, q(s, ST_MACHINE_EXISTS, "T", a->machine_id), &have, why, whylen);
-	if (r == TPA_OK && !have) {
+	r = first_row(s, st, why, whylen);
+	if (r == TPA_E_NOT_FOUND)
 		setwhy(why, whylen, "no machine %s", a->machine_id);
-		r = TPA_E_NOT_FOUND;
+	if (r == TPA_OK) {
+		cur = sqlite3_column_int64(st, 0);
+		release(st);
+		if (cur == 0)
+			setwhy(why, whylen,
+			       "machine %s was deleted and enrolled again since it was verified",
+			       a->machine_id);
+		else if (cur == 1)
+			setwhy(why, whylen,
+			       "the state of machine %s or the policy that rules it moved past "
+			       "generation %lld meanwhile",
+			       a->machine_id, (long long)a->expect_gen);
+		if (cur != 2)
+			r = TPA_E_MISMATCH;
 	}
 	/* The caller refuses expired nonces; one that slipped through would be
 	 * dropped by the next commit and could then be consumed again. */
@@ -1283,9 +1319,9 @@ static int attest_one(store *s, const store_attestation *a, int64_t *seq, char *
 		 * state conditional on the generation, as below) */
 		if (r == TPA_OK && a->next_state_json) {
 			r = run(s,
-			        q(s, ST_MACHINE_SET_LAST_STATE, "TTTIITI", a->machine_id,
+			        q(s, ST_MACHINE_SET_LAST_STATE, "TTTIITIB", a->machine_id,
 			          a->verdict, a->error, a->now, n, a->next_state_json,
-			          a->expect_gen),
+			          a->expect_gen, e, elen),
 			        why, whylen);
 			if (r == TPA_OK && sqlite3_changes(s->db) != 1) {
 				setwhy(why, whylen,
@@ -1294,18 +1330,25 @@ static int attest_one(store *s, const store_attestation *a, int64_t *seq, char *
 				       a->machine_id, (long long)a->expect_gen);
 				r = TPA_E_MISMATCH;
 			}
-		} else if (r == TPA_OK)
+		} else if (r == TPA_OK) {
 			r = run(s,
-			        q(s, ST_MACHINE_SET_LAST, "TTTII", a->machine_id, a->verdict,
-			          a->error, a->now, n),
+			        q(s, ST_MACHINE_SET_LAST, "TTTIIIB", a->machine_id, a->verdict,
+			          a->error, a->now, n, a->expect_gen, e, elen),
 			        why, whylen);
+			if (r == TPA_OK && sqlite3_changes(s->db) != 1) {
+				setwhy(why, whylen,
+				       "machine %s moved past generation %lld meanwhile",
+				       a->machine_id, (long long)a->expect_gen);
+				r = TPA_E_MISMATCH;
+			}
+		}
 	}
 	/* conditional on the generation the caller verified against: of two
 	 * racing attestations, the second finds it moved */
 	if (r == TPA_OK && a->next_state_json && !a->record) {
 		r = run(s,
-		        q(s, ST_MACHINE_SET_STATE, "TTI", a->machine_id, a->next_state_json,
-		          a->expect_gen),
+		        q(s, ST_MACHINE_SET_STATE, "TTIB", a->machine_id, a->next_state_json,
+		          a->expect_gen, e, elen),
 		        why, whylen);
 		if (r == TPA_OK && sqlite3_changes(s->db) != 1) {
 			setwhy(why, whylen,
@@ -1481,6 +1524,8 @@ int store_policy_put(store *s, const char *name, const char *doc, int64_t now, c
 	if (r != TPA_OK)
 		return r;
 	r = run(s, q(s, ST_POLICY_PUT, "TTI", name, doc, now), why, whylen);
+	if (r == TPA_OK)
+		r = run(s, q(s, ST_POLICY_BUMP, "T", name), why, whylen);
 	return tx_end(s, r, why, whylen);
 }
 

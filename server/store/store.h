@@ -11,9 +11,11 @@
  *  - Each function is one transaction, durable when it returns
  *    (SQLite: WAL, synchronous=FULL).  store_attest_commit consumes the
  *    nonce, appends the verdict and stores the next state in one
- *    transaction; the state only moves when the machine's state generation
- *    is still the one the caller read (a conditional update, never
- *    read-then-write), so two racing attestations cannot both win.
+ *    transaction; it writes only when the machine's enrollment and state
+ *    generation are still the ones the caller verified against (a
+ *    conditional update, never read-then-write), so two racing
+ *    attestations cannot both win, and a verdict judged before a policy
+ *    change or a re-enrollment is not committed after it.
  *  - Returns TPA_OK, TPA_E_NOT_FOUND, TPA_E_MISMATCH (a condition did not
  *    hold: nonce gone, generation moved, name or EK taken), TPA_E_LIMIT, or
  *    TPA_E_IO (the store failed; why says how).  Outputs are untouched on
@@ -66,7 +68,9 @@ typedef struct store_machine {
 	char policy[STORE_POLICY_NAME_MAX]; /* "" when none assigned */
 	/* tpa_state_to_json of the last accepted state, NULL before the first */
 	char *state_json;
-	int64_t state_gen; /* 0 at enrollment, +1 by every state change */
+	/* 0 at enrollment, +1 by every state change, by every assignment of a
+	 * policy and by every PUT of the policy assigned */
+	int64_t state_gen;
 	/* last verdict, "" before the first */
 	char last_verdict[STORE_VERDICT_MAX];
 	char last_error[STORE_ERROR_MAX];
@@ -103,6 +107,10 @@ typedef struct store_verdict {
 /* What store_attest_commit records. */
 typedef struct store_attestation {
 	const char *machine_id;
+	/* STORE_ENROLLMENT_ID_LEN bytes: the enrollment of the machine that
+	 * was verified against; another (deleted and enrolled again since) is
+	 * TPA_E_MISMATCH and nothing is written */
+	const uint8_t *enrollment;
 	/* STORE_NONCE_LEN bytes, consumed here: kept until nonce_expires (the
 	 * caller checked its MAC and that it has not expired); when it was
 	 * consumed already, TPA_E_MISMATCH and nothing is written */
@@ -113,10 +121,13 @@ typedef struct store_attestation {
 	const char *verdict; /* "pass" / "fail" */
 	const char *error;   /* "" on pass */
 	const char *result_json;
-	/* on pass: the next state, stored only if the machine's state_gen is
-	 * still expect_gen (else TPA_E_MISMATCH, nothing written) */
-	const char *next_state_json; /* NULL: the state does not change */
+	/* the machine's state_gen when it was read for the verification:
+	 * written only if it still is (else TPA_E_MISMATCH, nothing written),
+	 * so neither a state accepted meanwhile nor a policy assigned or
+	 * replaced meanwhile is overtaken by a verdict judged before it */
 	int64_t expect_gen;
+	/* on pass: the next state */
+	const char *next_state_json; /* NULL: the state does not change */
 	/* the event log to hold from now on (NULL: keep what is held) */
 	const uint8_t *eventlog;
 	size_t eventlog_len;

@@ -323,6 +323,43 @@ def check_answers_survived():
     check(r.status == 200 and r.get("verdict") == "pass", f"after restart: {r}")
 
 
+# The store's write lock, held by the test (tests/attack/test-reenroll-inflight.sh,
+# test-policy-inflight.sh): the committer then waits (SQLite's busy handler
+# retries every 100 ms, for 5 s), while the workers go on verifying.  The
+# test lets go only around a request of its own that writes, and takes the
+# lock back at once, so the committer rarely slips in.
+class StoreLock:
+    def __init__(self, path=None):
+        import sqlite3
+        self.err = sqlite3.OperationalError
+        self.db = sqlite3.connect(path or f"{W}/verifier.db", timeout=0, isolation_level=None)
+        self.held = False
+
+    def take(self, deadline=5):
+        end = time.time() + deadline
+        while True:
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+                self.held = True
+                return
+            except self.err:
+                check(time.time() < end, "cannot take the store's write lock")
+                time.sleep(0.0002)
+
+    def give(self):
+        if self.held:
+            self.db.execute("COMMIT")
+            self.held = False
+
+    def around(self, fn, *a, **kw):
+        """fn(*a, **kw) with the lock let go, taken back right after."""
+        self.give()
+        try:
+            return fn(*a, **kw)
+        finally:
+            self.take()
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "enroll":
         mid, _ = enroll(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)

@@ -126,6 +126,24 @@ static int used(store *s, int k)
 	return store_nonce_used(s, n, NULL, 0);
 }
 
+/* The machine's enrollment id as stored now (zeros when there is no such
+ * machine), for the attestations a test commits: a few at a time per
+ * thread. */
+static const uint8_t *enr(store *s, const char *id)
+{
+	static _Thread_local uint8_t ring[64][STORE_ENROLLMENT_ID_LEN];
+	static _Thread_local unsigned next;
+	uint8_t *e = ring[next++ % 64];
+	store_machine m;
+
+	memset(e, 0, STORE_ENROLLMENT_ID_LEN);
+	if (store_machine_get_light(s, id, &m, NULL, 0) == TPA_OK) {
+		memcpy(e, m.enrollment, STORE_ENROLLMENT_ID_LEN);
+		store_machine_clear(&m);
+	}
+	return e;
+}
+
 /* Commits a recorded "pass" with nonce k (good for 60 s); the state moves
  * when state is not NULL. */
 static int commit(store *s, const char *id, int k, int64_t now, const char *state, int64_t gen,
@@ -134,6 +152,7 @@ static int commit(store *s, const char *id, int k, int64_t now, const char *stat
 	uint8_t n[STORE_NONCE_LEN];
 	store_attestation a = {
 	        .machine_id = id,
+	        .enrollment = enr(s, id),
 	        .nonce = n,
 	        .nonce_expires = now + 60,
 	        .now = now,
@@ -211,6 +230,7 @@ static void test_open_create_reopen(void **state)
 	memset(sha, 0x5c, sizeof(sha));
 	nonce_of(n, 1);
 	a = (store_attestation){.machine_id = mid('a'),
+	                        .enrollment = enr(f->s, mid('a')),
 	                        .nonce = n,
 	                        .nonce_expires = NOW + 120,
 	                        .now = NOW + 1,
@@ -219,7 +239,7 @@ static void test_open_create_reopen(void **state)
 	                        .error = "pcr",
 	                        .result_json = "{\"r\":1}",
 	                        .next_state_json = "{\"s\":1}",
-	                        .expect_gen = 0,
+	                        .expect_gen = 1, /* the policy assigned moved it */
 	                        .eventlog = bytes,
 	                        .eventlog_len = sizeof(bytes),
 	                        .eventlog_sha256 = sha};
@@ -235,7 +255,7 @@ static void test_open_create_reopen(void **state)
 	assert_string_equal(m.record_json, "{\"record\":1}");
 	assert_string_equal(m.policy, "golden");
 	assert_string_equal(m.state_json, "{\"s\":1}");
-	assert_int_equal(m.state_gen, 1);
+	assert_int_equal(m.state_gen, 2);
 	assert_string_equal(m.last_verdict, "fail");
 	assert_string_equal(m.last_error, "pcr");
 	assert_int_equal(m.last_at, NOW + 1);
@@ -610,9 +630,11 @@ static void test_attest_atomic(void **state)
 	/* not recorded (an unauthenticated verdict): the nonce goes, nothing else */
 	nonce_of(n, 3);
 	a.machine_id = mid('a');
+	a.enrollment = enr(f->s, mid('a'));
 	a.nonce = n;
 	a.nonce_expires = NOW + 60;
 	a.now = NOW;
+	a.expect_gen = 2;
 	seq = -7;
 	assert_int_equal(store_attest_commit(f->s, &a, &seq, NULL, 0), TPA_OK);
 	assert_int_equal(seq, -7);
@@ -765,6 +787,7 @@ static void test_eventlog(void **state)
 	                 TPA_E_NOT_FOUND);
 	nonce_of(n, 1);
 	a = (store_attestation){.machine_id = mid('a'),
+	                        .enrollment = enr(f->s, mid('a')),
 	                        .nonce = n,
 	                        .nonce_expires = NOW + 60,
 	                        .now = NOW,
@@ -838,6 +861,7 @@ static void test_disk_full(void **state)
 			_exit(11);
 		nonce_of(n, 1);
 		a = (store_attestation){.machine_id = mid('a'),
+		                        .enrollment = enr(s, mid('a')),
 		                        .nonce = n,
 		                        .nonce_expires = NOW + 60,
 		                        .now = NOW,
@@ -981,10 +1005,112 @@ static void test_nonce_used(void **state)
 	assert_int_equal(store_nonce_used(f->s, NULL, NULL, 0), TPA_E_INVALID_ARG);
 }
 
+/* A verdict judged before a re-enrollment or a policy change is not
+ * committed after it (tests/attack/test-reenroll-inflight.sh and
+ * test-policy-inflight.sh found both, through the server). */
+static void test_attest_current(void **state)
+{
+	struct fx *f = *state;
+	uint8_t n[STORE_NONCE_LEN], old[STORE_ENROLLMENT_ID_LEN];
+	store_attestation a;
+	store_machine m;
+	char why[256] = "";
+	int64_t seq = -7;
+
+	f->s = open_ok(f->path);
+	add_ok(f->s, mid('a'), NULL);
+	add_ok(f->s, mid('b'), NULL);
+	memcpy(old, enr(f->s, mid('a')), sizeof(old));
+
+	/* deleted and enrolled again: same id, generation 0 again, another
+	 * enrollment; the old one's attestation writes nothing */
+	assert_int_equal(store_machine_delete(f->s, mid('a'), NULL, 0), TPA_OK);
+	add_ok(f->s, mid('a'), NULL);
+	assert_memory_not_equal(enr(f->s, mid('a')), old, sizeof(old));
+	nonce_of(n, 1);
+	a = (store_attestation){.machine_id = mid('a'),
+	                        .enrollment = old,
+	                        .nonce = n,
+	                        .nonce_expires = NOW + 60,
+	                        .now = NOW,
+	                        .record = 1,
+	                        .verdict = "pass",
+	                        .error = "",
+	                        .result_json = "{}",
+	                        .next_state_json = "{\"s\":1}",
+	                        .expect_gen = 0};
+	assert_int_equal(store_attest_commit(f->s, &a, &seq, why, sizeof(why)), TPA_E_MISMATCH);
+	assert_non_null(strstr(why, "enrolled again"));
+	a.next_state_json = NULL; /* a fail, too */
+	a.verdict = "fail";
+	assert_int_equal(store_attest_commit(f->s, &a, &seq, NULL, 0), TPA_E_MISMATCH);
+	a.record = 0; /* and an unrecorded one */
+	assert_int_equal(store_attest_commit(f->s, &a, &seq, NULL, 0), TPA_E_MISMATCH);
+	assert_int_equal(seq, -7);
+	assert_int_equal(used(f->s, 1), TPA_OK);
+	assert_int_equal(history_n(f->s, mid('a')), 0);
+	assert_int_equal(store_machine_get(f->s, mid('a'), &m, NULL, 0), TPA_OK);
+	assert_null(m.state_json);
+	assert_string_equal(m.last_verdict, "");
+	store_machine_clear(&m);
+	/* without the enrollment: refused before the store is touched */
+	a.enrollment = NULL;
+	assert_int_equal(store_attest_commit(f->s, &a, &seq, NULL, 0), TPA_E_INVALID_ARG);
+
+	/* a policy assigned moves the generation; so does a PUT of the policy
+	 * assigned, and not a PUT of another */
+	assert_int_equal(store_policy_put(f->s, "p1", "{\"v\":1}", NOW, NULL, 0), TPA_OK);
+	assert_int_equal(store_policy_put(f->s, "p2", "{\"v\":2}", NOW, NULL, 0), TPA_OK);
+	assert_int_equal(store_machine_set_policy(f->s, mid('a'), "p1", NULL, 0), TPA_OK);
+	assert_int_equal(commit(f->s, mid('a'), 2, NOW, "{\"s\":1}", 0, &seq, why, sizeof(why)),
+	                 TPA_E_MISMATCH);
+	assert_non_null(strstr(why, "policy"));
+	assert_int_equal(commit(f->s, mid('a'), 2, NOW, "{\"s\":1}", 1, &seq, NULL, 0), TPA_OK);
+	assert_int_equal(store_policy_put(f->s, "p2", "{\"v\":3}", NOW, NULL, 0), TPA_OK);
+	assert_int_equal(store_machine_get_light(f->s, mid('a'), &m, NULL, 0), TPA_OK);
+	assert_int_equal(m.state_gen, 2);
+	store_machine_clear(&m);
+	assert_int_equal(store_policy_put(f->s, "p1", "{\"v\":4}", NOW, NULL, 0), TPA_OK);
+	assert_int_equal(store_machine_get_light(f->s, mid('a'), &m, NULL, 0), TPA_OK);
+	assert_int_equal(m.state_gen, 3);
+	store_machine_clear(&m);
+	/* machine b, under no policy, did not move */
+	assert_int_equal(store_machine_get_light(f->s, mid('b'), &m, NULL, 0), TPA_OK);
+	assert_int_equal(m.state_gen, 0);
+	store_machine_clear(&m);
+	/* a fail without a next state, judged at generation 2, is not
+	 * recorded at 3 either */
+	nonce_of(n, 3);
+	a = (store_attestation){.machine_id = mid('a'),
+	                        .enrollment = enr(f->s, mid('a')),
+	                        .nonce = n,
+	                        .nonce_expires = NOW + 60,
+	                        .now = NOW,
+	                        .record = 1,
+	                        .verdict = "fail",
+	                        .error = "policy",
+	                        .result_json = "{}",
+	                        .expect_gen = 2};
+	assert_int_equal(store_attest_commit(f->s, &a, &seq, NULL, 0), TPA_E_MISMATCH);
+	assert_int_equal(history_n(f->s, mid('a')), 1);
+	a.expect_gen = 3;
+	assert_int_equal(store_attest_commit(f->s, &a, &seq, NULL, 0), TPA_OK);
+	assert_int_equal(history_n(f->s, mid('a')), 2);
+	/* unassigning moves it too */
+	assert_int_equal(store_machine_set_policy(f->s, mid('a'), "", NULL, 0), TPA_OK);
+	assert_int_equal(store_machine_get_light(f->s, mid('a'), &m, NULL, 0), TPA_OK);
+	assert_int_equal(m.state_gen, 4);
+	store_machine_clear(&m);
+}
+
 static int commit_exp(store *s, const char *id, int k, int64_t now, int64_t expires)
 {
 	uint8_t n[STORE_NONCE_LEN];
-	store_attestation a = {.machine_id = id, .nonce = n, .nonce_expires = expires, .now = now};
+	store_attestation a = {.machine_id = id,
+	                       .enrollment = enr(s, id),
+	                       .nonce = n,
+	                       .nonce_expires = expires,
+	                       .now = now};
 
 	nonce_of(n, k);
 	return store_attest_commit(s, &a, NULL, NULL, 0);
@@ -1049,6 +1175,7 @@ static void test_nonce_expiry(void **state)
 	 * what expired at its now */
 	assert_int_equal(store_attest_commit(f->s,
 	                                     &(store_attestation){.machine_id = mid('a'),
+	                                                          .enrollment = enr(f->s, mid('a')),
 	                                                          .nonce = (const uint8_t[32]){9},
 	                                                          .nonce_expires = NOW + 70,
 	                                                          .now = NOW + 71},
@@ -1219,12 +1346,13 @@ static void test_migrate_v1(void **state)
 
 /* ---- group commit ---- */
 
-static store_attestation att(const char *id, uint8_t n[STORE_NONCE_LEN], int k, int64_t now,
-                             const char *state, int64_t gen)
+static store_attestation att(store *s, const char *id, uint8_t n[STORE_NONCE_LEN], int k,
+                             int64_t now, const char *state, int64_t gen)
 {
 	nonce_of(n, k);
 	return (store_attestation){
 	        .machine_id = id,
+	        .enrollment = enr(s, id),
 	        .nonce = n,
 	        .nonce_expires = now + 60,
 	        .now = now,
@@ -1255,13 +1383,13 @@ static void test_batch(void **state)
 	add_ok(f->s, mid('a'), NULL);
 	add_ok(f->s, mid('b'), NULL);
 	add_ok(f->s, mid('c'), NULL);
-	a[0] = att(mid('a'), n[0], 10, NOW, "{\"s\":1}", 0);
-	a[1] = att(mid('b'), n[1], 11, NOW, NULL, 0);
+	a[0] = att(f->s, mid('a'), n[0], 10, NOW, "{\"s\":1}", 0);
+	a[1] = att(f->s, mid('b'), n[1], 11, NOW, NULL, 0);
 	/* item 0's nonce again */
-	a[2] = att(mid('c'), n[2], 10, NOW, NULL, 0);
+	a[2] = att(f->s, mid('c'), n[2], 10, NOW, NULL, 0);
 	/* a's state moved to 1 by item 0 */
-	a[3] = att(mid('a'), n[3], 13, NOW, "{\"s\":2}", 0);
-	a[4] = att(mid('c'), n[4], 14, NOW + 1, "{\"c\":1}", 0);
+	a[3] = att(f->s, mid('a'), n[3], 13, NOW, "{\"s\":2}", 0);
+	a[4] = att(f->s, mid('c'), n[4], 14, NOW + 1, "{\"c\":1}", 0);
 	assert_int_equal(store_attest_commit_many(f->s, a, 5, res, seq, why, sizeof(why)), TPA_OK);
 	assert_int_equal(res[0], TPA_OK);
 	assert_int_equal(res[1], TPA_OK);
@@ -1303,13 +1431,13 @@ static void test_batch(void **state)
 
 	/* an invalid item, an unknown machine and an unrecorded one among good
 	 * ones */
-	a[0] = att(mid('a'), n[0], 20, NOW, "{\"s\":2}", 1);
-	a[1] = att("ABC", n[1], 21, NOW, NULL, 0);
-	a[2] = att(mid('d'), n[2], 22, NOW, NULL, 0);
-	a[3] = att(mid('b'), n[3], 23, NOW, NULL, 0);
+	a[0] = att(f->s, mid('a'), n[0], 20, NOW, "{\"s\":2}", 1);
+	a[1] = att(f->s, "ABC", n[1], 21, NOW, NULL, 0);
+	a[2] = att(f->s, mid('d'), n[2], 22, NOW, NULL, 0);
+	a[3] = att(f->s, mid('b'), n[3], 23, NOW, NULL, 0);
 	a[3].record = 0;
-	a[4] = att(mid('a'), n[4], 24, NOW, "{\"s\":3}", 2);
-	a[5] = att(mid('b'), n[5], 25, NOW, NULL, 0);
+	a[4] = att(f->s, mid('a'), n[4], 24, NOW, "{\"s\":3}", 2);
+	a[5] = att(f->s, mid('b'), n[5], 25, NOW, NULL, 0);
 	a[5].eventlog = (const uint8_t *)"x";
 	a[5].eventlog_len = 1;
 	memset(seq, 0x11, sizeof(seq));
@@ -1337,7 +1465,7 @@ static void test_batch(void **state)
 	store_machine_clear(&m);
 
 	/* every item refused before the store is touched */
-	a[0] = att("ABC", n[0], 30, NOW, NULL, 0);
+	a[0] = att(f->s, "ABC", n[0], 30, NOW, NULL, 0);
 	res[0] = 99;
 	assert_int_equal(store_attest_commit_many(f->s, a, 1, res, NULL, NULL, 0), TPA_OK);
 	assert_int_equal(res[0], TPA_E_INVALID_ARG);
@@ -1357,7 +1485,7 @@ static void test_batch_bounds(void **state)
 	f->s = open_ok(f->path);
 	add_ok(f->s, mid('a'), NULL);
 	for (i = 0; i <= STORE_BATCH_MAX; i++) {
-		a[i] = att(mid('a'), n[i], 0, NOW, NULL, 0);
+		a[i] = att(f->s, mid('a'), n[i], 0, NOW, NULL, 0);
 		n[i][1] = (uint8_t)(i >> 8);
 		n[i][2] = (uint8_t)i;
 		res[i] = 99;
@@ -1430,7 +1558,7 @@ static void test_batch_disk_full(void **state)
 		if (store_open(f->path, &s, why, sizeof(why)) != TPA_OK)
 			_exit(10);
 		for (i = 0; i < 4; i++) {
-			a[i] = att(mid((char)('a' + i)), n[i], (int)i + 1, NOW, "{\"s\":1}", 0);
+			a[i] = att(s, mid((char)('a' + i)), n[i], (int)i + 1, NOW, "{\"s\":1}", 0);
 			a[i].eventlog = big[i];
 			a[i].eventlog_len = sizeof(big[i]);
 			a[i].eventlog_sha256 = sha;
@@ -1487,8 +1615,8 @@ static void test_batch_busy(void **state)
 
 	f->s = open_ok(f->path);
 	add_ok(f->s, mid('a'), NULL);
-	a[0] = att(mid('a'), n[0], 1, NOW, NULL, 0);
-	a[1] = att(mid('a'), n[1], 2, NOW, NULL, 0);
+	a[0] = att(f->s, mid('a'), n[0], 1, NOW, NULL, 0);
+	a[1] = att(f->s, mid('a'), n[1], 2, NOW, NULL, 0);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
 	t0 = time(NULL);
@@ -1542,7 +1670,7 @@ static void *batch_writer(void *arg)
 		int64_t seq[BATCH];
 
 		for (i = 0; i < BATCH; i++) {
-			a[i] = att(mid((char)(w->first + i)), n[i], 0, NOW + round, "{\"s\":1}",
+			a[i] = att(s, mid((char)(w->first + i)), n[i], 0, NOW + round, "{\"s\":1}",
 			           round);
 			n[i][1] = (uint8_t)w->base;
 			n[i][2] = (uint8_t)round;
@@ -1679,6 +1807,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_nonce_expiry, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_attest_atomic, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_attest_current, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_history, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_policies, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_eventlog, setup, teardown),
