@@ -24,10 +24,12 @@
 #include <tpmattest/enroll.h>
 
 #include "store.h"
+#include "store_impl.h"
+
+#define SQ(s) ((struct sq *)(s))
 
 /* How long a writer waits for another process's write transaction. */
 #define BUSY_TIMEOUT_MS 5000
-#define NAME_LEN_MAX (STORE_NAME_MAX - 1)
 
 /*
  * The schema, one step per version: migrations[v] takes a database from
@@ -280,27 +282,16 @@ static const char *const stmt_sql[ST_COUNT] = {
                      " (SELECT count(*) FROM pending)",
 };
 
-struct store {
+struct sq {
+	struct store base; /* first: the handle store.c dispatches on */
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
 };
 
-__attribute__((format(printf, 3, 4))) static void setwhy(char *why, size_t whylen, const char *fmt,
-                                                         ...)
-{
-	va_list ap;
-
-	if (!why || !whylen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
-
 /* The store failed: the why is SQLite's message (never a bound value). */
 static int db_fail(store *s, sqlite3_stmt *st, char *why, size_t whylen)
 {
-	setwhy(why, whylen, "sqlite: %s", sqlite3_errmsg(s->db));
+	sto_setwhy(why, whylen, "sqlite: %s", sqlite3_errmsg(SQ(s)->db));
 	if (st)
 		sqlite3_reset(st);
 	return TPA_E_IO;
@@ -308,60 +299,9 @@ static int db_fail(store *s, sqlite3_stmt *st, char *why, size_t whylen)
 
 static int corrupt(store *s, sqlite3_stmt *st, const char *what, char *why, size_t whylen)
 {
-	setwhy(why, whylen, "sqlite: %s out of bounds in the database", what);
+	sto_setwhy(why, whylen, "sqlite: %s out of bounds in the database", what);
 	sqlite3_reset(st);
 	return TPA_E_IO;
-}
-
-static int bad_arg(const char *what, char *why, size_t whylen)
-{
-	setwhy(why, whylen, "%s", what);
-	return TPA_E_INVALID_ARG;
-}
-
-/* 64 lowercase hex digits, what every machine id is. */
-static int id_ok(const char *id)
-{
-	size_t i;
-
-	if (!id)
-		return 0;
-	for (i = 0; i < 64; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-			return 0;
-	return id[64] == '\0';
-}
-
-static int name_ok(const char *name)
-{
-	size_t n;
-
-	if (!name)
-		return 0;
-	n = strnlen(name, STORE_NAME_MAX);
-	return n >= 1 && n <= NAME_LEN_MAX;
-}
-
-/* docs/api.md: 1..64 of [A-Za-z0-9._-]. */
-static int policy_name_ok(const char *p)
-{
-	size_t i;
-
-	if (!p)
-		return 0;
-	for (i = 0; p[i]; i++) {
-		if (i >= STORE_POLICY_NAME_MAX - 1)
-			return 0;
-		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
-		      (p[i] >= '0' && p[i] <= '9') || p[i] == '.' || p[i] == '_' || p[i] == '-'))
-			return 0;
-	}
-	return i > 0;
-}
-
-static int fits(const char *str, size_t size)
-{
-	return str && strnlen(str, size) < size;
 }
 
 /*
@@ -371,15 +311,15 @@ static int fits(const char *str, size_t size)
  */
 static sqlite3_stmt *q(store *s, enum stmt_id id, const char *types, ...)
 {
-	sqlite3_stmt *st = s->st[id];
+	sqlite3_stmt *st = SQ(s)->st[id];
 	va_list ap;
 	int i, rc = SQLITE_OK;
 
 	if (!st) {
-		if (sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st,
+		if (sqlite3_prepare_v3(SQ(s)->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st,
 		                       NULL) != SQLITE_OK)
 			return NULL;
-		s->st[id] = st;
+		SQ(s)->st[id] = st;
 	}
 	va_start(ap, types);
 	for (i = 0; types[i] && rc == SQLITE_OK; i++) {
@@ -478,7 +418,7 @@ static int tx_begin(store *s, char *why, size_t whylen)
 static void tx_rollback(store *s)
 {
 	/* SQLite rolls back by itself after some errors (SQLITE_FULL, IOERR) */
-	if (!sqlite3_get_autocommit(s->db))
+	if (!sqlite3_get_autocommit(SQ(s)->db))
 		run(s, q(s, ST_ROLLBACK, ""), NULL, 0);
 }
 
@@ -536,7 +476,7 @@ static int col_dup(sqlite3_stmt *st, int col, char **out)
 
 static int nomem(store *s, sqlite3_stmt *st, char *why, size_t whylen)
 {
-	setwhy(why, whylen, "out of memory reading the store");
+	sto_setwhy(why, whylen, "out of memory reading the store");
 	if (st)
 		release(st);
 	return TPA_E_NOMEM;
@@ -587,40 +527,11 @@ static int row_machine(store *s, sqlite3_stmt *st, store_machine *m, int with_re
 	return TPA_OK;
 }
 
-void store_machine_clear(store_machine *m)
-{
-	if (!m)
-		return;
-	free(m->record_json);
-	free(m->state_json);
-	memset(m, 0, sizeof(*m));
-}
-
-void store_pending_clear(store_pending *p)
-{
-	if (!p)
-		return;
-	if (p->pending_json) {
-		/* it holds the enrollment secret */
-		explicit_bzero(p->pending_json, strlen(p->pending_json));
-		free(p->pending_json);
-	}
-	memset(p, 0, sizeof(*p));
-}
-
-void store_verdict_clear(store_verdict *v)
-{
-	if (!v)
-		return;
-	free(v->result_json);
-	memset(v, 0, sizeof(*v));
-}
-
 /* ---- opening ---- */
 
 static int exec_const(store *s, const char *sql, char *why, size_t whylen)
 {
-	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+	if (sqlite3_exec(SQ(s)->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return db_fail(s, NULL, why, whylen);
 	return TPA_OK;
 }
@@ -634,7 +545,8 @@ static int put_nonce_key(store *s, char *why, size_t whylen)
 	int r;
 
 	if (tpa_credential_random(key, sizeof(key)) != TPA_OK) {
-		setwhy(why, whylen, "no random bytes for the nonce key (OpenSSL's DRBG failed)");
+		sto_setwhy(why, whylen,
+		           "no random bytes for the nonce key (OpenSSL's DRBG failed)");
 		return TPA_E_CRYPTO;
 	}
 	/* SQLITE_STATIC: the statement is reset (and its bindings cleared)
@@ -663,10 +575,11 @@ static int migrate(store *s, char *why, size_t whylen)
 			return r;
 		r = user_version(s, &v, why, whylen);
 		if (r == TPA_OK && (v < 0 || v > STORE_SCHEMA_VERSION)) {
-			setwhy(why, whylen,
-			       "the store's schema version %lld is not one this build knows (%d "
-			       "and older): a newer tpmattest wrote it",
-			       (long long)v, STORE_SCHEMA_VERSION);
+			sto_setwhy(
+			        why, whylen,
+			        "the store's schema version %lld is not one this build knows (%d "
+			        "and older): a newer tpmattest wrote it",
+			        (long long)v, STORE_SCHEMA_VERSION);
 			r = TPA_E_UNSUPPORTED;
 		}
 		if (r == TPA_OK && v == STORE_SCHEMA_VERSION)
@@ -691,14 +604,14 @@ static int configure(store *s, char *why, size_t whylen)
 	sqlite3_stmt *st = NULL;
 	int r, rc, wal;
 
-	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(SQ(s)->db, 1);
+	sqlite3_busy_timeout(SQ(s)->db, BUSY_TIMEOUT_MS);
 	/* no writable_schema or other ways of corrupting the file through SQL */
-	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_db_config(SQ(s)->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(SQ(s)->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 	/* journal_mode answers with the mode it is in: a file that cannot be
 	 * WAL (another process holds it in rollback mode) must be refused */
-	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(SQ(s)->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK)
 		return db_fail(s, NULL, why, whylen);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
@@ -710,7 +623,7 @@ static int configure(store *s, char *why, size_t whylen)
 	      strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
 	sqlite3_finalize(st);
 	if (!wal) {
-		setwhy(why, whylen, "sqlite: the database could not be put in WAL mode");
+		sto_setwhy(why, whylen, "sqlite: the database could not be put in WAL mode");
 		return TPA_E_IO;
 	}
 	/* secure_delete: consumed nonces and pending secrets are overwritten
@@ -721,60 +634,62 @@ static int configure(store *s, char *why, size_t whylen)
 	                  why, whylen);
 }
 
-int store_open(const char *spec, store **out, char *why, size_t whylen)
+static void sq_close(store **sp);
+
+static int sq_open(const char *spec, store **out, char *why, size_t whylen)
 {
+	struct sq *h;
 	store *s;
 	int fd, r;
 
 	if (!spec || !*spec || !out)
-		return bad_arg("no store given", why, whylen);
-	if (strncmp(spec, "postgres://", 11) == 0 || strncmp(spec, "postgresql://", 13) == 0) {
-		setwhy(why, whylen, "this build has no PostgreSQL store: give a file path");
-		return TPA_E_UNSUPPORTED;
-	}
+		return sto_bad_arg("no store given", why, whylen);
 	/* handles on one file are used from several threads at once (each
 	 * handle by one): SQLite's shared state needs its mutexes for that */
 	if (sqlite3_threadsafe() == 0) {
-		setwhy(why, whylen,
-		       "sqlite: this SQLite was built with SQLITE_THREADSAFE=0, and the store is "
-		       "used from several threads");
+		sto_setwhy(
+		        why, whylen,
+		        "sqlite: this SQLite was built with SQLITE_THREADSAFE=0, and the store is "
+		        "used from several threads");
 		return TPA_E_UNSUPPORTED;
 	}
 	/* create it ourselves: SQLite would create it 0644 under a usual
 	 * umask, and its -wal and -shm files copy the database's mode */
 	fd = open(spec, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
 	if (fd < 0) {
-		setwhy(why, whylen, "%s: %s", spec, strerror(errno));
+		sto_setwhy(why, whylen, "%s: %s", spec, strerror(errno));
 		return TPA_E_IO;
 	}
 	close(fd);
-	s = calloc(1, sizeof(*s));
-	if (!s) {
-		setwhy(why, whylen, "out of memory");
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		sto_setwhy(why, whylen, "out of memory");
 		return TPA_E_NOMEM;
 	}
-	if (sqlite3_open_v2(spec, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	h->base.ops = &store_sqlite_ops;
+	s = &h->base;
+	if (sqlite3_open_v2(spec, &SQ(s)->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
-		if (s->db)
-			setwhy(why, whylen, "sqlite: %s: %s", spec, sqlite3_errmsg(s->db));
+		if (SQ(s)->db)
+			sto_setwhy(why, whylen, "sqlite: %s: %s", spec, sqlite3_errmsg(SQ(s)->db));
 		else
-			setwhy(why, whylen, "sqlite: out of memory");
-		sqlite3_close(s->db);
-		free(s);
+			sto_setwhy(why, whylen, "sqlite: out of memory");
+		sqlite3_close(SQ(s)->db);
+		free(h);
 		return TPA_E_IO;
 	}
 	r = configure(s, why, whylen);
 	if (r == TPA_OK)
 		r = migrate(s, why, whylen);
 	if (r != TPA_OK) {
-		store_close(&s);
+		sq_close(&s);
 		return r;
 	}
 	*out = s;
 	return TPA_OK;
 }
 
-void store_close(store **sp)
+static void sq_close(store **sp)
 {
 	store *s;
 	size_t i;
@@ -783,20 +698,18 @@ void store_close(store **sp)
 		return;
 	s = *sp;
 	for (i = 0; i < ST_COUNT; i++)
-		sqlite3_finalize(s->st[i]);
-	sqlite3_close(s->db);
-	free(s);
+		sqlite3_finalize(SQ(s)->st[i]);
+	sqlite3_close(SQ(s)->db);
+	free(SQ(s));
 	*sp = NULL;
 }
 
-int store_ping(store *s, char *why, size_t whylen)
+static int sq_ping(store *s, char *why, size_t whylen)
 {
-	if (!s)
-		return bad_arg("no store", why, whylen);
 	return run(s, q(s, ST_PING, ""), why, whylen);
 }
 
-int store_schema_version(store *s, int *version)
+static int sq_schema_version(store *s, int *version)
 {
 	int64_t v;
 	int r;
@@ -819,13 +732,13 @@ static int machine_get(store *s, const char *id, store_machine *out, int with_re
 	int r;
 
 	if (!s || !out)
-		return bad_arg("no store or output", why, whylen);
-	if (!id_ok(id))
-		return bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
+		return sto_bad_arg("no store or output", why, whylen);
+	if (!sto_id_ok(id))
+		return sto_bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
 	st = q(s, with_record ? ST_MACHINE_GET : ST_MACHINE_GET_LIGHT, "T", id);
 	r = first_row(s, st, why, whylen);
 	if (r == TPA_E_NOT_FOUND)
-		setwhy(why, whylen, "no machine %s", id);
+		sto_setwhy(why, whylen, "no machine %s", id);
 	if (r != TPA_OK)
 		return r;
 	r = row_machine(s, st, &m, with_record, why, whylen);
@@ -836,32 +749,33 @@ static int machine_get(store *s, const char *id, store_machine *out, int with_re
 	return TPA_OK;
 }
 
-int store_machine_get(store *s, const char *id, store_machine *out, char *why, size_t whylen)
+static int sq_machine_get(store *s, const char *id, store_machine *out, char *why, size_t whylen)
 {
 	return machine_get(s, id, out, 1, why, whylen);
 }
 
-int store_machine_get_light(store *s, const char *id, store_machine *out, char *why, size_t whylen)
+static int sq_machine_get_light(store *s, const char *id, store_machine *out, char *why,
+                                size_t whylen)
 {
 	return machine_get(s, id, out, 0, why, whylen);
 }
 
-int store_machine_record(store *s, const char *id,
-                         const uint8_t enrollment[STORE_ENROLLMENT_ID_LEN], char **record_json,
-                         char *why, size_t whylen)
+static int sq_machine_record(store *s, const char *id,
+                             const uint8_t enrollment[STORE_ENROLLMENT_ID_LEN], char **record_json,
+                             char *why, size_t whylen)
 {
 	sqlite3_stmt *st;
 	int r;
 
 	if (!s || !enrollment || !record_json)
-		return bad_arg("no store, enrollment or output", why, whylen);
-	if (!id_ok(id))
-		return bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
+		return sto_bad_arg("no store, enrollment or output", why, whylen);
+	if (!sto_id_ok(id))
+		return sto_bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
 	st = q(s, ST_MACHINE_RECORD, "TB", id, (const void *)enrollment,
 	       (size_t)STORE_ENROLLMENT_ID_LEN);
 	r = first_row(s, st, why, whylen);
 	if (r == TPA_E_NOT_FOUND)
-		setwhy(why, whylen, "no machine %s under this enrollment", id);
+		sto_setwhy(why, whylen, "no machine %s under this enrollment", id);
 	if (r != TPA_OK)
 		return r;
 	r = col_dup(st, 0, record_json);
@@ -951,71 +865,72 @@ static void clear_machine_any(void *m)
 	store_machine_clear(m);
 }
 
-int store_machine_list(store *s, const char *after_id, size_t limit, store_machine *out, size_t *n,
-                       char *why, size_t whylen)
+static int sq_machine_list(store *s, const char *after_id, size_t limit, store_machine *out,
+                           size_t *n, char *why, size_t whylen)
 {
 	if (!s || !after_id || !n || (limit && !out))
-		return bad_arg("no store or output", why, whylen);
+		return sto_bad_arg("no store or output", why, whylen);
 	if (strnlen(after_id, STORE_ID_HEX) >= STORE_ID_HEX)
-		return bad_arg("after_id is longer than a machine id", why, whylen);
+		return sto_bad_arg("after_id is longer than a machine id", why, whylen);
 	return read_rows(s, q(s, ST_MACHINE_LIST, "TI", after_id, limit64(limit)), limit,
 	                 sizeof(*out), row_machine_any, clear_machine_any, out, n, why, whylen);
 }
 
-int store_machine_delete(store *s, const char *id, char *why, size_t whylen)
+static int sq_machine_delete(store *s, const char *id, char *why, size_t whylen)
 {
 	int r;
 
 	if (!s)
-		return bad_arg("no store", why, whylen);
-	if (!id_ok(id))
-		return bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
+		return sto_bad_arg("no store", why, whylen);
+	if (!sto_id_ok(id))
+		return sto_bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
 	r = tx_begin(s, why, whylen);
 	if (r != TPA_OK)
 		return r;
 	/* verdicts stay, and so do its consumed nonces: enrolled again (the
 	 * same EK, the same id), it must not be able to replay them */
 	r = run(s, q(s, ST_MACHINE_DELETE, "T", id), why, whylen);
-	if (r == TPA_OK && sqlite3_changes(s->db) != 1) {
-		setwhy(why, whylen, "no machine %s", id);
+	if (r == TPA_OK && sqlite3_changes(SQ(s)->db) != 1) {
+		sto_setwhy(why, whylen, "no machine %s", id);
 		r = TPA_E_NOT_FOUND;
 	}
 	return tx_end(s, r, why, whylen);
 }
 
-int store_machine_set_policy(store *s, const char *id, const char *policy, char *why, size_t whylen)
+static int sq_machine_set_policy(store *s, const char *id, const char *policy, char *why,
+                                 size_t whylen)
 {
 	int64_t have;
 	int r;
 
 	if (!s || !policy)
-		return bad_arg("no store or policy", why, whylen);
-	if (!id_ok(id))
-		return bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
-	if (*policy && !policy_name_ok(policy))
-		return bad_arg("a policy name is 1..64 of [A-Za-z0-9._-]", why, whylen);
+		return sto_bad_arg("no store or policy", why, whylen);
+	if (!sto_id_ok(id))
+		return sto_bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
+	if (*policy && !sto_policy_name_ok(policy))
+		return sto_bad_arg("a policy name is 1..64 of [A-Za-z0-9._-]", why, whylen);
 	r = tx_begin(s, why, whylen);
 	if (r != TPA_OK)
 		return r;
 	if (*policy) {
 		r = one_int(s, q(s, ST_POLICY_EXISTS, "T", policy), &have, why, whylen);
 		if (r == TPA_OK && !have) {
-			setwhy(why, whylen, "no policy %s", policy);
+			sto_setwhy(why, whylen, "no policy %s", policy);
 			r = TPA_E_NOT_FOUND;
 		}
 	}
 	if (r == TPA_OK)
 		r = run(s, q(s, ST_MACHINE_SET_POLICY, "TT", id, *policy ? policy : NULL), why,
 		        whylen);
-	if (r == TPA_OK && sqlite3_changes(s->db) != 1) {
-		setwhy(why, whylen, "no machine %s", id);
+	if (r == TPA_OK && sqlite3_changes(SQ(s)->db) != 1) {
+		sto_setwhy(why, whylen, "no machine %s", id);
 		r = TPA_E_NOT_FOUND;
 	}
 	return tx_end(s, r, why, whylen);
 }
 
-int store_eventlog_get(store *s, const char *id, const uint8_t sha256[32], uint8_t **log,
-                       size_t *len, char *why, size_t whylen)
+static int sq_eventlog_get(store *s, const char *id, const uint8_t sha256[32], uint8_t **log,
+                           size_t *len, char *why, size_t whylen)
 {
 	sqlite3_stmt *st;
 	const void *b;
@@ -1024,13 +939,13 @@ int store_eventlog_get(store *s, const char *id, const uint8_t sha256[32], uint8
 	int r;
 
 	if (!s || !sha256 || !log || !len)
-		return bad_arg("no store or output", why, whylen);
-	if (!id_ok(id))
-		return bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
+		return sto_bad_arg("no store or output", why, whylen);
+	if (!sto_id_ok(id))
+		return sto_bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
 	st = q(s, ST_EVENTLOG_GET, "TB", id, (const void *)sha256, (size_t)32);
 	r = first_row(s, st, why, whylen);
 	if (r == TPA_E_NOT_FOUND)
-		setwhy(why, whylen, "no event log with that SHA-256 held for machine %s", id);
+		sto_setwhy(why, whylen, "no event log with that SHA-256 held for machine %s", id);
 	if (r != TPA_OK)
 		return r;
 	b = sqlite3_column_blob(st, 0);
@@ -1062,7 +977,7 @@ static int enrollable(store *s, const char *id, const char *name, char *why, siz
 	if (r != TPA_OK)
 		return r;
 	if (have) {
-		setwhy(why, whylen, "already enrolled: machine %s", id);
+		sto_setwhy(why, whylen, "already enrolled: machine %s", id);
 		return TPA_E_MISMATCH;
 	}
 	if (!name)
@@ -1076,23 +991,23 @@ static int enrollable(store *s, const char *id, const char *name, char *why, siz
 	/* Neither the name (any bytes) nor its owner's id goes into why: the
 	 * answer reaches unauthenticated callers, who must not learn which
 	 * machine holds a name. */
-	setwhy(why, whylen, "name taken by another machine");
+	sto_setwhy(why, whylen, "name taken by another machine");
 	release(st);
 	return TPA_E_MISMATCH;
 }
 
-int store_pending_put(store *s, const store_pending *p, char *why, size_t whylen)
+static int sq_pending_put(store *s, const store_pending *p, char *why, size_t whylen)
 {
 	const char *name;
 	int64_t count = 0;
 	int r;
 
 	if (!s || !p || !p->pending_json)
-		return bad_arg("no store or pending challenge", why, whylen);
-	if (!id_ok(p->machine_id))
-		return bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
-	if (p->has_name && !name_ok(p->name))
-		return bad_arg("a machine name is 1..256 bytes", why, whylen);
+		return sto_bad_arg("no store or pending challenge", why, whylen);
+	if (!sto_id_ok(p->machine_id))
+		return sto_bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
+	if (p->has_name && !sto_name_ok(p->name))
+		return sto_bad_arg("a machine name is 1..256 bytes", why, whylen);
 	name = p->has_name ? p->name : NULL;
 	r = tx_begin(s, why, whylen);
 	if (r != TPA_OK)
@@ -1115,8 +1030,8 @@ int store_pending_put(store *s, const store_pending *p, char *why, size_t whylen
 	if (r == TPA_OK)
 		r = one_int(s, q(s, ST_PENDING_COUNT, ""), &count, why, whylen);
 	if (r == TPA_OK && count >= STORE_PENDING_MAX) {
-		setwhy(why, whylen, "%lld enrollments pending, the most there may be",
-		       (long long)count);
+		sto_setwhy(why, whylen, "%lld enrollments pending, the most there may be",
+		           (long long)count);
 		r = TPA_E_LIMIT;
 	}
 	if (r == TPA_OK)
@@ -1128,15 +1043,15 @@ int store_pending_put(store *s, const store_pending *p, char *why, size_t whylen
 	return tx_end(s, r, why, whylen);
 }
 
-int store_pending_take(store *s, const uint8_t id[STORE_CHALLENGE_ID_LEN], store_pending *out,
-                       char *why, size_t whylen)
+static int sq_pending_take(store *s, const uint8_t id[STORE_CHALLENGE_ID_LEN], store_pending *out,
+                           char *why, size_t whylen)
 {
 	sqlite3_stmt *st;
 	store_pending p;
 	int r;
 
 	if (!s || !id || !out)
-		return bad_arg("no store, challenge id or output", why, whylen);
+		return sto_bad_arg("no store, challenge id or output", why, whylen);
 	memset(&p, 0, sizeof(p));
 	r = tx_begin(s, why, whylen);
 	if (r != TPA_OK)
@@ -1144,7 +1059,7 @@ int store_pending_take(store *s, const uint8_t id[STORE_CHALLENGE_ID_LEN], store
 	st = q(s, ST_PENDING_TAKE, "B", (const void *)id, (size_t)STORE_CHALLENGE_ID_LEN);
 	r = first_row(s, st, why, whylen);
 	if (r == TPA_E_NOT_FOUND)
-		setwhy(why, whylen, "no such pending challenge");
+		sto_setwhy(why, whylen, "no such pending challenge");
 	if (r == TPA_OK) {
 		memcpy(p.id, id, STORE_CHALLENGE_ID_LEN);
 		p.expires = sqlite3_column_int64(st, 2);
@@ -1176,17 +1091,17 @@ int store_pending_take(store *s, const uint8_t id[STORE_CHALLENGE_ID_LEN], store
 	return TPA_OK;
 }
 
-int store_machine_add(store *s, const char *id, const char *name, int64_t enrolled_at,
-                      const char *record_json, char *why, size_t whylen)
+static int sq_machine_add(store *s, const char *id, const char *name, int64_t enrolled_at,
+                          const char *record_json, char *why, size_t whylen)
 {
 	int r;
 
 	if (!s || !record_json)
-		return bad_arg("no store or record", why, whylen);
-	if (!id_ok(id))
-		return bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
-	if (name && !name_ok(name))
-		return bad_arg("a machine name is 1..256 bytes", why, whylen);
+		return sto_bad_arg("no store or record", why, whylen);
+	if (!sto_id_ok(id))
+		return sto_bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
+	if (name && !sto_name_ok(name))
+		return sto_bad_arg("a machine name is 1..256 bytes", why, whylen);
 	r = tx_begin(s, why, whylen);
 	if (r != TPA_OK)
 		return r;
@@ -1199,18 +1114,18 @@ int store_machine_add(store *s, const char *id, const char *name, int64_t enroll
 
 /* ---- nonces ---- */
 
-int store_nonce_key(store *s, uint8_t key[STORE_NONCE_KEY_LEN], char *why, size_t whylen)
+static int sq_nonce_key(store *s, uint8_t key[STORE_NONCE_KEY_LEN], char *why, size_t whylen)
 {
 	sqlite3_stmt *st;
 	const void *b;
 	int r;
 
 	if (!s || !key)
-		return bad_arg("no store or output", why, whylen);
+		return sto_bad_arg("no store or output", why, whylen);
 	st = q(s, ST_KEY_GET, "");
 	r = first_row(s, st, why, whylen);
 	if (r == TPA_E_NOT_FOUND) {
-		setwhy(why, whylen, "the store holds no nonce key");
+		sto_setwhy(why, whylen, "the store holds no nonce key");
 		return TPA_E_MISMATCH;
 	}
 	if (r != TPA_OK)
@@ -1218,8 +1133,8 @@ int store_nonce_key(store *s, uint8_t key[STORE_NONCE_KEY_LEN], char *why, size_
 	b = sqlite3_column_blob(st, 0);
 	if (sqlite3_column_bytes(st, 0) != STORE_NONCE_KEY_LEN || !b) {
 		/* the length only: the bytes are secret */
-		setwhy(why, whylen, "the store's nonce key is %d bytes, not %d",
-		       sqlite3_column_bytes(st, 0), STORE_NONCE_KEY_LEN);
+		sto_setwhy(why, whylen, "the store's nonce key is %d bytes, not %d",
+		           sqlite3_column_bytes(st, 0), STORE_NONCE_KEY_LEN);
 		release(st);
 		return TPA_E_MISMATCH;
 	}
@@ -1228,41 +1143,23 @@ int store_nonce_key(store *s, uint8_t key[STORE_NONCE_KEY_LEN], char *why, size_
 	return TPA_OK;
 }
 
-int store_nonce_used(store *s, const uint8_t nonce[STORE_NONCE_LEN], char *why, size_t whylen)
+static int sq_nonce_used(store *s, const uint8_t nonce[STORE_NONCE_LEN], char *why, size_t whylen)
 {
 	int64_t have;
 	int r;
 
 	if (!s || !nonce)
-		return bad_arg("no store or nonce", why, whylen);
+		return sto_bad_arg("no store or nonce", why, whylen);
 	r = one_int(s, q(s, ST_NONCE_USED, "B", (const void *)nonce, (size_t)STORE_NONCE_LEN),
 	            &have, why, whylen);
 	if (r == TPA_OK && have) {
-		setwhy(why, whylen, "the nonce was consumed already");
+		sto_setwhy(why, whylen, "the nonce was consumed already");
 		r = TPA_E_MISMATCH;
 	}
 	return r;
 }
 
 /* ---- attestations ---- */
-
-/* What store_attest_commit refuses before it touches the store. */
-static int attestation_ok(const store_attestation *a, char *why, size_t whylen)
-{
-	if (!a->nonce)
-		return bad_arg("an attestation without its nonce", why, whylen);
-	if (!a->enrollment)
-		return bad_arg("an attestation without the enrollment it was verified against", why,
-		               whylen);
-	if (!id_ok(a->machine_id))
-		return bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
-	if (a->record && (!fits(a->verdict, STORE_VERDICT_MAX) ||
-	                  !fits(a->error, STORE_ERROR_MAX) || !a->result_json))
-		return bad_arg("a verdict, error and result to record", why, whylen);
-	if (a->eventlog && !a->eventlog_sha256)
-		return bad_arg("an event log without its SHA-256", why, whylen);
-	return TPA_OK;
-}
 
 /* One attestation inside the caller's transaction (and savepoint): TPA_OK
  * and *seq, TPA_E_NOT_FOUND or TPA_E_MISMATCH with nothing to keep, or a
@@ -1278,26 +1175,28 @@ static int attest_one(store *s, const store_attestation *a, int64_t *seq, char *
 
 	r = first_row(s, st, why, whylen);
 	if (r == TPA_E_NOT_FOUND)
-		setwhy(why, whylen, "no machine %s", a->machine_id);
+		sto_setwhy(why, whylen, "no machine %s", a->machine_id);
 	if (r == TPA_OK) {
 		cur = sqlite3_column_int64(st, 0);
 		release(st);
 		if (cur == 0)
-			setwhy(why, whylen,
-			       "machine %s was deleted and enrolled again since it was verified",
-			       a->machine_id);
+			sto_setwhy(
+			        why, whylen,
+			        "machine %s was deleted and enrolled again since it was verified",
+			        a->machine_id);
 		else if (cur == 1)
-			setwhy(why, whylen,
-			       "the state of machine %s or the policy that rules it moved past "
-			       "generation %lld meanwhile",
-			       a->machine_id, (long long)a->expect_gen);
+			sto_setwhy(why, whylen,
+			           "the state of machine %s or the policy that rules it moved past "
+			           "generation %lld meanwhile",
+			           a->machine_id, (long long)a->expect_gen);
 		if (cur != 2)
 			r = TPA_E_MISMATCH;
 	}
 	/* The caller refuses expired nonces; one that slipped through would be
 	 * dropped by the next commit and could then be consumed again. */
 	if (r == TPA_OK && a->nonce_expires < a->now) {
-		setwhy(why, whylen, "the nonce for machine %s expired before now", a->machine_id);
+		sto_setwhy(why, whylen, "the nonce for machine %s expired before now",
+		           a->machine_id);
 		r = TPA_E_MISMATCH;
 	}
 	if (r == TPA_OK)
@@ -1305,8 +1204,9 @@ static int attest_one(store *s, const store_attestation *a, int64_t *seq, char *
 		        q(s, ST_NONCE_CONSUME, "BTI", (const void *)a->nonce,
 		          (size_t)STORE_NONCE_LEN, a->machine_id, a->nonce_expires),
 		        why, whylen);
-	if (r == TPA_OK && sqlite3_changes(s->db) != 1) {
-		setwhy(why, whylen, "the nonce for machine %s was consumed already", a->machine_id);
+	if (r == TPA_OK && sqlite3_changes(SQ(s)->db) != 1) {
+		sto_setwhy(why, whylen, "the nonce for machine %s was consumed already",
+		           a->machine_id);
 		r = TPA_E_MISMATCH;
 	}
 	if (r == TPA_OK && a->record) {
@@ -1314,7 +1214,7 @@ static int attest_one(store *s, const store_attestation *a, int64_t *seq, char *
 		        q(s, ST_VERDICT_INSERT, "TITTT", a->machine_id, a->now, a->verdict,
 		          a->error, a->result_json),
 		        why, whylen);
-		n = sqlite3_last_insert_rowid(s->db);
+		n = sqlite3_last_insert_rowid(SQ(s)->db);
 		/* the last verdict and the next state in one row update (the
 		 * state conditional on the generation, as below) */
 		if (r == TPA_OK && a->next_state_json) {
@@ -1323,11 +1223,11 @@ static int attest_one(store *s, const store_attestation *a, int64_t *seq, char *
 			          a->verdict, a->error, a->now, n, a->next_state_json,
 			          a->expect_gen, e, elen),
 			        why, whylen);
-			if (r == TPA_OK && sqlite3_changes(s->db) != 1) {
-				setwhy(why, whylen,
-				       "the state of machine %s moved past generation %lld "
-				       "meanwhile",
-				       a->machine_id, (long long)a->expect_gen);
+			if (r == TPA_OK && sqlite3_changes(SQ(s)->db) != 1) {
+				sto_setwhy(why, whylen,
+				           "the state of machine %s moved past generation %lld "
+				           "meanwhile",
+				           a->machine_id, (long long)a->expect_gen);
 				r = TPA_E_MISMATCH;
 			}
 		} else if (r == TPA_OK) {
@@ -1335,10 +1235,10 @@ static int attest_one(store *s, const store_attestation *a, int64_t *seq, char *
 			        q(s, ST_MACHINE_SET_LAST, "TTTIIIB", a->machine_id, a->verdict,
 			          a->error, a->now, n, a->expect_gen, e, elen),
 			        why, whylen);
-			if (r == TPA_OK && sqlite3_changes(s->db) != 1) {
-				setwhy(why, whylen,
-				       "machine %s moved past generation %lld meanwhile",
-				       a->machine_id, (long long)a->expect_gen);
+			if (r == TPA_OK && sqlite3_changes(SQ(s)->db) != 1) {
+				sto_setwhy(why, whylen,
+				           "machine %s moved past generation %lld meanwhile",
+				           a->machine_id, (long long)a->expect_gen);
 				r = TPA_E_MISMATCH;
 			}
 		}
@@ -1350,10 +1250,10 @@ static int attest_one(store *s, const store_attestation *a, int64_t *seq, char *
 		        q(s, ST_MACHINE_SET_STATE, "TTIB", a->machine_id, a->next_state_json,
 		          a->expect_gen, e, elen),
 		        why, whylen);
-		if (r == TPA_OK && sqlite3_changes(s->db) != 1) {
-			setwhy(why, whylen,
-			       "the state of machine %s moved past generation %lld meanwhile",
-			       a->machine_id, (long long)a->expect_gen);
+		if (r == TPA_OK && sqlite3_changes(SQ(s)->db) != 1) {
+			sto_setwhy(why, whylen,
+			           "the state of machine %s moved past generation %lld meanwhile",
+			           a->machine_id, (long long)a->expect_gen);
 			r = TPA_E_MISMATCH;
 		}
 	}
@@ -1380,8 +1280,8 @@ static int item_outcome(int r)
 	return r == TPA_OK || r == TPA_E_NOT_FOUND || r == TPA_E_MISMATCH || r == TPA_E_INVALID_ARG;
 }
 
-int store_attest_commit_many(store *s, const store_attestation *a, size_t n, int *res, int64_t *seq,
-                             char *why, size_t whylen)
+static int sq_attest_commit_many(store *s, const store_attestation *a, size_t n, int *res,
+                                 int64_t *seq, char *why, size_t whylen)
 {
 	int out[STORE_BATCH_MAX];
 	int64_t rows[STORE_BATCH_MAX], oldest = INT64_MAX;
@@ -1389,15 +1289,15 @@ int store_attest_commit_many(store *s, const store_attestation *a, size_t n, int
 	int r, told = 0;
 
 	if (!s || !a || !res)
-		return bad_arg("no store, attestations or results", why, whylen);
+		return sto_bad_arg("no store, attestations or results", why, whylen);
 	if (n < 1 || n > STORE_BATCH_MAX) {
-		setwhy(why, whylen, "a batch is 1..%d attestations", STORE_BATCH_MAX);
+		sto_setwhy(why, whylen, "a batch is 1..%d attestations", STORE_BATCH_MAX);
 		return TPA_E_INVALID_ARG;
 	}
 	/* why tells of the first attestation that fails */
 	for (i = 0; i < n; i++) {
 		rows[i] = 0;
-		out[i] = attestation_ok(&a[i], told ? NULL : why, whylen);
+		out[i] = sto_attestation_ok(&a[i], told ? NULL : why, whylen);
 		if (out[i] != TPA_OK) {
 			told = 1;
 			continue;
@@ -1411,9 +1311,10 @@ int store_attest_commit_many(store *s, const store_attestation *a, size_t n, int
 	r = tx_begin(s, why, whylen);
 	if (r != TPA_OK)
 		goto fail;
-	/* at the earliest now of the batch: a later one would drop a nonce
-	 * an earlier attestation still counts as good, and could be replayed */
-	r = run(s, q(s, ST_NONCE_EXPIRE, "I", oldest), why, whylen);
+	/* at the earliest now of the batch (a later one would drop a nonce
+	 * an earlier attestation still counts as good, and could be replayed),
+	 * less the grace another server's clock may be behind ours */
+	r = run(s, q(s, ST_NONCE_EXPIRE, "I", oldest - STORE_NONCE_GRACE), why, whylen);
 	for (i = 0; r == TPA_OK && i < n; i++) {
 		char iwhy[512] = "";
 		int k;
@@ -1425,7 +1326,7 @@ int store_attest_commit_many(store *s, const store_attestation *a, size_t n, int
 			break;
 		k = attest_one(s, &a[i], &rows[i], iwhy, sizeof(iwhy));
 		if (!item_outcome(k) || (k != TPA_OK && !told))
-			setwhy(why, whylen, "%s", iwhy);
+			sto_setwhy(why, whylen, "%s", iwhy);
 		if (!item_outcome(k)) {
 			r = k;
 			break;
@@ -1454,22 +1355,6 @@ fail:
 	return r;
 }
 
-int store_attest_commit(store *s, const store_attestation *a, int64_t *seq, char *why,
-                        size_t whylen)
-{
-	int64_t row = 0;
-	int r, res = TPA_E_IO;
-
-	if (!s || !a)
-		return bad_arg("no store or attestation", why, whylen);
-	r = store_attest_commit_many(s, a, 1, &res, &row, why, whylen);
-	if (r != TPA_OK)
-		return r;
-	if (res == TPA_OK && a->record && seq)
-		*seq = row;
-	return res;
-}
-
 static int row_verdict(store *s, sqlite3_stmt *st, void *elem, char *why, size_t whylen)
 {
 	store_verdict *v = elem;
@@ -1495,15 +1380,15 @@ static void clear_verdict_any(void *v)
 	store_verdict_clear(v);
 }
 
-int store_history(store *s, const char *id, int64_t before, size_t limit, store_verdict *out,
-                  size_t *n, char *why, size_t whylen)
+static int sq_history(store *s, const char *id, int64_t before, size_t limit, store_verdict *out,
+                      size_t *n, char *why, size_t whylen)
 {
 	if (!s || !n || (limit && !out))
-		return bad_arg("no store or output", why, whylen);
-	if (!id_ok(id))
-		return bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
+		return sto_bad_arg("no store or output", why, whylen);
+	if (!sto_id_ok(id))
+		return sto_bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
 	if (before < 0)
-		return bad_arg("before is a sequence number, or 0", why, whylen);
+		return sto_bad_arg("before is a sequence number, or 0", why, whylen);
 	return read_rows(s,
 	                 q(s, ST_HISTORY, "TII", id, before ? before : INT64_MAX, limit64(limit)),
 	                 limit, sizeof(*out), row_verdict, clear_verdict_any, out, n, why, whylen);
@@ -1511,15 +1396,15 @@ int store_history(store *s, const char *id, int64_t before, size_t limit, store_
 
 /* ---- policies ---- */
 
-int store_policy_put(store *s, const char *name, const char *doc, int64_t now, char *why,
-                     size_t whylen)
+static int sq_policy_put(store *s, const char *name, const char *doc, int64_t now, char *why,
+                         size_t whylen)
 {
 	int r;
 
 	if (!s || !doc)
-		return bad_arg("no store or document", why, whylen);
-	if (!policy_name_ok(name))
-		return bad_arg("a policy name is 1..64 of [A-Za-z0-9._-]", why, whylen);
+		return sto_bad_arg("no store or document", why, whylen);
+	if (!sto_policy_name_ok(name))
+		return sto_bad_arg("a policy name is 1..64 of [A-Za-z0-9._-]", why, whylen);
 	r = tx_begin(s, why, whylen);
 	if (r != TPA_OK)
 		return r;
@@ -1529,21 +1414,21 @@ int store_policy_put(store *s, const char *name, const char *doc, int64_t now, c
 	return tx_end(s, r, why, whylen);
 }
 
-int store_policy_get(store *s, const char *name, char **doc, int64_t *updated, char *why,
-                     size_t whylen)
+static int sq_policy_get(store *s, const char *name, char **doc, int64_t *updated, char *why,
+                         size_t whylen)
 {
 	sqlite3_stmt *st;
 	char *d;
 	int r;
 
 	if (!s || !doc)
-		return bad_arg("no store or output", why, whylen);
-	if (!policy_name_ok(name))
-		return bad_arg("a policy name is 1..64 of [A-Za-z0-9._-]", why, whylen);
+		return sto_bad_arg("no store or output", why, whylen);
+	if (!sto_policy_name_ok(name))
+		return sto_bad_arg("a policy name is 1..64 of [A-Za-z0-9._-]", why, whylen);
 	st = q(s, ST_POLICY_GET, "T", name);
 	r = first_row(s, st, why, whylen);
 	if (r == TPA_E_NOT_FOUND)
-		setwhy(why, whylen, "no policy %s", name);
+		sto_setwhy(why, whylen, "no policy %s", name);
 	if (r != TPA_OK)
 		return r;
 	r = col_dup(st, 0, &d);
@@ -1574,15 +1459,15 @@ static int row_policy(store *s, sqlite3_stmt *st, void *elem, char *why, size_t 
 	return TPA_OK;
 }
 
-int store_policy_list(store *s, char (*names)[STORE_POLICY_NAME_MAX], int64_t *updated,
-                      size_t limit, size_t *n, char *why, size_t whylen)
+static int sq_policy_list(store *s, char (*names)[STORE_POLICY_NAME_MAX], int64_t *updated,
+                          size_t limit, size_t *n, char *why, size_t whylen)
 {
 	struct policy_row *rows;
 	size_t k = 0;
 	int r;
 
 	if (!s || !n || (limit && !names))
-		return bad_arg("no store or output", why, whylen);
+		return sto_bad_arg("no store or output", why, whylen);
 	if (limit && !(rows = calloc(limit, sizeof(*rows))))
 		return nomem(s, NULL, why, whylen);
 	if (!limit)
@@ -1601,17 +1486,17 @@ int store_policy_list(store *s, char (*names)[STORE_POLICY_NAME_MAX], int64_t *u
 	return r;
 }
 
-int store_stats_get(store *s, int64_t now, store_stats *out, char *why, size_t whylen)
+static int sq_stats_get(store *s, int64_t now, store_stats *out, char *why, size_t whylen)
 {
 	sqlite3_stmt *st;
 	int r;
 
 	if (!s || !out)
-		return bad_arg("no store or output", why, whylen);
+		return sto_bad_arg("no store or output", why, whylen);
 	st = q(s, ST_STATS, "I", now);
 	r = first_row(s, st, why, whylen);
 	if (r == TPA_E_NOT_FOUND) {
-		setwhy(why, whylen, "sqlite: no row of counts");
+		sto_setwhy(why, whylen, "sqlite: no row of counts");
 		r = TPA_E_IO;
 	}
 	if (r != TPA_OK)
@@ -1622,3 +1507,28 @@ int store_stats_get(store *s, int64_t now, store_stats *out, char *why, size_t w
 	release(st);
 	return TPA_OK;
 }
+
+const struct store_ops store_sqlite_ops = {
+        .open = sq_open,
+        .close = sq_close,
+        .ping = sq_ping,
+        .schema_version = sq_schema_version,
+        .machine_get = sq_machine_get,
+        .machine_get_light = sq_machine_get_light,
+        .machine_record = sq_machine_record,
+        .machine_list = sq_machine_list,
+        .machine_delete = sq_machine_delete,
+        .machine_set_policy = sq_machine_set_policy,
+        .eventlog_get = sq_eventlog_get,
+        .pending_put = sq_pending_put,
+        .pending_take = sq_pending_take,
+        .machine_add = sq_machine_add,
+        .nonce_key = sq_nonce_key,
+        .nonce_used = sq_nonce_used,
+        .attest_commit_many = sq_attest_commit_many,
+        .history = sq_history,
+        .policy_put = sq_policy_put,
+        .policy_get = sq_policy_get,
+        .policy_list = sq_policy_list,
+        .stats_get = sq_stats_get,
+};
