@@ -66,6 +66,10 @@ static const char usage_text[] =
         "  --unique-logs   each machine's log ends with its own EV_NO_ACTION event (default)\n"
         "  --same-log      every machine sends the same log bytes\n"
         "  --server-pid P  the server's process, for its CPU time and VmRSS\n"
+        "  --url U ...     up to 4 servers on one PostgreSQL store: each client sends\n"
+        "                  its requests to them in turn (the nonce to one, the evidence\n"
+        "                  to the next); give one --port-file and one --server-pid per\n"
+        "                  server (CPU and VmRSS are then their sums)\n"
         "  --record F      append one JSON line per answered attestation (at most 100,000)\n"
         "  --port-file F   the server's port, re-read at every connection\n"
         "  --timeout MS    bound on every connect, read and write (default 10000)\n"
@@ -407,11 +411,18 @@ out:
 
 struct run;
 
+/* --url given more than once: several servers on one store (PostgreSQL).
+ * Each client keeps a connection to each and sends its requests to them in
+ * turn, so a nonce is asked of one server and the evidence sent to the
+ * next, and enrollments and activations land on different ones too. */
+#define AL_MAX_TARGETS 4
+
 struct worker {
 	struct run *run;
 	unsigned id;
 	pthread_t th;
-	al_conn conn;
+	al_conn conn[AL_MAX_TARGETS];
+	unsigned turn;
 	uint8_t *logbuf;
 	double *lat; /* ms, timed phase */
 	size_t nlat, caplat;
@@ -425,7 +436,8 @@ struct run {
 	al_machine *m;
 	size_t n;
 	unsigned clients;
-	al_target t;
+	al_target t[AL_MAX_TARGETS];
+	unsigned nt;
 	int full_log;
 	int timed_seconds;
 	double deadline, start;
@@ -463,6 +475,13 @@ static void sleep_s(double sec)
 }
 
 /* The first few problems in full, with the server's reason. */
+/* The connection for the worker's next request: the servers in turn,
+ * each worker starting at another. */
+static al_conn *conn_next(struct worker *w)
+{
+	return &w->conn[(w->id + w->turn++) % w->run->nt];
+}
+
 static void show(struct run *r, const al_machine *m, const char *what, int status, const char *body,
                  size_t blen)
 {
@@ -548,8 +567,8 @@ static int enroll_one(struct worker *w, al_machine *m)
 		const char *id, *cs;
 		if (tries)
 			sleep_ms(100u << tries);
-		if (al_http(&w->conn, "POST", "/v1/enroll", NULL, body, strlen(body), 1, &a, why,
-		            sizeof(why)) != 0) {
+		if (al_http(conn_next(w), "POST", "/v1/enroll", NULL, body, strlen(body), 1, &a,
+		            why, sizeof(why)) != 0) {
 			show(r, m, why, 0, NULL, 0);
 			continue;
 		}
@@ -587,8 +606,8 @@ static int enroll_one(struct worker *w, al_machine *m)
 			break;
 		}
 		json_object_put(o);
-		if (al_http(&w->conn, "POST", "/v1/enroll/activate", NULL, resp, strlen(resp), 0,
-		            &a, why, sizeof(why)) != 0) {
+		if (al_http(conn_next(w), "POST", "/v1/enroll/activate", NULL, resp, strlen(resp),
+		            0, &a, why, sizeof(why)) != 0) {
 			show(r, m, why, 0, NULL, 0);
 			continue;
 		}
@@ -685,7 +704,7 @@ static enum outcome attest_one(struct worker *w, al_machine *m, int first, doubl
 	double t0 = mono();
 
 	snprintf(path, sizeof(path), "/v1/machines/%s/nonce", m->id);
-	if (al_http(&w->conn, "POST", path, NULL, NULL, 0, 1, &a, why, sizeof(why)) != 0) {
+	if (al_http(conn_next(w), "POST", path, NULL, NULL, 0, 1, &a, why, sizeof(why)) != 0) {
 		show(r, m, why, 0, NULL, 0);
 		return O_TRANSPORT;
 	}
@@ -716,7 +735,7 @@ static enum outcome attest_one(struct worker *w, al_machine *m, int first, doubl
 	if (use_hash) {
 		snprintf(hdr, sizeof(hdr), "Tpmattest-Eventlog-Sha256: %s", m->log_sha);
 		sent = thin;
-		if (al_http(&w->conn, "POST", path, hdr, thin, strlen(thin), 0, &a, why,
+		if (al_http(conn_next(w), "POST", path, hdr, thin, strlen(thin), 0, &a, why,
 		            sizeof(why)) != 0) {
 			show(r, m, why, 0, NULL, 0);
 			out = O_TRANSPORT;
@@ -734,7 +753,7 @@ static enum outcome attest_one(struct worker *w, al_machine *m, int first, doubl
 		    tpa_evidence_to_json(ev, 0, &full) != TPA_OK)
 			goto nomem;
 		sent = full;
-		if (al_http(&w->conn, "POST", path, NULL, full, strlen(full), 0, &a, why,
+		if (al_http(conn_next(w), "POST", path, NULL, full, strlen(full), 0, &a, why,
 		            sizeof(why)) != 0) {
 			show(r, m, why, 0, NULL, 0);
 			out = O_TRANSPORT;
@@ -879,7 +898,8 @@ static void *worker_main(void *arg)
 		}
 		backoff(w, o);
 	}
-	al_conn_close(&w->conn);
+	for (unsigned k = 0; k < w->run->nt; k++)
+		al_conn_close(&w->conn[k]);
 	return NULL;
 }
 
@@ -904,6 +924,35 @@ static long long proc_cpu_us(long pid)
 	if (sscanf(q + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
 		return -1;
 	return (long long)((ut + st) * 1000000ull / (unsigned long long)sysconf(_SC_CLK_TCK));
+}
+
+static long long proc_rss_kb(long pid);
+
+/* The sum over the servers given (--server-pid, once per server); -1 when
+ * one is unknown. */
+static long long servers_sum(const unsigned long *pid, unsigned n, long long (*f)(long))
+{
+	long long sum = 0;
+
+	if (n == 0)
+		return -1;
+	for (unsigned i = 0; i < n; i++) {
+		long long v = f((long)pid[i]);
+		if (v < 0)
+			return -1;
+		sum += v;
+	}
+	return sum;
+}
+
+static long long servers_cpu_us(const unsigned long *pid, unsigned n)
+{
+	return servers_sum(pid, n, proc_cpu_us);
+}
+
+static long long servers_rss_kb(const unsigned long *pid, unsigned n)
+{
+	return servers_sum(pid, n, proc_rss_kb);
 }
 
 static long long proc_rss_kb(long pid)
@@ -985,9 +1034,11 @@ static int cmd_run(int argc, char **argv)
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
-	const char *url = NULL, *ca = NULL, *dir = NULL, *recpath = NULL, *portf = NULL,
-	           *logpath = NULL;
-	unsigned long machines = 0, clients = 0, seconds = 0, pid = 0, tmo = 10000, offered = 0;
+	const char *url[AL_MAX_TARGETS] = {0}, *portf[AL_MAX_TARGETS] = {0}, *ca = NULL,
+	           *dir = NULL, *recpath = NULL, *logpath = NULL;
+	unsigned long machines = 0, clients = 0, seconds = 0, pid[AL_MAX_TARGETS] = {0},
+	              tmo = 10000, offered = 0;
+	unsigned nurl = 0, nportf = 0, npid = 0;
 	int have_m = 0, have_c = 0, have_s = 0, json = 0, unique = 1, full_log = 0, c, rc = 1;
 	struct run *r = NULL;
 	struct worker *w = NULL;
@@ -1003,7 +1054,11 @@ static int cmd_run(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case O_URL: url = optarg; break;
+		case O_URL:
+			if (nurl == AL_MAX_TARGETS)
+				return usage("run: at most %d --url", AL_MAX_TARGETS);
+			url[nurl++] = optarg;
+			break;
 		case O_CA: ca = optarg; break;
 		case O_DIR: dir = optarg; break;
 		case O_MACH:
@@ -1026,13 +1081,19 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case O_FULL: full_log = 1; break;
 		case O_PID:
-			if (parse_uint(optarg, 1, 1ul << 22, &pid) != 0)
+			if (npid == AL_MAX_TARGETS)
+				return usage("run: at most %d --server-pid", AL_MAX_TARGETS);
+			if (parse_uint(optarg, 1, 1ul << 22, &pid[npid++]) != 0)
 				return usage("run: --server-pid must be a process id, not '%s'",
 				             optarg);
 			break;
 		case O_REC: recpath = optarg; break;
 		case O_JSON: json = 1; break;
-		case O_PORTF: portf = optarg; break;
+		case O_PORTF:
+			if (nportf == AL_MAX_TARGETS)
+				return usage("run: at most %d --port-file", AL_MAX_TARGETS);
+			portf[nportf++] = optarg;
+			break;
 		case O_LOG: logpath = optarg; break;
 		case O_UNIQ: unique = 1; break;
 		case O_SAME: unique = 0; break;
@@ -1053,8 +1114,10 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage("run: unexpected argument '%s'", argv[optind]);
-	if (!url)
+	if (!nurl)
 		return usage("run: --url https://HOST:PORT is required");
+	if (nportf && nportf != nurl)
+		return usage("run: one --port-file per --url, in the same order");
 	if (!ca)
 		return usage("run: --ca SERVER_CA.pem is required");
 	if (!dir)
@@ -1072,9 +1135,15 @@ static int cmd_run(int argc, char **argv)
 	if (!(r = calloc(1, sizeof(*r))))
 		return 1;
 	r->full_log = full_log;
-	if (al_target_init(&r->t, url, ca, portf, (int)tmo, why, sizeof(why)) != 0) {
-		free(r);
-		return usage("run: %s", why);
+	for (r->nt = 0; r->nt < nurl; r->nt++) {
+		if (al_target_init(&r->t[r->nt], url[r->nt], ca, portf[r->nt], (int)tmo, why,
+		                   sizeof(why)) != 0) {
+			const char *bad = url[r->nt];
+			while (r->nt > 0)
+				al_target_clear(&r->t[--r->nt]);
+			free(r);
+			return usage("run: --url %s: %s", bad, why);
+		}
 	}
 	if (fleet_open(&r->f, dir, logpath, unique, &log, &loglen) != 0)
 		goto out;
@@ -1100,7 +1169,7 @@ static int cmd_run(int argc, char **argv)
 	pthread_barrier_init(&r->b1, NULL, (unsigned)clients + 1);
 	pthread_barrier_init(&r->b2, NULL, (unsigned)clients + 1);
 
-	rss0 = proc_rss_kb((long)pid);
+	rss0 = servers_rss_kb(pid, npid);
 	fprintf(stderr,
 	        "attest-load: %zu machines, %u clients, %s, log %zu bytes (%s), %zu banks x PCRs "
 	        "0-9 quoted; server VmRSS before enrollment: %lld kB (-1: unknown)\n",
@@ -1110,7 +1179,8 @@ static int cmd_run(int argc, char **argv)
 	for (unsigned i = 0; i < clients; i++) {
 		w[i].run = r;
 		w[i].id = i;
-		al_conn_init(&w[i].conn, &r->t);
+		for (unsigned k = 0; k < r->nt; k++)
+			al_conn_init(&w[i].conn[k], &r->t[k]);
 		if (!(w[i].logbuf = malloc(loglen + AL_SUFFIX_MAX)) ||
 		    pthread_create(&w[i].th, NULL, worker_main, &w[i]) != 0) {
 			fprintf(stderr, "attest-load-gen: cannot start client thread %u\n", i);
@@ -1147,7 +1217,7 @@ static int cmd_run(int argc, char **argv)
 	        atomic_load(&r->enrolled), atomic_load(&r->already), atomic_load(&r->enroll_errors),
 	        mono() - t0, atomic_load(&r->first_done), atomic_load(&r->first_fail),
 	        atomic_load(&r->first_errors));
-	scpu0 = proc_cpu_us((long)pid);
+	scpu0 = servers_cpu_us(pid, npid);
 	gcpu0 = self_cpu_us();
 	t0 = mono();
 	r->start = t0;
@@ -1157,8 +1227,8 @@ static int cmd_run(int argc, char **argv)
 		pthread_join(w[i].th, NULL);
 	t1 = mono();
 	gcpu1 = self_cpu_us();
-	scpu1 = proc_cpu_us((long)pid);
-	rss1 = proc_rss_kb((long)pid);
+	scpu1 = servers_cpu_us(pid, npid);
+	rss1 = servers_rss_kb(pid, npid);
 	elapsed = seconds ? t1 - t0 : 0;
 
 	for (unsigned i = 0; i < clients; i++) {
@@ -1197,7 +1267,7 @@ static int cmd_run(int argc, char **argv)
 		        "attest-load: latency (nonce + attest) p50 %.1f ms, p99 %.1f ms, max %.1f "
 		        "ms\n",
 		        p50, p99, mx);
-		if (pid)
+		if (npid)
 			fprintf(hum,
 			        "attest-load: server CPU %lld us per attestation, VmRSS %lld kB at "
 			        "the "
@@ -1261,13 +1331,15 @@ out:
 		if (r->record)
 			fclose(r->record);
 		al_fleet_clear(&r->f);
-		al_target_clear(&r->t);
+		for (unsigned k = 0; k < r->nt; k++)
+			al_target_clear(&r->t[k]);
 		free(r);
 	}
 	for (unsigned i = 0; w && i < clients; i++) {
 		free(w[i].lat);
 		free(w[i].logbuf);
-		free(w[i].conn.buf);
+		for (unsigned k = 0; k < AL_MAX_TARGETS; k++)
+			free(w[i].conn[k].buf);
 	}
 	free(w);
 	free(lat);

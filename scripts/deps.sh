@@ -7,6 +7,7 @@ PKGS=(
   libssl-dev openssl libjson-c-dev libsqlite3-dev libevent-dev
   libtss2-dev libtss2-tcti-swtpm0 tpm2-tools swtpm swtpm-tools
   libcmocka-dev clang libclang-rt-14-dev clang-format python3
+  libpq-dev postgresql
 )
 missing=()
 for p in "${PKGS[@]}"; do

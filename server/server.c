@@ -28,6 +28,32 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(c->workers[0].base, NULL);
 }
 
+/* The store's spec as it may be printed: a URL's password (user:PASSWORD@
+ * or password=PASSWORD) becomes ***. */
+static void db_display(const char *spec, char *out, size_t n)
+{
+	const char *at, *colon, *slash, *scheme = strstr(spec, "://"), *pw;
+	size_t used;
+
+	snprintf(out, n, "%s", spec);
+	if (!scheme || strncmp(spec, "postgres", 8) != 0)
+		return;
+	scheme += 3;
+	slash = strchr(scheme, '/');
+	at = strchr(scheme, '@');
+	if (at && (!slash || at < slash) && (colon = memchr(scheme, ':', (size_t)(at - scheme))))
+		snprintf(out, n, "%.*s:***%s", (int)(colon - spec), spec, at);
+	if ((pw = strstr(out, "password=")) != NULL) {
+		used = (size_t)(pw - out) + 9;
+		if (used < n) {
+			const char *end = strchr(pw, '&');
+			char rest[512];
+			snprintf(rest, sizeof(rest), "%s", end ? end : "");
+			snprintf(out + used, n - used, "***%s", rest);
+		}
+	}
+}
+
 static int write_port_file(const char *path, unsigned port)
 {
 	char tmp[4096], buf[16];
@@ -125,7 +151,7 @@ static size_t default_workers(void)
 int srv_run(const srv_config *cfg, struct tpa_ekstore *roots, struct tpa_policy *default_policy)
 {
 	srv_core *c = calloc(1, sizeof(*c));
-	char why[1024] = "";
+	char why[1024] = "", dbname[1024];
 	struct event *sigint = NULL, *sigterm = NULL;
 	pthread_t threads[SRV_MAX_WORKERS];
 	size_t started = 0, inited = 0, n_logs;
@@ -164,10 +190,11 @@ int srv_run(const srv_config *cfg, struct tpa_ekstore *roots, struct tpa_policy 
 	/* a store at its file size limit fails its write (EFBIG: 503, nothing
 	 * recorded) instead of killing the server */
 	signal(SIGXFSZ, SIG_IGN);
+	db_display(cfg->db, dbname, sizeof(dbname));
 	/* the first handle creates or migrates the store, alone */
 	if ((r = store_open(cfg->db, &c->commit_st, why, sizeof(why))) != TPA_OK ||
 	    (r = store_nonce_key(c->commit_st, c->nonce_key, why, sizeof(why))) != TPA_OK) {
-		fprintf(stderr, "tpmattest serve: --db %s: %s\n", cfg->db,
+		fprintf(stderr, "tpmattest serve: --db %s: %s\n", dbname,
 		        why[0] ? why : tpa_strerror(r));
 		goto out;
 	}
@@ -217,7 +244,7 @@ int srv_run(const srv_config *cfg, struct tpa_ekstore *roots, struct tpa_policy 
 		goto out;
 	}
 	fprintf(stderr, "tpmattest serve: listening on %s (port %u, %s), store %s, %zu workers\n",
-	        cfg->listen, c->port, cfg->insecure_http ? "plain HTTP" : "HTTPS", cfg->db,
+	        cfg->listen, c->port, cfg->insecure_http ? "plain HTTP" : "HTTPS", dbname,
 	        c->n_workers);
 	if (event_base_dispatch(c->workers[0].base) != 0) {
 		fprintf(stderr, "tpmattest serve: the event loop failed\n");
