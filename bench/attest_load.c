@@ -635,8 +635,10 @@ static void record(struct run *r, const al_machine *m, int status, const char *v
                    const char *doc)
 {
 	char sq[32], er[80];
+	struct timespec now;
 	if (!r->record)
 		return;
+	clock_gettime(CLOCK_REALTIME, &now);
 	if (seq >= 0)
 		snprintf(sq, sizeof(sq), "%lld", seq);
 	else
@@ -652,10 +654,11 @@ static void record(struct run *r, const al_machine *m, int status, const char *v
 		fprintf(r->record,
 		        "{\"machine_id\":\"%s\",\"status\":%d,\"verdict\":%s%s%s,\"error\":%s,"
 		        "\"seq\":%s,\"counter\":%llu,\"nonce\":\"%s\",\"eventlog_sha256\":%s%s%s,"
-		        "\"evidence\":%s}\n",
+		        "\"at\":%.3f,\"evidence\":%s}\n",
 		        m->id, status, verdict ? "\"" : "", verdict ? verdict : "null",
 		        verdict ? "\"" : "", er, sq, (unsigned long long)m->counter, nonce,
-		        sha ? "\"" : "", sha ? sha : "null", sha ? "\"" : "", doc);
+		        sha ? "\"" : "", sha ? sha : "null", sha ? "\"" : "",
+		        (double)now.tv_sec + (double)now.tv_nsec / 1e9, doc);
 		fflush(r->record);
 		r->record_lines++;
 	} else if (!r->record_full_noted) {

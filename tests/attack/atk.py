@@ -14,6 +14,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 
 W = os.environ.get("W", "")
@@ -21,8 +22,26 @@ TPA = os.environ.get("TPA", "")
 LOG = os.environ.get("LOG", "")
 
 
+_here = threading.local()
+
+
 def port():
-    return int(os.environ["PORT"])
+    """PORT from lib.sh, unless this thread is inside `with at(P)`."""
+    return getattr(_here, "port", None) or int(os.environ["PORT"])
+
+
+class at:
+    """with at(P): this thread's requests go to the server on port P (several
+    servers on one store, tests/attack/test-pg-*.sh)."""
+    def __init__(self, p):
+        self.p = int(p)
+
+    def __enter__(self):
+        self.before = getattr(_here, "port", None)
+        _here.port = self.p
+
+    def __exit__(self, *exc):
+        _here.port = self.before
 
 
 class Fail(Exception):
@@ -359,6 +378,74 @@ class StoreLock:
         finally:
             self.take()
 
+
+
+# After a load run with faults (tests/attack/test-load-kill9.sh and the
+# PostgreSQL ones): from the generator's --record file, every answered
+# verdict is in its machine's history with that verdict, no machine's
+# stored counter is below the highest it was answered PASS for, and every
+# evidence answered PASS, sent again (to the servers on ports, in turn), is
+# refused for its nonce.  Returns the records.
+def check_load_record(path, machines, ports=None, min_pass=100):
+    lines = [json.loads(l) for l in open(path)]
+    answered = [l for l in lines if l["status"] == 200]
+    passed = [l for l in answered if l["verdict"] == "pass"]
+    check(len(passed) >= min_pass, f"only {len(passed)} PASS answers recorded: the load did not run")
+    ids = sorted({l["machine_id"] for l in lines})
+    check(len(ids) == machines, f"{len(ids)} machines answered, not {machines}")
+    for mid in ids:
+        seqs, before = {}, ""
+        for _ in range(1000):
+            h = history(mid, f"?limit=1000{before}")
+            for e in h:
+                seqs[e["seq"]] = e["verdict"]
+            if len(h) < 1000:
+                break
+            before = "&before=%d" % min(e["seq"] for e in h)
+        mine = [l for l in answered if l["machine_id"] == mid]
+        for l in mine:
+            check(seqs.get(l["seq"]) == l["verdict"],
+                  f"{mid[:16]}: answered {l['verdict']} seq {l['seq']} (counter {l['counter']}), "
+                  f"history has {seqs.get(l['seq'])}")
+        top = max((l["counter"] for l in mine if l["verdict"] == "pass"), default=None)
+        st = show(mid)["state"]
+        if top is not None:
+            check(st["counter"]["value"] >= top,
+                  f"{mid[:16]}: answered PASS at counter {top}, stored {st['counter']}")
+    ports = ports or [port()]
+    bad = []
+
+    def resend(part, k):
+        p = ports[k % len(ports)]
+        c = http.client.HTTPSConnection("127.0.0.1", p, context=ctx(), timeout=30)
+        for l in part:
+            h = {"Content-Type": "application/json"}
+            if l["eventlog_sha256"]:
+                h["Tpmattest-Eventlog-Sha256"] = l["eventlog_sha256"]
+            for attempt in range(2):
+                try:
+                    c.request("POST", f"/v1/machines/{l['machine_id']}/attest",
+                              body=json.dumps(l["evidence"]), headers=h)
+                    r = c.getresponse()
+                    body = r.read()
+                    break
+                except (OSError, http.client.HTTPException):
+                    c.close()
+                    c = http.client.HTTPSConnection("127.0.0.1", p, context=ctx(), timeout=30)
+            else:
+                bad.append((l["nonce"], "no answer"))
+                continue
+            j = json.loads(body) if body else {}
+            if r.status != 403 or j.get("error") != "nonce":
+                bad.append((l["nonce"], r.status, body[:200]))
+        c.close()
+    ts = [threading.Thread(target=resend, args=(passed[i::4], i)) for i in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    check(not bad, f"{len(bad)} evidences answered PASS were not refused as used nonces: {bad[:3]}")
+    return lines
 
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "enroll":

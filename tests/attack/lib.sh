@@ -17,9 +17,11 @@ cleanup() {
   [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
   for d in "$W"/tpm-*; do [ -f "$d/pid" ] && kill "$(cat "$d/pid")" 2>/dev/null; done
+  store_cleanup
   if [ -n "${KEEP:-}" ]; then echo "kept $W" >&2; else rm -rf "$W"; fi
 }
 trap cleanup EXIT
+. "$SRC/tests/pg/store.sh"
 export W TPA LOG HERE
 export PYTHONPATH=$HERE${PYTHONPATH:+:$PYTHONPATH}
 export PYTHONDONTWRITEBYTECODE=1
@@ -27,6 +29,9 @@ export PYTHONDONTWRITEBYTECODE=1
 for c in swtpm swtpm_setup swtpm_localca tpm2_nvdefine python3 openssl; do
   command -v "$c" >/dev/null || { echo "SKIP: $c is not installed (scripts/deps.sh installs it)"; exit 77; }
 done
+# the store: $W/verifier.db, or PostgreSQL (TPA_TEST_STORE=postgresql);
+# a test may set DB itself before serve_start
+store_init "$W/verifier.db"
 
 fail() { echo "FAIL: $*" >&2; [ -s "$W/serve.log" ] && { echo "--- the server's log (tail):" >&2; tail -15 "$W/serve.log" >&2; }; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
@@ -133,7 +138,7 @@ tls_setup() {
 # roots of every tpm_new so far; PORT and URL set, log in $W/serve.log
 serve_start() {
   rm -f "$W/port"
-  "$TPA" serve --listen 127.0.0.1:0 --port-file "$W/port" --db "${DB:-$W/verifier.db}" \
+  "$TPA" serve --listen 127.0.0.1:0 --port-file "$W/port" --db "$DB" \
     --tls-cert "$W/tls/server.pem" --tls-key "$W/tls/server.key" --admin-ca "$W/tls/admin-ca.pem" \
     --ek-roots "$W/roots" "$@" 2>>"$W/serve.log" &
   SRV_PID=$!

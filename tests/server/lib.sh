@@ -30,11 +30,15 @@ srv_cleanup() {
     echo "--- the server's log ($SRV_LOG, last 30 lines):" >&2
     tail -30 "$SRV_LOG" | cat -v >&2
   fi
-  [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null
+  [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
+  store_cleanup
   cleanup
   echo "(run time: $(( $(date +%s) - T0 )) s)"
 }
 trap srv_cleanup EXIT
+# the store: $W/verifier.db, or PostgreSQL (TPA_TEST_STORE=postgresql)
+. "$SHERE/../pg/store.sh"
+store_init "$W/verifier.db"
 
 # ---- certificates ----
 # mkcert NAME CA EXT [CN]: key NAME.key, certificate NAME.pem signed by
@@ -142,7 +146,7 @@ swtpm_start_again() {
 
 # ---- the server ----
 # start_server [ARGS...]: tpmattest serve on 127.0.0.1 port 0, --db
-# $W/verifier.db (kept across restarts), TLS from make_certs, admins from
+# $DB (store_init: $W/verifier.db or a PostgreSQL, kept across restarts), TLS from make_certs, admins from
 # the admin CA, EK roots $EK_ROOTS (default $W/roots); ARGS are added.  Waits at most 10 s for
 # the port file and /healthz.  Sets SRV_PID, PORT, URL, SRV_LOG (one log
 # file per start).
@@ -151,7 +155,7 @@ start_server() {
   SRV_N=$((SRV_N + 1))
   SRV_LOG=$W/serve.$SRV_N.log
   rm -f "$W/port"
-  "$T" serve --listen 127.0.0.1:0 --port-file "$W/port" --db "$W/verifier.db" \
+  "$T" serve --listen 127.0.0.1:0 --port-file "$W/port" --db "$DB" \
     --tls-cert "$W/pki/server.pem" --tls-key "$W/pki/server.key" --admin-ca "$W/pki/admin-ca.pem" \
     --ek-roots "${EK_ROOTS:-$W/roots}" "$@" 2>"$SRV_LOG" &
   SRV_PID=$!
