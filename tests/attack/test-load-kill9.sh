@@ -9,61 +9,7 @@
 # the highest counter it was answered PASS for, and a second short run
 # attests every machine with no error and no FAIL.
 # Usage: test-load-kill9.sh TPMATTEST ATTEST_LOAD_GEN
-set -u
-TPA=$(readlink -f "$1")
-GEN=${2:-}
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-fail() { echo "FAIL: $*" >&2; [ -s "$W/serve.log" ] && { echo "--- the server's log (tail):" >&2; tail -15 "$W/serve.log" >&2; }; exit 1; }
-skip() { echo "SKIP: $*"; exit 77; }
-if [ -z "$GEN" ] || [ ! -x "$GEN" ]; then skip "attest-load-gen is not built (meson -Dbench=true)"; fi
-for c in python3 openssl; do command -v "$c" >/dev/null || skip "$c is not installed"; done
-W=$(mktemp -d -t tpa-load-kill9.XXXXXX)
-SRV_PID='' GEN_PID=''
-cleanup() {
-  [ -n "$GEN_PID" ] && kill "$GEN_PID" 2>/dev/null
-  [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null
-  [ -n "$GEN_PID" ] && wait "$GEN_PID" 2>/dev/null
-  [ -n "$SRV_PID" ] && wait "$SRV_PID" 2>/dev/null
-  store_cleanup
-  if [ -n "${KEEP:-}" ]; then echo "kept $W" >&2; else rm -rf "$W"; fi
-}
-trap cleanup EXIT
-export W PYTHONPATH=$HERE${PYTHONPATH:+:$PYTHONPATH} PYTHONDONTWRITEBYTECODE=1
-# $W/verifier.db, or PostgreSQL (TPA_TEST_STORE=postgresql)
-. "$HERE/../pg/store.sh"
-store_init "$W/verifier.db"
-
-mkdir "$W/tls"
-(
-  cd "$W/tls"
-  k() { openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -subj "/CN=$2" "${@:3}" 2>/dev/null; }
-  k ca "load server CA" -x509 -days 2 -out ca.pem
-  k server 127.0.0.1 -out server.csr
-  printf 'subjectAltName=IP:127.0.0.1\n' >san.ext
-  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out server.pem 2>/dev/null
-  k admin-ca "load admin CA" -x509 -days 2 -out admin-ca.pem
-  k admin "load admin" -out admin.csr
-  openssl x509 -req -in admin.csr -CA admin-ca.pem -CAkey admin-ca.key -CAcreateserial -days 2 -out admin.pem 2>/dev/null
-) || fail "TLS set-up"
-"$GEN" prepare --dir "$W/fleet" >/dev/null 2>"$W/prepare.err" || { cat "$W/prepare.err" >&2; fail "prepare"; }
-"$TPA" policy create "$W/fleet/sample-evidence.json" --out "$W/policy.json" >/dev/null || fail "policy create"
-
-serve_start() {
-  rm -f "$W/port"
-  "$TPA" serve --listen 127.0.0.1:0 --port-file "$W/port" --db "$DB" --quiet \
-    --tls-cert "$W/tls/server.pem" --tls-key "$W/tls/server.key" --admin-ca "$W/tls/admin-ca.pem" \
-    --ek-roots "$W/fleet/ekroots" --policy "$W/policy.json" 2>>"$W/serve.log" &
-  SRV_PID=$!
-
-  for _ in $(seq 100); do [ -s "$W/port" ] && break; kill -0 "$SRV_PID" 2>/dev/null || break; sleep 0.1; done
-  [ -s "$W/port" ] || fail "the server did not start"
-  PORT=$(cat "$W/port")
-  export PORT
-}
-gen() { # SECONDS [options]
-  "$GEN" run --url "https://127.0.0.1:$PORT" --port-file "$W/port" --ca "$W/tls/ca.pem" \
-    --dir "$W/fleet" --machines 20 --clients 8 --seconds "$1" --timeout 3000 "${@:2}"
-}
+. "$(dirname "$0")/load-lib.sh" "$@"
 
 serve_start
 gen 12 --record "$W/rec.jsonl" >"$W/gen.out" 2>"$W/gen.err" &
@@ -73,7 +19,7 @@ GEN_PID=$!
 for k in 1 2 3; do
   sleep "$(( 1 + RANDOM % 2 )).$(( RANDOM % 10 ))"
   kill -0 "$GEN_PID" 2>/dev/null || fail "the generator ended before kill $k: $(tail -3 "$W/gen.err")"
-  kill -9 "$SRV_PID"; wait "$SRV_PID" 2>/dev/null; SRV_PID=
+  serve_kill 0
   sleep 0.$(( RANDOM % 5 ))
   serve_start
 done
