@@ -422,6 +422,7 @@ struct worker {
 	unsigned id;
 	pthread_t th;
 	al_conn conn[AL_MAX_TARGETS];
+	double down_until[AL_MAX_TARGETS]; /* a server that failed: skipped 1 s */
 	unsigned turn;
 	uint8_t *logbuf;
 	double *lat; /* ms, timed phase */
@@ -475,11 +476,27 @@ static void sleep_s(double sec)
 }
 
 /* The first few problems in full, with the server's reason. */
-/* The connection for the worker's next request: the servers in turn,
- * each worker starting at another. */
-static al_conn *conn_next(struct worker *w)
+/* One request to the worker's next server: the servers in turn, each
+ * worker starting at another, as a load balancer would, and as one would
+ * it skips for a second a server that failed (a refused connection, a
+ * timeout), unless every one did.  al_http's result. */
+static int worker_http(struct worker *w, const char *method, const char *path, const char *hdr,
+                       const char *body, size_t len, int retry_stale, al_resp *a, char *why,
+                       size_t whylen)
 {
-	return &w->conn[(w->id + w->turn++) % w->run->nt];
+	unsigned nt = w->run->nt, k = 0, i;
+	double now = mono();
+
+	for (i = 0; i < nt; i++) {
+		k = (w->id + w->turn++) % nt;
+		if (w->down_until[k] <= now)
+			break;
+	}
+	if (al_http(&w->conn[k], method, path, hdr, body, len, retry_stale, a, why, whylen) == 0)
+		return 0;
+	if (nt > 1)
+		w->down_until[k] = mono() + 1.0;
+	return -1;
 }
 
 static void show(struct run *r, const al_machine *m, const char *what, int status, const char *body,
@@ -567,8 +584,8 @@ static int enroll_one(struct worker *w, al_machine *m)
 		const char *id, *cs;
 		if (tries)
 			sleep_ms(100u << tries);
-		if (al_http(conn_next(w), "POST", "/v1/enroll", NULL, body, strlen(body), 1, &a,
-		            why, sizeof(why)) != 0) {
+		if (worker_http(w, "POST", "/v1/enroll", NULL, body, strlen(body), 1, &a, why,
+		                sizeof(why)) != 0) {
 			show(r, m, why, 0, NULL, 0);
 			continue;
 		}
@@ -606,8 +623,8 @@ static int enroll_one(struct worker *w, al_machine *m)
 			break;
 		}
 		json_object_put(o);
-		if (al_http(conn_next(w), "POST", "/v1/enroll/activate", NULL, resp, strlen(resp),
-		            0, &a, why, sizeof(why)) != 0) {
+		if (worker_http(w, "POST", "/v1/enroll/activate", NULL, resp, strlen(resp), 0, &a,
+		                why, sizeof(why)) != 0) {
 			show(r, m, why, 0, NULL, 0);
 			continue;
 		}
@@ -707,7 +724,7 @@ static enum outcome attest_one(struct worker *w, al_machine *m, int first, doubl
 	double t0 = mono();
 
 	snprintf(path, sizeof(path), "/v1/machines/%s/nonce", m->id);
-	if (al_http(conn_next(w), "POST", path, NULL, NULL, 0, 1, &a, why, sizeof(why)) != 0) {
+	if (worker_http(w, "POST", path, NULL, NULL, 0, 1, &a, why, sizeof(why)) != 0) {
 		show(r, m, why, 0, NULL, 0);
 		return O_TRANSPORT;
 	}
@@ -738,8 +755,8 @@ static enum outcome attest_one(struct worker *w, al_machine *m, int first, doubl
 	if (use_hash) {
 		snprintf(hdr, sizeof(hdr), "Tpmattest-Eventlog-Sha256: %s", m->log_sha);
 		sent = thin;
-		if (al_http(conn_next(w), "POST", path, hdr, thin, strlen(thin), 0, &a, why,
-		            sizeof(why)) != 0) {
+		if (worker_http(w, "POST", path, hdr, thin, strlen(thin), 0, &a, why,
+		                sizeof(why)) != 0) {
 			show(r, m, why, 0, NULL, 0);
 			out = O_TRANSPORT;
 			goto done;
@@ -756,8 +773,8 @@ static enum outcome attest_one(struct worker *w, al_machine *m, int first, doubl
 		    tpa_evidence_to_json(ev, 0, &full) != TPA_OK)
 			goto nomem;
 		sent = full;
-		if (al_http(conn_next(w), "POST", path, NULL, full, strlen(full), 0, &a, why,
-		            sizeof(why)) != 0) {
+		if (worker_http(w, "POST", path, NULL, full, strlen(full), 0, &a, why,
+		                sizeof(why)) != 0) {
 			show(r, m, why, 0, NULL, 0);
 			out = O_TRANSPORT;
 			goto done;
