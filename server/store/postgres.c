@@ -323,6 +323,8 @@ struct pg {
 	unsigned char prepared[ST_COUNT];
 	/* inside our BEGIN: no reconnect until it ends */
 	int in_tx;
+	/* SESSION_SQL ran on this connection (not after a reset until it did) */
+	int configured;
 	/* of the last statement that failed ("" when it was not the server's
 	 * error), for the few errors a caller maps */
 	char sqlstate[6];
@@ -419,7 +421,10 @@ static int exec_const(store *s, const char *sql, char *why, size_t whylen)
 
 static int session(store *s, char *why, size_t whylen)
 {
-	return exec_const(s, SESSION_SQL, why, whylen);
+	int r = exec_const(s, SESSION_SQL, why, whylen);
+
+	PG(s)->configured = r == TPA_OK;
+	return r;
 }
 
 /* Before the first statement of a call: a connection found bad is reset
@@ -429,9 +434,10 @@ static int ready(store *s, char *why, size_t whylen)
 	struct pg *h = PG(s);
 
 	if (PQstatus(h->conn) == CONNECTION_OK)
-		return TPA_OK;
+		return h->configured ? TPA_OK : session(s, why, whylen);
 	PQreset(h->conn);
 	memset(h->prepared, 0, sizeof(h->prepared));
+	h->configured = 0;
 	if (PQstatus(h->conn) != CONNECTION_OK)
 		return unreachable(s, why, whylen);
 	return session(s, why, whylen);
