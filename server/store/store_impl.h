@@ -65,7 +65,11 @@ extern const struct store_ops store_postgres_ops;
 #endif
 
 /* How long a consumed nonce is kept past its expiry before a commit drops
- * it: a server whose clock is behind another's by less than this (several
+ * it.  An attestation checks its nonce's expiry at the clock it read when
+ * it started: dropped at a later commit's clock, the nonce of one still
+ * being read would be found unconsumed and taken again (a quote judged
+ * FAIL re-sent with another log: tests/attack/test-nonce-purge.sh).  And a
+ * server whose clock is behind another's by less than this (several
  * servers on one database) still finds it consumed.  docs/api.md. */
 #define STORE_NONCE_GRACE 300
 
