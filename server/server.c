@@ -32,9 +32,13 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
  * or password=PASSWORD) becomes ***. */
 static void db_display(const char *spec, char *out, size_t n)
 {
-	const char *at, *colon, *slash, *scheme = strstr(spec, "://"), *pw;
+	const char *at, *colon, *slash, *scheme = spec ? strstr(spec, "://") : NULL, *pw;
 	size_t used;
 
+	if (!spec) {
+		snprintf(out, n, "(none)");
+		return;
+	}
 	snprintf(out, n, "%s", spec);
 	if (!scheme || strncmp(spec, "postgres", 8) != 0)
 		return;
