@@ -57,7 +57,9 @@ kill)
     pkill -9 -f -- "-D $dir/data" 2>/dev/null || true
     sleep 0.1
   done
-  rm -f "$dir/data/postmaster.pid"
+  # a dead postmaster leaves its pid file and its socket's lock file: gone,
+  # so that restart starts at once
+  rm -f "$dir/data/postmaster.pid" "$dir"/sock/.s.PGSQL.*
   ;;
 url) url ;;
 *) echo "pg.sh: unknown command $cmd" >&2; exit 2 ;;
