@@ -28,33 +28,41 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(c->workers[0].base, NULL);
 }
 
-/* The store's spec as it may be printed: a URL's password (user:PASSWORD@
- * or password=PASSWORD) becomes ***. */
+/* The store's spec as it may be printed: a file path as it is; of a
+ * PostgreSQL URL only scheme://[user@]host[:port]/dbname, everything else
+ * (a password in the user part, any parameter: password=, sslpassword=,
+ * percent-encoded names...) left out. */
 static void db_display(const char *spec, char *out, size_t n)
 {
-	const char *at, *colon, *slash, *scheme = spec ? strstr(spec, "://") : NULL, *pw;
-	size_t used;
+	const char *rest, *at, *end, *user_end;
+	size_t scheme_len, host_len;
 
 	if (!spec) {
 		snprintf(out, n, "(none)");
 		return;
 	}
-	snprintf(out, n, "%s", spec);
-	if (!scheme || strncmp(spec, "postgres", 8) != 0)
+	rest = strstr(spec, "://");
+	if (!rest || strncmp(spec, "postgres", 8) != 0) {
+		snprintf(out, n, "%s", spec);
 		return;
-	scheme += 3;
-	slash = strchr(scheme, '/');
-	at = strchr(scheme, '@');
-	if (at && (!slash || at < slash) && (colon = memchr(scheme, ':', (size_t)(at - scheme))))
-		snprintf(out, n, "%.*s:***%s", (int)(colon - spec), spec, at);
-	if ((pw = strstr(out, "password=")) != NULL) {
-		used = (size_t)(pw - out) + 9;
-		if (used < n) {
-			const char *end = strchr(pw, '&');
-			char rest[512];
-			snprintf(rest, sizeof(rest), "%s", end ? end : "");
-			snprintf(out + used, n - used, "***%s", rest);
-		}
+	}
+	scheme_len = (size_t)(rest - spec) + 3;
+	rest += 3;
+	end = rest + strcspn(rest, "/?#");
+	at = memchr(rest, '@', (size_t)(end - rest));
+	/* the user up to a ':' (what follows is its password) */
+	user_end = at ? rest + strcspn(rest, ":@") : rest;
+	host_len = (size_t)(end - (at ? at + 1 : rest));
+	snprintf(out, n, "%.*s%.*s%s%.*s", (int)scheme_len, spec, (int)(user_end - rest), rest,
+	         at ? "@" : "", (int)host_len, at ? at + 1 : rest);
+	if (*end == '/') {
+		size_t used = strlen(out), db = strcspn(end, "?#");
+		snprintf(out + used, n > used ? n - used : 0, "%.*s", (int)db, end);
+		end += db;
+	}
+	if (*end) {
+		size_t used = strlen(out);
+		snprintf(out + used, n > used ? n - used : 0, " (parameters not shown)");
 	}
 }
 

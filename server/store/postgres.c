@@ -65,9 +65,9 @@
 /* Set on every connection: the longest a statement may run or wait for a
  * lock, so a row held by a stuck writer cannot hang a worker; durability
  * at every commit even when the server's default says otherwise. */
-#define SESSION_SQL                                                   \
-	"SET statement_timeout = '10s'; SET synchronous_commit = on;" \
-	" SET client_encoding = 'UTF8'; SET bytea_output = 'hex';"    \
+#define SESSION_SQL                                                  \
+	"SET statement_timeout = '5s'; SET synchronous_commit = on;" \
+	" SET client_encoding = 'UTF8'; SET bytea_output = 'hex';"   \
 	" SET default_transaction_isolation = 'read committed'"
 
 #define MAX_PARAMS 8
@@ -276,7 +276,9 @@ static const char *const stmt_sql[ST_COUNT] = {
                             " ON CONFLICT (machine_id) DO UPDATE SET data = excluded.data",
         [ST_EVENTLOG_GET] = "SELECT e.data FROM eventlogs e JOIN machines m ON m.id = e.machine_id"
                             " WHERE m.id = $1 AND m.eventlog_sha256 = $2",
-        [ST_POLICY_EXISTS] = "SELECT 1 FROM policies WHERE name = $1",
+        /* FOR SHARE: an assignment waits for a PUT of the policy under way
+         * (pg_machine_set_policy) */
+        [ST_POLICY_EXISTS] = "SELECT 1 FROM policies WHERE name = $1 FOR SHARE",
         [ST_POLICY_PUT] = "INSERT INTO policies (name, doc, updated) VALUES ($1, $2, $3)"
                           " ON CONFLICT (name) DO UPDATE SET doc = excluded.doc,"
                           " updated = excluded.updated",
@@ -1159,8 +1161,14 @@ static int pg_machine_set_policy(store *s, const char *id, const char *policy, c
 	r = tx_begin(s, why, whylen);
 	if (r != TPA_OK)
 		return r;
-	/* no policy is ever deleted, so one seen here is there at the update
-	 * (and the foreign key would refuse it otherwise) */
+	/* No policy is ever deleted, so one seen here is there at the update
+	 * (and the foreign key would refuse it otherwise).  The row is locked
+	 * (FOR SHARE) until this commits: a PUT of that policy under way
+	 * commits first, or waits, so its bump of the generations it rules
+	 * (ST_POLICY_BUMP, from a snapshot taken when it runs) never misses
+	 * this machine.  Without the lock, an attestation could read the
+	 * machine assigned, then the document before the PUT, and commit
+	 * after the PUT answered (tests/attack/test-pg-policy-assign-race.sh). */
 	if (*policy) {
 		r = one_int(s, &have, why, whylen, ST_POLICY_EXISTS, "T", policy);
 		if (r == TPA_OK && !have) {
