@@ -447,6 +447,57 @@ def check_load_record(path, machines, ports=None, min_pass=100):
     check(not bad, f"{len(bad)} evidences answered PASS were not refused as used nonces: {bad[:3]}")
     return lines
 
+
+# A psql session on the test's PostgreSQL ($DB), statement by statement
+# (tests/attack/test-pg-*.sh: row locks held, backends terminated, behind
+# the servers' backs).  run() returns what the statement printed; an ERROR
+# fails the test unless ok_error.
+class Sql:
+    def __init__(self):
+        import subprocess as sp
+        self.p = sp.Popen(["psql", os.environ["DB"], "-X", "-q", "-At", "-v", "ON_ERROR_STOP=0"],
+                          stdin=sp.PIPE, stdout=sp.PIPE, stderr=sp.STDOUT)
+        self.n, self.buf = 0, b""
+
+    def run(self, sql, timeout=15, ok_error=False):
+        import select
+        self.n += 1
+        mark = b"__done_%d__" % self.n
+        self.p.stdin.write(sql.encode() + b";\n\\echo " + mark + b"\n")
+        self.p.stdin.flush()
+        end = time.time() + timeout
+        while mark not in self.buf:
+            left = end - time.time()
+            check(left > 0, f"psql did not finish {sql!r}: {self.buf[-300:]!r}")
+            if select.select([self.p.stdout], [], [], left)[0]:
+                d = os.read(self.p.stdout.fileno(), 65536)
+                check(d, f"psql exited: {self.buf[-300:]!r}")
+                self.buf += d
+        out, _, self.buf = self.buf.partition(mark + b"\n")
+        out = out.decode()
+        check(ok_error or "ERROR" not in out, f"psql {sql!r}: {out}")
+        return out.strip()
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait(10)
+
+
+def bg(fn, *a):
+    """fn(*a) on a thread: (thread, out), out["r"] its result or out["e"]
+    its exception, out["t"] when it returned."""
+    out = {}
+
+    def go():
+        try:
+            out["r"] = fn(*a)
+        except Exception as e:
+            out["e"] = e
+        out["t"] = time.time()
+    t = threading.Thread(target=go)
+    t.start()
+    return t, out
+
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "enroll":
         mid, _ = enroll(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)

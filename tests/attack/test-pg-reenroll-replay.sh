@@ -22,31 +22,6 @@ import os, select, subprocess, threading, time
 from atk import *
 PA, PB = int(os.environ["PA"]), int(os.environ["PB"])
 
-class Sql:
-    def __init__(self):
-        self.p = subprocess.Popen(["psql", os.environ["DB"], "-X", "-q", "-At", "-v", "ON_ERROR_STOP=0"],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT)
-        self.n, self.buf = 0, b""
-    def run(self, sql, timeout=15):
-        self.n += 1
-        mark = b"__done_%d__" % self.n
-        self.p.stdin.write(sql.encode() + b";\n\\echo " + mark + b"\n"); self.p.stdin.flush()
-        end = time.time() + timeout
-        while mark not in self.buf:
-            left = end - time.time()
-            check(left > 0, f"psql did not finish {sql!r}: {self.buf[-300:]!r}")
-            if select.select([self.p.stdout], [], [], left)[0]:
-                d = os.read(self.p.stdout.fileno(), 65536)
-                check(d, f"psql exited: {self.buf[-300:]!r}")
-                self.buf += d
-        out, _, self.buf = self.buf.partition(mark + b"\n")
-        out = out.decode()
-        check("ERROR" not in out, f"psql {sql!r}: {out}")
-        return out.strip()
-    def close(self):
-        self.p.stdin.close(); self.p.wait(10)
-
 with at(PA):
     A, _ = enroll("a")
     r = fresh_attest("a")
