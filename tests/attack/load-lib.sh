@@ -6,6 +6,7 @@
 # exit.  The store: SQLite, or PostgreSQL with TPA_TEST_STORE=postgresql
 # (tests/pg/store.sh).  Several servers on that one store: serve_start K.
 # Usage: . load-lib.sh TPMATTEST ATTEST_LOAD_GEN
+# (a test may set DB, and LOAD_UMOUNT: a mount point unmounted on exit)
 #   serve_start [K]    server K (default 0), port in $W/port.K, PORT_K
 #   serve_kill K       kill -9 of server K
 #   gen SECONDS [OPT]  the generator against every server started (one
@@ -32,6 +33,7 @@ cleanup() {
   [ -n "$GEN_PID" ] && wait "$GEN_PID" 2>/dev/null
   for k in "${!SRV[@]}"; do wait "${SRV[$k]}" 2>/dev/null; done
   store_cleanup
+  [ -n "${LOAD_UMOUNT:-}" ] && umount "$LOAD_UMOUNT" 2>/dev/null
   if [ -n "${KEEP:-}" ]; then echo "kept $W" >&2; else rm -rf "$W"; fi
 }
 trap cleanup EXIT
