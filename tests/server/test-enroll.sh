@@ -47,11 +47,12 @@ secret=$(json "$W/resp.json" 'd["secret"]')
 ! grep -qF "$secret" "$W/body" || fail "the expected secret is in the answer"
 expect 404 not_found --data-file "$W/resp.json" POST /v1/enroll/activate
 expect 404 not_found POST "/v1/machines/$ID_a/nonce"
-# late: the challenge lives 3 s
+# late: the challenge lives 3 s, counted in whole seconds (good through
+# second issued + 3), so only 4 s and more after it is it surely expired
 expect 200 - --data-file "$W/enr.json" POST /v1/enroll
 python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1]))["challenge"], open(sys.argv[2], "w"))' "$W/body" "$W/ch2.json"
 run 0 "$T" enroll activate "$W/ch2.json" --out "$W/resp2.json"
-sleep 3.5
+sleep 4.2
 refused expired --data-file "$W/resp2.json" POST /v1/enroll/activate
 # an answer to no challenge
 python3 - "$W/resp.json" "$W/resp-none.json" <<'PY'
