@@ -100,7 +100,10 @@ if r.status == 200 and r.get("verdict") == "pass" and ruled_p and oat["t"] > opu
          f"is now {s['last_verdict']} under policy {s['policy']} whose document fails it")
 check(r.status == 409 and r.get("error") == "conflict" or
       (r.status == 200 and (r.get("failed_check") or "").startswith("policy")) or
-      (r.status == 200 and r.get("verdict") == "pass" and not ruled_p and oat["t"] < oas["t"]),
+      # judged under no policy: committed before the assignment (after
+      # it, the generation moved and the store refuses it: test_store's
+      # test_attest_current), its answer possibly sent a moment later
+      (r.status == 200 and r.get("verdict") == "pass" and not ruled_p),
       f"attestation: {r}")
 # and the next one is judged by the new document
 with at(PB):
