@@ -1229,8 +1229,21 @@ static int enrollable(store *s, const char *id, const char *name, char *why, siz
 {
 	PGresult *res = NULL;
 	int64_t have;
-	int r;
+	int r, named = 0;
 
+	/* The name first, then the id: under READ COMMITTED each statement
+	 * sees what was committed before it began, so a concurrent enrollment
+	 * of this very id that took the name before the first query is seen
+	 * by the second, and is reported as what it is. */
+	if (name) {
+		r = first_row(s, &res, why, whylen, ST_NAME_OWNER, "B", (const void *)name,
+		              name_len(name));
+		if (r != TPA_OK && r != TPA_E_NOT_FOUND)
+			return r;
+		named = r == TPA_OK;
+		if (named)
+			PQclear(res);
+	}
 	r = one_int(s, &have, why, whylen, ST_MACHINE_EXISTS, "T", id);
 	if (r != TPA_OK)
 		return r;
@@ -1238,18 +1251,12 @@ static int enrollable(store *s, const char *id, const char *name, char *why, siz
 		sto_setwhy(why, whylen, "already enrolled: machine %s", id);
 		return TPA_E_MISMATCH;
 	}
-	if (!name)
+	if (!named)
 		return TPA_OK;
-	r = first_row(s, &res, why, whylen, ST_NAME_OWNER, "B", (const void *)name, name_len(name));
-	if (r == TPA_E_NOT_FOUND)
-		return TPA_OK;
-	if (r != TPA_OK)
-		return r;
 	/* Neither the name (any bytes) nor its owner's id goes into why: the
 	 * answer reaches unauthenticated callers, who must not learn which
 	 * machine holds a name. */
 	sto_setwhy(why, whylen, "name taken by another machine");
-	PQclear(res);
 	return TPA_E_MISMATCH;
 }
 
@@ -1382,6 +1389,17 @@ static int pg_machine_add(store *s, const char *id, const char *name, int64_t en
 		} else if (strcmp(PG(s)->constraint, "machines_name_key") == 0) {
 			sto_setwhy(why, whylen, "name taken by another machine");
 			r = TPA_E_MISMATCH;
+			/* PostgreSQL may check the name's index before the id's:
+			 * when the winner enrolled this very id, say so (its
+			 * commit is visible to a new transaction now) */
+			(void)tx_end(s, r, why, whylen);
+			if (tx_begin(s, why, whylen) != TPA_OK) {
+				sto_setwhy(why, whylen, "name taken by another machine");
+				return TPA_E_MISMATCH;
+			}
+			if (enrollable(s, id, NULL, why, whylen) != TPA_E_MISMATCH)
+				sto_setwhy(why, whylen, "name taken by another machine");
+			return tx_end(s, TPA_E_MISMATCH, why, whylen);
 		}
 	}
 	return tx_end(s, r, why, whylen);
