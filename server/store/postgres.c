@@ -70,7 +70,7 @@
 	" SET client_encoding = 'UTF8'; SET bytea_output = 'hex';"   \
 	" SET default_transaction_isolation = 'read committed'"
 
-#define MAX_PARAMS 8
+#define MAX_PARAMS 9
 
 /* Constant text, run as one simple query: the statements of the
  * transactions, the steps of the schema. */
@@ -80,13 +80,14 @@
 #define SQL_ROLLBACK_TO "ROLLBACK TO SAVEPOINT item"
 
 static int put_nonce_key(store *s, char *why, size_t whylen);
+static int put_counter_key(store *s, char *why, size_t whylen);
 
 /*
  * The schema, one step per entry: from version `from` to `to`, in one
  * transaction.  A step is never edited once released; changes are new
  * steps.  A fresh database goes to version 2 at once: no PostgreSQL store
  * of version 1 was ever released, so the 0 -> 1 -> 2 history of sqlite.c
- * has no counterpart here.
+ * has no counterpart here.  From 2 on, the steps are sqlite.c's.
  *
  * Translated from sqlite.c: BLOB is BYTEA, INTEGER is BIGINT, AUTOINCREMENT
  * and rowid are identity columns, the append-only triggers raise from
@@ -181,11 +182,25 @@ static const struct migration {
          "CREATE TRIGGER verdicts_no_truncate BEFORE TRUNCATE ON verdicts"
          " FOR EACH STATEMENT EXECUTE FUNCTION verdicts_append_only();",
          put_nonce_key},
+        /* the verifier authorizes each increment of a machine's TPM counter
+         * (<tpmattest/counterauth.h>) and counts those it issued since the
+         * last accepted state; its signing key is the store's, like the
+         * nonce key, so every server on the database signs with the same
+         * one.  The PEM is made in C and bound.  A fresh database takes
+         * this step after 0 -> 2, in a transaction of its own under the
+         * same lock. */
+        {2, 3,
+         "ALTER TABLE machines ADD COLUMN counter_auths BIGINT NOT NULL DEFAULT 0;"
+         "CREATE TABLE counter_key ("
+         " one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),"
+         " pem TEXT NOT NULL"
+         ");",
+         put_counter_key},
 };
 
 #define MACHINE_COLS_AROUND(record)                                                        \
 	"id, name, enrolled_at, " record ", policy, state_json, state_gen, last_verdict, " \
-	"last_error, last_at, last_seq, eventlog_sha256, enrollment"
+	"last_error, last_at, last_seq, eventlog_sha256, enrollment, counter_auths"
 #define MACHINE_COLS MACHINE_COLS_AROUND("record_json")
 
 enum stmt_id {
@@ -226,6 +241,10 @@ enum stmt_id {
 	ST_NONCE_EXPIRE,
 	ST_NONCE_USED,
 	ST_NONCE_CONSUME,
+	ST_COUNTER_ISSUE,
+	ST_COUNTER_WHY,
+	ST_COUNTER_KEY_PUT,
+	ST_COUNTER_KEY_GET,
 	ST_VERDICT_INSERT,
 	ST_HISTORY,
 	ST_STATS,
@@ -261,15 +280,20 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_MACHINE_SET_POLICY] =
                 "UPDATE machines SET policy = $2, state_gen = state_gen + 1 WHERE id = $1",
         /* the updates of an attestation, each conditional on the
-         * enrollment and generation it was verified against */
+         * enrollment and generation it was verified against; the last
+         * parameter (reset_counter_auths) zeroes the count in the same row
+         * update, so only when the update takes effect */
         [ST_MACHINE_SET_LAST] = "UPDATE machines SET last_verdict = $2, last_error = $3,"
-                                " last_at = $4, last_seq = $5"
+                                " last_at = $4, last_seq = $5,"
+                                " counter_auths = CASE WHEN $8 <> 0 THEN 0 ELSE counter_auths END"
                                 " WHERE id = $1 AND state_gen = $6 AND enrollment = $7",
-        [ST_MACHINE_SET_STATE] = "UPDATE machines SET state_json = $2, state_gen = state_gen + 1"
-                                 " WHERE id = $1 AND state_gen = $3 AND enrollment = $4",
+        [ST_MACHINE_SET_STATE] = "UPDATE machines SET state_json = $2, state_gen = state_gen + 1,"
+                                 " counter_auths = CASE WHEN $5 <> 0 THEN 0 ELSE counter_auths"
+                                 " END WHERE id = $1 AND state_gen = $3 AND enrollment = $4",
         [ST_MACHINE_SET_LAST_STATE] =
                 "UPDATE machines SET last_verdict = $2, last_error = $3, last_at = $4,"
-                " last_seq = $5, state_json = $6, state_gen = state_gen + 1"
+                " last_seq = $5, state_json = $6, state_gen = state_gen + 1,"
+                " counter_auths = CASE WHEN $9 <> 0 THEN 0 ELSE counter_auths END"
                 " WHERE id = $1 AND state_gen = $7 AND enrollment = $8",
         [ST_MACHINE_SET_EVENTLOG] = "UPDATE machines SET eventlog_sha256 = $2 WHERE id = $1",
         [ST_EVENTLOG_PUT] = "INSERT INTO eventlogs (machine_id, data) VALUES ($1, $2)"
@@ -309,6 +333,19 @@ static const char *const stmt_sql[ST_COUNT] = {
          * insert, if that one rolled back) */
         [ST_NONCE_CONSUME] = "INSERT INTO consumed_nonces (nonce, machine_id, expires)"
                              " VALUES ($1, $2, $3) ON CONFLICT (nonce) DO NOTHING",
+        /* one statement: the count and the state it returns are the ones
+         * this very update saw (RETURNING gives the row as updated).  Two
+         * at once on one machine: the second waits for the first's row
+         * lock, then adds to the count the first committed (READ
+         * COMMITTED evaluates the update again on that row). */
+        [ST_COUNTER_ISSUE] = "UPDATE machines SET counter_auths = counter_auths + 1"
+                             " WHERE id = $1 AND enrollment = $2 AND counter_auths < $3"
+                             " RETURNING counter_auths - 1, state_json",
+        /* why ST_COUNTER_ISSUE changed no row: no row here, the machine is
+         * gone; false, enrolled again; true, the count is at its bound */
+        [ST_COUNTER_WHY] = "SELECT enrollment = $2 FROM machines WHERE id = $1",
+        [ST_COUNTER_KEY_PUT] = "INSERT INTO counter_key (one, pem) VALUES (TRUE, $1)",
+        [ST_COUNTER_KEY_GET] = "SELECT pem FROM counter_key WHERE one",
         [ST_VERDICT_INSERT] = "INSERT INTO verdicts (machine_id, at, verdict, error, result_json)"
                               " VALUES ($1, $2, $3, $4, $5) RETURNING seq",
         [ST_HISTORY] = "SELECT seq, at, verdict, error, result_json FROM verdicts"
@@ -769,6 +806,8 @@ static int row_machine(PGresult *res, int row, store_machine *m, int with_record
 	if (PQgetisnull(res, row, 12) || PQgetlength(res, row, 12) != STORE_ENROLLMENT_ID_LEN)
 		return corrupt(res, "a machine's enrollment id", why, whylen);
 	memcpy(m->enrollment, PQgetvalue(res, row, 12), STORE_ENROLLMENT_ID_LEN);
+	if (!col_int(res, row, 13, &m->counter_auths))
+		return corrupt(res, "a machine's counters", why, whylen);
 	r = col_dup(res, row, 3, &m->record_json);
 	if (r == TPA_OK)
 		r = col_dup(res, row, 5, &m->state_json);
@@ -798,6 +837,20 @@ static int put_nonce_key(store *s, char *why, size_t whylen)
 	}
 	r = run(s, NULL, why, whylen, ST_KEY_PUT, "B", (const void *)key, sizeof(key));
 	explicit_bzero(key, sizeof(key));
+	return r;
+}
+
+/* The counter-authorization key, made once, in the migration to version
+ * 3 (<tpmattest/counterauth.h>), and bound. */
+static int put_counter_key(store *s, char *why, size_t whylen)
+{
+	char *pem = NULL;
+	int r = sto_counter_key_make(&pem, why, whylen);
+
+	if (r != TPA_OK)
+		return r;
+	r = run(s, NULL, why, whylen, ST_COUNTER_KEY_PUT, "T", pem);
+	sto_pem_free(pem);
 	return r;
 }
 
@@ -1452,6 +1505,112 @@ static int pg_nonce_used(store *s, const uint8_t nonce[STORE_NONCE_LEN], char *w
 	return r;
 }
 
+/* ---- counter authorizations ---- */
+
+static int pg_counter_auth_issue(store *s, const char *id,
+                                 const uint8_t enrollment[STORE_ENROLLMENT_ID_LEN],
+                                 int64_t *auths_before, char **state_json, char *why, size_t whylen)
+{
+	const size_t elen = STORE_ENROLLMENT_ID_LEN;
+	PGresult *res = NULL;
+	int64_t before = 0, same = 0;
+	char *state = NULL;
+	int r;
+
+	if (!s)
+		return sto_bad_arg("no store", why, whylen);
+	r = sto_counter_auth_ok(id, enrollment, auths_before, state_json, why, whylen);
+	if (r != TPA_OK)
+		return r;
+	r = tx_begin(s, why, whylen);
+	if (r != TPA_OK)
+		return r;
+	r = first_row(s, &res, why, whylen, ST_COUNTER_ISSUE, "TBI", id, (const void *)enrollment,
+	              elen, (int64_t)STORE_COUNTER_AUTHS_MAX);
+	if (r == TPA_OK) {
+		if (!col_int(res, 0, 0, &before) || before < 0) {
+			r = corrupt(res, "a machine's count of counter authorizations", why,
+			            whylen);
+		} else {
+			r = col_dup(res, 0, 1, &state);
+			if (r == TPA_E_NOMEM)
+				r = nomem(res, why, whylen);
+			else if (r != TPA_OK)
+				r = corrupt(res, "a machine's state", why, whylen);
+			else
+				PQclear(res);
+		}
+	}
+	if (r == TPA_E_NOT_FOUND) {
+		/* in the same transaction: only why it changed no row */
+		r = first_row(s, &res, why, whylen, ST_COUNTER_WHY, "TB", id,
+		              (const void *)enrollment, elen);
+		if (r == TPA_E_NOT_FOUND)
+			sto_setwhy(why, whylen, "no machine %s", id);
+		if (r == TPA_OK) {
+			if (!col_int(res, 0, 0, &same)) {
+				r = corrupt(res, "a machine's enrollment id", why, whylen);
+			} else {
+				PQclear(res);
+				if (same) {
+					sto_setwhy(
+					        why, whylen,
+					        "machine %s has %lld counter authorizations, the "
+					        "most there may be",
+					        id, (long long)STORE_COUNTER_AUTHS_MAX);
+					r = TPA_E_LIMIT;
+				} else {
+					sto_setwhy(
+					        why, whylen,
+					        "machine %s was deleted and enrolled again since "
+					        "it was read",
+					        id);
+					r = TPA_E_NOT_FOUND;
+				}
+			}
+		}
+	}
+	r = tx_end(s, r, why, whylen);
+	if (r != TPA_OK) {
+		free(state);
+		return r;
+	}
+	*auths_before = before;
+	*state_json = state;
+	return TPA_OK;
+}
+
+static int pg_counter_key(store *s, char **pem, char *why, size_t whylen)
+{
+	PGresult *res = NULL;
+	char *p = NULL;
+	int r;
+
+	if (!s || !pem)
+		return sto_bad_arg("no store or output", why, whylen);
+	r = first_row(s, &res, why, whylen, ST_COUNTER_KEY_GET, "");
+	if (r == TPA_E_NOT_FOUND) {
+		sto_setwhy(why, whylen, "the store holds no counter-authorization key");
+		return TPA_E_MISMATCH;
+	}
+	if (r != TPA_OK)
+		return r;
+	r = col_dup(res, 0, 0, &p);
+	if (r == TPA_OK && (!p || !*p))
+		r = TPA_E_IO;
+	/* libpq's copy of the key, before it is freed */
+	explicit_bzero(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+	if (r != TPA_OK) {
+		sto_pem_free(p);
+		return r == TPA_E_NOMEM
+		               ? nomem(res, why, whylen)
+		               : corrupt(res, "the counter-authorization key", why, whylen);
+	}
+	PQclear(res);
+	*pem = p;
+	return TPA_OK;
+}
+
 /* ---- attestations ---- */
 
 /* A serialization failure or a deadlock the server broke: the item lost a
@@ -1471,6 +1630,7 @@ static int attest_one(store *s, const store_attestation *a, int64_t *seq, char *
 {
 	const void *e = a->enrollment;
 	const size_t elen = STORE_ENROLLMENT_ID_LEN;
+	const int64_t reset = a->reset_counter_auths != 0;
 	PGresult *res = NULL;
 	int64_t cur = 0, n = 0, changed = 0;
 	int r;
@@ -1527,9 +1687,9 @@ static int attest_one(store *s, const store_attestation *a, int64_t *seq, char *
 		/* the last verdict and the next state in one row update (the
 		 * state conditional on the generation, as below) */
 		if (r == TPA_OK && a->next_state_json) {
-			r = run(s, &changed, why, whylen, ST_MACHINE_SET_LAST_STATE, "TTTIITIB",
+			r = run(s, &changed, why, whylen, ST_MACHINE_SET_LAST_STATE, "TTTIITIBI",
 			        a->machine_id, a->verdict, a->error, a->now, n, a->next_state_json,
-			        a->expect_gen, e, elen);
+			        a->expect_gen, e, elen, reset);
 			if (r == TPA_OK && changed != 1) {
 				sto_setwhy(why, whylen,
 				           "the state of machine %s moved past generation %lld "
@@ -1538,9 +1698,9 @@ static int attest_one(store *s, const store_attestation *a, int64_t *seq, char *
 				r = TPA_E_MISMATCH;
 			}
 		} else if (r == TPA_OK) {
-			r = run(s, &changed, why, whylen, ST_MACHINE_SET_LAST, "TTTIIIB",
+			r = run(s, &changed, why, whylen, ST_MACHINE_SET_LAST, "TTTIIIBI",
 			        a->machine_id, a->verdict, a->error, a->now, n, a->expect_gen, e,
-			        elen);
+			        elen, reset);
 			if (r == TPA_OK && changed != 1) {
 				sto_setwhy(why, whylen,
 				           "machine %s moved past generation %lld meanwhile",
@@ -1553,8 +1713,8 @@ static int attest_one(store *s, const store_attestation *a, int64_t *seq, char *
 	 * racing attestations, the second waits for the first's row lock,
 	 * then finds the generation moved */
 	if (r == TPA_OK && a->next_state_json && !a->record) {
-		r = run(s, &changed, why, whylen, ST_MACHINE_SET_STATE, "TTIB", a->machine_id,
-		        a->next_state_json, a->expect_gen, e, elen);
+		r = run(s, &changed, why, whylen, ST_MACHINE_SET_STATE, "TTIBI", a->machine_id,
+		        a->next_state_json, a->expect_gen, e, elen, reset);
 		if (r == TPA_OK && changed != 1) {
 			sto_setwhy(why, whylen,
 			           "the state of machine %s moved past generation %lld meanwhile",
@@ -1842,6 +2002,8 @@ const struct store_ops store_postgres_ops = {
         .machine_add = pg_machine_add,
         .nonce_key = pg_nonce_key,
         .nonce_used = pg_nonce_used,
+        .counter_auth_issue = pg_counter_auth_issue,
+        .counter_key = pg_counter_key,
         .attest_commit_many = pg_attest_commit_many,
         .history = pg_history,
         .policy_put = pg_policy_put,

@@ -37,6 +37,7 @@
  * never edited once released; changes are new steps.
  */
 static int put_nonce_key(store *s, char *why, size_t whylen);
+static int put_counter_key(store *s, char *why, size_t whylen);
 
 static const struct migration {
 	const char *sql;
@@ -148,11 +149,22 @@ static const struct migration {
          "DROP TABLE machines;"
          "ALTER TABLE machines2 RENAME TO machines;",
          put_nonce_key},
+        /* 2 -> 3: the verifier authorizes each increment of a machine's
+         * TPM counter (<tpmattest/counterauth.h>) and counts those it
+         * issued since the last accepted state; its signing key is the
+         * store's, like the nonce key, so every server on the file signs
+         * with the same one.  The PEM is made in C and bound. */
+        {"ALTER TABLE machines ADD COLUMN counter_auths INTEGER NOT NULL DEFAULT 0;"
+         "CREATE TABLE counter_key ("
+         " one INTEGER PRIMARY KEY CHECK (one = 1),"
+         " pem TEXT NOT NULL"
+         ") STRICT;",
+         put_counter_key},
 };
 
 #define MACHINE_COLS_AROUND(record)                                                        \
 	"id, name, enrolled_at, " record ", policy, state_json, state_gen, last_verdict, " \
-	"last_error, last_at, last_seq, eventlog_sha256, enrollment"
+	"last_error, last_at, last_seq, eventlog_sha256, enrollment, counter_auths"
 #define MACHINE_COLS MACHINE_COLS_AROUND("record_json")
 
 enum stmt_id {
@@ -196,6 +208,10 @@ enum stmt_id {
 	ST_NONCE_EXPIRE,
 	ST_NONCE_USED,
 	ST_NONCE_CONSUME,
+	ST_COUNTER_ISSUE,
+	ST_COUNTER_WHY,
+	ST_COUNTER_KEY_PUT,
+	ST_COUNTER_KEY_GET,
 	ST_VERDICT_INSERT,
 	ST_HISTORY,
 	ST_STATS,
@@ -229,15 +245,20 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_MACHINE_SET_POLICY] =
                 "UPDATE machines SET policy = ?2, state_gen = state_gen + 1 WHERE id = ?1",
         /* the updates of an attestation, each conditional on the
-         * enrollment and generation it was verified against */
+         * enrollment and generation it was verified against; the last
+         * parameter (reset_counter_auths) zeroes the count in the same row
+         * update, so only when the update takes effect */
         [ST_MACHINE_SET_LAST] = "UPDATE machines SET last_verdict = ?2, last_error = ?3,"
-                                " last_at = ?4, last_seq = ?5"
+                                " last_at = ?4, last_seq = ?5,"
+                                " counter_auths = CASE WHEN ?8 THEN 0 ELSE counter_auths END"
                                 " WHERE id = ?1 AND state_gen = ?6 AND enrollment = ?7",
-        [ST_MACHINE_SET_STATE] = "UPDATE machines SET state_json = ?2, state_gen = state_gen + 1"
+        [ST_MACHINE_SET_STATE] = "UPDATE machines SET state_json = ?2, state_gen = state_gen + 1,"
+                                 " counter_auths = CASE WHEN ?5 THEN 0 ELSE counter_auths END"
                                  " WHERE id = ?1 AND state_gen = ?3 AND enrollment = ?4",
         [ST_MACHINE_SET_LAST_STATE] =
                 "UPDATE machines SET last_verdict = ?2, last_error = ?3, last_at = ?4,"
-                " last_seq = ?5, state_json = ?6, state_gen = state_gen + 1"
+                " last_seq = ?5, state_json = ?6, state_gen = state_gen + 1,"
+                " counter_auths = CASE WHEN ?9 THEN 0 ELSE counter_auths END"
                 " WHERE id = ?1 AND state_gen = ?7 AND enrollment = ?8",
         [ST_MACHINE_SET_EVENTLOG] = "UPDATE machines SET eventlog_sha256 = ?2 WHERE id = ?1",
         [ST_EVENTLOG_PUT] = "INSERT INTO eventlogs (machine_id, data) VALUES (?1, ?2)"
@@ -273,6 +294,16 @@ static const char *const stmt_sql[ST_COUNT] = {
         /* a nonce there already changes no row */
         [ST_NONCE_CONSUME] = "INSERT INTO consumed_nonces (nonce, machine_id, expires)"
                              " VALUES (?1, ?2, ?3) ON CONFLICT (nonce) DO NOTHING",
+        /* one statement: the count and the state it returns are the ones
+         * this very update saw (RETURNING gives the row as updated) */
+        [ST_COUNTER_ISSUE] = "UPDATE machines SET counter_auths = counter_auths + 1"
+                             " WHERE id = ?1 AND enrollment = ?2 AND counter_auths < ?3"
+                             " RETURNING counter_auths - 1, state_json",
+        /* why ST_COUNTER_ISSUE changed no row: no row here, the machine is
+         * gone; 0, enrolled again; 1, the count is at its bound */
+        [ST_COUNTER_WHY] = "SELECT enrollment = ?2 FROM machines WHERE id = ?1",
+        [ST_COUNTER_KEY_PUT] = "INSERT INTO counter_key (one, pem) VALUES (1, ?1)",
+        [ST_COUNTER_KEY_GET] = "SELECT pem FROM counter_key WHERE one = 1",
         [ST_VERDICT_INSERT] = "INSERT INTO verdicts (machine_id, at, verdict, error, result_json)"
                               " VALUES (?1, ?2, ?3, ?4, ?5)",
         [ST_HISTORY] = "SELECT seq, at, verdict, error, result_json FROM verdicts"
@@ -514,6 +545,7 @@ static int row_machine(store *s, sqlite3_stmt *st, store_machine *m, int with_re
 	if (!h || sqlite3_column_bytes(st, 12) != STORE_ENROLLMENT_ID_LEN)
 		return corrupt(s, st, "a machine's enrollment id", why, whylen);
 	memcpy(m->enrollment, h, STORE_ENROLLMENT_ID_LEN);
+	m->counter_auths = sqlite3_column_int64(st, 13);
 	r = col_dup(st, 3, &m->record_json);
 	if (r == TPA_OK)
 		r = col_dup(st, 5, &m->state_json);
@@ -553,6 +585,22 @@ static int put_nonce_key(store *s, char *why, size_t whylen)
 	 * before key goes out of scope */
 	r = run(s, q(s, ST_KEY_PUT, "B", (const void *)key, sizeof(key)), why, whylen);
 	explicit_bzero(key, sizeof(key));
+	return r;
+}
+
+/* The counter-authorization key, made once, in the migration to version
+ * 3 (<tpmattest/counterauth.h>), and bound. */
+static int put_counter_key(store *s, char *why, size_t whylen)
+{
+	char *pem = NULL;
+	int r = sto_counter_key_make(&pem, why, whylen);
+
+	if (r != TPA_OK)
+		return r;
+	/* SQLITE_STATIC: run() resets the statement and clears its bindings
+	 * before pem is wiped */
+	r = run(s, q(s, ST_COUNTER_KEY_PUT, "T", pem), why, whylen);
+	sto_pem_free(pem);
 	return r;
 }
 
@@ -1159,6 +1207,113 @@ static int sq_nonce_used(store *s, const uint8_t nonce[STORE_NONCE_LEN], char *w
 	return r;
 }
 
+/* ---- counter authorizations ---- */
+
+static int sq_counter_auth_issue(store *s, const char *id,
+                                 const uint8_t enrollment[STORE_ENROLLMENT_ID_LEN],
+                                 int64_t *auths_before, char **state_json, char *why, size_t whylen)
+{
+	const size_t elen = STORE_ENROLLMENT_ID_LEN;
+	sqlite3_stmt *st;
+	int64_t before = 0, same = 0;
+	char *state = NULL;
+	int r;
+
+	if (!s)
+		return sto_bad_arg("no store", why, whylen);
+	r = sto_counter_auth_ok(id, enrollment, auths_before, state_json, why, whylen);
+	if (r != TPA_OK)
+		return r;
+	r = tx_begin(s, why, whylen);
+	if (r != TPA_OK)
+		return r;
+	st = q(s, ST_COUNTER_ISSUE, "TBI", id, (const void *)enrollment, elen,
+	       (int64_t)STORE_COUNTER_AUTHS_MAX);
+	r = first_row(s, st, why, whylen);
+	if (r == TPA_OK) {
+		before = sqlite3_column_int64(st, 0);
+		r = col_dup(st, 1, &state);
+		if (r == TPA_E_NOMEM)
+			r = nomem(s, st, why, whylen);
+		else if (r != TPA_OK)
+			r = corrupt(s, st, "a machine's state", why, whylen);
+		else if (before < 0)
+			r = corrupt(s, st, "a machine's count of counter authorizations", why,
+			            whylen);
+	}
+	/* RETURNING: the update completes when the statement is stepped to its
+	 * end, before the commit */
+	if (r == TPA_OK)
+		r = run(s, st, why, whylen);
+	if (r == TPA_E_NOT_FOUND) {
+		/* in the same transaction: only why it changed no row */
+		st = q(s, ST_COUNTER_WHY, "TB", id, (const void *)enrollment, elen);
+		r = first_row(s, st, why, whylen);
+		if (r == TPA_E_NOT_FOUND)
+			sto_setwhy(why, whylen, "no machine %s", id);
+		if (r == TPA_OK) {
+			same = sqlite3_column_int64(st, 0);
+			release(st);
+			if (same) {
+				sto_setwhy(why, whylen,
+				           "machine %s has %lld counter authorizations, the most "
+				           "there may be",
+				           id, (long long)STORE_COUNTER_AUTHS_MAX);
+				r = TPA_E_LIMIT;
+			} else {
+				sto_setwhy(why, whylen,
+				           "machine %s was deleted and enrolled again since it was "
+				           "read",
+				           id);
+				r = TPA_E_NOT_FOUND;
+			}
+		}
+	}
+	r = tx_end(s, r, why, whylen);
+	if (r != TPA_OK) {
+		free(state);
+		return r;
+	}
+	*auths_before = before;
+	*state_json = state;
+	return TPA_OK;
+}
+
+static int sq_counter_key(store *s, char **pem, char *why, size_t whylen)
+{
+	sqlite3_stmt *st;
+	const unsigned char *t;
+	char *p;
+	int n, r;
+
+	if (!s || !pem)
+		return sto_bad_arg("no store or output", why, whylen);
+	st = q(s, ST_COUNTER_KEY_GET, "");
+	r = first_row(s, st, why, whylen);
+	if (r == TPA_E_NOT_FOUND) {
+		sto_setwhy(why, whylen, "the store holds no counter-authorization key");
+		return TPA_E_MISMATCH;
+	}
+	if (r != TPA_OK)
+		return r;
+	t = sqlite3_column_text(st, 0);
+	n = sqlite3_column_bytes(st, 0);
+	if (!t)
+		return nomem(s, st, why, whylen);
+	/* STRICT TEXT NOT NULL: a string, maybe with a NUL put there from
+	 * outside; not a PEM then (and never quoted: it is secret) */
+	if (n < 1 || memchr(t, '\0', (size_t)n))
+		return corrupt(s, st, "the counter-authorization key", why, whylen);
+	p = malloc((size_t)n + 1);
+	if (!p)
+		return nomem(s, st, why, whylen);
+	memcpy(p, t, (size_t)n);
+	p[n] = '\0';
+	release(st);
+	*pem = p;
+	return TPA_OK;
+}
+
 /* ---- attestations ---- */
 
 /* One attestation inside the caller's transaction (and savepoint): TPA_OK
@@ -1168,6 +1323,7 @@ static int attest_one(store *s, const store_attestation *a, int64_t *seq, char *
 {
 	const void *e = a->enrollment;
 	const size_t elen = STORE_ENROLLMENT_ID_LEN;
+	const int64_t reset = a->reset_counter_auths != 0;
 	int64_t cur = 0, n = 0;
 	int r;
 	/* For the reason only: the updates below are conditional themselves. */
@@ -1219,9 +1375,9 @@ static int attest_one(store *s, const store_attestation *a, int64_t *seq, char *
 		 * state conditional on the generation, as below) */
 		if (r == TPA_OK && a->next_state_json) {
 			r = run(s,
-			        q(s, ST_MACHINE_SET_LAST_STATE, "TTTIITIB", a->machine_id,
+			        q(s, ST_MACHINE_SET_LAST_STATE, "TTTIITIBI", a->machine_id,
 			          a->verdict, a->error, a->now, n, a->next_state_json,
-			          a->expect_gen, e, elen),
+			          a->expect_gen, e, elen, reset),
 			        why, whylen);
 			if (r == TPA_OK && sqlite3_changes(SQ(s)->db) != 1) {
 				sto_setwhy(why, whylen,
@@ -1232,8 +1388,8 @@ static int attest_one(store *s, const store_attestation *a, int64_t *seq, char *
 			}
 		} else if (r == TPA_OK) {
 			r = run(s,
-			        q(s, ST_MACHINE_SET_LAST, "TTTIIIB", a->machine_id, a->verdict,
-			          a->error, a->now, n, a->expect_gen, e, elen),
+			        q(s, ST_MACHINE_SET_LAST, "TTTIIIBI", a->machine_id, a->verdict,
+			          a->error, a->now, n, a->expect_gen, e, elen, reset),
 			        why, whylen);
 			if (r == TPA_OK && sqlite3_changes(SQ(s)->db) != 1) {
 				sto_setwhy(why, whylen,
@@ -1247,8 +1403,8 @@ static int attest_one(store *s, const store_attestation *a, int64_t *seq, char *
 	 * racing attestations, the second finds it moved */
 	if (r == TPA_OK && a->next_state_json && !a->record) {
 		r = run(s,
-		        q(s, ST_MACHINE_SET_STATE, "TTIB", a->machine_id, a->next_state_json,
-		          a->expect_gen, e, elen),
+		        q(s, ST_MACHINE_SET_STATE, "TTIBI", a->machine_id, a->next_state_json,
+		          a->expect_gen, e, elen, reset),
 		        why, whylen);
 		if (r == TPA_OK && sqlite3_changes(SQ(s)->db) != 1) {
 			sto_setwhy(why, whylen,
@@ -1525,6 +1681,8 @@ const struct store_ops store_sqlite_ops = {
         .machine_add = sq_machine_add,
         .nonce_key = sq_nonce_key,
         .nonce_used = sq_nonce_used,
+        .counter_auth_issue = sq_counter_auth_issue,
+        .counter_key = sq_counter_key,
         .attest_commit_many = sq_attest_commit_many,
         .history = sq_history,
         .policy_put = sq_policy_put,

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <tpmattest/counterauth.h>
 #include <tpmattest/tpmattest.h>
 
 #include "store.h"
@@ -90,7 +91,50 @@ int sto_attestation_ok(const store_attestation *a, char *why, size_t whylen)
 		return sto_bad_arg("a verdict, error and result to record", why, whylen);
 	if (a->eventlog && !a->eventlog_sha256)
 		return sto_bad_arg("an event log without its SHA-256", why, whylen);
+	/* the reset rides on the conditional update of the state or verdict:
+	 * without one it would take effect with no condition at all */
+	if (a->reset_counter_auths && !a->next_state_json && !a->record)
+		return sto_bad_arg("a reset of the counter authorizations with no state or verdict "
+		                   "to write",
+		                   why, whylen);
 	return TPA_OK;
+}
+
+int sto_counter_auth_ok(const char *id, const uint8_t *enrollment, const int64_t *auths_before,
+                        char *const *state_json, char *why, size_t whylen)
+{
+	if (!enrollment || !auths_before || !state_json)
+		return sto_bad_arg("no enrollment or output", why, whylen);
+	if (!sto_id_ok(id))
+		return sto_bad_arg("a machine id is 64 lowercase hex digits", why, whylen);
+	return TPA_OK;
+}
+
+int sto_counter_key_make(char **pem, char *why, size_t whylen)
+{
+	tpa_counter_key *k = NULL;
+	char *p = NULL;
+	int r;
+
+	r = tpa_counter_key_generate(&k);
+	if (r == TPA_OK)
+		r = tpa_counter_key_to_pem(k, &p);
+	tpa_counter_key_free(&k);
+	if (r != TPA_OK) {
+		sto_setwhy(why, whylen, "no counter-authorization key could be made: %s",
+		           tpa_strerror(r));
+		return r == TPA_E_NOMEM ? TPA_E_NOMEM : TPA_E_CRYPTO;
+	}
+	*pem = p;
+	return TPA_OK;
+}
+
+void sto_pem_free(char *pem)
+{
+	if (!pem)
+		return;
+	explicit_bzero(pem, strlen(pem));
+	free(pem);
 }
 
 void store_machine_clear(store_machine *m)
@@ -268,6 +312,22 @@ int store_nonce_used(store *s, const uint8_t nonce[STORE_NONCE_LEN], char *why, 
 	if (!s)
 		return sto_bad_arg("no store", why, whylen);
 	return s->ops->nonce_used(s, nonce, why, whylen);
+}
+
+int store_counter_auth_issue(store *s, const char *id,
+                             const uint8_t enrollment[STORE_ENROLLMENT_ID_LEN],
+                             int64_t *auths_before, char **state_json, char *why, size_t whylen)
+{
+	if (!s)
+		return sto_bad_arg("no store", why, whylen);
+	return s->ops->counter_auth_issue(s, id, enrollment, auths_before, state_json, why, whylen);
+}
+
+int store_counter_key(store *s, char **pem, char *why, size_t whylen)
+{
+	if (!s)
+		return sto_bad_arg("no store", why, whylen);
+	return s->ops->counter_key(s, pem, why, whylen);
 }
 
 int store_attest_commit_many(store *s, const store_attestation *a, size_t n, int *res, int64_t *seq,

@@ -3,7 +3,8 @@
  * The server's store: one interface, backends behind it (SQLite now, the
  * embedded default; PostgreSQL later).  Everything the server must not
  * forget lives here: machines and their last state, pending enrollments,
- * the key nonces are made with and the nonces consumed, policies, the
+ * the key nonces are made with and the nonces consumed, the key counter
+ * increments are authorized with and how many were, policies, the
  * append-only verdict history.
  *
  * Rules every backend keeps:
@@ -46,7 +47,7 @@
 #define STORE_ERROR_MAX 64   /* tpa_strerror name of the verdict */
 #define STORE_NONCE_KEY_LEN 32
 #define STORE_ENROLLMENT_ID_LEN 16
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 /* Pending enrollments: per EK (the oldest dropped beyond) and overall
  * (TPA_E_LIMIT beyond). */
 #define STORE_PENDING_PER_MACHINE 4
@@ -79,6 +80,10 @@ typedef struct store_machine {
 	/* SHA-256 of the event log held for the machine (has_eventlog) */
 	int has_eventlog;
 	uint8_t eventlog_sha256[32];
+	/* the verifier's authorizations of a counter increment issued to this
+	 * enrollment since its last accepted state was stored with
+	 * reset_counter_auths (store_counter_auth_issue); 0 at enrollment */
+	int64_t counter_auths;
 } store_machine;
 
 void store_machine_clear(store_machine *m);
@@ -132,6 +137,12 @@ typedef struct store_attestation {
 	const uint8_t *eventlog;
 	size_t eventlog_len;
 	const uint8_t *eventlog_sha256; /* 32 bytes, with eventlog */
+	/* the machine's counter_auths back to 0, in the same conditional
+	 * update that writes the state or the verdict (so only when this
+	 * attestation takes effect): set when a new state is stored after a
+	 * pass.  With neither next_state_json nor record there is no such
+	 * update: TPA_E_INVALID_ARG. */
+	int reset_counter_auths;
 } store_attestation;
 
 /* Counts for /metrics and /healthz. */
@@ -212,6 +223,31 @@ int store_nonce_key(store *s, uint8_t key[STORE_NONCE_KEY_LEN], char *why, size_
  * and dropped: its caller refuses expired nonces first); TPA_E_MISMATCH
  * when it has. */
 int store_nonce_used(store *s, const uint8_t nonce[STORE_NONCE_LEN], char *why, size_t whylen);
+
+/* ---- counter authorizations (<tpmattest/counterauth.h>) ---- */
+
+/* The most authorizations counted for one machine: beyond, TPA_E_LIMIT. */
+#define STORE_COUNTER_AUTHS_MAX (INT64_MAX - 1)
+
+/* One more verifier authorization of a counter increment, issued to this
+ * enrollment of the machine: counter_auths + 1 in one statement (a
+ * conditional UPDATE on id and enrollment, never read-then-write), durable
+ * when it returns.  *auths_before gets the count before this one, and
+ * *state_json (malloc'd; NULL before the first accepted state) the
+ * machine's last accepted state, both as that same statement saw them, so
+ * the caller's authorization bounds agree with the count.  TPA_E_NOT_FOUND
+ * when the machine is gone or enrolled again since (another enrollment id).
+ * TPA_E_LIMIT when the count would pass STORE_COUNTER_AUTHS_MAX (nothing
+ * written).  Does not move state_gen. */
+int store_counter_auth_issue(store *s, const char *id,
+                             const uint8_t enrollment[STORE_ENROLLMENT_ID_LEN],
+                             int64_t *auths_before, char **state_json, char *why, size_t whylen);
+/* The verifier's counter-authorization key, a PEM private key (malloc'd,
+ * NUL-terminated; the caller cleanses and frees it), the same for every
+ * handle and server on the store: made (tpa_counter_key_generate) when the
+ * schema is created or migrated to version 3.  TPA_E_IO when unreadable,
+ * TPA_E_MISMATCH when absent. */
+int store_counter_key(store *s, char **pem, char *why, size_t whylen);
 
 /* ---- attestations ---- */
 

@@ -41,6 +41,11 @@ struct store_ops {
 	                   const char *record_json, char *why, size_t whylen);
 	int (*nonce_key)(store *s, uint8_t key[STORE_NONCE_KEY_LEN], char *why, size_t whylen);
 	int (*nonce_used)(store *s, const uint8_t nonce[STORE_NONCE_LEN], char *why, size_t whylen);
+	int (*counter_auth_issue)(store *s, const char *id,
+	                          const uint8_t enrollment[STORE_ENROLLMENT_ID_LEN],
+	                          int64_t *auths_before, char **state_json, char *why,
+	                          size_t whylen);
+	int (*counter_key)(store *s, char **pem, char *why, size_t whylen);
 	int (*attest_commit_many)(store *s, const store_attestation *a, size_t n, int *res,
 	                          int64_t *seq, char *why, size_t whylen);
 	int (*history)(store *s, const char *id, int64_t before, size_t limit, store_verdict *out,
@@ -87,5 +92,14 @@ int sto_policy_name_ok(const char *p);
 int sto_fits(const char *str, size_t size);
 /* What store_attest_commit refuses before it touches the store. */
 int sto_attestation_ok(const store_attestation *a, char *why, size_t whylen);
+/* What store_counter_auth_issue refuses before it touches the store. */
+int sto_counter_auth_ok(const char *id, const uint8_t *enrollment, const int64_t *auths_before,
+                        char *const *state_json, char *why, size_t whylen);
+/* A key made for a new schema version 3: tpa_counter_key_generate as PEM
+ * (*pem malloc'd, the caller cleanses and frees it), or TPA_E_CRYPTO /
+ * TPA_E_NOMEM with why. */
+int sto_counter_key_make(char **pem, char *why, size_t whylen);
+/* Wipes and frees a PEM key (NULL: nothing). */
+void sto_pem_free(char *pem);
 
 #endif

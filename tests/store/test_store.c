@@ -31,10 +31,11 @@
 #include <libpq-fe.h>
 #endif
 
+#include <tpmattest/counterauth.h>
 #include <tpmattest/tpmattest.h>
 
 #include "store.h"
-#include "store_impl.h" /* STORE_NONCE_GRACE */
+#include "store_impl.h" /* STORE_NONCE_GRACE, sto_pem_free */
 
 #define G STORE_NONCE_GRACE
 
@@ -457,12 +458,12 @@ static void test_newer_schema_refused(void **state)
 	assert_int_equal(raw_sql(f->path, pg_url ? "CREATE TABLE schema_version ("
 	                                           " one BOOLEAN PRIMARY KEY DEFAULT TRUE"
 	                                           " CHECK (one), version BIGINT NOT NULL);"
-	                                           " INSERT INTO schema_version VALUES (TRUE, 3)"
-	                                         : "CREATE TABLE t (x); PRAGMA user_version = 3;"),
+	                                           " INSERT INTO schema_version VALUES (TRUE, 4)"
+	                                         : "CREATE TABLE t (x); PRAGMA user_version = 4;"),
 	                 RAW_OK);
 	assert_int_equal(store_open(f->path, &s, why, sizeof(why)), TPA_E_UNSUPPORTED);
 	assert_ptr_equal(s, (store *)(uintptr_t)1);
-	assert_non_null(strstr(why, "schema version 3"));
+	assert_non_null(strstr(why, "schema version 4"));
 }
 
 static void test_migrate_empty_file(void **state)
@@ -479,11 +480,12 @@ static void test_migrate_empty_file(void **state)
 	}
 	f->s = open_ok(f->path);
 	assert_int_equal(store_schema_version(f->s, &ver), TPA_OK);
-	assert_int_equal(ver, 2);
+	assert_int_equal(ver, 3);
 	add_ok(f->s, mid('1'), NULL);
 	reopen(f);
 	assert_int_equal(store_schema_version(f->s, &ver), TPA_OK);
-	assert_int_equal(ver, 2);
+	assert_int_equal(ver, 3);
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM counter_key"), 1);
 }
 
 static void test_not_a_database(void **state)
@@ -1114,6 +1116,23 @@ static int nonce_key(store *s, uint8_t key[STORE_NONCE_KEY_LEN])
 	return r;
 }
 
+/* store_counter_key, which must succeed: the PEM (the caller frees it),
+ * checked to be a key tpa_counter_key_from_pem reads. */
+static char *counter_key(store *s)
+{
+	tpa_counter_key *k = NULL;
+	char why[256] = "", *pem = NULL;
+	int r = store_counter_key(s, &pem, why, sizeof(why));
+
+	if (r != TPA_OK)
+		fail_msg("store_counter_key: %d %s", r, why);
+	assert_non_null(pem);
+	assert_true(starts(pem, "-----BEGIN PRIVATE KEY-----\n"));
+	assert_int_equal(tpa_counter_key_from_pem(pem, strlen(pem), &k, why, sizeof(why)), TPA_OK);
+	tpa_counter_key_free(&k);
+	return pem;
+}
+
 /* One key per store: the same on every handle and after a reopen; another
  * store has another. */
 static void test_nonce_key(void **state)
@@ -1455,6 +1474,137 @@ static const char v1_schema[] =
         "CREATE TRIGGER verdicts_no_delete BEFORE DELETE ON verdicts"
         " BEGIN SELECT RAISE(ABORT, 'verdicts are append-only'); END;";
 
+/* The step from version 1 to 2 (migrations[1] as of f3f139a), as
+ * released: with v1_schema, the schema of version 2. */
+static const char v1_to_v2[] =
+        "DROP TABLE nonces;"
+        "CREATE TABLE consumed_nonces ("
+        " nonce BLOB PRIMARY KEY NOT NULL CHECK (length(nonce) = 32),"
+        " machine_id TEXT NOT NULL,"
+        " expires INTEGER NOT NULL"
+        ") STRICT, WITHOUT ROWID;"
+        "CREATE INDEX consumed_nonces_expires ON consumed_nonces (expires);"
+        "CREATE TABLE settings ("
+        " name TEXT PRIMARY KEY NOT NULL,"
+        " value BLOB NOT NULL"
+        ") STRICT;"
+        /* The machines table again, with each enrollment's own random
+         * id (nonces are bound to it: a machine deleted and enrolled
+         * again gets another, so the nonces issued before are void;
+         * uniqueness, not secrecy, so randomblob) and without the event
+         * log, which moves to a table of its own: SQLite rewrites a whole
+         * row on every update, and with a 45 KB log in it each
+         * attestation's state update wrote the log again. */
+        "CREATE TABLE machines2 ("
+        " id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 64),"
+        " name TEXT UNIQUE,"
+        " enrolled_at INTEGER NOT NULL,"
+        " enrollment BLOB NOT NULL CHECK (length(enrollment) = 16),"
+        " policy TEXT REFERENCES policies (name),"
+        " state_gen INTEGER NOT NULL DEFAULT 0,"
+        " last_verdict TEXT NOT NULL DEFAULT '',"
+        " last_error TEXT NOT NULL DEFAULT '',"
+        " last_at INTEGER NOT NULL DEFAULT 0,"
+        " last_seq INTEGER NOT NULL DEFAULT 0,"
+        " eventlog_sha256 BLOB CHECK (eventlog_sha256 IS NULL OR length(eventlog_sha256) = 32),"
+        " state_json TEXT,"
+        " record_json TEXT NOT NULL"
+        ") STRICT;"
+        "INSERT INTO machines2 (id, name, enrolled_at, enrollment, policy, state_gen,"
+        " last_verdict, last_error, last_at, last_seq, eventlog_sha256, state_json, record_json)"
+        " SELECT id, name, enrolled_at, randomblob(16), policy, state_gen, last_verdict,"
+        " last_error, last_at, last_seq, eventlog_sha256, state_json, record_json FROM machines;"
+        "CREATE TABLE eventlogs ("
+        " machine_id TEXT PRIMARY KEY NOT NULL REFERENCES machines2 (id) ON DELETE CASCADE,"
+        " data BLOB NOT NULL"
+        ") STRICT;"
+        "INSERT INTO eventlogs (machine_id, data)"
+        " SELECT id, eventlog FROM machines WHERE eventlog IS NOT NULL;"
+        "DROP TABLE machines;"
+        "ALTER TABLE machines2 RENAME TO machines;";
+
+/* PostgreSQL's schema of version 2 (migrations[0] as of f3f139a), as
+ * released. */
+static const char pg_v2_schema[] =
+        "CREATE TABLE schema_version ("
+        " one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),"
+        " version BIGINT NOT NULL"
+        ");"
+        "CREATE TABLE policies ("
+        " name TEXT COLLATE \"C\" PRIMARY KEY,"
+        " doc TEXT NOT NULL,"
+        " updated BIGINT NOT NULL"
+        ");"
+        /* each enrollment's own random id: nonces are bound to it, so a
+         * machine deleted and enrolled again voids the nonces issued
+         * before (uniqueness, not secrecy) */
+        "CREATE TABLE machines ("
+        " id TEXT COLLATE \"C\" CONSTRAINT machines_pkey PRIMARY KEY"
+        "  CHECK (length(id) = 64),"
+        " name BYTEA CONSTRAINT machines_name_key UNIQUE,"
+        " enrolled_at BIGINT NOT NULL,"
+        " enrollment BYTEA NOT NULL CHECK (length(enrollment) = 16),"
+        " policy TEXT COLLATE \"C\" REFERENCES policies (name),"
+        " state_gen BIGINT NOT NULL DEFAULT 0,"
+        " last_verdict TEXT NOT NULL DEFAULT '',"
+        " last_error TEXT NOT NULL DEFAULT '',"
+        " last_at BIGINT NOT NULL DEFAULT 0,"
+        " last_seq BIGINT NOT NULL DEFAULT 0,"
+        " eventlog_sha256 BYTEA"
+        "  CHECK (eventlog_sha256 IS NULL OR length(eventlog_sha256) = 32),"
+        " state_json TEXT,"
+        " record_json TEXT NOT NULL"
+        ");"
+        /* store_policy_put moves the machines a policy rules */
+        "CREATE INDEX machines_policy ON machines (policy);"
+        "CREATE TABLE eventlogs ("
+        " machine_id TEXT COLLATE \"C\" PRIMARY KEY"
+        "  REFERENCES machines (id) ON DELETE CASCADE,"
+        " data BYTEA NOT NULL"
+        ");"
+        /* ord orders a machine's challenges by issue (oldest first), as
+         * rowid does in SQLite */
+        "CREATE TABLE pending ("
+        " id BYTEA PRIMARY KEY CHECK (length(id) = 16),"
+        " ord BIGINT GENERATED ALWAYS AS IDENTITY,"
+        " machine_id TEXT COLLATE \"C\" NOT NULL,"
+        " name BYTEA,"
+        " expires BIGINT NOT NULL,"
+        " pending_json TEXT NOT NULL"
+        ");"
+        "CREATE INDEX pending_expires ON pending (expires);"
+        "CREATE INDEX pending_machine ON pending (machine_id, ord);"
+        /* no foreign key: a machine deleted and enrolled again (same
+         * EK, same id) must not get its consumed nonces back */
+        "CREATE TABLE consumed_nonces ("
+        " nonce BYTEA PRIMARY KEY CHECK (length(nonce) = 32),"
+        " machine_id TEXT COLLATE \"C\" NOT NULL,"
+        " expires BIGINT NOT NULL"
+        ");"
+        "CREATE INDEX consumed_nonces_expires ON consumed_nonces (expires);"
+        "CREATE TABLE settings ("
+        " name TEXT COLLATE \"C\" PRIMARY KEY,"
+        " value BYTEA NOT NULL"
+        ");"
+        /* no foreign key: the history outlives the machine */
+        "CREATE TABLE verdicts ("
+        " seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+        " machine_id TEXT COLLATE \"C\" NOT NULL,"
+        " at BIGINT NOT NULL,"
+        " verdict TEXT NOT NULL,"
+        " error TEXT NOT NULL,"
+        " result_json TEXT NOT NULL"
+        ");"
+        "CREATE INDEX verdicts_machine ON verdicts (machine_id, seq);"
+        "CREATE FUNCTION verdicts_append_only() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$BEGIN RAISE EXCEPTION 'verdicts are append-only'; END$$;"
+        "CREATE TRIGGER verdicts_no_update BEFORE UPDATE ON verdicts"
+        " FOR EACH ROW EXECUTE FUNCTION verdicts_append_only();"
+        "CREATE TRIGGER verdicts_no_delete BEFORE DELETE ON verdicts"
+        " FOR EACH ROW EXECUTE FUNCTION verdicts_append_only();"
+        "CREATE TRIGGER verdicts_no_truncate BEFORE TRUNCATE ON verdicts"
+        " FOR EACH STATEMENT EXECUTE FUNCTION verdicts_append_only();";
+
 /* A version 1 store with what a running server had in it upgrades keeping
  * all of it but the outstanding nonces, and gets a key. */
 #define SHA32 "abababababababababababababababababababababababababababababababab"
@@ -1496,9 +1646,10 @@ static void test_migrate_v1(void **state)
 
 	f->s = open_ok(f->path);
 	assert_int_equal(store_schema_version(f->s, &ver), TPA_OK);
-	assert_int_equal(ver, 2);
+	assert_int_equal(ver, 3);
 	assert_int_equal(store_machine_get(f->s, mid('a'), &m, NULL, 0), TPA_OK);
 	assert_string_equal(m.name, "alpha");
+	assert_int_equal(m.counter_auths, 0);
 	assert_string_equal(m.policy, "golden");
 	assert_string_equal(m.state_json, "{\"s\":1}");
 	assert_int_equal(m.state_gen, 3);
@@ -1539,6 +1690,8 @@ static void test_migrate_v1(void **state)
 	assert_string_equal(p.pending_json, "{\"secret\":1}");
 	store_pending_clear(&p);
 	nonce_key(f->s, key);
+	/* and on through 2 -> 3: the counter key */
+	sto_pem_free(counter_key(f->s));
 	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM sqlite_schema WHERE name"
 	                                    " IN ('nonces', 'nonces_machine', 'nonces_expires')"),
 	                 0);
@@ -1552,7 +1705,7 @@ static void test_migrate_v1(void **state)
 	assert_int_equal(raw_sql(f->path, "DELETE FROM verdicts"), RAW_REFUSED);
 	reopen(f);
 	assert_int_equal(store_schema_version(f->s, &ver), TPA_OK);
-	assert_int_equal(ver, 2);
+	assert_int_equal(ver, 3);
 }
 
 /* ---- group commit ---- */
@@ -1852,6 +2005,472 @@ static void test_batch_busy(void **state)
 	assert_int_equal(res[0], TPA_OK);
 	assert_int_equal(res[1], TPA_OK);
 	assert_int_equal(seq[1], 2);
+}
+
+/* ---- counter authorizations ---- */
+
+#define HEX16(b) b b b b b b b b b b b b b b b b
+#define ENR_V2 HEX16("11")
+#define NONCE_KEY_V2 HEX16("42") HEX16("42")
+
+/* A version 2 store as a v2 server left it: machine a (name alpha, policy
+ * golden, state {"s":1} at generation 3, enrollment 16 bytes of 0x11, one
+ * verdict) and the nonce key, 32 bytes of 0x42. */
+static void make_v2(const char *spec)
+{
+	char sql[16384];
+	int len;
+
+	if (pg_url) {
+		len = snprintf(
+		        sql, sizeof(sql),
+		        "%s"
+		        "INSERT INTO schema_version VALUES (TRUE, 2);"
+		        "INSERT INTO settings VALUES ('nonce_key', '\\x" NONCE_KEY_V2 "'::bytea);"
+		        "INSERT INTO policies VALUES ('golden', '{\"p\":1}', %lld);"
+		        "INSERT INTO machines (id, name, enrolled_at, enrollment, policy, "
+		        "state_gen,"
+		        " last_verdict, last_error, last_at, last_seq, state_json, record_json)"
+		        " VALUES ('%s', 'alpha'::bytea, %lld, '\\x" ENR_V2 "'::bytea, 'golden', 3,"
+		        " 'pass', '', %lld, 1, '{\"s\":1}', '{\"record\":1}');"
+		        "INSERT INTO verdicts (machine_id, at, verdict, error, result_json)"
+		        " VALUES ('%s', %lld, 'pass', '', '{\"v\":1}');",
+		        pg_v2_schema, (long long)NOW, mid('a'), (long long)NOW, (long long)NOW + 1,
+		        mid('a'), (long long)NOW + 1);
+	} else {
+		assert_int_equal(raw_sql(spec, "PRAGMA journal_mode = WAL"), RAW_OK);
+		len = snprintf(
+		        sql, sizeof(sql),
+		        "BEGIN; %s %s"
+		        "INSERT INTO settings VALUES ('nonce_key', x'" NONCE_KEY_V2 "');"
+		        "INSERT INTO policies VALUES ('golden', '{\"p\":1}', %lld);"
+		        "INSERT INTO machines (id, name, enrolled_at, enrollment, policy, "
+		        "state_gen,"
+		        " last_verdict, last_error, last_at, last_seq, state_json, record_json)"
+		        " VALUES ('%s', 'alpha', %lld, x'" ENR_V2 "', 'golden', 3,"
+		        " 'pass', '', %lld, 1, '{\"s\":1}', '{\"record\":1}');"
+		        "INSERT INTO verdicts (machine_id, at, verdict, error, result_json)"
+		        " VALUES ('%s', %lld, 'pass', '', '{\"v\":1}');"
+		        "PRAGMA user_version = 2; COMMIT;",
+		        v1_schema, v1_to_v2, (long long)NOW, mid('a'), (long long)NOW,
+		        (long long)NOW + 1, mid('a'), (long long)NOW + 1);
+	}
+	assert_true(len > 0 && (size_t)len < sizeof(sql));
+	assert_int_equal(raw_sql(spec, sql), RAW_OK);
+}
+
+/* store_counter_auth_issue, which must succeed: the count before it; the
+ * state it saw, when state is not NULL, must be that ("" for none). */
+static int64_t issue_ok(store *s, const char *id, const char *state)
+{
+	char why[256] = "", *seen = (char *)(uintptr_t)1;
+	int64_t before = -7;
+	int r = store_counter_auth_issue(s, id, enr(s, id), &before, &seen, why, sizeof(why));
+
+	if (r != TPA_OK)
+		fail_msg("store_counter_auth_issue: %d %s", r, why);
+	if (state && !*state)
+		assert_null(seen);
+	else if (state)
+		assert_string_equal(seen, state);
+	free(seen);
+	return before;
+}
+
+static int64_t auths_of(store *s, const char *id)
+{
+	store_machine m;
+	int64_t n;
+
+	assert_int_equal(store_machine_get_light(s, id, &m, NULL, 0), TPA_OK);
+	n = m.counter_auths;
+	store_machine_clear(&m);
+	return n;
+}
+
+/* The migration to version 3 keeps the machines as they were, counts no
+ * authorization yet, keeps the nonce key and makes the counter key. */
+static void test_migrate_v2(void **state)
+{
+	struct fx *f = *state;
+	static const uint8_t enr_v2[STORE_ENROLLMENT_ID_LEN] = {0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+	                                                        0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+	                                                        0x11, 0x11, 0x11, 0x11};
+	uint8_t key[STORE_NONCE_KEY_LEN], want[STORE_NONCE_KEY_LEN];
+	store_machine m, page[2];
+	char *pem, *pem2, *seen = NULL;
+	int64_t before = -7, seq = 0;
+	size_t n = 0;
+	int ver = 0;
+
+	make_v2(f->path);
+	f->s = open_ok(f->path);
+	assert_int_equal(store_schema_version(f->s, &ver), TPA_OK);
+	assert_int_equal(ver, 3);
+	assert_int_equal(store_machine_get(f->s, mid('a'), &m, NULL, 0), TPA_OK);
+	assert_string_equal(m.name, "alpha");
+	assert_string_equal(m.policy, "golden");
+	assert_string_equal(m.state_json, "{\"s\":1}");
+	assert_string_equal(m.record_json, "{\"record\":1}");
+	assert_int_equal(m.state_gen, 3);
+	assert_int_equal(m.last_seq, 1);
+	assert_memory_equal(m.enrollment, enr_v2, sizeof(enr_v2));
+	assert_int_equal(m.counter_auths, 0);
+	store_machine_clear(&m);
+	assert_int_equal(store_machine_list(f->s, "", 2, page, &n, NULL, 0), TPA_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(page[0].counter_auths, 0);
+	store_machine_clear(&page[0]);
+	assert_int_equal(history_n(f->s, mid('a')), 1);
+	/* the nonce key is the one it had: nonces issued before still verify */
+	memset(want, 0x42, sizeof(want));
+	nonce_key(f->s, key);
+	assert_memory_equal(key, want, sizeof(key));
+	pem = counter_key(f->s);
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM counter_key"), 1);
+
+	/* it works on: an authorization counted against the old enrollment,
+	 * with the state it had, and an attestation resets the count */
+	assert_int_equal(store_counter_auth_issue(f->s, mid('a'), enr_v2, &before, &seen, NULL, 0),
+	                 TPA_OK);
+	assert_int_equal(before, 0);
+	assert_string_equal(seen, "{\"s\":1}");
+	free(seen);
+	assert_int_equal(commit(f->s, mid('a'), 1, NOW + 2, "{\"s\":2}", 3, &seq, NULL, 0), TPA_OK);
+	assert_int_equal(seq, 2);
+	assert_int_equal(auths_of(f->s, mid('a')), 1);
+
+	reopen(f);
+	assert_int_equal(store_schema_version(f->s, &ver), TPA_OK);
+	assert_int_equal(ver, 3);
+	pem2 = counter_key(f->s);
+	assert_string_equal(pem, pem2);
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM counter_key"), 1);
+	sto_pem_free(pem);
+	sto_pem_free(pem2);
+}
+
+/* Each issue counts one up from 0 and returns the count and the state its
+ * own statement saw; the state's generation does not move. */
+static void test_counter_auth_issue(void **state)
+{
+	struct fx *f = *state;
+	uint8_t old[STORE_ENROLLMENT_ID_LEN];
+	char why[256] = "", want[128], *seen = (char *)(uintptr_t)1;
+	int64_t before = -7;
+	store_machine m, page[3];
+	size_t n = 0, i;
+
+	f->s = open_ok(f->path);
+	add_ok(f->s, mid('a'), NULL);
+	add_ok(f->s, mid('b'), NULL);
+	assert_int_equal(auths_of(f->s, mid('a')), 0);
+	assert_int_equal(issue_ok(f->s, mid('a'), ""), 0);
+	assert_int_equal(issue_ok(f->s, mid('a'), ""), 1);
+	assert_int_equal(commit(f->s, mid('a'), 1, NOW, "{\"s\":1}", 0, NULL, NULL, 0), TPA_OK);
+	/* a commit without reset_counter_auths leaves the count */
+	assert_int_equal(issue_ok(f->s, mid('a'), "{\"s\":1}"), 2);
+	assert_int_equal(store_machine_get(f->s, mid('a'), &m, NULL, 0), TPA_OK);
+	assert_int_equal(m.counter_auths, 3);
+	assert_int_equal(m.state_gen, 1);
+	store_machine_clear(&m);
+	assert_int_equal(store_machine_list(f->s, "", 3, page, &n, NULL, 0), TPA_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(page[0].counter_auths, 3);
+	assert_int_equal(page[1].counter_auths, 0);
+	for (i = 0; i < n; i++)
+		store_machine_clear(&page[i]);
+	/* the other machine counts on its own */
+	assert_int_equal(issue_ok(f->s, mid('b'), ""), 0);
+	assert_int_equal(auths_of(f->s, mid('b')), 1);
+	assert_int_equal(auths_of(f->s, mid('a')), 3);
+
+	/* no such machine, or another enrollment of it: TPA_E_NOT_FOUND,
+	 * nothing counted, outputs untouched */
+	assert_int_equal(store_counter_auth_issue(f->s, mid('c'), enr(f->s, mid('a')), &before,
+	                                          &seen, why, sizeof(why)),
+	                 TPA_E_NOT_FOUND);
+	snprintf(want, sizeof(want), "no machine %s", mid('c'));
+	assert_string_equal(why, want);
+	assert_int_equal(store_counter_auth_issue(f->s, mid('a'), enr(f->s, mid('b')), &before,
+	                                          &seen, why, sizeof(why)),
+	                 TPA_E_NOT_FOUND);
+	assert_non_null(strstr(why, "enrolled again"));
+	assert_int_equal(before, -7);
+	assert_ptr_equal(seen, (char *)(uintptr_t)1);
+	assert_int_equal(auths_of(f->s, mid('a')), 3);
+	assert_int_equal(auths_of(f->s, mid('b')), 1);
+	memcpy(old, enr(f->s, mid('a')), sizeof(old));
+	assert_int_equal(store_machine_delete(f->s, mid('a'), NULL, 0), TPA_OK);
+	assert_int_equal(store_counter_auth_issue(f->s, mid('a'), old, &before, &seen, NULL, 0),
+	                 TPA_E_NOT_FOUND);
+	add_ok(f->s, mid('a'), NULL);
+	assert_int_equal(
+	        store_counter_auth_issue(f->s, mid('a'), old, &before, &seen, why, sizeof(why)),
+	        TPA_E_NOT_FOUND);
+	assert_non_null(strstr(why, "enrolled again"));
+	/* the new enrollment counts from 0 */
+	assert_int_equal(auths_of(f->s, mid('a')), 0);
+	assert_int_equal(issue_ok(f->s, mid('a'), ""), 0);
+
+	/* arguments */
+	assert_int_equal(store_counter_auth_issue(NULL, mid('a'), old, &before, &seen, NULL, 0),
+	                 TPA_E_INVALID_ARG);
+	assert_int_equal(store_counter_auth_issue(f->s, "A", old, &before, &seen, NULL, 0),
+	                 TPA_E_INVALID_ARG);
+	assert_int_equal(store_counter_auth_issue(f->s, mid('a'), NULL, &before, &seen, NULL, 0),
+	                 TPA_E_INVALID_ARG);
+	assert_int_equal(store_counter_auth_issue(f->s, mid('a'), old, NULL, &seen, NULL, 0),
+	                 TPA_E_INVALID_ARG);
+	assert_int_equal(store_counter_auth_issue(f->s, mid('a'), old, &before, NULL, NULL, 0),
+	                 TPA_E_INVALID_ARG);
+	assert_int_equal(before, -7);
+
+	/* the count is on disk */
+	reopen(f);
+	assert_int_equal(auths_of(f->s, mid('a')), 1);
+	assert_int_equal(auths_of(f->s, mid('b')), 1);
+	assert_int_equal(issue_ok(f->s, mid('a'), ""), 1);
+
+	/* the bound: the count goes up to INT64_MAX - 1, no further */
+	assert_int_equal(
+	        raw_sql(f->path, "UPDATE machines SET counter_auths = 9223372036854775805"),
+	        RAW_OK);
+	assert_int_equal(issue_ok(f->s, mid('a'), ""), INT64_MAX - 2);
+	assert_int_equal(auths_of(f->s, mid('a')), INT64_MAX - 1);
+	assert_int_equal(store_counter_auth_issue(f->s, mid('a'), enr(f->s, mid('a')), &before,
+	                                          &seen, why, sizeof(why)),
+	                 TPA_E_LIMIT);
+	assert_non_null(strstr(why, "the most there may be"));
+	assert_int_equal(before, -7);
+	assert_ptr_equal(seen, (char *)(uintptr_t)1);
+	assert_int_equal(auths_of(f->s, mid('a')), INT64_MAX - 1);
+	assert_int_equal(store_machine_get_light(f->s, mid('a'), &m, NULL, 0), TPA_OK);
+	assert_int_equal(m.state_gen, 0);
+	store_machine_clear(&m);
+}
+
+/* reset_counter_auths zeroes the count when, and only when, the
+ * attestation takes effect. */
+static void test_counter_auth_reset(void **state)
+{
+	struct fx *f = *state;
+	uint8_t n[3][STORE_NONCE_LEN];
+	store_attestation a[3];
+	int res[3];
+	int64_t seq[3];
+	char why[256] = "";
+
+	f->s = open_ok(f->path);
+	add_ok(f->s, mid('a'), NULL);
+	add_ok(f->s, mid('b'), NULL);
+	assert_int_equal(issue_ok(f->s, mid('a'), ""), 0);
+	assert_int_equal(issue_ok(f->s, mid('a'), ""), 1);
+	assert_int_equal(issue_ok(f->s, mid('a'), ""), 2);
+
+	/* the generation moved: nothing written, the count stays */
+	a[0] = att(f->s, mid('a'), n[0], 1, NOW, "{\"s\":1}", 5);
+	a[0].reset_counter_auths = 1;
+	assert_int_equal(store_attest_commit(f->s, &a[0], NULL, NULL, 0), TPA_E_MISMATCH);
+	assert_int_equal(auths_of(f->s, mid('a')), 3);
+	/* taking effect: 0, in the update that stores the state */
+	a[0] = att(f->s, mid('a'), n[0], 1, NOW, "{\"s\":1}", 0);
+	a[0].reset_counter_auths = 1;
+	assert_int_equal(store_attest_commit(f->s, &a[0], NULL, NULL, 0), TPA_OK);
+	assert_int_equal(auths_of(f->s, mid('a')), 0);
+	assert_int_equal(issue_ok(f->s, mid('a'), "{\"s\":1}"), 0);
+	assert_int_equal(issue_ok(f->s, mid('a'), "{\"s\":1}"), 1);
+	/* the nonce consumed already: the count stays */
+	a[0] = att(f->s, mid('a'), n[0], 1, NOW, "{\"s\":2}", 1);
+	a[0].reset_counter_auths = 1;
+	assert_int_equal(store_attest_commit(f->s, &a[0], NULL, why, sizeof(why)), TPA_E_MISMATCH);
+	assert_non_null(strstr(why, "consumed already"));
+	assert_int_equal(auths_of(f->s, mid('a')), 2);
+	/* a state not recorded (the update of the state alone) resets too */
+	a[0] = att(f->s, mid('a'), n[0], 2, NOW, "{\"s\":2}", 1);
+	a[0].record = 0;
+	a[0].reset_counter_auths = 1;
+	assert_int_equal(store_attest_commit(f->s, &a[0], NULL, NULL, 0), TPA_OK);
+	assert_int_equal(auths_of(f->s, mid('a')), 0);
+	assert_int_equal(issue_ok(f->s, mid('a'), "{\"s\":2}"), 0);
+	/* and a verdict recorded without a state (the update of the last
+	 * verdict) */
+	a[0] = att(f->s, mid('a'), n[0], 3, NOW, NULL, 2);
+	a[0].reset_counter_auths = 1;
+	assert_int_equal(store_attest_commit(f->s, &a[0], NULL, NULL, 0), TPA_OK);
+	assert_int_equal(auths_of(f->s, mid('a')), 0);
+	/* with no update to ride on, refused before the store is touched */
+	assert_int_equal(issue_ok(f->s, mid('a'), "{\"s\":2}"), 0);
+	a[0] = att(f->s, mid('a'), n[0], 4, NOW, NULL, 2);
+	a[0].record = 0;
+	a[0].reset_counter_auths = 1;
+	assert_int_equal(store_attest_commit(f->s, &a[0], NULL, NULL, 0), TPA_E_INVALID_ARG);
+	assert_int_equal(used(f->s, 4), TPA_OK);
+	assert_int_equal(auths_of(f->s, mid('a')), 1);
+	/* without reset_counter_auths, a state stored leaves the count */
+	a[0] = att(f->s, mid('a'), n[0], 5, NOW, "{\"s\":3}", 2);
+	assert_int_equal(store_attest_commit(f->s, &a[0], NULL, NULL, 0), TPA_OK);
+	assert_int_equal(auths_of(f->s, mid('a')), 1);
+
+	/* in a batch: each item's reset goes with it */
+	assert_int_equal(issue_ok(f->s, mid('b'), ""), 0);
+	assert_int_equal(issue_ok(f->s, mid('b'), ""), 1);
+	a[0] = att(f->s, mid('a'), n[0], 6, NOW, "{\"s\":4}", 3);
+	a[0].reset_counter_auths = 1;
+	/* item 0's nonce again, for machine b: not taken, b keeps its count */
+	a[1] = att(f->s, mid('b'), n[1], 6, NOW, "{\"s\":1}", 0);
+	a[1].reset_counter_auths = 1;
+	/* b at a generation it never had: stale */
+	a[2] = att(f->s, mid('b'), n[2], 7, NOW, "{\"s\":1}", 9);
+	a[2].reset_counter_auths = 1;
+	assert_int_equal(store_attest_commit_many(f->s, a, 3, res, seq, NULL, 0), TPA_OK);
+	assert_int_equal(res[0], TPA_OK);
+	assert_int_equal(res[1], TPA_E_MISMATCH);
+	assert_int_equal(res[2], TPA_E_MISMATCH);
+	assert_int_equal(auths_of(f->s, mid('a')), 0);
+	assert_int_equal(auths_of(f->s, mid('b')), 2);
+	a[0] = att(f->s, mid('b'), n[0], 8, NOW, "{\"s\":1}", 0);
+	a[0].reset_counter_auths = 1;
+	assert_int_equal(store_attest_commit_many(f->s, a, 1, res, seq, NULL, 0), TPA_OK);
+	assert_int_equal(res[0], TPA_OK);
+	assert_int_equal(auths_of(f->s, mid('b')), 0);
+}
+
+/* One key per store: the same on every handle and after a reopen; another
+ * store has another; a store without one says so. */
+static void test_counter_key(void **state)
+{
+	struct fx *f = *state;
+	char other[512], why[256] = "", *k1, *k2, *k3, *keep = (char *)(uintptr_t)1;
+	store *s2, *s3;
+	size_t i;
+
+	f->s = open_ok(f->path);
+	s2 = open_ok(f->path);
+	k1 = counter_key(f->s);
+	k2 = counter_key(s2);
+	assert_string_equal(k1, k2);
+	sto_pem_free(k2);
+	store_close(&s2);
+	reopen(f);
+	k2 = counter_key(f->s);
+	assert_string_equal(k1, k2);
+	sto_pem_free(k2);
+
+	snprintf(other, sizeof(other), "%s/other.db", f->dir);
+#ifdef TPA_HAVE_POSTGRES
+	if (pg_url) {
+		char db[80];
+
+		/* teardown drops it */
+		snprintf(db, sizeof(db), "%s_other", f->db);
+		make_db(db, other, sizeof(other));
+	}
+#endif
+	s3 = open_ok(other);
+	k3 = counter_key(s3);
+	assert_string_not_equal(k1, k3);
+	sto_pem_free(k3);
+	store_close(&s3);
+	for (i = 0; !pg_url && i < 3; i++) {
+		const char *ext[] = {"", "-wal", "-shm"};
+		char p[600];
+
+		snprintf(p, sizeof(p), "%s%s", other, ext[i]);
+		unlink(p);
+	}
+	sto_pem_free(k1);
+
+	assert_int_equal(raw_sql(f->path, "DELETE FROM counter_key"), RAW_OK);
+	assert_int_equal(store_counter_key(f->s, &keep, why, sizeof(why)), TPA_E_MISMATCH);
+	assert_string_equal(why, "the store holds no counter-authorization key");
+	assert_ptr_equal(keep, (char *)(uintptr_t)1);
+	assert_int_equal(store_counter_key(f->s, NULL, NULL, 0), TPA_E_INVALID_ARG);
+	assert_int_equal(store_counter_key(NULL, &keep, NULL, 0), TPA_E_INVALID_ARG);
+	/* a second key cannot be put beside the first */
+	assert_int_equal(raw_sql(f->path, pg_url ? "INSERT INTO counter_key VALUES (FALSE, 'x')"
+	                                         : "INSERT INTO counter_key VALUES (2, 'x')"),
+	                 RAW_REFUSED);
+}
+
+#define ISSUES 20
+
+struct issuer {
+	const char *spec;
+	pthread_barrier_t *go;
+	int64_t before[ISSUES];
+	int failed;
+	char why[256];
+};
+
+/* ISSUES authorizations for machine a on a handle of its own. */
+static void *issue_many(void *arg)
+{
+	struct issuer *w = arg;
+	store *s = NULL;
+	int i, r;
+
+	r = store_open(w->spec, &s, w->why, sizeof(w->why));
+	pthread_barrier_wait(w->go);
+	if (r != TPA_OK) {
+		w->failed = 1;
+		return NULL;
+	}
+	for (i = 0; i < ISSUES && !w->failed; i++) {
+		char *seen = NULL;
+
+		if (store_counter_auth_issue(s, mid('a'), enr(s, mid('a')), &w->before[i], &seen,
+		                             w->why, sizeof(w->why)) != TPA_OK)
+			w->failed = 2;
+		else if (!seen || strcmp(seen, "{\"s\":1}") != 0)
+			w->failed = 3;
+		free(seen);
+	}
+	store_close(&s);
+	return NULL;
+}
+
+/* Two handles (two servers) issuing at once: every one counted once, each
+ * told a count no other was told. */
+static void test_counter_auth_threads(void **state)
+{
+	struct fx *f = *state;
+	struct issuer w[2];
+	pthread_barrier_t go;
+	pthread_t t[2];
+	int seen[2 * ISSUES] = {0};
+	int i, k;
+
+	f->s = open_ok(f->path);
+	add_ok(f->s, mid('a'), NULL);
+	assert_int_equal(commit(f->s, mid('a'), 1, NOW, "{\"s\":1}", 0, NULL, NULL, 0), TPA_OK);
+	memset(w, 0, sizeof(w));
+	assert_int_equal(pthread_barrier_init(&go, NULL, 2), 0);
+	for (i = 0; i < 2; i++) {
+		w[i].spec = f->path;
+		w[i].go = &go;
+		assert_int_equal(pthread_create(&t[i], NULL, issue_many, &w[i]), 0);
+	}
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	pthread_barrier_destroy(&go);
+	for (i = 0; i < 2; i++)
+		if (w[i].failed)
+			fail_msg("issuer %d: %d %s", i, w[i].failed, w[i].why);
+	for (i = 0; i < 2; i++)
+		for (k = 0; k < ISSUES; k++) {
+			int64_t b = w[i].before[k];
+
+			assert_true(b >= 0 && b < 2 * ISSUES);
+			seen[b]++;
+			/* each handle's own are in the order it issued them */
+			if (k)
+				assert_true(b > w[i].before[k - 1]);
+		}
+	for (i = 0; i < 2 * ISSUES; i++)
+		assert_int_equal(seen[i], 1);
+	assert_int_equal(auths_of(f->s, mid('a')), 2 * ISSUES);
+	assert_int_equal(raw_count(f->path, "SELECT counter_auths FROM machines"), 2 * ISSUES);
 }
 
 /* ---- several handles, several threads ---- */
@@ -2258,24 +2877,28 @@ static void *race_open(void *arg)
 }
 #endif
 
-/* Two servers opening one empty database at once: both succeed, the
- * schema and the nonce key are made once. */
+/* Two servers opening one empty database at once, or one a v2 server
+ * left: both succeed, the schema, the nonce key and the counter key are
+ * made once (both read the same). */
 static void test_pg_open_race(void **state)
 {
 	POSTGRES_ONLY("two servers creating the schema at once");
 #ifdef TPA_HAVE_POSTGRES
 	struct fx *f = *state;
 	uint8_t k[2][STORE_NONCE_KEY_LEN];
-	char db[80], url[512];
+	char db[80], url[512], *pem[2];
 	int round, i;
 
-	for (round = 0; round < 5; round++) {
+	for (round = 0; round < 10; round++) {
 		struct opener o[2];
 		pthread_barrier_t go;
 		pthread_t t[2];
 
 		snprintf(db, sizeof(db), "%s_other", f->db);
 		make_db(db, url, sizeof(url));
+		/* odd rounds: from version 2 (2 -> 3 only) */
+		if (round % 2)
+			make_v2(url);
 		memset(o, 0, sizeof(o));
 		assert_int_equal(pthread_barrier_init(&go, NULL, 2), 0);
 		for (i = 0; i < 2; i++) {
@@ -2292,11 +2915,18 @@ static void test_pg_open_race(void **state)
 		nonce_key(o[0].s, k[0]);
 		nonce_key(o[1].s, k[1]);
 		assert_memory_equal(k[0], k[1], sizeof(k[0]));
+		pem[0] = counter_key(o[0].s);
+		pem[1] = counter_key(o[1].s);
+		assert_string_equal(pem[0], pem[1]);
+		sto_pem_free(pem[0]);
+		sto_pem_free(pem[1]);
 		store_close(&o[0].s);
 		store_close(&o[1].s);
 		assert_int_equal(raw_count(url, "SELECT count(*) FROM schema_version"), 1);
-		assert_int_equal(raw_count(url, "SELECT version FROM schema_version"), 2);
+		assert_int_equal(raw_count(url, "SELECT version FROM schema_version"), 3);
 		assert_int_equal(raw_count(url, "SELECT count(*) FROM settings"), 1);
+		assert_int_equal(raw_count(url, "SELECT count(*) FROM counter_key"), 1);
+		assert_int_equal(raw_count(url, "SELECT count(*) FROM machines"), round % 2);
 		drop_db(db);
 	}
 #endif
@@ -2480,6 +3110,11 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_batch_bounds, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_batch_disk_full, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_batch_busy, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_counter_auth_issue, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_counter_auth_reset, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_counter_key, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_counter_auth_threads, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_threads_read_write, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_threads_two_writers, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_pg_race_generation, setup, teardown),
