@@ -58,6 +58,9 @@ int cmd_enroll_request(int argc, char **argv);
 int cmd_enroll_server(int argc, char **argv);
 int cmd_attest(int argc, char **argv);
 int cmd_machines(int argc, char **argv);
+/* tpmattest counter (cmd_counter.c): the verifier's side of authorized
+ * counter increments, offline */
+int cmd_counter(int argc, char **argv);
 /* tpmattest serve (cmd_serve.c; the server is server/serve.h) */
 int cmd_serve(int argc, char **argv);
 int cmd_enroll_activate(int argc, char **argv);
@@ -89,5 +92,12 @@ int cli_load_ak(const char *path, struct tpa_ak **ak);
 int cli_load_policy(const char *path, struct tpa_policy **p);
 int cli_load_evidence(const char *path, struct tpa_evidence **ev, struct tpa_eventlog **log);
 void cli_report(const struct tpa_result *res, int verdict, bool json, FILE *out);
+/* A state file (verify --state): an exclusive lock on FILE.lock, held
+ * until *lockfd is closed (or exit); and its reading, *have false when it
+ * does not exist or holds only authorizations issued before a first
+ * counter (counter_auths), which is then in *st. */
+struct tpa_state;
+int cli_lock_state(const char *path, int *lockfd);
+int cli_load_state(const char *path, struct tpa_state *st, bool *have);
 
 #endif

@@ -223,7 +223,7 @@ void cli_report(const tpa_result *res, int verdict, bool json, FILE *out)
  * verifications).  The lock file is never removed: removing it would let a
  * process lock a new file while another holds the old one.
  */
-static int lock_state(const char *path, int *lockfd)
+int cli_lock_state(const char *path, int *lockfd)
 {
 	char lp[PATH_MAX];
 	int fd;
@@ -246,7 +246,7 @@ static int lock_state(const char *path, int *lockfd)
 	return EXIT_OK;
 }
 
-static int load_state(const char *path, tpa_state *st, bool *have)
+int cli_load_state(const char *path, tpa_state *st, bool *have)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -267,6 +267,9 @@ static int load_state(const char *path, tpa_state *st, bool *have)
 		       why[0] ? why : tpa_strerror(r));
 		return exit_for(r);
 	}
+	/* Before a first counter, `counter authorize` writes only the count */
+	if (!st->has_counter && !st->has_clock && st->counter_auths)
+		return EXIT_OK;
 	/* Every state verify writes has both: one without is not ours, and
 	 * without "counter" the rollback check would be off. */
 	if (!st->has_counter || !st->has_clock) {
@@ -395,13 +398,14 @@ int cmd_verify(int argc, char **argv)
 		}
 		machine.counter_name = rec->counter_name;
 		machine.counter_name_len = rec->counter_name_len;
+		machine.counter_authorized = rec->counter_authorized;
 	} else if ((rc = cli_load_ak(ak_path, &ak)) != EXIT_OK)
 		goto out;
 	if (policy_path && (rc = cli_load_policy(policy_path, &policy)) != EXIT_OK)
 		goto out;
-	if (update && (rc = lock_state(state_path, &lockfd)) != EXIT_OK)
+	if (update && (rc = cli_lock_state(state_path, &lockfd)) != EXIT_OK)
 		goto out;
-	if (state_path && (rc = load_state(state_path, &prev, &have_prev)) != EXIT_OK)
+	if (state_path && (rc = cli_load_state(state_path, &prev, &have_prev)) != EXIT_OK)
 		goto out;
 	if (ek_path && (rc = slurp("EK", ek_path, MAX_TPM_FILE, &ekbuf, &ek_len)) != EXIT_OK)
 		goto out;

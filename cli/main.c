@@ -15,6 +15,8 @@ static const struct cmd commands[] = {
         {"ekcert", cmd_ekcert, "verify EK certificates against manufacturer roots"},
         {"enroll", cmd_enroll,
          "bind the AK to a genuine TPM: request, challenge, activate, finish; or --server"},
+        {"counter", cmd_counter,
+         "the verifier's counter key and its authorizations of counter increments, offline"},
         {"attest", cmd_attest, "attest to a verifier server: nonce, quote, verdict"},
         {"machines", cmd_machines, "administer a verifier server's machines and policies"},
         {"serve", cmd_serve, "run the verifier server (HTTPS API, SQLite store)"},

@@ -233,6 +233,7 @@ static int mslot_get(srv *s, struct evhttp_request *req, const store_machine *m,
 	e->ek_public_len = rec->ek_public_len;
 	memcpy(e->counter_name, rec->counter_name, rec->counter_name_len);
 	e->counter_name_len = rec->counter_name_len;
+	e->counter_authorized = rec->counter_authorized;
 	free(rec);
 	snprintf(e->id, sizeof(e->id), "%s", m->id);
 	memcpy(e->enrollment, m->enrollment, STORE_ENROLLMENT_ID_LEN);
@@ -826,6 +827,7 @@ static void handle_attest(srv *s, struct evhttp_request *req, const char *id)
 	mach.ek_public_len = a->slot->ek_public_len;
 	mach.counter_name = a->slot->counter_name;
 	mach.counter_name_len = a->slot->counter_name_len;
+	mach.counter_authorized = a->slot->counter_authorized;
 	memset(&v, 0, sizeof(v));
 	v.evidence = a->ev;
 	v.eventlog = a->log;

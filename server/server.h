@@ -94,6 +94,7 @@ struct srv_machine_slot {
 	size_t ek_public_len;
 	uint8_t counter_name[2 + 64];
 	size_t counter_name_len;
+	int counter_authorized; /* the verifier-authorized kind (counterauth.h) */
 	struct tpa_log_memo *memo;
 	uint8_t memo_key[32], memo_log_sha[32];
 	uint64_t used;

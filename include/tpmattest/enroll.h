@@ -364,6 +364,10 @@ typedef struct tpa_enroll_pending {
 	uint32_t counter_index;
 	uint8_t counter_name[TPA_ENROLL_MAX_NAME];
 	size_t counter_name_len;
+	/* the counter is the verifier-authorized kind (<tpmattest/counterauth.h>)
+	 * with this authPolicy; 0: the older kind, which anyone may increment */
+	int counter_authorized;
+	uint8_t counter_policy[32];
 	tpa_enroll_chain chain;
 } tpa_enroll_pending;
 
@@ -391,6 +395,10 @@ typedef struct tpa_enrollment {
 	uint32_t counter_index;
 	uint8_t counter_name[TPA_ENROLL_MAX_NAME];
 	size_t counter_name_len;
+	/* as in tpa_enroll_pending; records written before issue 12 have the
+	 * older counter (0) */
+	int counter_authorized;
+	uint8_t counter_policy[32];
 } tpa_enrollment;
 
 /* Every reader below: TPA_OK and *out, or TPA_E_MALFORMED / TPA_E_LIMIT with
@@ -415,6 +423,12 @@ typedef struct tpa_enroll_opts {
 	int check_time;   /* enforce the EK chain's validity (tpa_ekcert_opts) */
 	int64_t now;      /* seconds since 1970; 0: time(NULL) */
 	int64_t lifetime; /* of the challenge, seconds; 0: TPA_ENROLL_DEFAULT_LIFETIME */
+	/* 32 bytes: this verifier's counter authPolicy (tpa_counter_policy).  A
+	 * counter of the verifier-authorized kind must have it; the older kind
+	 * is then refused unless allow_legacy_counter.  NULL: only the older
+	 * kind is known here and is accepted. */
+	const uint8_t *counter_policy;
+	int allow_legacy_counter;
 } tpa_enroll_opts;
 
 /* Why a step refused: check is a stable name ("ek_certificate",

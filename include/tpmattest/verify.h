@@ -71,10 +71,14 @@ typedef struct tpa_state {
 	uint64_t counter;
 	uint8_t counter_name[2 + TPA_MAX_DIGEST];
 	size_t counter_name_len;
+	/* Verifier-authorized counters (<tpmattest/counterauth.h>): how many
+	 * increments this verifier authorized since it accepted counter (since
+	 * enrollment before the first).  A next state has 0. */
+	uint64_t counter_auths;
 } tpa_state;
 
 /* {"version":1,"clock":{"clock":N,"reset_count":N,"restart_count":N,"safe":bool},
- *  "counter":{"value":N,"name":"hex"}}, read strictly (tpa_json_parse): the
+ *  "counter":{"value":N,"name":"hex"},"counter_auths":N}, read strictly (tpa_json_parse): the
  * integer 1 as version, unknown members at any level refused (a misspelt
  * "countr" would otherwise turn the rollback check off), every member of
  * "clock" and "counter" present with its type, integers in range, and a
@@ -140,6 +144,11 @@ typedef struct tpa_verify_input {
 	const tpa_state *previous;
 	const struct tpa_policy *policy; /* optional */
 	unsigned require;                /* TPA_REQUIRE_*: inputs whose absence fails */
+	/* the counter is the verifier-authorized kind: after the first, a
+	 * counter is accepted only within (last, last + previous->counter_auths] */
+	int counter_authorized;
+	/* the counter is known (enrolled) to be the older kind: its check says so */
+	int counter_older;
 	/* optional, instead of eventlog: an earlier verification's memo, with
 	 * the SHA-256 of the log it stands for and of the policy given (NULL:
 	 * none); used only when its key is tpa_log_memo_key of these and pcrs */
@@ -230,6 +239,9 @@ typedef struct tpa_machine {
 	 * certified NV index must have this Name ("enrolled_counter"). */
 	const uint8_t *counter_name;
 	size_t counter_name_len;
+	/* the enrolled counter is the verifier-authorized kind
+	 * (tpa_enrollment.counter_authorized); with counter_name only */
+	int counter_authorized;
 } tpa_machine;
 
 typedef struct tpa_verification {

@@ -34,6 +34,11 @@
 #define COUNTER_ATTRS                                                           \
 	((NT_COUNTER << NV_TYPE_SHIFT) | TPMA_NV_AUTHWRITE | TPMA_NV_AUTHREAD | \
 	 TPMA_NV_OWNERWRITE | TPMA_NV_OWNERREAD | TPMA_NV_NO_DA)
+/* The verifier-authorized counter (<tpmattest/counterauth.h>): written only
+ * under its authPolicy, never with an authValue or the owner's. */
+#define AUTH_COUNTER_ATTRS                                                        \
+	((NT_COUNTER << NV_TYPE_SHIFT) | TPMA_NV_POLICYWRITE | TPMA_NV_AUTHREAD | \
+	 TPMA_NV_OWNERREAD | TPMA_NV_NO_DA)
 /* TPM_RH_ENDORSEMENT: the qualified name of the endorsement hierarchy
  * (Part 1, 16.6). */
 static const uint8_t rh_endorsement[4] = {0x40, 0x00, 0x00, 0x0b};
@@ -764,15 +769,18 @@ struct binding {
 	uint32_t *counter_index;
 	uint8_t *counter_name;
 	size_t *counter_name_len;
+	int *counter_authorized;
+	uint8_t *counter_policy;
 	tpa_enroll_chain *chain;
 };
 
-#define BINDING(x)                                                                          \
-	{                                                                                   \
-		&(x)->ek_alg, (x)->ek_template, (x)->ek_public, &(x)->ek_public_len,        \
-		        &(x)->ak_handle, (x)->ak_public, &(x)->ak_public_len, (x)->ak_name, \
-		        &(x)->ak_name_len, &(x)->counter_index, (x)->counter_name,          \
-		        &(x)->counter_name_len, &(x)->chain                                 \
+#define BINDING(x)                                                                             \
+	{                                                                                      \
+		&(x)->ek_alg, (x)->ek_template, (x)->ek_public, &(x)->ek_public_len,           \
+		        &(x)->ak_handle, (x)->ak_public, &(x)->ak_public_len, (x)->ak_name,    \
+		        &(x)->ak_name_len, &(x)->counter_index, (x)->counter_name,             \
+		        &(x)->counter_name_len, &(x)->counter_authorized, (x)->counter_policy, \
+		        &(x)->chain                                                            \
 	}
 
 static void put_binding(struct wr *w, struct json_object *root, const struct binding *b)
@@ -793,6 +801,9 @@ static void put_binding(struct wr *w, struct json_object *root, const struct bin
 	if ((o = obj_new(w, root, "counter"))) {
 		put_handle(w, o, "index", *b->counter_index);
 		put_hex(w, o, "name", b->counter_name, *b->counter_name_len);
+		/* absent for the older counter, as in records made before */
+		if (*b->counter_authorized)
+			put_hex(w, o, "authorized_by_policy", b->counter_policy, 32);
 	}
 }
 
@@ -800,8 +811,8 @@ static int read_binding(struct rd *rd, struct json_object *root, const struct bi
 {
 	static const char *const known_ek[] = {"alg", "template", "public", NULL};
 	static const char *const known_ak[] = {"handle", "public", "name", NULL};
-	static const char *const known_ctr[] = {"index", "name", NULL};
-	struct json_object *o;
+	static const char *const known_ctr[] = {"index", "name", "authorized_by_policy", NULL};
+	struct json_object *o, *pol;
 	int r;
 	if ((r = get_member(rd, root, "document", "ek", json_type_object, &o)) ||
 	    (r = only_known(rd, o, "ek", known_ek)) ||
@@ -828,6 +839,17 @@ static int read_binding(struct rd *rd, struct json_object *root, const struct bi
 	    (r = get_handle(rd, o, "counter", "index", b->counter_index)) ||
 	    (r = get_name(rd, o, "counter", "name", b->counter_name, b->counter_name_len)))
 		return r;
+	*b->counter_authorized = 0;
+	if (json_object_object_get_ex(o, "authorized_by_policy", &pol)) {
+		if (!json_object_is_type(pol, json_type_string) ||
+		    json_object_get_string_len(pol) != 64 ||
+		    tpa_json_hex_decode(json_object_get_string(pol), 64, b->counter_policy, 32) !=
+		            TPA_OK)
+			return refuse(
+			        rd, TPA_E_MALFORMED,
+			        "counter.authorized_by_policy: not 32 bytes in lowercase hex");
+		*b->counter_authorized = 1;
+	}
 	return TPA_OK;
 }
 
@@ -1011,16 +1033,20 @@ static void copy_text(char *dst, size_t cap, const char *src)
 	snprintf(dst, cap, "%s", src ? src : "");
 }
 
-/* The counter: TPM_NT_COUNTER, tpmattest's attributes, its Name with
- * TPMA_NV_WRITTEN (set by the first increment, and always set when
- * NV_Certify shows it). */
-static int counter_check(const tpa_enroll_request *req, uint8_t *name, size_t *name_len,
-                         tpa_enroll_verdict *v)
+/* The counter: TPM_NT_COUNTER with the attributes of one of tpmattest's two
+ * kinds, its Name with TPMA_NV_WRITTEN (set by the first increment, and
+ * always set when NV_Certify shows it).  The verifier-authorized kind must
+ * have this verifier's authPolicy; the older kind is accepted only when
+ * the verifier knows no other or allows it. */
+static int counter_check(const tpa_enroll_request *req, const tpa_enroll_opts *o,
+                         tpa_enroll_pending *p, tpa_enroll_verdict *v)
 {
 	TPM2B_NV_PUBLIC nv;
 	uint8_t buf[sizeof(TPMS_NV_PUBLIC) + 8];
 	size_t off = 0;
-	uint32_t type;
+	uint32_t type, attrs;
+	int authorized;
+
 	memset(&nv, 0, sizeof(nv));
 	if (Tss2_MU_TPM2B_NV_PUBLIC_Unmarshal(req->counter_public, req->counter_public_len, &off,
 	                                      &nv) != TSS2_RC_SUCCESS ||
@@ -1036,26 +1062,63 @@ static int counter_check(const tpa_enroll_request *req, uint8_t *name, size_t *n
 		return deny(v, "counter", TPA_E_POLICY,
 		            "NV index 0x%08x is not a counter (TPM_NT_COUNTER): its type is %u",
 		            req->counter_index, type);
-	if ((nv.nvPublic.attributes & ~NV_WRITTEN) != COUNTER_ATTRS)
+	attrs = nv.nvPublic.attributes & ~NV_WRITTEN;
+	if (attrs == AUTH_COUNTER_ATTRS) {
+		authorized = 1;
+	} else if (attrs == COUNTER_ATTRS) {
+		authorized = 0;
+	} else {
+		return deny(
+		        v, "counter", TPA_E_POLICY,
+		        "NV index 0x%08x has attributes 0x%08x, neither "
+		        "policywrite|authread|ownerread|no_da (the verifier-authorized counter) "
+		        "nor authread|authwrite|ownerread|ownerwrite|no_da",
+		        req->counter_index, nv.nvPublic.attributes);
+	}
+	if (nv.nvPublic.nameAlg != TPM2_ALG_SHA256 || nv.nvPublic.dataSize != 8)
 		return deny(v, "counter", TPA_E_POLICY,
-		            "NV index 0x%08x has attributes 0x%08x, not "
-		            "authread|authwrite|ownerread|ownerwrite|no_da",
-		            req->counter_index, nv.nvPublic.attributes);
-	if (nv.nvPublic.nameAlg != TPM2_ALG_SHA256 || nv.nvPublic.authPolicy.size != 0 ||
-	    nv.nvPublic.dataSize != 8)
-		return deny(v, "counter", TPA_E_POLICY,
-		            "NV index 0x%08x is not an 8-byte counter with nameAlg SHA-256 and no "
-		            "policy",
+		            "NV index 0x%08x is not an 8-byte counter with nameAlg SHA-256",
 		            req->counter_index);
+	if (authorized) {
+		if (!o->counter_policy)
+			return deny(v, "counter", TPA_E_POLICY,
+			            "NV index 0x%08x is a verifier-authorized counter, and this "
+			            "verifier was given no counter key to authorize it with",
+			            req->counter_index);
+		if (nv.nvPublic.authPolicy.size != 32 ||
+		    CRYPTO_memcmp(nv.nvPublic.authPolicy.buffer, o->counter_policy, 32) != 0)
+			return deny(v, "counter", TPA_E_POLICY,
+			            "NV index 0x%08x: its authPolicy is not this verifier's (made "
+			            "for another verifier key?)",
+			            req->counter_index);
+	} else {
+		if (nv.nvPublic.authPolicy.size != 0)
+			return deny(v, "counter", TPA_E_POLICY,
+			            "NV index 0x%08x: the older counter has no policy",
+			            req->counter_index);
+		if (o->counter_policy && !o->allow_legacy_counter)
+			return deny(
+			        v, "counter", TPA_E_POLICY,
+			        "NV index 0x%08x is the older counter, which anyone on the "
+			        "machine may increment (a rolled-back TPM pushed forward would "
+			        "not be caught): provision the verifier-authorized counter "
+			        "(tpmattest enroll --server, or init --counter-key), or let this "
+			        "verifier accept the older one",
+			        req->counter_index);
+	}
 	nv.nvPublic.attributes |= NV_WRITTEN;
 	off = 0;
 	if (Tss2_MU_TPMS_NV_PUBLIC_Marshal(&nv.nvPublic, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS)
 		return deny(v, "counter", TPA_E_CRYPTO, "cannot marshal the counter's public area");
-	name[0] = 0x00;
-	name[1] = 0x0b;
-	if (tpa_hash(TPA_ALG_SHA256, buf, off, name + 2) != TPA_OK)
+	p->counter_name[0] = 0x00;
+	p->counter_name[1] = 0x0b;
+	if (tpa_hash(TPA_ALG_SHA256, buf, off, p->counter_name + 2) != TPA_OK)
 		return deny(v, "counter", TPA_E_CRYPTO, "cannot hash");
-	*name_len = 34;
+	p->counter_name_len = 34;
+	p->counter_authorized = authorized;
+	memset(p->counter_policy, 0, sizeof(p->counter_policy));
+	if (authorized)
+		memcpy(p->counter_policy, nv.nvPublic.authPolicy.buffer, 32);
 	return TPA_OK;
 }
 
@@ -1175,7 +1238,7 @@ int tpa_enroll_challenge_make(const tpa_enroll_request *req, const tpa_ekstore *
 	}
 
 	/* the counter */
-	if ((r = counter_check(req, p->counter_name, &p->counter_name_len, v)) != TPA_OK)
+	if ((r = counter_check(req, &o, p, v)) != TPA_OK)
 		goto out;
 
 	/* the challenge */
@@ -1275,6 +1338,8 @@ int tpa_enroll_finish(const tpa_enroll_pending *pending, const tpa_enroll_respon
 	e->counter_index = pending->counter_index;
 	memcpy(e->counter_name, pending->counter_name, sizeof(e->counter_name));
 	e->counter_name_len = pending->counter_name_len;
+	e->counter_authorized = pending->counter_authorized;
+	memcpy(e->counter_policy, pending->counter_policy, sizeof(e->counter_policy));
 	*out = *e;
 	free(e);
 	return TPA_OK;

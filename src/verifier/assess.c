@@ -83,8 +83,11 @@ int tpa_verify_evidence(const tpa_verification *v, tpa_result **out, char *why, 
 		in.require |= TPA_REQUIRE_COUNTER | TPA_REQUIRE_SIGNER;
 	if (v->machine->trust_bare_ak)
 		in.require |= TPA_ALLOW_BARE_AK;
-	if (v->machine->counter_name)
+	if (v->machine->counter_name) {
 		in.require |= TPA_REQUIRE_COUNTER | TPA_REQUIRE_SIGNER;
+		in.counter_authorized = v->machine->counter_authorized;
+		in.counter_older = !v->machine->counter_authorized;
+	}
 	r = tpa_verify(&in, out);
 	if (*out && v->machine->counter_name) {
 		/* the enrollment pinned the counter: another index (one the

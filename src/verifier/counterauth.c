@@ -420,7 +420,8 @@ int tpa_counter_auth_to_json(const tpa_counter_auth *a, char **out)
 	if ((r = add_b64(o, "session_signature", a->session_sig, a->session_sig_len)) != TPA_OK ||
 	    (r = add_b64(o, "policy_signature", a->policy_sig, a->policy_sig_len)) != TPA_OK)
 		goto out;
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	s = json_object_to_json_string_ext(o,
+	                                   JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!s || !(*out = strdup(s)))
 		r = TPA_E_NOMEM;
 out:

@@ -35,6 +35,10 @@ int tpa_state_to_json(const tpa_state *st, char **out)
 		json_object_object_add(c, "name", json_object_new_string(hex));
 		json_object_object_add(root, "counter", c);
 	}
+	/* written when there are some, so states without stay as they were */
+	if (st->counter_auths)
+		json_object_object_add(root, "counter_auths",
+		                       json_object_new_uint64(st->counter_auths));
 	s = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 	                                                        JSON_C_TO_STRING_SPACED));
 	json_object_put(root);
@@ -161,7 +165,7 @@ static int read_counter(struct json_object *c, tpa_state *st, char *why, size_t 
 
 int tpa_state_from_json(const char *json, size_t len, tpa_state *out, char *why, size_t whylen)
 {
-	static const char *const known[] = {"version", "clock", "counter", NULL};
+	static const char *const known[] = {"version", "clock", "counter", "counter_auths", NULL};
 	struct json_object *root = NULL, *c, *v;
 	tpa_state st;
 	int r;
@@ -193,6 +197,11 @@ int tpa_state_from_json(const char *json, size_t len, tpa_state *out, char *why,
 		goto out;
 	if (json_object_object_get_ex(root, "counter", &c) &&
 	    (r = read_counter(c, &st, why, whylen)) != TPA_OK)
+		goto out;
+	/* absent: none issued (and states written before issue 12) */
+	if (json_object_object_get_ex(root, "counter_auths", NULL) &&
+	    (r = get_uint(root, "state", "counter_auths", UINT64_MAX, &st.counter_auths, why,
+	                  whylen)) != TPA_OK)
 		goto out;
 	*out = st;
 	r = TPA_OK;

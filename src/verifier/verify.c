@@ -335,6 +335,12 @@ static void check_clock(tpa_result *res, const TPMS_CLOCK_INFO *ci, const tpa_st
 	    ci->restartCount, (unsigned long long)ci->clock);
 }
 
+/* What the older counter cannot show: said in its check's reason, so that
+ * every verdict of such a machine names its weaker rollback check. */
+#define WEAK_COUNTER                                                                         \
+	" (the older counter: anyone on the machine may increment it, so a rolled-back TPM " \
+	"pushed forward is not caught; enroll again for the verifier-authorized counter)"
+
 static void check_counter(tpa_result *res, const tpa_verify_input *in)
 {
 	TPMS_ATTEST a;
@@ -425,6 +431,7 @@ static void check_counter(tpa_result *res, const tpa_verify_input *in)
 	res->next.counter = v;
 	memcpy(res->next.counter_name, nv->indexName.name, nv->indexName.size);
 	res->next.counter_name_len = nv->indexName.size;
+	res->next.counter_auths = 0;
 	if (prev && prev->has_counter && v <= prev->counter) {
 		add(res, "counter", TPA_CHECK_FAIL, TPA_E_ROLLBACK,
 		    "NV counter %llu is not greater than the last accepted %llu: replayed or "
@@ -432,13 +439,33 @@ static void check_counter(tpa_result *res, const tpa_verify_input *in)
 		    (unsigned long long)v, (unsigned long long)prev->counter);
 		return;
 	}
+	/* Only the verifier's authorizations move this kind of counter, one
+	 * step each: above last + those issued since, it was moved without
+	 * them (THREATS, rolled back then pushed forward). */
+	if (in->counter_authorized && prev && prev->has_counter &&
+	    v - prev->counter > prev->counter_auths) {
+		add(res, "counter", TPA_CHECK_FAIL, TPA_E_ROLLBACK,
+		    "NV counter %llu is above the last accepted %llu plus the %llu increments "
+		    "this verifier authorized since: moved without its authorization (rolled-back "
+		    "or tampered TPM state)",
+		    (unsigned long long)v, (unsigned long long)prev->counter,
+		    (unsigned long long)prev->counter_auths);
+		return;
+	}
 	if (!prev || !prev->has_counter)
 		add(res, "counter", TPA_CHECK_PASS, TPA_OK,
-		    "NV counter %llu certified over the nonce (first value seen)",
-		    (unsigned long long)v);
+		    "NV counter %llu certified over the nonce (first value seen)%s",
+		    (unsigned long long)v, in->counter_older ? WEAK_COUNTER : "");
+	else if (in->counter_authorized)
+		add(res, "counter", TPA_CHECK_PASS, TPA_OK,
+		    "NV counter %llu > last accepted %llu, within the %llu increments this "
+		    "verifier authorized since",
+		    (unsigned long long)v, (unsigned long long)prev->counter,
+		    (unsigned long long)prev->counter_auths);
 	else
-		add(res, "counter", TPA_CHECK_PASS, TPA_OK, "NV counter %llu > last accepted %llu",
-		    (unsigned long long)v, (unsigned long long)prev->counter);
+		add(res, "counter", TPA_CHECK_PASS, TPA_OK,
+		    "NV counter %llu > last accepted %llu%s", (unsigned long long)v,
+		    (unsigned long long)prev->counter, in->counter_older ? WEAK_COUNTER : "");
 }
 
 /* ---- the event log ---- */
