@@ -17,14 +17,25 @@
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 
+#include <tpmattest/counterauth.h>
 #include <tpmattest/eventlog.h>
 
+/* the library's strict JSON reader (an internal header) */
+#include "../src/base/json.h"
 #include "cmd_tpm.h"
+
+/* In cmd_tpm.c (they belong in cmd_tpm.h). */
+int tpm_load_counter_key(const char *cmd, const char *path, uint8_t policy[32],
+                         uint8_t name[TPA_COUNTER_NAME_LEN]);
+int tpm_counter_policy_of(const char *cmd, tpa_tpm *tpm, uint32_t index, uint8_t policy[32],
+                          bool *found);
 
 static const char quote_usage[] =
         "usage: tpmattest quote --nonce HEX --out FILE [--pcrs LIST] [--eventlog PATH|none]\n"
         "                       [--raw-dir DIR] [--ak-alg ecc|rsa] [--ak-handle H]\n"
         "                       [--nv-index I] [--json] [--tcti SPEC]\n"
+        "                       [--owner-auth FILE] [--endorsement-auth FILE]\n"
+        "       tpmattest quote --exchange [--counter-key PUB] --out FILE [options above]\n"
         "\n"
         "Writes an evidence document (docs/evidence.md) for the verifier's nonce: a quote\n"
         "of every allocated PCR bank, the PCR values, the NV counter (incremented, then\n"
@@ -40,7 +51,18 @@ static const char quote_usage[] =
         "                    quote.sig (TPMT_SIGNATURE), pcrs.json, counter.attest, counter.sig\n"
         "  --ak-alg ALG      ecc (default) or rsa, when the AK has to be created\n"
         "  --ak-handle H     persistent AK handle (default 0x81000100)\n"
-        "  --nv-index I      NV counter index (default 0x01000100)\n"
+        "  --nv-index I      NV counter index (default 0x01000100; with --exchange\n"
+        "                    0x01000101)\n"
+        "  --exchange        the verifier-authorized counter: print {\"nonce_tpm\":HEX} on\n"
+        "                    stdout, read {\"nonce\":HEX,\"counter_authorization\":{..}|null}\n"
+        "                    on stdin (one line each), then quote; see tpmattest-quote(1)\n"
+        "  --counter-key PUB with --exchange: the verifier's key (`tpmattest counter public`\n"
+        "                    JSON, base64 TPM2B_PUBLIC, or PEM), to define the counter\n"
+        "                    if missing; default: the policy of the counter there\n"
+        "  --owner-auth FILE, --endorsement-auth FILE\n"
+        "                    hierarchy authorizations, when set (tpmattest init\n"
+        "                    --set-owner-auth); default $TPMATTEST_OWNER_AUTH_FILE,\n"
+        "                    $TPMATTEST_ENDORSEMENT_AUTH_FILE\n"
         "  --json            print a JSON summary on stdout\n" TCTI_HELP_AT(
                 "       ", "                    ") "  -h, --help        this text\n";
 
@@ -131,6 +153,163 @@ static int write_raw_dir(const char *dir, const tpa_evidence *ev)
 	return rc;
 }
 
+/* ---- --exchange ---- */
+
+#define EXCHANGE_LINE_MAX 8192
+
+struct exchange {
+	const uint8_t *policy; /* the counter's authPolicy */
+	int failed_rc;         /* the exit status of a failure reported here */
+};
+
+/* One line of stdin, without its newline, at most EXCHANGE_LINE_MAX bytes. */
+static int read_line(char *buf, size_t cap, size_t *len)
+{
+	size_t n = 0;
+	int ch;
+	while ((ch = getchar()) != EOF && ch != '\n') {
+		if (n + 1 >= cap)
+			return TPA_E_LIMIT;
+		buf[n++] = (char)ch;
+	}
+	if (ch == EOF && (ferror(stdin) || n == 0))
+		return TPA_E_IO;
+	buf[n] = 0;
+	*len = n;
+	return TPA_OK;
+}
+
+/* hex, 2n lowercase or uppercase digits, 1 <= n <= cap */
+static int hex_field(const char *s, size_t slen, uint8_t *out, size_t cap, size_t *n)
+{
+	if (!slen || slen % 2 || slen / 2 > cap)
+		return 0;
+	for (size_t i = 0; i < slen; i += 2) {
+		int v = 0;
+		for (size_t j = i; j < i + 2; j++) {
+			char c = s[j];
+			int d = c >= '0' && c <= '9'   ? c - '0'
+			        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+			        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+			                               : -1;
+			if (d < 0)
+				return 0;
+			v = v << 4 | d;
+		}
+		out[i / 2] = (uint8_t)v;
+	}
+	*n = slen / 2;
+	return 1;
+}
+
+/*
+ * tpa_quote_opts.ask: the session's nonceTPM out on stdout, the verifier's
+ * answer in on stdin, read strictly.  Failures are reported here, once.
+ */
+static int exchange_ask(void *ctx, const uint8_t *nonce_tpm, size_t nonce_tpm_len, uint8_t *nonce,
+                        size_t nonce_cap, size_t *nonce_len, tpa_counter_auth *auth, int *have_auth)
+{
+	struct exchange *x = ctx;
+	char hex[2 * TPA_COUNTER_NONCE_MAX + 1], why[200] = "";
+	char *line = NULL;
+	size_t len = 0;
+	struct json_object *o = NULL, *jn = NULL, *ja = NULL;
+	int r;
+
+	x->failed_rc = EXIT_MALFORMED;
+	if (nonce_tpm_len > TPA_COUNTER_NONCE_MAX)
+		return TPA_E_INVALID_ARG;
+	hex_string(nonce_tpm, nonce_tpm_len, hex);
+	if (printf("{\"nonce_tpm\":\"%s\"}\n", hex) < 0 || fflush(stdout) != 0) {
+		errmsg("quote --exchange: writing the nonceTPM to stdout: %s", strerror(errno));
+		x->failed_rc = EXIT_ENV;
+		return TPA_E_IO;
+	}
+	if (!(line = malloc(EXCHANGE_LINE_MAX + 1))) {
+		errmsg("quote --exchange: out of memory");
+		x->failed_rc = EXIT_ENV;
+		return TPA_E_NOMEM;
+	}
+	if ((r = read_line(line, EXCHANGE_LINE_MAX + 1, &len)) != TPA_OK) {
+		errmsg("quote --exchange: the verifier's answer on stdin: %s",
+		       r == TPA_E_LIMIT ? "a line longer than 8 KiB" : "no line (end of input)");
+		x->failed_rc = r == TPA_E_LIMIT ? EXIT_MALFORMED : EXIT_ENV;
+		goto out;
+	}
+	if ((r = tpa_json_parse(line, len, &o, why, sizeof(why))) != TPA_OK || !o ||
+	    !json_object_is_type(o, json_type_object)) {
+		errmsg("quote --exchange: the verifier's answer is not a JSON object%s%s",
+		       why[0] ? ": " : "", why);
+		r = TPA_E_MALFORMED;
+		goto out;
+	}
+	r = TPA_E_MALFORMED;
+	json_object_object_foreach (o, key, val) {
+		(void)val;
+		if (strcmp(key, "nonce") != 0 && strcmp(key, "counter_authorization") != 0) {
+			errmsg("quote --exchange: the verifier's answer has an unknown member "
+			       "\"%s\" (want nonce, counter_authorization)",
+			       key);
+			goto out;
+		}
+	}
+	if (!json_object_object_get_ex(o, "nonce", &jn) ||
+	    !json_object_is_type(jn, json_type_string) ||
+	    !hex_field(json_object_get_string(jn), (size_t)json_object_get_string_len(jn), nonce,
+	               nonce_cap < TPA_EVIDENCE_MAX_NONCE ? nonce_cap : TPA_EVIDENCE_MAX_NONCE,
+	               nonce_len)) {
+		errmsg("quote --exchange: the verifier's answer has no \"nonce\" of 1 to %d bytes "
+		       "of hex",
+		       TPA_EVIDENCE_MAX_NONCE);
+		goto out;
+	}
+	if (!json_object_object_get_ex(o, "counter_authorization", &ja)) {
+		errmsg("quote --exchange: the verifier's answer has no \"counter_authorization\" "
+		       "(an object, or null)");
+		goto out;
+	}
+	*have_auth = 0;
+	if (ja) {
+		const char *js;
+		uint8_t name[TPA_COUNTER_NAME_LEN], pol[32];
+		if (!json_object_is_type(ja, json_type_object)) {
+			errmsg("quote --exchange: \"counter_authorization\" is neither an object "
+			       "nor null");
+			goto out;
+		}
+		js = json_object_to_json_string_ext(ja, JSON_C_TO_STRING_PLAIN |
+		                                                JSON_C_TO_STRING_NOSLASHESCAPE);
+		why[0] = 0;
+		if (!js || (r = tpa_counter_auth_from_json(js, strlen(js), auth, why,
+		                                           sizeof(why))) != TPA_OK) {
+			errmsg("quote --exchange: %s",
+			       why[0] ? why : "counter_authorization: malformed");
+			r = TPA_E_MALFORMED;
+			goto out;
+		}
+		/* the TPM would refuse it too (TPM_RC_POLICY_FAIL on NV_Increment),
+		 * after the work; the words are clearer here */
+		r = TPA_E_MALFORMED;
+		if (tpa_counter_key_public_check(auth->key_public, auth->key_public_len, name, why,
+		                                 sizeof(why)) != TPA_OK ||
+		    tpa_counter_policy(name, pol) != TPA_OK ||
+		    CRYPTO_memcmp(pol, x->policy, sizeof(pol)) != 0) {
+			errmsg("quote --exchange: the counter authorization is signed by a key "
+			       "that is not the one of the counter's policy%s%s",
+			       why[0] ? ": " : "", why);
+			x->failed_rc = EXIT_NO;
+			goto out;
+		}
+		*have_auth = 1;
+	}
+	r = TPA_OK;
+	x->failed_rc = EXIT_OK;
+out:
+	json_object_put(o);
+	free(line);
+	return r;
+}
+
 int cmd_quote(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -144,10 +323,20 @@ int cmd_quote(int argc, char **argv)
 	        {"nv-index", required_argument, NULL, 'n'},
 	        {"json", no_argument, NULL, 'j'},
 	        {"tcti", required_argument, NULL, 't'},
+	        {"exchange", no_argument, NULL, 'X'},
+	        {"counter-key", required_argument, NULL, 'K'},
+	        {"owner-auth", required_argument, NULL, 'O'},
+	        {"endorsement-auth", required_argument, NULL, 'D'},
 	        {"help", no_argument, NULL, 'h'},
 	        {0},
 	};
 	tpa_quote_opts qo = {0};
+	struct exchange x = {0};
+	bool exchange = false, have_policy = false;
+	const char *counter_key = NULL;
+	uint8_t policy[32], key_name[TPA_COUNTER_NAME_LEN];
+	char refused[320] = "";
+	int incremented = 0;
 	const char *tcti = NULL, *out = NULL, *logpath = DEFAULT_EVENTLOG, *rawdir = NULL,
 	           *nonce_hex = NULL;
 	bool json = false, log_explicit = false;
@@ -190,22 +379,46 @@ int cmd_quote(int argc, char **argv)
 				return usage_error(quote_usage, "quote: bad --nv-index '%s'",
 				                   optarg);
 			break;
+		case 'X': exchange = true; break;
+		case 'K': counter_key = optarg; break;
+		/* read by tpm_connect, like the variables they stand for */
+		case 'O': setenv("TPMATTEST_OWNER_AUTH_FILE", optarg, 1); break;
+		case 'D': setenv("TPMATTEST_ENDORSEMENT_AUTH_FILE", optarg, 1); break;
 		case 'h': fputs(quote_usage, stdout); return EXIT_OK;
 		default: return usage_error(quote_usage, "quote: bad option");
 		}
 	}
 	if (optind < argc)
 		return usage_error(quote_usage, "quote: unexpected argument '%s'", argv[optind]);
-	if (!nonce_hex)
-		return usage_error(quote_usage, "quote: --nonce HEX is required");
 	if (!out)
 		return usage_error(quote_usage, "quote: --out FILE is required");
-	if (parse_hex(nonce_hex, &nonce, &nonce_len) != TPA_OK)
-		return usage_error(quote_usage, "quote: --nonce '%s' is not hex", nonce_hex);
-	if (nonce_len < 1 || nonce_len > TPA_EVIDENCE_MAX_NONCE) {
-		free(nonce);
-		return usage_error(quote_usage, "quote: --nonce must be 1 to %d bytes, not %zu",
-		                   TPA_EVIDENCE_MAX_NONCE, nonce_len);
+	if (counter_key && !exchange)
+		return usage_error(quote_usage, "quote: --counter-key goes with --exchange");
+	if (exchange) {
+		if (nonce_hex)
+			return usage_error(quote_usage, "quote: --exchange takes the nonce from "
+			                                "the verifier's answer, not --nonce");
+		if (strcmp(out, "-") == 0)
+			return usage_error(quote_usage, "quote: --exchange talks on stdout; "
+			                                "--out must be a file");
+		if (counter_key) {
+			if ((rc = tpm_load_counter_key("quote", counter_key, policy, key_name)) !=
+			    EXIT_OK)
+				return rc;
+			have_policy = true;
+		}
+	} else {
+		if (!nonce_hex)
+			return usage_error(quote_usage, "quote: --nonce HEX is required");
+		if (parse_hex(nonce_hex, &nonce, &nonce_len) != TPA_OK)
+			return usage_error(quote_usage, "quote: --nonce '%s' is not hex",
+			                   nonce_hex);
+		if (nonce_len < 1 || nonce_len > TPA_EVIDENCE_MAX_NONCE) {
+			free(nonce);
+			return usage_error(quote_usage,
+			                   "quote: --nonce must be 1 to %d bytes, not %zu",
+			                   TPA_EVIDENCE_MAX_NONCE, nonce_len);
+		}
 	}
 	qo.nonce = nonce;
 	qo.nonce_len = nonce_len;
@@ -215,11 +428,39 @@ int cmd_quote(int argc, char **argv)
 		goto done;
 	if ((rc = tpm_connect("quote", tcti, &tpm)) != EXIT_OK)
 		goto done;
+	if (exchange) {
+		uint32_t idx = qo.provision.nv_index ? qo.provision.nv_index
+		                                     : TPA_TPM_DEFAULT_AUTH_NV_INDEX;
+		if (!have_policy) {
+			if ((rc = tpm_counter_policy_of("quote", tpm, idx, policy, &have_policy)) !=
+			    EXIT_OK)
+				goto done;
+			if (!have_policy) {
+				errmsg("quote --exchange: there is no verifier-authorized counter "
+				       "at "
+				       "0x%08x (give the verifier's key, --counter-key PUB, to "
+				       "define it; or tpmattest init --counter-key)",
+				       idx);
+				rc = EXIT_ENV;
+				goto done;
+			}
+		}
+		qo.provision.counter_policy = policy;
+		x.policy = policy;
+		qo.ask = exchange_ask;
+		qo.ask_ctx = &x;
+	}
+	qo.incremented = &incremented;
+	qo.refused = refused;
+	qo.refused_len = sizeof(refused);
 	if ((r = tpa_tpm_quote(tpm, &qo, &ev)) != TPA_OK) {
-		rc = tpm_report("quote", tpm, r);
+		/* a failed exchange was reported as it failed */
+		rc = x.failed_rc ? x.failed_rc : tpm_report("quote", tpm, r);
 		goto done;
 	}
 	tpm_disconnect(&tpm);
+	if (refused[0])
+		errmsg("quote: warning: the counter was not incremented: %s", refused);
 	if ((log && (r = tpa_evidence_set(ev, TPA_PART_EVENTLOG, log, log_len)) != TPA_OK) ||
 	    (r = tpa_evidence_set_tool(ev, "tpmattest " TPA_VERSION)) != TPA_OK ||
 	    (r = tpa_evidence_to_json(ev, 1, &doc)) != TPA_OK) {
@@ -237,7 +478,7 @@ int cmd_quote(int argc, char **argv)
 		if (rc != EXIT_OK)
 			goto done;
 	}
-	if (json) {
+	if (json || exchange) {
 		struct json_object *o = json_object_new_object();
 		size_t nlen = 0;
 		const uint8_t *name = tpa_evidence_get(ev, TPA_PART_AK_NAME, &nlen);
@@ -248,9 +489,14 @@ int cmd_quote(int argc, char **argv)
 		                       json_object_new_uint64(tpa_evidence_counter(ev)));
 		json_object_object_add(o, "ak_name", json_object_new_string(hex));
 		json_object_object_add(o, "eventlog", json_object_new_boolean(log != NULL));
-		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-		                                               JSON_C_TO_STRING_SPACED |
-		                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_object_add(o, "incremented", json_object_new_boolean(incremented));
+		json_object_object_add(o, "refused",
+		                       refused[0] ? json_object_new_string(refused) : NULL);
+		/* with --exchange, stdout is a line protocol: the summary is one line */
+		puts(json_object_to_json_string_ext(
+		        o, (exchange ? JSON_C_TO_STRING_PLAIN
+		                     : JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED) |
+		                   JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
 	} else if (strcmp(out, "-") != 0) {
 		printf("evidence written to %s (counter %llu%s)\n", out,

@@ -4,16 +4,38 @@
  * TCTI, reporting TPM errors once, parsing PCR lists and handles.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <tss2/tss2_mu.h>
 
+#include <tpmattest/counterauth.h>
+
+/* the library's strict JSON reader and base64, which tpmattest-tpm links
+ * but whose headers are internal */
+#include "../src/base/json.h"
+#include "../src/base/util.h"
 #include "cmd_tpm.h"
+
+/* Shared with cmd_quote.c (they belong in cmd_tpm.h). */
+int tpm_load_counter_key(const char *cmd, const char *path, uint8_t policy[32],
+                         uint8_t name[TPA_COUNTER_NAME_LEN]);
+int tpm_counter_policy_of(const char *cmd, tpa_tpm *tpm, uint32_t index, uint8_t policy[32],
+                          bool *found);
 
 /*
  * A TPM that stops answering without closing the connection (a stopped
@@ -57,6 +79,109 @@ void tpm_disconnect(tpa_tpm **tpm)
 	alarm(0);
 }
 
+/*
+ * A hierarchy authorization file: the value as hex (1 to 32 bytes, either
+ * case), one line, nothing else.  It is a secret: a file others may read,
+ * or that is not a regular file, is refused rather than used.
+ */
+#define AUTH_FILE_MAX (2 * TPA_TPM_MAX_AUTH + 2)
+static int read_auth_file(const char *cmd, const char *path, const char *what,
+                          uint8_t out[TPA_TPM_MAX_AUTH], size_t *len)
+{
+	char buf[AUTH_FILE_MAX + 1];
+	struct stat st;
+	ssize_t n;
+	size_t hexlen;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+
+	if (fd < 0) {
+		errmsg("%s: %s authorization file %s: %s", cmd, what, path, strerror(errno));
+		return EXIT_ENV;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		errmsg("%s: %s authorization file %s: not a regular file", cmd, what, path);
+		close(fd);
+		return EXIT_ENV;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		errmsg("%s: %s authorization file %s: group or others may access it (mode %04o); "
+		       "refusing a secret others can read (chmod 600 %s)",
+		       cmd, what, path, (unsigned)(st.st_mode & 07777), path);
+		close(fd);
+		return EXIT_ENV;
+	}
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0) {
+		errmsg("%s: %s authorization file %s: %s", cmd, what, path, strerror(errno));
+		return EXIT_ENV;
+	}
+	hexlen = (size_t)n;
+	if (hexlen && buf[hexlen - 1] == '\n')
+		hexlen--;
+	if ((size_t)n > AUTH_FILE_MAX || hexlen == 0 || hexlen % 2 ||
+	    hexlen > 2 * TPA_TPM_MAX_AUTH) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		errmsg("%s: %s authorization file %s: not one line of 2 to %d hex digits", cmd,
+		       what, path, 2 * TPA_TPM_MAX_AUTH);
+		return EXIT_MALFORMED;
+	}
+	for (size_t i = 0; i < hexlen; i += 2) {
+		int v = 0;
+		for (size_t j = i; j < i + 2; j++) {
+			char ch = buf[j];
+			int d = ch >= '0' && ch <= '9'   ? ch - '0'
+			        : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+			        : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+			                                 : -1;
+			if (d < 0) {
+				OPENSSL_cleanse(buf, sizeof(buf));
+				OPENSSL_cleanse(out, TPA_TPM_MAX_AUTH);
+				errmsg("%s: %s authorization file %s: not one line of hex digits",
+				       cmd, what, path);
+				return EXIT_MALFORMED;
+			}
+			v = v << 4 | d;
+		}
+		out[i / 2] = (uint8_t)v;
+	}
+	OPENSSL_cleanse(buf, sizeof(buf));
+	*len = hexlen / 2;
+	return EXIT_OK;
+}
+
+/* The hierarchy authorizations the command was given (--owner-auth and
+ * --endorsement-auth set these variables, over the caller's), told to the
+ * connection. */
+static const struct {
+	const char *env, *what;
+	int which;
+} auth_envs[] = {
+        {"TPMATTEST_OWNER_AUTH_FILE", "owner", TPA_HIERARCHY_OWNER},
+        {"TPMATTEST_ENDORSEMENT_AUTH_FILE", "endorsement", TPA_HIERARCHY_ENDORSEMENT},
+        {"TPMATTEST_LOCKOUT_AUTH_FILE", "lockout", TPA_HIERARCHY_LOCKOUT},
+};
+
+static int apply_auths(const char *cmd, tpa_tpm *tpm)
+{
+	for (size_t i = 0; i < sizeof(auth_envs) / sizeof(auth_envs[0]); i++) {
+		const char *path = getenv(auth_envs[i].env);
+		uint8_t v[TPA_TPM_MAX_AUTH];
+		size_t len = 0;
+		int rc, r;
+
+		if (!path || !*path)
+			continue;
+		if ((rc = read_auth_file(cmd, path, auth_envs[i].what, v, &len)) != EXIT_OK)
+			return rc;
+		r = tpa_tpm_set_auth(tpm, auth_envs[i].which, v, len);
+		OPENSSL_cleanse(v, sizeof(v));
+		if (r != TPA_OK)
+			return tpm_report(cmd, tpm, r);
+	}
+	return EXIT_OK;
+}
+
 int tpm_connect(const char *cmd, const char *tcti_opt, tpa_tpm **out)
 {
 	const char *tcti = tcti_opt;
@@ -78,6 +203,10 @@ int tpm_connect(const char *cmd, const char *tcti_opt, tpa_tpm **out)
 		alarm(0);
 		errmsg("%s: %s", cmd, err[0] ? err : tpa_strerror(r));
 		return exit_for(r);
+	}
+	if ((r = apply_auths(cmd, *out)) != EXIT_OK) {
+		tpm_disconnect(out);
+		return r;
 	}
 	return EXIT_OK;
 }
@@ -149,6 +278,214 @@ int parse_key_alg(const char *s, uint16_t *alg)
 	else
 		return 0;
 	return 1;
+}
+
+/* ---- the verifier's counter key ---- */
+
+#define COUNTER_KEY_FILE_MAX 16384
+
+/* A PEM public key (SubjectPublicKeyInfo) of P-256, as the TPM2B_PUBLIC the
+ * verifier's library makes of it (<tpmattest/counterauth.h>). */
+static int pem_to_public(const char *cmd, const char *path, const uint8_t *buf, size_t len,
+                         uint8_t *out, size_t cap, size_t *outlen)
+{
+	BIO *b = BIO_new_mem_buf(buf, (int)len);
+	EVP_PKEY *k = b ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
+	BIGNUM *x = NULL, *y = NULL;
+	TPM2B_PUBLIC pub;
+	size_t off = 0;
+	int rc = EXIT_MALFORMED;
+
+	BIO_free(b);
+	memset(&pub, 0, sizeof(pub));
+	if (!k || !EVP_PKEY_is_a(k, "EC") ||
+	    !EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_X, &x) ||
+	    !EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_Y, &y) ||
+	    BN_bn2binpad(x, pub.publicArea.unique.ecc.x.buffer, 32) != 32 ||
+	    BN_bn2binpad(y, pub.publicArea.unique.ecc.y.buffer, 32) != 32) {
+		errmsg("%s: counter key %s: not a PEM EC public key", cmd, path);
+		goto out;
+	}
+	{
+		char group[32] = "";
+		size_t gl = 0;
+		if (!EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group,
+		                                    sizeof(group), &gl) ||
+		    (strcmp(group, "prime256v1") != 0 && strcmp(group, "P-256") != 0)) {
+			errmsg("%s: counter key %s: not an ECC NIST P-256 key", cmd, path);
+			goto out;
+		}
+	}
+	pub.publicArea.type = TPM2_ALG_ECC;
+	pub.publicArea.nameAlg = TPM2_ALG_SHA256;
+	pub.publicArea.objectAttributes = TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_USERWITHAUTH;
+	pub.publicArea.parameters.eccDetail.symmetric.algorithm = TPM2_ALG_NULL;
+	pub.publicArea.parameters.eccDetail.scheme.scheme = TPM2_ALG_ECDSA;
+	pub.publicArea.parameters.eccDetail.scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
+	pub.publicArea.parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
+	pub.publicArea.parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
+	pub.publicArea.unique.ecc.x.size = 32;
+	pub.publicArea.unique.ecc.y.size = 32;
+	if (Tss2_MU_TPM2B_PUBLIC_Marshal(&pub, out, cap, &off) != TSS2_RC_SUCCESS) {
+		errmsg("%s: counter key %s: cannot marshal it", cmd, path);
+		rc = EXIT_ENV;
+		goto out;
+	}
+	*outlen = off;
+	rc = EXIT_OK;
+out:
+	BN_free(x);
+	BN_free(y);
+	EVP_PKEY_free(k);
+	return rc;
+}
+
+/* {"public":B64[,"name":HEX][,"policy":HEX]}, as `tpmattest counter public`
+ * prints it; name and policy, when there, must be the key's. */
+static int json_to_public(const char *cmd, const char *path, const uint8_t *buf, size_t len,
+                          uint8_t *out, size_t cap, size_t *outlen, char *name_hex,
+                          char *policy_hex)
+{
+	struct json_object *o = NULL, *v;
+	char why[160] = "";
+	uint8_t *pub = NULL;
+	size_t plen = 0;
+	int rc = EXIT_MALFORMED;
+
+	if (tpa_json_parse((const char *)buf, len, &o, why, sizeof(why)) != TPA_OK || !o ||
+	    !json_object_is_type(o, json_type_object)) {
+		errmsg("%s: counter key %s: not a JSON object%s%s", cmd, path, why[0] ? ": " : "",
+		       why);
+		goto out;
+	}
+	json_object_object_foreach (o, key, val) {
+		if ((strcmp(key, "public") != 0 && strcmp(key, "name") != 0 &&
+		     strcmp(key, "policy") != 0) ||
+		    !json_object_is_type(val, json_type_string)) {
+			errmsg("%s: counter key %s: unexpected member \"%s\" (want public, name, "
+			       "policy: strings)",
+			       cmd, path, key);
+			goto out;
+		}
+	}
+	if (!json_object_object_get_ex(o, "public", &v) ||
+	    tpa_b64_decode(json_object_get_string(v), (size_t)json_object_get_string_len(v), cap,
+	                   &pub, &plen) != TPA_OK) {
+		errmsg("%s: counter key %s: \"public\" is not base64 of at most %zu bytes", cmd,
+		       path, cap);
+		goto out;
+	}
+	name_hex[0] = policy_hex[0] = 0;
+	if (json_object_object_get_ex(o, "name", &v))
+		snprintf(name_hex, 2 * TPA_COUNTER_NAME_LEN + 2, "%s", json_object_get_string(v));
+	if (json_object_object_get_ex(o, "policy", &v))
+		snprintf(policy_hex, 2 * 32 + 2, "%s", json_object_get_string(v));
+	memcpy(out, pub, plen);
+	*outlen = plen;
+	rc = EXIT_OK;
+out:
+	free(pub);
+	json_object_put(o);
+	return rc;
+}
+
+/*
+ * The verifier's counter key, from a file holding its TPM2B_PUBLIC as base64,
+ * the JSON `tpmattest counter public` prints, or a PEM public key: the
+ * counter index's authPolicy for it, and its Name.
+ */
+int tpm_load_counter_key(const char *cmd, const char *path, uint8_t policy[32],
+                         uint8_t name[TPA_COUNTER_NAME_LEN])
+{
+	uint8_t *buf = NULL, pub[TPA_COUNTER_KEY_PUBLIC_MAX];
+	size_t len = 0, plen = 0, a, z;
+	char why[200] = "", name_hex[2 * TPA_COUNTER_NAME_LEN + 2] = "", pol_hex[2 * 32 + 2] = "";
+	char hex[2 * TPA_COUNTER_NAME_LEN + 1];
+	int r, rc;
+
+	r = read_file(path, COUNTER_KEY_FILE_MAX, &buf, &len);
+	if (r != TPA_OK) {
+		errmsg("%s: counter key %s: %s", cmd, path,
+		       r == TPA_E_LIMIT ? "larger than 16 KiB" : strerror(errno));
+		return r == TPA_E_LIMIT ? EXIT_MALFORMED : EXIT_ENV;
+	}
+	for (a = 0; a < len && strchr(" \t\r\n", buf[a]); a++)
+		;
+	for (z = len; z > a && strchr(" \t\r\n", buf[z - 1]); z--)
+		;
+	if (z - a >= 10 && memcmp(buf + a, "-----BEGIN", 10) == 0) {
+		rc = pem_to_public(cmd, path, buf, len, pub, sizeof(pub), &plen);
+	} else if (z > a && buf[a] == '{') {
+		rc = json_to_public(cmd, path, buf, len, pub, sizeof(pub), &plen, name_hex,
+		                    pol_hex);
+	} else {
+		uint8_t *p = NULL;
+		rc = EXIT_OK;
+		if (tpa_b64_decode((const char *)buf + a, z - a, sizeof(pub), &p, &plen) !=
+		    TPA_OK) {
+			errmsg("%s: counter key %s: neither base64 of a TPM2B_PUBLIC, nor the "
+			       "JSON of `tpmattest counter public`, nor a PEM public key",
+			       cmd, path);
+			rc = EXIT_MALFORMED;
+		} else {
+			memcpy(pub, p, plen);
+		}
+		free(p);
+	}
+	free(buf);
+	if (rc != EXIT_OK)
+		return rc;
+	if ((r = tpa_counter_key_public_check(pub, plen, name, why, sizeof(why))) != TPA_OK) {
+		errmsg("%s: counter key %s: %s", cmd, path, why[0] ? why : tpa_strerror(r));
+		return exit_for(r);
+	}
+	if ((r = tpa_counter_policy(name, policy)) != TPA_OK) {
+		errmsg("%s: counter key %s: %s", cmd, path, tpa_strerror(r));
+		return exit_for(r);
+	}
+	hex_string(name, TPA_COUNTER_NAME_LEN, hex);
+	if (name_hex[0] && strcmp(name_hex, hex) != 0) {
+		errmsg("%s: counter key %s: \"name\" %s is not the key's Name %s", cmd, path,
+		       name_hex, hex);
+		return EXIT_MALFORMED;
+	}
+	hex_string(policy, 32, hex);
+	if (pol_hex[0] && strcmp(pol_hex, hex) != 0) {
+		errmsg("%s: counter key %s: \"policy\" %s is not the key's policy %s", cmd, path,
+		       pol_hex, hex);
+		return EXIT_MALFORMED;
+	}
+	return EXIT_OK;
+}
+
+/* The authPolicy of a verifier-authorized counter at index, if there is
+ * one (*found); an index there of the older kind is not one. */
+int tpm_counter_policy_of(const char *cmd, tpa_tpm *tpm, uint32_t index, uint8_t policy[32],
+                          bool *found)
+{
+	uint8_t buf[sizeof(TPM2B_NV_PUBLIC)];
+	TPM2B_NV_PUBLIC p;
+	size_t len = 0, off = 0;
+	int r;
+
+	*found = false;
+	if ((r = tpa_tpm_nv_public(tpm, index, buf, sizeof(buf), &len)) != TPA_OK) {
+		/* tpa_tpm_nv_public's words for an index that is not there */
+		if (strncmp(tpa_tpm_error(tpm), "there is no NV index", 20) == 0)
+			return EXIT_OK;
+		return tpm_report(cmd, tpm, r);
+	}
+	memset(&p, 0, sizeof(p));
+	if (Tss2_MU_TPM2B_NV_PUBLIC_Unmarshal(buf, len, &off, &p) != TSS2_RC_SUCCESS ||
+	    off != len) {
+		errmsg("%s: NV index 0x%08x: its public area does not parse", cmd, index);
+		return EXIT_ENV;
+	}
+	if ((p.nvPublic.attributes & TPMA_NV_POLICYWRITE) && p.nvPublic.authPolicy.size == 32) {
+		memcpy(policy, p.nvPublic.authPolicy.buffer, 32);
+		*found = true;
+	}
+	return EXIT_OK;
 }
 
 /* ---- pcrs ---- */
@@ -238,7 +575,10 @@ int cmd_pcrs(int argc, char **argv)
 
 static const char init_usage[] =
         "usage: tpmattest init [--json] [--ak-alg ecc|rsa] [--ak-handle H] [--nv-index I]\n"
-        "                      [--no-ek] [--tcti SPEC]\n"
+        "                      [--counter-key PUB] [--no-ek] [--tcti SPEC]\n"
+        "                      [--owner-auth FILE] [--endorsement-auth FILE]\n"
+        "                      [--lockout-auth FILE] [--set-owner-auth FILE]\n"
+        "                      [--set-endorsement-auth FILE] [--set-lockout-auth FILE]\n"
         "\n"
         "Provisions what `quote` needs, idempotently: the AK, a restricted signing key\n"
         "created under the TCG default ECC EK and persisted at the AK handle, and a\n"
@@ -248,7 +588,17 @@ static const char init_usage[] =
         "  --ak-alg ALG     ecc (ECDSA P-256 SHA-256, default) or rsa (RSASSA 2048 SHA-256);\n"
         "                   an existing AK of the other kind is an error\n"
         "  --ak-handle H    persistent AK handle (default 0x81000100)\n"
-        "  --nv-index I     NV counter index (default 0x01000100)\n"
+        "  --nv-index I     NV counter index (default 0x01000100, with --counter-key\n"
+        "                   0x01000101)\n"
+        "  --counter-key PUB  the verifier-authorized counter, for the verifier key in PUB\n"
+        "                   (`tpmattest counter public` JSON, base64 TPM2B_PUBLIC, or PEM)\n"
+        "  --owner-auth FILE, --endorsement-auth FILE, --lockout-auth FILE\n"
+        "                   current hierarchy authorizations (hex, one line, mode 0600;\n"
+        "                   default $TPMATTEST_OWNER_AUTH_FILE, ..._ENDORSEMENT_..., "
+        "..._LOCKOUT_...)\n"
+        "  --set-owner-auth FILE, --set-endorsement-auth FILE, --set-lockout-auth FILE\n"
+        "                   make a random 32-byte authorization, write it to the new FILE\n"
+        "                   (never overwritten), then set it in the TPM\n"
         "  --no-ek          skip the EKs (creating the RSA EK can take seconds)\n"
         "  --json           machine-readable output\n" TCTI_HELP_AT(
                 "      ", "                   ") "  -h, --help       this text\n";
@@ -268,6 +618,79 @@ static void json_add_b64(struct json_object *o, const char *key, const uint8_t *
 	free(s);
 }
 
+static const char *const hierarchy_names[3] = {"owner", "endorsement", "lockout"};
+static const int hierarchy_ids[3] = {TPA_HIERARCHY_OWNER, TPA_HIERARCHY_ENDORSEMENT,
+                                     TPA_HIERARCHY_LOCKOUT};
+
+/* fsync of the directory holding path, so that a new file's name survives
+ * a crash as well as its content */
+static int sync_dir_of(const char *path)
+{
+	char copy[PATH_MAX];
+	int fd, r;
+	if (snprintf(copy, sizeof(copy), "%s", path) >= (int)sizeof(copy))
+		return -1;
+	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+/*
+ * --set-*-auth: a new random value, durably in a new file (0600) before the
+ * TPM has it, so that the value the TPM holds is never one nobody knows; the
+ * file goes again when the TPM refuses the change.
+ */
+static int set_hierarchy_auth(tpa_tpm *tpm, int i, const char *path)
+{
+	uint8_t v[TPA_TPM_MAX_AUTH];
+	char hex[2 * TPA_TPM_MAX_AUTH + 2];
+	int fd, r, rc = EXIT_ENV;
+
+	if (RAND_bytes(v, sizeof(v)) != 1) {
+		errmsg("init: cannot make a random %s authorization (OpenSSL RAND_bytes)",
+		       hierarchy_names[i]);
+		return EXIT_ENV;
+	}
+	hex_string(v, sizeof(v), hex);
+	hex[2 * sizeof(v)] = '\n';
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		errmsg("init: %s: cannot create the %s authorization file: %s%s", path,
+		       hierarchy_names[i], strerror(errno),
+		       errno == EEXIST ? " (never overwritten)" : "");
+		goto out;
+	}
+	if (fchmod(fd, 0600) != 0 || write(fd, hex, sizeof(hex) - 1) != (ssize_t)sizeof(hex) - 1 ||
+	    fsync(fd) != 0) {
+		errmsg("init: %s: cannot write the %s authorization file: %s", path,
+		       hierarchy_names[i], strerror(errno));
+		close(fd);
+		unlink(path);
+		goto out;
+	}
+	if (close(fd) != 0 || sync_dir_of(path) != 0) {
+		errmsg("init: %s: cannot write the %s authorization file: %s", path,
+		       hierarchy_names[i], strerror(errno));
+		unlink(path);
+		goto out;
+	}
+	if ((r = tpa_tpm_change_auth(tpm, hierarchy_ids[i], v, sizeof(v))) != TPA_OK) {
+		rc = tpm_report("init", tpm, r);
+		if (unlink(path) != 0)
+			errmsg("init: %s: cannot remove it again: %s (it holds a value the TPM "
+			       "does not)",
+			       path, strerror(errno));
+		goto out;
+	}
+	rc = EXIT_OK;
+out:
+	OPENSSL_cleanse(v, sizeof(v));
+	OPENSSL_cleanse(hex, sizeof(hex));
+	return rc;
+}
+
 int cmd_init(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -277,9 +700,19 @@ int cmd_init(int argc, char **argv)
 	        {"nv-index", required_argument, NULL, 'n'},
 	        {"no-ek", no_argument, NULL, 'E'},
 	        {"tcti", required_argument, NULL, 't'},
+	        {"counter-key", required_argument, NULL, 'K'},
+	        {"owner-auth", required_argument, NULL, 'O'},
+	        {"endorsement-auth", required_argument, NULL, 'D'},
+	        {"lockout-auth", required_argument, NULL, 'L'},
+	        {"set-owner-auth", required_argument, NULL, '1'},
+	        {"set-endorsement-auth", required_argument, NULL, '2'},
+	        {"set-lockout-auth", required_argument, NULL, '3'},
 	        {"help", no_argument, NULL, 'h'},
 	        {0},
 	};
+	const char *set_path[3] = {NULL, NULL, NULL}, *counter_key = NULL;
+	uint8_t policy[32], key_name[TPA_COUNTER_NAME_LEN];
+	bool set_done[3] = {false, false, false};
 	tpa_provision_opts po = {0};
 	tpa_provision_info info;
 	const char *tcti = NULL;
@@ -310,12 +743,46 @@ int cmd_init(int argc, char **argv)
 			if (!parse_u32(optarg, &po.nv_index))
 				return usage_error(init_usage, "init: bad --nv-index '%s'", optarg);
 			break;
+		case 'K': counter_key = optarg; break;
+		/* read by tpm_connect, like the variables they stand for */
+		case 'O': setenv("TPMATTEST_OWNER_AUTH_FILE", optarg, 1); break;
+		case 'D': setenv("TPMATTEST_ENDORSEMENT_AUTH_FILE", optarg, 1); break;
+		case 'L': setenv("TPMATTEST_LOCKOUT_AUTH_FILE", optarg, 1); break;
+		case '1':
+		case '2':
+		case '3': set_path[c - '1'] = optarg; break;
 		case 'h': fputs(init_usage, stdout); return EXIT_OK;
 		default: return usage_error(init_usage, "init: bad option");
 		}
 	}
 	if (optind < argc)
 		return usage_error(init_usage, "init: unexpected argument '%s'", argv[optind]);
+	/* new authorization files only: checked before the TPM is touched */
+	for (int i = 0; i < 3; i++) {
+		struct stat st;
+		if (!set_path[i])
+			continue;
+		for (int j = 0; j < i; j++)
+			if (set_path[j] && strcmp(set_path[i], set_path[j]) == 0)
+				return usage_error(init_usage,
+				                   "init: one file %s for two authorizations",
+				                   set_path[i]);
+		if (lstat(set_path[i], &st) == 0) {
+			errmsg("init: %s exists; an authorization file is never overwritten (it "
+			       "may hold the TPM's current value)",
+			       set_path[i]);
+			return EXIT_ENV;
+		}
+		if (errno != ENOENT) {
+			errmsg("init: %s: %s", set_path[i], strerror(errno));
+			return EXIT_ENV;
+		}
+	}
+	if (counter_key) {
+		if ((rc = tpm_load_counter_key("init", counter_key, policy, key_name)) != EXIT_OK)
+			return rc;
+		po.counter_policy = policy;
+	}
 	if ((rc = tpm_connect("init", tcti, &tpm)) != EXIT_OK)
 		return rc;
 	if ((r = tpa_tpm_provision(tpm, &po, &info)) != TPA_OK) {
@@ -340,13 +807,21 @@ int cmd_init(int argc, char **argv)
 		snprintf(h, sizeof(h), "0x%08x", info.nv_index);
 		json_object_object_add(nv, "index", json_object_new_string(h));
 		json_object_object_add(nv, "created", json_object_new_boolean(info.nv_created));
+		json_object_object_add(nv, "authorized",
+		                       json_object_new_boolean(counter_key != NULL));
+		if (counter_key) {
+			char ph[65];
+			hex_string(policy, 32, ph);
+			json_object_object_add(nv, "policy", json_object_new_string(ph));
+		}
 		json_object_object_add(root, "counter", nv);
 	} else {
 		printf("AK       0x%08x  %s  %s  name %s\n", info.ak_handle,
 		       info.ak_alg == TPA_KEY_RSA ? "rsa" : "ecc",
 		       info.ak_created ? "created" : "existing", hex);
-		printf("counter  0x%08x  %s\n", info.nv_index,
-		       info.nv_created ? "created" : "existing");
+		printf("counter  0x%08x  %s%s\n", info.nv_index,
+		       info.nv_created ? "created" : "existing",
+		       counter_key ? "  verifier-authorized" : "");
 	}
 	if (ek) {
 		static const struct {
@@ -380,7 +855,37 @@ int cmd_init(int argc, char **argv)
 		if (json)
 			json_object_object_add(root, "ek", eks);
 	}
+	/* last, once everything else worked: a failed init leaves the
+	 * authorizations as they were */
+	for (int i = 0; i < 3; i++) {
+		if (!set_path[i])
+			continue;
+		if ((rc = set_hierarchy_auth(tpm, i, set_path[i])) != EXIT_OK) {
+			for (int j = 0; j < i; j++)
+				if (set_done[j])
+					errmsg("init: the %s authorization was changed, and is in "
+					       "%s",
+					       hierarchy_names[j], set_path[j]);
+			json_object_put(root);
+			tpm_disconnect(&tpm);
+			return rc;
+		}
+		set_done[i] = true;
+	}
 	tpm_disconnect(&tpm);
+	if (json && (set_path[0] || set_path[1] || set_path[2])) {
+		struct json_object *a = json_object_new_object();
+		for (int i = 0; i < 3; i++)
+			if (set_path[i])
+				json_object_object_add(a, hierarchy_names[i],
+				                       json_object_new_string(set_path[i]));
+		json_object_object_add(root, "authorizations_set", a);
+	} else if (!json) {
+		for (int i = 0; i < 3; i++)
+			if (set_path[i])
+				printf("%-11s authorization set, in %s\n", hierarchy_names[i],
+				       set_path[i]);
+	}
 	if (json) {
 		puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 		                                                  JSON_C_TO_STRING_SPACED |

@@ -13,6 +13,7 @@
 #ifndef TPMATTEST_TPM_H
 #define TPMATTEST_TPM_H
 
+#include <tpmattest/counterauth.h>
 #include <tpmattest/evidence.h>
 #include <tpmattest/tpmattest.h>
 
@@ -29,6 +30,10 @@ extern "C" {
  */
 #define TPA_TPM_DEFAULT_AK_HANDLE 0x81000100u
 #define TPA_TPM_DEFAULT_NV_INDEX 0x01000100u
+/* The verifier-authorized counter (<tpmattest/counterauth.h>) has its own
+ * default, so that the older counter of a machine enrolled before stays
+ * where it is, untouched. */
+#define TPA_TPM_DEFAULT_AUTH_NV_INDEX 0x01000101u
 /* EK certificate indices (TCG EK Credential Profile 2.0, 2.2.1.5). */
 #define TPA_TPM_EK_CERT_RSA_INDEX 0x01C00002u
 #define TPA_TPM_EK_CERT_ECC_INDEX 0x01C0000Au
@@ -83,7 +88,15 @@ int tpa_tpm_extend(tpa_tpm *tpm, unsigned pcr, size_t n, const uint16_t *algs,
 typedef struct tpa_provision_opts {
 	uint16_t ak_alg;    /* TPA_KEY_ANY (accept the existing AK, create ECC), RSA or ECC */
 	uint32_t ak_handle; /* 0: TPA_TPM_DEFAULT_AK_HANDLE */
-	uint32_t nv_index;  /* 0: TPA_TPM_DEFAULT_NV_INDEX */
+	uint32_t nv_index;  /* 0: TPA_TPM_DEFAULT_NV_INDEX, or with counter_policy
+	                       TPA_TPM_DEFAULT_AUTH_NV_INDEX */
+	/* 32 bytes (tpa_counter_policy): the counter is the verifier-authorized
+	 * kind: TPM_NT_COUNTER, TPMA_NV_POLICYWRITE | AUTHREAD | OWNERREAD |
+	 * NO_DA (no authwrite, no ownerwrite), nameAlg SHA-256, this
+	 * authPolicy; defined when absent, and an index there of another kind
+	 * or another policy is TPA_E_TPM.  NULL: the older kind (authwrite |
+	 * authread | ownerwrite | ownerread | no_da, no policy). */
+	const uint8_t *counter_policy;
 } tpa_provision_opts;
 
 typedef struct tpa_provision_info {
@@ -142,6 +155,36 @@ typedef struct tpa_quote_opts {
 	uint32_t pcr_mask; /* 0: PCRs 0-9 */
 	tpa_provision_opts provision;
 	unsigned retries; /* read/quote attempts when PCRs move; 0: 3 */
+	/*
+	 * The verifier-authorized counter (provision.counter_policy set): the
+	 * nonce comes from the verifier together with its authorization for
+	 * the increment.  tpa_tpm_quote starts the policy session, calls ask
+	 * with its nonceTPM (nonce above is then ignored), and ask fills the
+	 * nonce (1..TPA_EVIDENCE_MAX_NONCE bytes) and, when the verifier gave
+	 * one, the authorization (*have_auth 1).  With it the counter is
+	 * incremented under it (PolicySigned, PolicyCommandCode, PolicyNV x2
+	 * unless first, VerifySignature and PolicyAuthorize with the key
+	 * loaded by TPM2_LoadExternal in the owner hierarchy); a TPM that
+	 * refuses the PolicyNV bounds (its counter is below what the verifier
+	 * last accepted: rolled back) is not incremented and the quote goes on,
+	 * so the verifier sees and records the rollback.  Without one the
+	 * counter is certified as it is.  An ask that fails ends the quote with
+	 * its error.  The session is flushed before tpa_tpm_quote returns.
+	 */
+	int (*ask)(void *ctx, const uint8_t *nonce_tpm, size_t nonce_tpm_len, uint8_t *nonce,
+	           size_t nonce_cap, size_t *nonce_len, tpa_counter_auth *auth, int *have_auth);
+	void *ask_ctx;
+	/* optional outputs: 1 when the counter was incremented, else 0; and
+	 * when the TPM refused an authorized increment, why (the command and
+	 * its response code), "" otherwise.  Both are written whenever
+	 * provisioning was attempted, on failure too (a quote that fails after
+	 * the increment reports incremented 1).  A refusal is only TPM_RC_POLICY
+	 * or TPM_RC_NV_UNINITIALIZED from a PolicyNV bound; any other failure
+	 * of the authorized increment (PolicySigned of an authorization for
+	 * another session's nonceTPM: TPM_RC_SIGNATURE) is TPA_E_TPM. */
+	int *incremented;
+	char *refused;
+	size_t refused_len;
 } tpa_quote_opts;
 
 /*
@@ -152,6 +195,20 @@ typedef struct tpa_quote_opts {
  * certificates.  The event log is the caller's to add.
  */
 int tpa_tpm_quote(tpa_tpm *tpm, const tpa_quote_opts *opts, tpa_evidence **out);
+
+/*
+ * Hierarchy authorizations (TPM2_HierarchyChangeAuth), for `tpmattest
+ * init`: which is TPA_HIERARCHY_OWNER, _ENDORSEMENT or _LOCKOUT.  set_auth
+ * tells this connection the current value (Esys_TR_SetAuth), for every
+ * command that then uses the hierarchy: NV_DefineSpace and EvictControl
+ * (owner), the EK's CreatePrimary and PolicySecret (endorsement).
+ * change_auth sets a new value (the current one set before, if any);
+ * len 0 clears it.  Values are at most 32 bytes (TPA_E_INVALID_ARG).
+ */
+enum { TPA_HIERARCHY_OWNER = 1, TPA_HIERARCHY_ENDORSEMENT = 2, TPA_HIERARCHY_LOCKOUT = 3 };
+#define TPA_TPM_MAX_AUTH 32
+int tpa_tpm_set_auth(tpa_tpm *tpm, int which, const uint8_t *auth, size_t len);
+int tpa_tpm_change_auth(tpa_tpm *tpm, int which, const uint8_t *auth, size_t len);
 
 /* ---- enrollment (tpmattest enroll request) ---- */
 

@@ -4,10 +4,12 @@
  *
  * Resource discipline: there may be no resource manager (bare swtpm, or
  * /dev/tpm0), so every transient object and session created here is flushed
- * before the function that created it returns, whatever happened.  All
- * authorizations are empty passwords (ESYS_TR_PASSWORD), which need no
- * session object; the one policy session (to use the EK as a parent) lives
- * only inside provisioning.
+ * before the function that created it returns, whatever happened.
+ * Authorizations are passwords (ESYS_TR_PASSWORD), which need no session
+ * object: the empty ones of our objects, and the hierarchies' as
+ * tpa_tpm_set_auth gave them.  The policy sessions (to use the EK as a
+ * parent; to increment the verifier-authorized counter) live only inside
+ * the call that needs them.
  *
  * Command references are to TPM 2.0 Library Part 3 (commands) and Part 2
  * (structures), revision 1.59.
@@ -48,6 +50,17 @@ static int tpm_errf(tpa_tpm *t, int err, const char *fmt, ...)
 	return err;
 }
 
+/* The base of a TPM response code: format-one codes without the handle,
+ * session or parameter number they blame; 0 for a code not from the TPM. */
+static unsigned rc_base(TSS2_RC rc)
+{
+	if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER &&
+	    (rc & TSS2_RC_LAYER_MASK) != TSS2_RESMGR_TPM_RC_LAYER)
+		return 0;
+	rc &= 0xFFFF;
+	return (rc & TPM2_RC_FMT1) ? (rc & (TPM2_RC_FMT1 | 0x3F)) : (rc & 0xFFF);
+}
+
 /* A TPM or TCTI failure of `what`, with the response code decoded.  A TCTI
  * failure means the TPM is unreachable, which deserves plain words. */
 static int tpm_fail(tpa_tpm *t, TSS2_RC rc, const char *what)
@@ -60,6 +73,11 @@ static int tpm_fail(tpa_tpm *t, TSS2_RC rc, const char *what)
 		                "%s: the TPM has not been started (TPM2_Startup was never sent; "
 		                "tpm2_startup -c does it)",
 		                what);
+	if (rc_base(rc) == TPM2_RC_BAD_AUTH || rc_base(rc) == TPM2_RC_AUTH_FAIL)
+		return tpm_errf(t, TPA_E_TPM,
+		                "%s: %s (0x%x): a wrong or missing authorization (the owner's or "
+		                "endorsement's, when set: --owner-auth, --endorsement-auth)",
+		                what, Tss2_RC_Decode(rc), (unsigned)rc);
 	return tpm_errf(t, TPA_E_TPM, "%s: %s (0x%x)", what, Tss2_RC_Decode(rc), (unsigned)rc);
 }
 
@@ -120,6 +138,93 @@ void tpa_tpm_close(tpa_tpm **tpm)
 	Tss2_TctiLdr_Finalize(&(*tpm)->tcti);
 	free(*tpm);
 	*tpm = NULL;
+}
+
+/* ---- hierarchy authorizations ---- */
+
+static ESYS_TR hierarchy_tr(int which, const char **name)
+{
+	switch (which) {
+	case TPA_HIERARCHY_OWNER: *name = "owner"; return ESYS_TR_RH_OWNER;
+	case TPA_HIERARCHY_ENDORSEMENT: *name = "endorsement"; return ESYS_TR_RH_ENDORSEMENT;
+	case TPA_HIERARCHY_LOCKOUT: *name = "lockout"; return ESYS_TR_RH_LOCKOUT;
+	default: *name = NULL; return ESYS_TR_NONE;
+	}
+}
+
+/*
+ * ESAPI keeps the value with the hierarchy's ESYS_TR and sends it in every
+ * password session (ESYS_TR_PASSWORD) authorizing that hierarchy, so
+ * NV_DefineSpace and EvictControl (owner), CreatePrimary and PolicySecret
+ * (endorsement) below all use it once it is set.
+ */
+int tpa_tpm_set_auth(tpa_tpm *tpm, int which, const uint8_t *auth, size_t len)
+{
+	TPM2B_AUTH a;
+	const char *name;
+	ESYS_TR h = hierarchy_tr(which, &name);
+	TSS2_RC rc;
+
+	if (!tpm || h == ESYS_TR_NONE || len > TPA_TPM_MAX_AUTH || (len && !auth))
+		return TPA_E_INVALID_ARG;
+	memset(&a, 0, sizeof(a));
+	a.size = (UINT16)len;
+	if (len)
+		memcpy(a.buffer, auth, len);
+	rc = Esys_TR_SetAuth(tpm->esys, h, &a);
+	OPENSSL_cleanse(&a, sizeof(a));
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_errf(tpm, TPA_E_TPM, "setting the %s authorization: %s", name,
+		                Tss2_RC_Decode(rc));
+	return TPA_OK;
+}
+
+/* TPM2_HierarchyChangeAuth (Part 3, 24.8), authorized by the current value
+ * in a password session.  The new value travels in the clear to the TPM,
+ * as every password does. */
+int tpa_tpm_change_auth(tpa_tpm *tpm, int which, const uint8_t *auth, size_t len)
+{
+	TPM2B_AUTH a;
+	const char *name;
+	ESYS_TR h = hierarchy_tr(which, &name);
+	char what[96];
+	TSS2_RC rc;
+	unsigned base;
+
+	if (!tpm || h == ESYS_TR_NONE || len > TPA_TPM_MAX_AUTH || (len && !auth))
+		return TPA_E_INVALID_ARG;
+	memset(&a, 0, sizeof(a));
+	a.size = (UINT16)len;
+	if (len)
+		memcpy(a.buffer, auth, len);
+	rc = Esys_HierarchyChangeAuth(tpm->esys, h, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+	                              &a);
+	/* ESAPI then keeps the new value itself; said again, to not depend on
+	 * it */
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Esys_TR_SetAuth(tpm->esys, h, &a);
+	OPENSSL_cleanse(&a, sizeof(a));
+	if (rc == TSS2_RC_SUCCESS)
+		return TPA_OK;
+	base = rc_base(rc);
+	if (base == TPM2_RC_BAD_AUTH || base == TPM2_RC_AUTH_FAIL)
+		return tpm_errf(tpm, TPA_E_TPM,
+		                "changing the %s authorization (TPM2_HierarchyChangeAuth): the "
+		                "TPM refused the current %s authorization (%s, 0x%x): it is set, "
+		                "and not to the value given%s",
+		                name, name, Tss2_RC_Decode(rc), (unsigned)rc,
+		                which == TPA_HIERARCHY_LOCKOUT
+		                        ? "; lockout failures count against the dictionary-attack "
+		                          "protection"
+		                        : "");
+	if (base == TPM2_RC_LOCKOUT)
+		return tpm_errf(tpm, TPA_E_TPM,
+		                "changing the %s authorization (TPM2_HierarchyChangeAuth): the TPM "
+		                "is in dictionary-attack lockout (TPM_RC_LOCKOUT, 0x%x)",
+		                name, (unsigned)rc);
+	snprintf(what, sizeof(what), "changing the %s authorization (TPM2_HierarchyChangeAuth)",
+	         name);
+	return tpm_fail(tpm, rc, what);
 }
 
 /* ---- capabilities ---- */
@@ -615,8 +720,50 @@ static int ak_get(tpa_tpm *t, uint16_t want_alg, uint32_t handle, ESYS_TR *ak, T
 	return TPA_OK;
 }
 
-/* Finds (and checks) or defines the counter. */
-static int nv_get(tpa_tpm *t, uint32_t index, ESYS_TR *nv, int *created)
+/* The verifier-authorized counter (<tpmattest/counterauth.h>): written
+ * only through a policy session satisfying its authPolicy, neither with its
+ * (empty) auth nor the owner's; read with either, as NV_Certify and PolicyNV
+ * need. */
+#define NV_AUTH_ATTRS                                                                          \
+	((TPM2_NT_COUNTER << TPMA_NV_TPM2_NT_SHIFT) | TPMA_NV_POLICYWRITE | TPMA_NV_AUTHREAD | \
+	 TPMA_NV_OWNERREAD | TPMA_NV_NO_DA)
+#define NV_POLICY_LEN 32
+
+/* Why an existing index is not the counter asked for (NULL when it is). */
+static const char *nv_mismatch(const TPMS_NV_PUBLIC *p, const uint8_t *policy)
+{
+	TPMA_NV want = policy ? NV_AUTH_ATTRS : NV_ATTRS;
+	TPMA_NV got = p->attributes & ~NV_STATE_ATTRS;
+
+	if (((p->attributes & TPMA_NV_TPM2_NT_MASK) >> TPMA_NV_TPM2_NT_SHIFT) != TPM2_NT_COUNTER)
+		return "it is not a counter (TPM_NT_COUNTER)";
+	if (got != want) {
+		if (!policy && (got & TPMA_NV_POLICYWRITE))
+			return "it is a verifier-authorized counter (policywrite), and the older "
+			       "kind was asked for (give the verifier's key, --counter-key)";
+		if (policy && got == NV_ATTRS)
+			return "it is the older kind of counter (authwrite|ownerwrite), and a "
+			       "verifier-authorized one was asked for";
+		return policy ? "its attributes are not policywrite|authread|ownerread|no_da"
+		              : "its attributes are not "
+		                "authread|authwrite|ownerread|ownerwrite|no_da";
+	}
+	if (p->nameAlg != TPM2_ALG_SHA256)
+		return "its name algorithm is not SHA-256";
+	if (p->dataSize != 8)
+		return "its size is not 8 bytes";
+	if (!policy && p->authPolicy.size != 0)
+		return "it has an authorization policy";
+	if (policy && (p->authPolicy.size != NV_POLICY_LEN ||
+	               CRYPTO_memcmp(p->authPolicy.buffer, policy, NV_POLICY_LEN) != 0))
+		return "its authPolicy is not the one of the verifier's key given (another "
+		       "verifier key, or none)";
+	return NULL;
+}
+
+/* Finds (and checks) or defines the counter; the verifier-authorized kind
+ * when policy (32 bytes) is given. */
+static int nv_get(tpa_tpm *t, uint32_t index, const uint8_t *policy, ESYS_TR *nv, int *created)
 {
 	ESYS_TR tr = ESYS_TR_NONE;
 	TPM2B_NV_PUBLIC *pub = NULL;
@@ -636,13 +783,20 @@ static int nv_get(tpa_tpm *t, uint32_t index, ESYS_TR *nv, int *created)
 		TPM2B_NV_PUBLIC def = {.nvPublic = {
 		                               .nvIndex = index,
 		                               .nameAlg = TPM2_ALG_SHA256,
-		                               .attributes = NV_ATTRS,
+		                               .attributes = policy ? NV_AUTH_ATTRS : NV_ATTRS,
 		                               .dataSize = 8,
 		                       }};
+		if (policy) {
+			def.nvPublic.authPolicy.size = NV_POLICY_LEN;
+			memcpy(def.nvPublic.authPolicy.buffer, policy, NV_POLICY_LEN);
+		}
 		rc = Esys_NV_DefineSpace(t->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
 		                         ESYS_TR_NONE, &auth, &def, &tr);
 		if (rc != TSS2_RC_SUCCESS)
-			return tpm_fail(t, rc, "defining the NV counter (TPM2_NV_DefineSpace)");
+			return tpm_fail(t, rc,
+			                policy ? "defining the verifier-authorized NV counter "
+			                         "(TPM2_NV_DefineSpace)"
+			                       : "defining the NV counter (TPM2_NV_DefineSpace)");
 		*created = 1;
 		*nv = tr;
 		return TPA_OK;
@@ -652,13 +806,7 @@ static int nv_get(tpa_tpm *t, uint32_t index, ESYS_TR *nv, int *created)
 		tr_close(t, &tr);
 		return tpm_fail(t, rc, "reading the NV counter's public area (TPM2_NV_ReadPublic)");
 	}
-	if (((pub->nvPublic.attributes & TPMA_NV_TPM2_NT_MASK) >> TPMA_NV_TPM2_NT_SHIFT) !=
-	    TPM2_NT_COUNTER)
-		why = "it is not a counter (TPM_NT_COUNTER)";
-	else if ((pub->nvPublic.attributes & ~NV_STATE_ATTRS) != NV_ATTRS)
-		why = "its attributes are not authread|authwrite|ownerread|ownerwrite|no_da";
-	else if (pub->nvPublic.nameAlg != TPM2_ALG_SHA256 || pub->nvPublic.authPolicy.size != 0)
-		why = "its name algorithm or policy differ";
+	why = nv_mismatch(&pub->nvPublic, policy);
 	Esys_Free(pub);
 	if (why) {
 		tr_close(t, &tr);
@@ -697,13 +845,14 @@ static int provision(tpa_tpm *t, const tpa_provision_opts *opts, tpa_provision_i
 	if (!o.ak_handle)
 		o.ak_handle = TPA_TPM_DEFAULT_AK_HANDLE;
 	if (!o.nv_index)
-		o.nv_index = TPA_TPM_DEFAULT_NV_INDEX;
+		o.nv_index =
+		        o.counter_policy ? TPA_TPM_DEFAULT_AUTH_NV_INDEX : TPA_TPM_DEFAULT_NV_INDEX;
 	if (o.ak_alg != TPA_KEY_ANY && o.ak_alg != TPA_KEY_RSA && o.ak_alg != TPA_KEY_ECC)
 		return tpm_errf(t, TPA_E_INVALID_ARG, "unknown AK algorithm 0x%04x", o.ak_alg);
 
 	if ((r = ak_get(t, o.ak_alg, o.ak_handle, &ak, &akpub, &ak_created)) != TPA_OK)
 		return r;
-	if ((r = nv_get(t, o.nv_index, &nv, &nv_created)) != TPA_OK)
+	if ((r = nv_get(t, o.nv_index, o.counter_policy, &nv, &nv_created)) != TPA_OK)
 		goto fail;
 	memset(&inf, 0, sizeof(inf));
 	inf.ak_created = ak_created;
@@ -1195,6 +1344,260 @@ static int ek_certs(tpa_tpm *t, tpa_evidence *ev)
 	return TPA_OK;
 }
 
+static void set_refused(char *buf, size_t len, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+static void set_refused(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	if (!buf || !len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+/* One TPM2_PolicyNV bound on the counter (Part 3, 23.9): 1 when the TPM
+ * refused it (the counter outside it, or unwritten), with the reason in
+ * refused; 0 when it holds; negative for any other failure. */
+static int policy_nv_bound(tpa_tpm *t, ESYS_TR nv, ESYS_TR sess, uint32_t index, uint64_t bound,
+                           TPM2_EO op, char *refused, size_t refused_len)
+{
+	TPM2B_OPERAND b = {.size = 8};
+	const char *rel = op == TPM2_EO_UNSIGNED_GE ? ">=" : "<=";
+	char what[96];
+	TSS2_RC rc;
+	unsigned base;
+
+	for (int i = 0; i < 8; i++)
+		b.buffer[i] = (uint8_t)(bound >> (56 - 8 * i));
+	rc = Esys_PolicyNV(t->esys, nv, nv, sess, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &b,
+	                   0, op);
+	if (rc == TSS2_RC_SUCCESS)
+		return 0;
+	base = rc_base(rc);
+	if (base == TPM2_RC_POLICY) {
+		set_refused(
+		        refused, refused_len,
+		        "TPM2_PolicyNV refused counter %s %llu (TPM_RC_POLICY, 0x%x): the counter "
+		        "at 0x%08x is %s the verifier's bounds%s",
+		        rel, (unsigned long long)bound, (unsigned)rc, index,
+		        op == TPM2_EO_UNSIGNED_GE ? "below" : "above",
+		        op == TPM2_EO_UNSIGNED_GE ? " (rolled back?)" : "");
+		return 1;
+	}
+	if (base == TPM2_RC_NV_UNINITIALIZED) {
+		set_refused(
+		        refused, refused_len,
+		        "TPM2_PolicyNV refused counter %s %llu (TPM_RC_NV_UNINITIALIZED, 0x%x): "
+		        "the counter at 0x%08x was never incremented (deleted and defined "
+		        "again?), and the verifier's authorization is not for a first increment",
+		        rel, (unsigned long long)bound, (unsigned)rc, index);
+		return 1;
+	}
+	snprintf(what, sizeof(what), "bounding the counter (TPM2_PolicyNV, counter %s %llu)", rel,
+	         (unsigned long long)bound);
+	return tpm_fail(t, rc, what);
+}
+
+/*
+ * The verifier-authorized increment (<tpmattest/counterauth.h>): a policy
+ * session, the verifier's nonce and authorization for its nonceTPM (ask),
+ * then the approved policy in that session, PolicyAuthorize to the index's
+ * authPolicy, and TPM2_NV_Increment under it.  qd gets the verifier's
+ * nonce.  A TPM that refuses the PolicyNV bounds is not an error: the
+ * counter stays, *refused says why, and the quote goes on.
+ */
+static int auth_increment(tpa_tpm *t, const tpa_quote_opts *opts, ESYS_TR nv, uint32_t index,
+                          TPM2B_DATA *qd, int *incremented, char *refused, size_t refused_len)
+{
+	TPMT_SYM_DEF sym = {.algorithm = TPM2_ALG_NULL};
+	ESYS_TR sess = ESYS_TR_NONE, key = ESYS_TR_NONE;
+	TPM2B_NONCE *nt = NULL;
+	TPM2B_DIGEST *approved = NULL;
+	TPM2B_NAME *keyname = NULL;
+	TPM2B_TIMEOUT *timeout = NULL;
+	TPMT_TK_AUTH *tkauth = NULL;
+	TPMT_TK_VERIFIED *tkver = NULL;
+	TPM2B_PUBLIC kpub;
+	TPMT_SIGNATURE ssig, psig;
+	TPM2B_DIGEST ahash = {.size = 32};
+	TPM2B_DIGEST empty_digest = {.size = 0};
+	TPM2B_NONCE empty_ref = {.size = 0};
+	tpa_counter_auth auth;
+	uint8_t nonce[TPA_EVIDENCE_MAX_NONCE];
+	size_t nonce_len = 0, off;
+	int have = 0, r, stale;
+	TSS2_RC rc;
+
+	memset(&auth, 0, sizeof(auth));
+	rc = Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+	                           ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym, TPM2_ALG_SHA256,
+	                           &sess);
+	if (rc != TSS2_RC_SUCCESS) {
+		sess = ESYS_TR_NONE;
+		return tpm_fail(t, rc,
+		                "starting the counter's policy session (TPM2_StartAuthSession)");
+	}
+	rc = Esys_TRSess_GetNonceTPM(t->esys, sess, &nt);
+	if (rc != TSS2_RC_SUCCESS) {
+		r = tpm_fail(t, rc, "reading the policy session's nonceTPM");
+		goto out;
+	}
+	r = opts->ask(opts->ask_ctx, nt->buffer, nt->size, nonce, sizeof(nonce), &nonce_len, &auth,
+	              &have);
+	if (r != TPA_OK) {
+		r = tpm_errf(t, r, "the verifier's nonce and authorization could not be had: %s",
+		             tpa_strerror(r));
+		goto out;
+	}
+	if (nonce_len < 1 || nonce_len > sizeof(nonce) || nonce_len > sizeof(qd->buffer)) {
+		r = tpm_errf(t, TPA_E_INVALID_ARG, "the verifier's nonce is %zu bytes, not 1 to %d",
+		             nonce_len, TPA_EVIDENCE_MAX_NONCE);
+		goto out;
+	}
+	qd->size = (UINT16)nonce_len;
+	memcpy(qd->buffer, nonce, nonce_len);
+	if (!have) {
+		r = TPA_OK; /* certified as it is */
+		goto out;
+	}
+
+	/* The authorization came over the network: each part exactly one
+	 * structure. */
+	memset(&kpub, 0, sizeof(kpub));
+	memset(&ssig, 0, sizeof(ssig));
+	memset(&psig, 0, sizeof(psig));
+	off = 0;
+	if (auth.key_public_len > sizeof(auth.key_public) ||
+	    Tss2_MU_TPM2B_PUBLIC_Unmarshal(auth.key_public, auth.key_public_len, &off, &kpub) !=
+	            TSS2_RC_SUCCESS ||
+	    off != auth.key_public_len) {
+		r = tpm_errf(t, TPA_E_MALFORMED,
+		             "the counter authorization's key is not one TPM2B_PUBLIC");
+		goto out;
+	}
+	off = 0;
+	if (auth.session_sig_len > sizeof(auth.session_sig) ||
+	    Tss2_MU_TPMT_SIGNATURE_Unmarshal(auth.session_sig, auth.session_sig_len, &off, &ssig) !=
+	            TSS2_RC_SUCCESS ||
+	    off != auth.session_sig_len) {
+		r = tpm_errf(t, TPA_E_MALFORMED,
+		             "the counter authorization's session signature is not one "
+		             "TPMT_SIGNATURE");
+		goto out;
+	}
+	off = 0;
+	if (auth.policy_sig_len > sizeof(auth.policy_sig) ||
+	    Tss2_MU_TPMT_SIGNATURE_Unmarshal(auth.policy_sig, auth.policy_sig_len, &off, &psig) !=
+	            TSS2_RC_SUCCESS ||
+	    off != auth.policy_sig_len) {
+		r = tpm_errf(t, TPA_E_MALFORMED,
+		             "the counter authorization's policy signature is not one "
+		             "TPMT_SIGNATURE");
+		goto out;
+	}
+	/* Only to word a refusal: the TPM is what checks the nonce. */
+	stale = auth.nonce_tpm_len != nt->size ||
+	        CRYPTO_memcmp(auth.nonce_tpm, nt->buffer, nt->size) != 0;
+
+	/* In the owner hierarchy: VerifySignature with a key of the NULL
+	 * hierarchy yields a NULL ticket, which PolicyAuthorize refuses
+	 * (Part 3, 20.1, 23.16). */
+	rc = Esys_LoadExternal(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, NULL, &kpub,
+	                       ESYS_TR_RH_OWNER, &key);
+	if (rc != TSS2_RC_SUCCESS) {
+		key = ESYS_TR_NONE;
+		r = tpm_fail(t, rc, "loading the verifier's counter key (TPM2_LoadExternal)");
+		goto out;
+	}
+	rc = Esys_PolicySigned(t->esys, key, sess, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, nt,
+	                       &empty_digest, &empty_ref, 0, &ssig, &timeout, &tkauth);
+	if (rc != TSS2_RC_SUCCESS) {
+		r = tpm_fail(t, rc,
+		             "the verifier's authorization of this session (TPM2_PolicySigned)");
+		if (stale) {
+			size_t n = strlen(t->err);
+			snprintf(t->err + n, sizeof(t->err) - n,
+			         "; it was issued for another session's nonceTPM (replayed or "
+			         "stale)");
+		}
+		goto out;
+	}
+	rc = Esys_PolicyCommandCode(t->esys, sess, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+	                            TPM2_CC_NV_Increment);
+	if (rc != TSS2_RC_SUCCESS) {
+		r = tpm_fail(t, rc, "TPM2_PolicyCommandCode(TPM_CC_NV_Increment)");
+		goto out;
+	}
+	if (!auth.first) {
+		if ((r = policy_nv_bound(t, nv, sess, index, auth.low, TPM2_EO_UNSIGNED_GE, refused,
+		                         refused_len)) != 0 ||
+		    (r = policy_nv_bound(t, nv, sess, index, auth.high, TPM2_EO_UNSIGNED_LE,
+		                         refused, refused_len)) != 0) {
+			if (r == 1)
+				r = TPA_OK; /* refused: no increment, the quote goes on */
+			goto out;
+		}
+	}
+	rc = Esys_PolicyGetDigest(t->esys, sess, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+	                          &approved);
+	if (rc != TSS2_RC_SUCCESS) {
+		r = tpm_fail(t, rc, "reading the approved policy (TPM2_PolicyGetDigest)");
+		goto out;
+	}
+	/* aHash of PolicyAuthorize: H(approvedPolicy || policyRef), policyRef
+	 * empty, with the key's nameAlg (Part 3, 23.16) */
+	if (approved->size != 32 || (r = tpa_hash(TPA_ALG_SHA256, approved->buffer, approved->size,
+	                                          ahash.buffer)) != TPA_OK) {
+		r = tpm_errf(t, TPA_E_TPM, "the session's policy digest is not a SHA-256 digest");
+		goto out;
+	}
+	rc = Esys_VerifySignature(t->esys, key, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &ahash,
+	                          &psig, &tkver);
+	if (rc != TSS2_RC_SUCCESS) {
+		r = tpm_fail(t, rc,
+		             "the verifier's signature of the approved policy "
+		             "(TPM2_VerifySignature; the policy the TPM computed is not the one "
+		             "signed)");
+		goto out;
+	}
+	rc = Esys_TR_GetName(t->esys, key, &keyname);
+	if (rc != TSS2_RC_SUCCESS) {
+		r = tpm_fail(t, rc, "computing the verifier key's name");
+		goto out;
+	}
+	rc = Esys_PolicyAuthorize(t->esys, sess, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, approved,
+	                          &empty_ref, keyname, tkver);
+	if (rc != TSS2_RC_SUCCESS) {
+		r = tpm_fail(t, rc, "TPM2_PolicyAuthorize");
+		goto out;
+	}
+	rc = Esys_NV_Increment(t->esys, nv, nv, sess, ESYS_TR_NONE, ESYS_TR_NONE);
+	if (rc != TSS2_RC_SUCCESS) {
+		r = tpm_fail(t, rc,
+		             rc_base(rc) == TPM2_RC_POLICY_FAIL
+		                     ? "incrementing the NV counter under the verifier's "
+		                       "authorization (TPM2_NV_Increment; the verifier's key is "
+		                       "not the one of the counter's authPolicy)"
+		                     : "incrementing the NV counter under the verifier's "
+		                       "authorization (TPM2_NV_Increment)");
+		goto out;
+	}
+	*incremented = 1;
+	r = TPA_OK;
+out:
+	flush(t, &key);
+	flush(t, &sess);
+	Esys_Free(nt);
+	Esys_Free(approved);
+	Esys_Free(keyname);
+	Esys_Free(timeout);
+	Esys_Free(tkauth);
+	Esys_Free(tkver);
+	OPENSSL_cleanse(nonce, sizeof(nonce));
+	return r;
+}
+
 int tpa_tpm_quote(tpa_tpm *tpm, const tpa_quote_opts *opts, tpa_evidence **out)
 {
 	tpa_tpm *t = tpm;
@@ -1214,20 +1617,29 @@ int tpa_tpm_quote(tpa_tpm *tpm, const tpa_quote_opts *opts, tpa_evidence **out)
 	tpa_evidence *ev = NULL;
 	unsigned retries;
 	TSS2_RC rc;
-	int r, matched = 0;
+	int r, matched = 0, incremented = 0;
+	const int authorized = opts && opts->provision.counter_policy;
+	char refused[sizeof(t->err)] = "";
 
-	if (!tpm || !opts || !out || !opts->nonce || !opts->nonce_len ||
-	    opts->nonce_len > TPA_EVIDENCE_MAX_NONCE || opts->nonce_len > sizeof(qd.buffer))
+	if (!tpm || !opts || !out)
+		return TPA_E_INVALID_ARG;
+	if (authorized ? !opts->ask
+	               : (!opts->nonce || !opts->nonce_len ||
+	                  opts->nonce_len > TPA_EVIDENCE_MAX_NONCE ||
+	                  opts->nonce_len > sizeof(qd.buffer)))
 		return TPA_E_INVALID_ARG;
 	mask = opts->pcr_mask ? opts->pcr_mask : 0x3FFu;
 	retries = opts->retries ? opts->retries : 3;
 	if (mask >> TPA_PCR_COUNT)
 		return TPA_E_INVALID_ARG;
-	qd.size = (UINT16)opts->nonce_len;
-	memcpy(qd.buffer, opts->nonce, opts->nonce_len);
+	memset(&qd, 0, sizeof(qd));
+	if (!authorized) {
+		qd.size = (UINT16)opts->nonce_len;
+		memcpy(qd.buffer, opts->nonce, opts->nonce_len);
+	}
 
 	if ((r = provision(t, &opts->provision, &info, &ak, &akpub, &nv)) != TPA_OK)
-		return r;
+		goto out;
 	if ((r = tpa_evidence_new(&ev)) != TPA_OK)
 		goto out;
 	if ((r = get_banks(t, algs, masks, &nbanks)) != TPA_OK)
@@ -1240,10 +1652,18 @@ int tpa_tpm_quote(tpa_tpm *tpm, const tpa_quote_opts *opts, tpa_evidence **out)
 
 	/* The counter goes up before the quote, so a verifier that sees this
 	 * quote sees a counter value no earlier evidence carried. */
-	rc = Esys_NV_Increment(t->esys, nv, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE);
-	if (rc != TSS2_RC_SUCCESS) {
-		r = tpm_fail(t, rc, "incrementing the NV counter (TPM2_NV_Increment)");
-		goto out;
+	if (authorized) {
+		if ((r = auth_increment(t, opts, nv, info.nv_index, &qd, &incremented, refused,
+		                        sizeof(refused))) != TPA_OK)
+			goto out;
+	} else {
+		rc = Esys_NV_Increment(t->esys, nv, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+		                       ESYS_TR_NONE);
+		if (rc != TSS2_RC_SUCCESS) {
+			r = tpm_fail(t, rc, "incrementing the NV counter (TPM2_NV_Increment)");
+			goto out;
+		}
+		incremented = 1;
 	}
 
 	/* The PCRs can move between our read and the quote (Keylime's race).
@@ -1268,8 +1688,8 @@ int tpa_tpm_quote(tpa_tpm *tpm, const tpa_quote_opts *opts, tpa_evidence **out)
 			r = tpm_fail(t, rc, "quoting (TPM2_Quote)");
 			goto out;
 		}
-		if ((r = attest_parse(t, attest, TPM2_ST_ATTEST_QUOTE, opts->nonce, opts->nonce_len,
-		                      &a)) != TPA_OK)
+		if ((r = attest_parse(t, attest, TPM2_ST_ATTEST_QUOTE, qd.buffer, qd.size, &a)) !=
+		    TPA_OK)
 			goto out;
 		if (!selection_equal(&a.attested.quote.pcrSelect, &sel)) {
 			r = tpm_errf(t, TPA_E_TPM,
@@ -1296,14 +1716,18 @@ int tpa_tpm_quote(tpa_tpm *tpm, const tpa_quote_opts *opts, tpa_evidence **out)
 	                     &qd, &scheme, 8, 0, &cattest, &csig);
 	if (rc != TSS2_RC_SUCCESS) {
 		r = tpm_fail(t, rc, "certifying the NV counter (TPM2_NV_Certify)");
+		if (refused[0]) {
+			size_t n = strlen(t->err);
+			snprintf(t->err + n, sizeof(t->err) - n, "; before it, %s", refused);
+		}
 		goto out;
 	}
 	{
 		TPMS_ATTEST c;
 		const TPMS_NV_CERTIFY_INFO *ci;
 		uint64_t value = 0;
-		if ((r = attest_parse(t, cattest, TPM2_ST_ATTEST_NV, opts->nonce, opts->nonce_len,
-		                      &c)) != TPA_OK)
+		if ((r = attest_parse(t, cattest, TPM2_ST_ATTEST_NV, qd.buffer, qd.size, &c)) !=
+		    TPA_OK)
 			goto out;
 		ci = &c.attested.nv;
 		if (ci->offset != 0 || ci->nvContents.size != 8) {
@@ -1323,7 +1747,7 @@ int tpa_tpm_quote(tpa_tpm *tpm, const tpa_quote_opts *opts, tpa_evidence **out)
 		goto out;
 
 	tpa_evidence_set_handles(ev, info.ak_handle, info.nv_index);
-	if ((r = tpa_evidence_set(ev, TPA_PART_NONCE, opts->nonce, opts->nonce_len)) ||
+	if ((r = tpa_evidence_set(ev, TPA_PART_NONCE, qd.buffer, qd.size)) ||
 	    (r = tpa_evidence_set(ev, TPA_PART_AK_PUBLIC, info.ak_public, info.ak_public_len)) ||
 	    (r = tpa_evidence_set(ev, TPA_PART_AK_NAME, info.ak_name, info.ak_name_len)) ||
 	    (r = tpa_evidence_set(ev, TPA_PART_QUOTE_ATTEST, attest->attestationData,
@@ -1338,6 +1762,12 @@ int tpa_tpm_quote(tpa_tpm *tpm, const tpa_quote_opts *opts, tpa_evidence **out)
 	ev = NULL;
 	r = TPA_OK;
 out:
+	/* both outputs say what happened to the counter, success or not */
+	if (opts->incremented)
+		*opts->incremented = incremented;
+	if (opts->refused && opts->refused_len)
+		snprintf(opts->refused, opts->refused_len, "%s", refused);
+	OPENSSL_cleanse(&qd, sizeof(qd));
 	tpa_evidence_free(&ev);
 	tpa_pcrs_free(&pcrs);
 	Esys_Free(attest);
@@ -1401,6 +1831,9 @@ int tpa_tpm_nv_public(tpa_tpm *tpm, uint32_t index, uint8_t *pub, size_t cap, si
 		rc = Esys_NV_ReadPublic(tpm->esys, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &p,
 		                        NULL);
 	tr_close(tpm, &tr);
+	if (rc != TSS2_RC_SUCCESS && rc_is_absent(rc))
+		return tpm_errf(tpm, TPA_E_TPM, "there is no NV index 0x%08x (%s, 0x%x)", index,
+		                Tss2_RC_Decode(rc), (unsigned)rc);
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_fail(tpm, rc,
 		                "reading the NV counter's public area (TPM2_NV_ReadPublic)");
