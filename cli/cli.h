@@ -39,6 +39,13 @@ int cli_exec_tpm(const char *cmd, int argc, char **argv);
  * signal (reported).  The helper reports its own errors on stderr; its
  * stdout goes to /dev/null. */
 int cli_run_tpm(const char *cmd, const char *const *args);
+/* The same as a coprocess: its stdin and stdout are pipes (*to_child,
+ * *from_child, the caller's to close); cli_wait_tpm reaps it and returns
+ * its exit status as cli_run_tpm does. */
+#include <sys/types.h>
+int cli_spawn_tpm(const char *cmd, const char *const *args, pid_t *pid, int *to_child,
+                  int *from_child);
+int cli_wait_tpm(const char *cmd, pid_t pid);
 struct tpa_ekstore;
 /* Loads every regular file of dir (sorted, dot files skipped) into store as
  * role (TPA_EKSTORE_*).  A file that does not read as certificates is
@@ -97,6 +104,12 @@ void cli_report(const struct tpa_result *res, int verdict, bool json, FILE *out)
  * does not exist or holds only authorizations issued before a first
  * counter (counter_auths), which is then in *st. */
 struct tpa_state;
+/* A verifier's counter key document ({"public","name","policy"}: `tpmattest
+ * counter public`, GET /v1/counter-key): the authPolicy of the counters it
+ * authorizes (counter_key_file.c).  Each reports its own error and returns
+ * an exit status. */
+int cli_counter_policy_from_doc(const char *what, const char *doc, size_t len, uint8_t policy[32]);
+int cli_counter_policy_from_file(const char *path, uint8_t policy[32]);
 int cli_lock_state(const char *path, int *lockfd);
 int cli_load_state(const char *path, struct tpa_state *st, bool *have);
 

@@ -48,7 +48,9 @@ static const char enroll_usage[] =
         "  --json             print {\"machine_id\",\"name\",\"enrolled_at\"}\n"
         "  --tcti SPEC        the TPM (default: $TPMATTEST_TCTI, $TPM2TOOLS_TCTI, tpm2-tss)\n"
         "  --ak-handle H      persistent AK handle (default 0x81000100)\n"
-        "  --nv-index I       NV counter index (default 0x01000100)\n"
+        "  --nv-index I       NV counter index (default 0x01000101 for the counter only\n"
+        "                     the server's authorizations increment; 0x01000100 for the\n"
+        "                     older kind, with a server that has no counter key)\n"
         "  --timeout SECONDS  per request (default 30)\n";
 
 static const char attest_usage[] =
@@ -319,13 +321,14 @@ int cmd_enroll_server(int argc, char **argv)
 	const char *name = NULL, *id_file = NULL, *tcti = NULL, *ak_handle = NULL, *nv_index = NULL;
 	bool json = false;
 	struct private_dir d;
-	const char *reqp, *chp, *respp;
+	const char *reqp, *chp, *respp, *keyp;
+	bool have_key = false;
 	struct http_response resp;
 	struct json_object *ans = NULL;
 	uint8_t *buf = NULL;
 	size_t len = 0, rlen = 0;
 	char *body = NULL, machine_id[65] = "";
-	const char *args[12];
+	const char *args[14];
 	int c, rc, na;
 	long long x;
 
@@ -369,10 +372,34 @@ int cmd_enroll_server(int argc, char **argv)
 	chp = private_file(&d, "challenge.json");
 	respp = private_file(&d, "response.json");
 
+	/* 0. the server's counter key: the counter is made so that only its
+	 * authorizations increment it (a server without one: the older
+	 * counter) */
+	keyp = private_file(&d, "counter-key.json");
+	if ((rc = http_request(&ho, "enroll", "GET", "/v1/counter-key", NULL, NULL, 0, &resp)) !=
+	    EXIT_OK)
+		goto done;
+	if (resp.status == 200) {
+		uint8_t pol[32];
+		if ((rc = cli_counter_policy_from_doc("GET /v1/counter-key", resp.body,
+		                                      resp.body_len, pol)) != EXIT_OK ||
+		    (rc = write_secret("enroll", keyp, resp.body, resp.body_len)) != EXIT_OK)
+			goto done;
+		have_key = true;
+	} else if (resp.status != 404) {
+		rc = answer_error("enroll", "the server gave no counter key", &resp);
+		goto done;
+	}
+	http_response_clear(&resp);
+
 	/* 1. the request, from the TPM */
 	na = 0;
 	args[na++] = "--out";
 	args[na++] = reqp;
+	if (have_key) {
+		args[na++] = "--counter-key";
+		args[na++] = keyp;
+	}
 	if (tcti) {
 		args[na++] = "--tcti";
 		args[na++] = tcti;
@@ -700,6 +727,43 @@ answered:
 	return rc;
 }
 
+/* One line (without its newline) from fd, at most cap - 1 bytes, read a
+ * byte at a time so nothing after it is taken: its length, 0 at EOF
+ * before any byte, -1 on error or a line too long. */
+static ssize_t read_line(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+	for (;;) {
+		char c;
+		ssize_t r = read(fd, &c, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0 || c == '\n')
+			break;
+		if (n + 1 >= cap)
+			return -1;
+		buf[n++] = c;
+	}
+	buf[n] = '\0';
+	return (ssize_t)n;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 static void hex_of(const uint8_t *p, size_t n, char *out)
 {
 	for (size_t i = 0; i < n; i++)
@@ -717,7 +781,8 @@ static int attest_once(const struct attest_opts *o, char *summary, size_t slen)
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	const char *evp, *args[10];
-	int rc, na = 0;
+	int rc, na = 0, to_child = -1, from_child = -1;
+	pid_t child = -1;
 
 	snprintf(summary, slen, "error");
 	memset(&resp, 0, sizeof(resp));
@@ -734,38 +799,14 @@ static int attest_once(const struct attest_opts *o, char *summary, size_t slen)
 		return rc;
 	}
 
-	snprintf(path, sizeof(path), "/v1/machines/%s/nonce", o->machine);
-	if ((rc = http_request(&o->ho, "attest", "POST", path, NULL, NULL, 0, &resp)) != EXIT_OK)
-		return rc;
-	if (resp.status != 200) {
-		rc = answer_error("attest",
-		                  resp.status == 404 ? "no such machine (enroll it first)"
-		                                     : "the server gave no nonce",
-		                  &resp);
-		snprintf(summary, slen, "HTTP %d", resp.status);
-		goto done;
-	}
-	{
-		const char *n, *h;
-		struct json_object *hv;
-		if (!(ans = http_json(&resp)) || !(n = jstr(ans, "nonce")) || strlen(n) != 64 ||
-		    strspn(n, "0123456789abcdef") != 64 ||
-		    !json_object_object_get_ex(ans, "eventlog_sha256", &hv)) {
-			rc = answer_malformed("attest", path,
-			                      "no {\"nonce\": 64 hex digits, \"eventlog_sha256\"}");
-			goto done;
-		}
-		snprintf(nonce, sizeof(nonce), "%s", n);
-		if ((h = jstr(ans, "eventlog_sha256")) && strlen(h) == 64)
-			snprintf(held_sha, sizeof(held_sha), "%s", h);
-	}
-	http_response_clear(&resp);
-
+	/* The quote runs as a coprocess (tpmattest-tpm quote --exchange): it
+	 * opens the policy session for the counter's increment and says its
+	 * nonceTPM (null for the older counter); the nonce request carries it
+	 * and the server's answer, nonce and authorization, goes back. */
 	if ((rc = mk_private("attest", &d)) != EXIT_OK)
 		goto done;
 	evp = private_file(&d, "evidence.json");
-	args[na++] = "--nonce";
-	args[na++] = nonce;
+	args[na++] = "--exchange";
 	args[na++] = "--out";
 	args[na++] = evp;
 	if (o->tcti) {
@@ -777,7 +818,89 @@ static int attest_once(const struct attest_opts *o, char *summary, size_t slen)
 		args[na++] = o->eventlog;
 	}
 	args[na] = NULL;
-	if ((rc = cli_run_tpm("quote", args)) != EXIT_OK)
+	if ((rc = cli_spawn_tpm("quote", args, &child, &to_child, &from_child)) != EXIT_OK)
+		goto done;
+	{
+		char line[512], *reqbody = NULL;
+		const char *nt = NULL;
+		struct json_object *lo = NULL, *ntv;
+		ssize_t got = read_line(from_child, line, sizeof(line));
+		if (got <= 0 || tpa_json_parse(line, (size_t)got, &lo, NULL, 0) != TPA_OK ||
+		    !json_object_is_type(lo, json_type_object) ||
+		    !json_object_object_get_ex(lo, "nonce_tpm", &ntv) ||
+		    !(json_object_is_type(ntv, json_type_null) ||
+		      json_object_is_type(ntv, json_type_string))) {
+			json_object_put(lo);
+			close(to_child);
+			to_child = -1;
+			rc = cli_wait_tpm("attest", child);
+			child = -1;
+			if (rc == EXIT_OK) {
+				errmsg("attest: tpmattest-tpm quote --exchange said no "
+				       "{\"nonce_tpm\"}");
+				rc = EXIT_ENV;
+			}
+			goto done;
+		}
+		if (json_object_is_type(ntv, json_type_string))
+			nt = json_object_get_string(ntv);
+		if (nt) {
+			struct json_object *b = json_object_new_object();
+			json_object_object_add(b, "nonce_tpm", json_object_new_string(nt));
+			reqbody = strdup(json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN));
+			json_object_put(b);
+		}
+		json_object_put(lo);
+		snprintf(path, sizeof(path), "/v1/machines/%s/nonce", o->machine);
+		rc = http_request(&o->ho, "attest", "POST", path, NULL, reqbody,
+		                  reqbody ? strlen(reqbody) : 0, &resp);
+		free(reqbody);
+		if (rc != EXIT_OK)
+			goto done;
+	}
+	if (resp.status != 200) {
+		rc = answer_error("attest",
+		                  resp.status == 404 ? "no such machine (enroll it first)"
+		                                     : "the server gave no nonce",
+		                  &resp);
+		snprintf(summary, slen, "HTTP %d", resp.status);
+		goto done;
+	}
+	{
+		const char *n, *h;
+		struct json_object *hv, *au = NULL, *back;
+		const char *line;
+		if (!(ans = http_json(&resp)) || !(n = jstr(ans, "nonce")) || strlen(n) != 64 ||
+		    strspn(n, "0123456789abcdef") != 64 ||
+		    !json_object_object_get_ex(ans, "eventlog_sha256", &hv)) {
+			rc = answer_malformed("attest", path,
+			                      "no {\"nonce\": 64 hex digits, \"eventlog_sha256\"}");
+			goto done;
+		}
+		snprintf(nonce, sizeof(nonce), "%s", n);
+		if ((h = jstr(ans, "eventlog_sha256")) && strlen(h) == 64)
+			snprintf(held_sha, sizeof(held_sha), "%s", h);
+		(void)json_object_object_get_ex(ans, "counter_authorization", &au);
+		back = json_object_new_object();
+		json_object_object_add(back, "nonce", json_object_new_string(nonce));
+		json_object_object_add(back, "counter_authorization", json_object_get(au));
+		line = json_object_to_json_string_ext(back, JSON_C_TO_STRING_PLAIN |
+		                                                    JSON_C_TO_STRING_NOSLASHESCAPE);
+		if (write_all(to_child, line, strlen(line)) != 0 ||
+		    write_all(to_child, "\n", 1) != 0) {
+			json_object_put(back);
+			errmsg("attest: cannot answer tpmattest-tpm quote: %s", strerror(errno));
+			rc = EXIT_ENV;
+			goto done;
+		}
+		json_object_put(back);
+		close(to_child);
+		to_child = -1;
+	}
+	http_response_clear(&resp);
+	rc = cli_wait_tpm("attest", child);
+	child = -1;
+	if (rc != EXIT_OK)
 		goto done;
 	if (interrupted("attest")) {
 		rc = EXIT_ENV;
@@ -820,6 +943,12 @@ static int attest_once(const struct attest_opts *o, char *summary, size_t slen)
 	                                                                                : NULL,
 	                   summary, slen);
 done:
+	if (to_child >= 0)
+		close(to_child); /* the helper's read fails: it stops */
+	if (from_child >= 0)
+		close(from_child);
+	if (child > 0)
+		(void)cli_wait_tpm("attest", child);
 	tpa_evidence_free(&ev);
 	free(buf);
 	json_object_put(ans);

@@ -55,7 +55,10 @@ static const char quote_usage[] =
         "                    0x01000101)\n"
         "  --exchange        the verifier-authorized counter: print {\"nonce_tpm\":HEX} on\n"
         "                    stdout, read {\"nonce\":HEX,\"counter_authorization\":{..}|null}\n"
-        "                    on stdin (one line each), then quote; see tpmattest-quote(1)\n"
+        "                    on stdin (one line each), then quote; see tpmattest-quote(1).\n"
+        "                    Without a verifier-authorized counter at the index (a machine\n"
+        "                    enrolled with the older one): {\"nonce_tpm\":null}, and the\n"
+        "                    older counter at --nv-index (default 0x01000100)\n"
         "  --counter-key PUB with --exchange: the verifier's key (`tpmattest counter public`\n"
         "                    JSON, base64 TPM2B_PUBLIC, or PEM), to define the counter\n"
         "                    if missing; default: the policy of the counter there\n"
@@ -219,8 +222,12 @@ static int exchange_ask(void *ctx, const uint8_t *nonce_tpm, size_t nonce_tpm_le
 	x->failed_rc = EXIT_MALFORMED;
 	if (nonce_tpm_len > TPA_COUNTER_NONCE_MAX)
 		return TPA_E_INVALID_ARG;
-	hex_string(nonce_tpm, nonce_tpm_len, hex);
-	if (printf("{\"nonce_tpm\":\"%s\"}\n", hex) < 0 || fflush(stdout) != 0) {
+	/* the older counter has no session: null, and no authorization back */
+	if (nonce_tpm)
+		hex_string(nonce_tpm, nonce_tpm_len, hex);
+	if ((nonce_tpm ? printf("{\"nonce_tpm\":\"%s\"}\n", hex)
+	               : printf("{\"nonce_tpm\":null}\n")) < 0 ||
+	    fflush(stdout) != 0) {
 		errmsg("quote --exchange: writing the nonceTPM to stdout: %s", strerror(errno));
 		x->failed_rc = EXIT_ENV;
 		return TPA_E_IO;
@@ -275,6 +282,11 @@ static int exchange_ask(void *ctx, const uint8_t *nonce_tpm, size_t nonce_tpm_le
 		if (!json_object_is_type(ja, json_type_object)) {
 			errmsg("quote --exchange: \"counter_authorization\" is neither an object "
 			       "nor null");
+			goto out;
+		}
+		if (!x->policy) {
+			errmsg("quote --exchange: a counter authorization for the older counter, "
+			       "which takes none");
 			goto out;
 		}
 		js = json_object_to_json_string_ext(ja, JSON_C_TO_STRING_PLAIN |
@@ -435,20 +447,30 @@ int cmd_quote(int argc, char **argv)
 			if ((rc = tpm_counter_policy_of("quote", tpm, idx, policy, &have_policy)) !=
 			    EXIT_OK)
 				goto done;
-			if (!have_policy) {
-				errmsg("quote --exchange: there is no verifier-authorized counter "
-				       "at "
-				       "0x%08x (give the verifier's key, --counter-key PUB, to "
-				       "define it; or tpmattest init --counter-key)",
-				       idx);
+		}
+		if (have_policy) {
+			qo.provision.counter_policy = policy;
+			x.policy = policy;
+			qo.ask = exchange_ask;
+			qo.ask_ctx = &x;
+		} else {
+			/* No verifier-authorized counter there: the older one (at
+			 * --nv-index, else its own default), a machine enrolled
+			 * before.  The exchange still gives the nonce. */
+			int have_auth = 0;
+			tpa_counter_auth unused;
+			if (!(nonce = malloc(TPA_EVIDENCE_MAX_NONCE))) {
 				rc = EXIT_ENV;
 				goto done;
 			}
+			if (exchange_ask(&x, NULL, 0, nonce, TPA_EVIDENCE_MAX_NONCE, &nonce_len,
+			                 &unused, &have_auth) != TPA_OK) {
+				rc = x.failed_rc ? x.failed_rc : EXIT_ENV;
+				goto done;
+			}
+			qo.nonce = nonce;
+			qo.nonce_len = nonce_len;
 		}
-		qo.provision.counter_policy = policy;
-		x.policy = policy;
-		qo.ask = exchange_ask;
-		qo.ask_ctx = &x;
 	}
 	qo.incremented = &incremented;
 	qo.refused = refused;

@@ -41,6 +41,11 @@ static const char usage_text[] =
         "  --check-time              enforce the EK certificate chain's validity\n"
         "  --port-file F             write the port listened on to F once listening\n"
         "  --quiet                   no line per request on stderr\n"
+        "  --legacy-counters         also enroll machines whose NV counter is the older kind,\n"
+        "                            which anyone on the machine may increment: a rolled-\n"
+        "                            back TPM pushed forward is then not caught (their\n"
+        "                            verdicts say so); machines enrolled so before keep\n"
+        "                            attesting either way\n"
         "limits: --max-body BYTES (4194304), --max-headers BYTES (16384),\n"
         "  --max-connections N (256), --request-timeout SECONDS (10),\n"
         "  --nonce-lifetime SECONDS (120), --challenge-lifetime SECONDS (600)\n"
@@ -69,6 +74,8 @@ enum {
 	O_NONCE_LIFE,
 	O_WORKERS,
 	O_CHALLENGE_LIFE,
+	O_LEGACY_COUNTERS,
+	O_LAST = O_LEGACY_COUNTERS,
 };
 
 static const struct option opts[] = {
@@ -92,6 +99,7 @@ static const struct option opts[] = {
         {"nonce-lifetime", required_argument, NULL, O_NONCE_LIFE},
         {"workers", required_argument, NULL, O_WORKERS},
         {"challenge-lifetime", required_argument, NULL, O_CHALLENGE_LIFE},
+        {"legacy-counters", no_argument, NULL, O_LEGACY_COUNTERS},
         {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -124,7 +132,7 @@ bad:
 static int set_opt(srv_config *c, int id, const char *name, const char *v, bool *seen)
 {
 	unsigned long long n;
-	if (id < O_LISTEN || id > O_CHALLENGE_LIFE)
+	if (id < O_LISTEN || id > O_LAST)
 		return EXIT_USAGE;
 	if (seen && seen[id - O_LISTEN])
 		return 0; /* the command line gave it */
@@ -141,6 +149,7 @@ static int set_opt(srv_config *c, int id, const char *name, const char *v, bool 
 	case O_PORT_FILE: c->port_file = v; break;
 	case O_INSECURE:
 	case O_CHECK_TIME:
+	case O_LEGACY_COUNTERS:
 	case O_QUIET: {
 		bool on = !v || strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 ||
 		          strcmp(v, "1") == 0;
@@ -152,6 +161,8 @@ static int set_opt(srv_config *c, int id, const char *name, const char *v, bool 
 			c->insecure_http = on;
 		else if (id == O_CHECK_TIME)
 			c->check_time = on;
+		else if (id == O_LEGACY_COUNTERS)
+			c->legacy_counters = on;
 		else
 			c->quiet = on;
 		break;
@@ -264,7 +275,7 @@ static void free_cfg_strings(void)
 int cmd_serve(int argc, char **argv)
 {
 	srv_config c;
-	bool seen[O_CHALLENGE_LIFE - O_LISTEN + 1] = {false};
+	bool seen[O_LAST - O_LISTEN + 1] = {false};
 	const char *config = NULL;
 	struct tpa_ekstore *roots = NULL;
 	struct tpa_policy *policy = NULL;

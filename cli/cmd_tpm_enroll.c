@@ -22,7 +22,8 @@
 
 static const char request_usage[] =
         "usage: tpmattest enroll request --out REQUEST.json [--ak-alg ecc|rsa] [--ak-handle H]\n"
-        "                                [--nv-index I] [--json] [--tcti SPEC]\n"
+        "                                [--nv-index I] [--counter-key FILE] [--json]\n"
+        "                                [--tcti SPEC]\n"
         "\n"
         "Provisions the AK and the counter as `tpmattest init` does, then writes what a\n"
         "verifier needs to enroll this TPM: both default EKs (RSA 2048, ECC P-256) with\n"
@@ -32,7 +33,11 @@ static const char request_usage[] =
         "  --out FILE        the request (\"-\": stdout)\n"
         "  --ak-alg ALG      ecc (default) or rsa, when the AK has to be created\n"
         "  --ak-handle H     persistent AK handle (default 0x81000100)\n"
-        "  --nv-index I      NV counter index (default 0x01000100)\n"
+        "  --nv-index I      NV counter index (default 0x01000100, with --counter-key\n"
+        "                    0x01000101)\n"
+        "  --counter-key FILE  the verifier's counter key ({\"public\",...}: tpmattest\n"
+        "                    counter public, GET /v1/counter-key): provision the counter\n"
+        "                    only that verifier's authorizations can increment\n"
         "  --json            print a JSON summary on stdout\n" TCTI_HELP_AT(
                 "       ", "                    ") "  -h, --help        this text\n";
 
@@ -90,6 +95,7 @@ int cmd_enroll_request(int argc, char **argv)
 	        {"ak-alg", required_argument, NULL, 'a'},
 	        {"ak-handle", required_argument, NULL, 'k'},
 	        {"nv-index", required_argument, NULL, 'n'},
+	        {"counter-key", required_argument, NULL, 'K'},
 	        {"json", no_argument, NULL, 'j'},
 	        {"tcti", required_argument, NULL, 't'},
 	        {"help", no_argument, NULL, 'h'},
@@ -97,6 +103,8 @@ int cmd_enroll_request(int argc, char **argv)
 	};
 	static const char cmd[] = "enroll request";
 	tpa_provision_opts po = {0};
+	uint8_t counter_policy[32];
+	const char *counter_key = NULL;
 	tpa_provision_info info;
 	tpa_tpm_info ti;
 	const char *tcti = NULL, *out = NULL;
@@ -112,6 +120,7 @@ int cmd_enroll_request(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'j': json = true; break;
 		case 't': tcti = optarg; break;
+		case 'K': counter_key = optarg; break;
 		case 'a':
 			if (!parse_key_alg(optarg, &po.ak_alg))
 				return usage_error(request_usage,
@@ -137,6 +146,11 @@ int cmd_enroll_request(int argc, char **argv)
 		                   argv[optind]);
 	if (!out)
 		return usage_error(request_usage, "%s: --out FILE is required", cmd);
+	if (counter_key) {
+		if ((rc = cli_counter_policy_from_file(counter_key, counter_policy)) != EXIT_OK)
+			return rc;
+		po.counter_policy = counter_policy;
+	}
 	if (!(req = calloc(1, sizeof(*req)))) {
 		errmsg("%s: out of memory", cmd);
 		return EXIT_ENV;

@@ -117,6 +117,87 @@ int cli_run_tpm(const char *cmd, const char *const *args)
 	return EXIT_ENV;
 }
 
+int cli_spawn_tpm(const char *cmd, const char *const *args, pid_t *pid, int *to_child,
+                  int *from_child)
+{
+	char here[PATH_MAX + sizeof(HELPER) + 1];
+	const char *paths[2], *path = NULL;
+	size_t n = 0;
+	char **nargv;
+	int in[2] = {-1, -1}, out[2] = {-1, -1};
+
+	helper_paths(here, paths);
+	for (int i = 0; i < 2 && !path; i++)
+		if (paths[i] && access(paths[i], X_OK) == 0)
+			path = paths[i];
+	if (!path) {
+		errmsg("%s: cannot run the TPM helper %s (looked in %s and %s)", cmd, HELPER,
+		       paths[0] ? paths[0] : "(unknown)", paths[1]);
+		return EXIT_ENV;
+	}
+	while (args && args[n])
+		n++;
+	if (!(nargv = calloc(n + 3, sizeof(*nargv)))) {
+		errmsg("%s: out of memory", cmd);
+		return EXIT_ENV;
+	}
+	nargv[0] = (char *)(uintptr_t)HELPER;
+	nargv[1] = (char *)(uintptr_t)cmd;
+	for (size_t i = 0; i < n; i++)
+		nargv[i + 2] = (char *)(uintptr_t)args[i];
+	if (pipe(in) != 0 || pipe(out) != 0 || fcntl(in[1], F_SETFD, FD_CLOEXEC) != 0 ||
+	    fcntl(out[0], F_SETFD, FD_CLOEXEC) != 0) {
+		errmsg("%s: cannot make pipes to %s: %s", cmd, HELPER, strerror(errno));
+		goto fail;
+	}
+	fflush(NULL);
+	if ((*pid = fork()) < 0) {
+		errmsg("%s: cannot start %s: %s", cmd, HELPER, strerror(errno));
+		goto fail;
+	}
+	if (*pid == 0) {
+		if (dup2(in[0], STDIN_FILENO) < 0 || dup2(out[1], STDOUT_FILENO) < 0)
+			_exit(EXIT_ENV);
+		if (in[0] != STDIN_FILENO)
+			close(in[0]);
+		if (out[1] != STDOUT_FILENO)
+			close(out[1]);
+		execv(path, nargv);
+		errmsg("%s: cannot run the TPM helper %s: %s", cmd, path, strerror(errno));
+		_exit(EXIT_ENV);
+	}
+	free(nargv);
+	close(in[0]);
+	close(out[1]);
+	*to_child = in[1];
+	*from_child = out[0];
+	return EXIT_OK;
+fail:
+	free(nargv);
+	for (int i = 0; i < 2; i++) {
+		if (in[i] >= 0)
+			close(in[i]);
+		if (out[i] >= 0)
+			close(out[i]);
+	}
+	return EXIT_ENV;
+}
+
+int cli_wait_tpm(const char *cmd, pid_t pid)
+{
+	int st;
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR) {
+			errmsg("%s: waiting for %s: %s", cmd, HELPER, strerror(errno));
+			return EXIT_ENV;
+		}
+	}
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	errmsg("%s: %s died of signal %d", cmd, HELPER, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	return EXIT_ENV;
+}
+
 int cmd_pcrs(int argc, char **argv)
 {
 	return cli_exec_tpm("pcrs", argc, argv);

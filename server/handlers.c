@@ -26,6 +26,7 @@
 
 #include "base/hash.h"
 #include "base/json.h"
+#include "base/util.h"
 #include "server.h"
 #include "verifier/result_json.h"
 
@@ -274,6 +275,8 @@ static void handle_enroll(srv *s, struct evhttp_request *req)
 	}
 	opts.check_time = s->cfg.check_time;
 	opts.lifetime = s->cfg.challenge_lifetime;
+	opts.counter_policy = s->core->counter_policy;
+	opts.allow_legacy_counter = s->cfg.legacy_counters;
 	r = tpa_enroll_challenge_make(&er, s->roots, &opts, &ch, &pend, &v);
 	if (r == TPA_E_NOMEM || r == TPA_E_CRYPTO) {
 		srv_reply_error(s, req, 500, "internal", NULL, "enrollment: %s", tpa_strerror(r));
@@ -464,19 +467,135 @@ static int load_machine(srv *s, struct evhttp_request *req, const char *id, stor
 	return 0;
 }
 
+/* The optional body of a nonce request: {"nonce_tpm": HEX}, the attester's
+ * policy session for an authorized increment.  0 with *len (0: none), or
+ * -1 after answering. */
+static int nonce_body(srv *s, struct evhttp_request *req, uint8_t nt[TPA_COUNTER_NONCE_MAX],
+                      size_t *len)
+{
+	size_t bl;
+	const uint8_t *b = srv_body(req, &bl);
+	struct json_object *o = NULL, *v;
+	const char *h;
+	size_t hl;
+	char why[200] = "";
+
+	*len = 0;
+	if (!b || bl == 0)
+		return 0;
+	if (tpa_json_parse((const char *)b, bl, &o, why, sizeof(why)) != TPA_OK ||
+	    !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		srv_reply_error(s, req, 400, "malformed", NULL, "nonce request body: %s",
+		                why[0] ? why : "not a JSON object");
+		return -1;
+	}
+	json_object_object_foreach (o, key, val) {
+		(void)val;
+		if (strcmp(key, "nonce_tpm") != 0) {
+			json_object_put(o);
+			srv_reply_error(s, req, 400, "malformed", NULL,
+			                "nonce request body: unknown member (only \"nonce_tpm\")");
+			return -1;
+		}
+	}
+	if (json_object_object_get_ex(o, "nonce_tpm", &v) &&
+	    !json_object_is_type(v, json_type_null)) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    (hl = (size_t)json_object_get_string_len(v)) % 2 ||
+		    hl / 2 < TPA_COUNTER_NONCE_MIN || hl / 2 > TPA_COUNTER_NONCE_MAX ||
+		    !(h = json_object_get_string(v)) ||
+		    tpa_json_hex_decode(h, hl, nt, hl / 2) != TPA_OK) {
+			json_object_put(o);
+			srv_reply_error(s, req, 400, "malformed", NULL,
+			                "nonce_tpm: not %d..%d bytes in lowercase hex",
+			                TPA_COUNTER_NONCE_MIN, TPA_COUNTER_NONCE_MAX);
+			return -1;
+		}
+		*len = hl / 2;
+	}
+	json_object_put(o);
+	return 0;
+}
+
+/*
+ * One authorization of one increment of the machine's counter, counted in
+ * the store before it is given out (store_counter_auth_issue), for the
+ * state that same statement saw: the first increment before any counter
+ * was accepted, else one within [last accepted, last + issued before it].
+ * NULL after answering.
+ */
+static struct json_object *counter_authorization(srv *s, struct evhttp_request *req,
+                                                 const store_machine *m,
+                                                 const struct srv_machine_slot *slot,
+                                                 const uint8_t *nt, size_t ntlen)
+{
+	tpa_counter_auth au;
+	tpa_state st;
+	int64_t before = 0;
+	char *sj = NULL, *aj = NULL, why[512] = "";
+	struct json_object *o = NULL;
+	int r;
+
+	r = store_counter_auth_issue(s->st, m->id, m->enrollment, &before, &sj, why, sizeof(why));
+	if (r == TPA_E_NOT_FOUND) {
+		srv_reply_error(s, req, 409, "conflict", NULL,
+		                "machine %s was deleted or enrolled again meanwhile", m->id);
+		return NULL;
+	}
+	if (r != TPA_OK) {
+		reply_store_error(s, req, why);
+		return NULL;
+	}
+	memset(&st, 0, sizeof(st));
+	if (sj && tpa_state_from_json(sj, strlen(sj), &st, why, sizeof(why)) != TPA_OK) {
+		free(sj);
+		srv_reply_error(s, req, 500, "internal", NULL, "the stored state: %s", why);
+		return NULL;
+	}
+	free(sj);
+	if (st.has_counter && st.counter > UINT64_MAX - 2 - (uint64_t)before) {
+		srv_reply_error(s, req, 500, "internal", NULL, "the counter is at its end");
+		return NULL;
+	}
+	r = tpa_counter_authorize(s->core->counter_key, slot->counter_name, slot->counter_name_len,
+	                          nt, ntlen, !st.has_counter, st.counter,
+	                          st.counter + (uint64_t)before, &au);
+	if (r != TPA_OK || tpa_counter_auth_to_json(&au, &aj) != TPA_OK ||
+	    tpa_json_parse(aj, strlen(aj), &o, NULL, 0) != TPA_OK) {
+		free(aj);
+		srv_reply_error(s, req, 500, "internal", NULL,
+		                "cannot sign the counter authorization: %s", tpa_strerror(r));
+		return NULL;
+	}
+	free(aj);
+	return o;
+}
+
 static void handle_nonce(srv *s, struct evhttp_request *req, const char *id)
 {
 	store_machine m;
-	uint8_t nonce[STORE_NONCE_LEN];
+	struct srv_machine_slot *slot = NULL;
+	uint8_t nonce[STORE_NONCE_LEN], nt[TPA_COUNTER_NONCE_MAX];
+	size_t ntlen = 0;
 	char nhex[2 * STORE_NONCE_LEN + 1], lhex[65];
 	int64_t now = (int64_t)time(NULL), exp = now + s->cfg.nonce_lifetime;
-	struct json_object *o;
+	struct json_object *o, *auth = NULL, *ctr;
 
 	memset(&m, 0, sizeof(m));
+	if (nonce_body(s, req, nt, &ntlen) != 0)
+		return;
 	if (load_machine_light(s, req, id, &m) != 0)
 		return;
-	/* nothing is written: the nonce is recognised by its MAC (nonce.c) */
+	if (mslot_get(s, req, &m, &slot) != 0)
+		goto out;
+	/* the nonce itself writes nothing: it is recognised by its MAC
+	 * (nonce.c); an authorization is counted first */
+	if (slot->counter_authorized && ntlen &&
+	    !(auth = counter_authorization(s, req, &m, slot, nt, ntlen)))
+		goto out;
 	if (srv_nonce_make(s->core, id, m.enrollment, exp, nonce) != TPA_OK) {
+		json_object_put(auth);
 		srv_reply_error(s, req, 500, "internal", NULL, "cannot make a nonce");
 		goto out;
 	}
@@ -487,9 +606,37 @@ static void handle_nonce(srv *s, struct evhttp_request *req, const char *id)
 	if (m.has_eventlog)
 		hex(m.eventlog_sha256, 32, lhex);
 	json_object_object_add(o, "eventlog_sha256", jstr_or_null(m.has_eventlog, lhex));
+	ctr = json_object_new_object();
+	json_object_object_add(ctr, "authorized",
+	                       json_object_new_boolean(slot->counter_authorized));
+	json_object_object_add(o, "counter", ctr);
+	json_object_object_add(o, "counter_authorization", auth);
 	reply_obj(s, req, 200, o);
 out:
 	store_machine_clear(&m);
+}
+
+/* GET /v1/counter-key: what an attester defines its counter with. */
+static void handle_counter_key(srv *s, struct evhttp_request *req)
+{
+	const srv_core *c = s->core;
+	struct json_object *o = json_object_new_object();
+	char *b64 = tpa_b64_encode(c->counter_pub, c->counter_pub_len);
+	char hx[2 * TPA_COUNTER_NAME_LEN + 1];
+
+	if (!o || !b64) {
+		free(b64);
+		json_object_put(o);
+		srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
+		return;
+	}
+	json_object_object_add(o, "public", json_object_new_string(b64));
+	free(b64);
+	hex(c->counter_name, TPA_COUNTER_NAME_LEN, hx);
+	json_object_object_add(o, "name", json_object_new_string(hx));
+	hex(c->counter_policy, 32, hx);
+	json_object_object_add(o, "policy", json_object_new_string(hx));
+	reply_obj(s, req, 200, o);
 }
 
 /* What one attestation holds while it is checked. */
@@ -821,6 +968,9 @@ static void handle_attest(srv *s, struct evhttp_request *req, const char *id)
 		}
 		a->has_prev = 1;
 	}
+	/* the authorizations issued since, counted apart from the state
+	 * (store_counter_auth_issue) */
+	a->prev.counter_auths = a->m.counter_auths > 0 ? (uint64_t)a->m.counter_auths : 0;
 	memset(&mach, 0, sizeof(mach));
 	mach.ak = a->slot->ak;
 	mach.ek_public = a->slot->ek_public;
@@ -873,10 +1023,15 @@ static void handle_attest(srv *s, struct evhttp_request *req, const char *id)
 		SRV_METRIC(s, srv_hist_add(&s->metrics.attest_seconds, now_mono() - a->t0));
 		goto out;
 	}
-	if (a->verdict == TPA_OK &&
-	    tpa_state_to_json(tpa_result_next_state(a->res), &a->next_json) != TPA_OK) {
-		srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
-		goto error;
+	if (a->verdict == TPA_OK) {
+		/* the authorizations outstanding are the store's column
+		 * (counter_auths_used below), not the state's */
+		tpa_state ns = *tpa_result_next_state(a->res);
+		ns.counter_auths = 0;
+		if (tpa_state_to_json(&ns, &a->next_json) != TPA_OK) {
+			srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
+			goto error;
+		}
 	}
 	if (!(a->result_json = verdict_json(s, a, a->verdict, 1, 0, a->now))) {
 		srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
@@ -893,6 +1048,17 @@ static void handle_attest(srv *s, struct evhttp_request *req, const char *id)
 	sa->error = a->verdict == TPA_OK ? "" : tpa_strerror(a->verdict);
 	sa->result_json = a->result_json;
 	sa->next_state_json = a->next_json;
+	/* a new accepted counter: the authorizations it used up are no
+	 * longer outstanding */
+	if (a->next_json) {
+		const tpa_state *ns = tpa_result_next_state(a->res);
+		uint64_t had = a->prev.counter_auths;
+		sa->counter_auths_used = had > ns->counter_auths
+		                                 ? (int64_t)(had - ns->counter_auths > INT64_MAX
+		                                                     ? INT64_MAX
+		                                                     : had - ns->counter_auths)
+		                                 : 0;
+	}
 	sa->expect_gen = a->m.state_gen;
 	raw = tpa_evidence_get(a->ev, TPA_PART_EVENTLOG, &rawlen);
 	/* the log is held from now on, unless it is the one held already */
@@ -1002,6 +1168,7 @@ static struct json_object *machine_summary(const store_machine *m)
 	json_object_object_add(o, "last_error", jstr_or_null(m->last_error[0] != 0, m->last_error));
 	json_object_object_add(o, "last_at",
 	                       m->last_verdict[0] ? json_object_new_int64(m->last_at) : NULL);
+	json_object_object_add(o, "counter_auths", json_object_new_int64(m->counter_auths));
 	if (m->state_json && tpa_state_from_json(m->state_json, strlen(m->state_json), &st, why,
 	                                         sizeof(why)) == TPA_OK) {
 		json_object_object_add(o, "counter",
@@ -1336,6 +1503,11 @@ void srv_route(struct evhttp_request *req, void *arg)
 		return;
 	}
 	/* attester endpoints: authenticated by the TPM */
+	if (p.n == 2 && seg_is(&p, 1, "counter-key")) {
+		if (m != EVHTTP_REQ_GET)
+			return not_allowed(s, req);
+		return handle_counter_key(s, req);
+	}
 	if (p.n == 2 && seg_is(&p, 1, "enroll")) {
 		if (m != EVHTTP_REQ_POST)
 			return not_allowed(s, req);

@@ -152,6 +152,28 @@ static void worker_free(srv *s)
 	pthread_mutex_destroy(&s->done_lock);
 }
 
+/* The store's counter key, and what the attesters' counters are made
+ * with (GET /v1/counter-key, enrollment's authPolicy check). */
+static int load_counter_key(srv_core *c, char *why, size_t whylen)
+{
+	char *pem = NULL;
+	int r = store_counter_key(c->commit_st, &pem, why, whylen);
+
+	if (r != TPA_OK)
+		return r;
+	r = tpa_counter_key_from_pem(pem, strlen(pem), &c->counter_key, why, whylen);
+	OPENSSL_cleanse(pem, strlen(pem));
+	free(pem);
+	if (r == TPA_OK)
+		r = tpa_counter_key_public(c->counter_key, c->counter_pub, sizeof(c->counter_pub),
+		                           &c->counter_pub_len, c->counter_name);
+	if (r == TPA_OK)
+		r = tpa_counter_policy(c->counter_name, c->counter_policy);
+	if (r != TPA_OK && !why[0])
+		snprintf(why, whylen, "the store's counter key: %s", tpa_strerror(r));
+	return r;
+}
+
 static size_t default_workers(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -205,7 +227,8 @@ int srv_run(const srv_config *cfg, struct tpa_ekstore *roots, struct tpa_policy 
 	db_display(cfg->db, dbname, sizeof(dbname));
 	/* the first handle creates or migrates the store, alone */
 	if ((r = store_open(cfg->db, &c->commit_st, why, sizeof(why))) != TPA_OK ||
-	    (r = store_nonce_key(c->commit_st, c->nonce_key, why, sizeof(why))) != TPA_OK) {
+	    (r = store_nonce_key(c->commit_st, c->nonce_key, why, sizeof(why))) != TPA_OK ||
+	    (r = load_counter_key(c, why, sizeof(why))) != TPA_OK) {
 		fprintf(stderr, "tpmattest serve: --db %s: %s\n", dbname,
 		        why[0] ? why : tpa_strerror(r));
 		goto out;
@@ -284,6 +307,7 @@ out:
 	srv_http_unlisten(c);
 	store_close(&c->commit_st);
 	OPENSSL_cleanse(c->nonce_key, sizeof(c->nonce_key));
+	tpa_counter_key_free(&c->counter_key);
 	pthread_mutex_destroy(&c->qlock);
 	pthread_cond_destroy(&c->qcond);
 	tpa_ekstore_free(&c->roots);

@@ -30,6 +30,7 @@
 #include <stdint.h>
 #include <pthread.h>
 
+#include <tpmattest/counterauth.h>
 #include <tpmattest/tpmattest.h>
 
 #include "store/store.h"
@@ -75,6 +76,9 @@ typedef struct srv_config {
 	unsigned request_timeout;
 	unsigned nonce_lifetime, challenge_lifetime;
 	unsigned workers; /* event loops; 0: one per online CPU */
+	/* enroll machines with the older counter, which anyone on the machine
+	 * may increment (weaker rollback check) */
+	bool legacy_counters;
 } srv_config;
 
 struct srv_eventlog_slot {
@@ -184,6 +188,13 @@ typedef struct srv_core {
 	int listen_fd;
 	uint16_t port;
 	uint8_t nonce_key[STORE_NONCE_KEY_LEN];
+	/* the store's counter key (store_counter_key), its TPM2B_PUBLIC, Name
+	 * and the authPolicy of the counters it authorizes */
+	struct tpa_counter_key *counter_key;
+	uint8_t counter_pub[TPA_COUNTER_KEY_PUBLIC_MAX];
+	size_t counter_pub_len;
+	uint8_t counter_name[TPA_COUNTER_NAME_LEN];
+	uint8_t counter_policy[32];
 	struct tpa_ekstore *roots;
 	struct tpa_policy *default_policy;
 	uint8_t default_policy_sha[32]; /* of its JSON, for log memos */

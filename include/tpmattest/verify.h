@@ -73,7 +73,9 @@ typedef struct tpa_state {
 	size_t counter_name_len;
 	/* Verifier-authorized counters (<tpmattest/counterauth.h>): how many
 	 * increments this verifier authorized since it accepted counter (since
-	 * enrollment before the first).  A next state has 0. */
+	 * enrollment before the first) that the counter has not used up.  A
+	 * next state keeps those its counter did not use (previous count minus
+	 * the counter's step), 0 after a first value. */
 	uint64_t counter_auths;
 } tpa_state;
 

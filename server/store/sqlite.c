@@ -246,19 +246,19 @@ static const char *const stmt_sql[ST_COUNT] = {
                 "UPDATE machines SET policy = ?2, state_gen = state_gen + 1 WHERE id = ?1",
         /* the updates of an attestation, each conditional on the
          * enrollment and generation it was verified against; the last
-         * parameter (reset_counter_auths) zeroes the count in the same row
-         * update, so only when the update takes effect */
+         * parameter (counter_auths_used) is taken off the count in the same
+         * row update, so only when the update takes effect */
         [ST_MACHINE_SET_LAST] = "UPDATE machines SET last_verdict = ?2, last_error = ?3,"
                                 " last_at = ?4, last_seq = ?5,"
-                                " counter_auths = CASE WHEN ?8 THEN 0 ELSE counter_auths END"
+                                " counter_auths = max(counter_auths - ?8, 0)"
                                 " WHERE id = ?1 AND state_gen = ?6 AND enrollment = ?7",
         [ST_MACHINE_SET_STATE] = "UPDATE machines SET state_json = ?2, state_gen = state_gen + 1,"
-                                 " counter_auths = CASE WHEN ?5 THEN 0 ELSE counter_auths END"
+                                 " counter_auths = max(counter_auths - ?5, 0)"
                                  " WHERE id = ?1 AND state_gen = ?3 AND enrollment = ?4",
         [ST_MACHINE_SET_LAST_STATE] =
                 "UPDATE machines SET last_verdict = ?2, last_error = ?3, last_at = ?4,"
                 " last_seq = ?5, state_json = ?6, state_gen = state_gen + 1,"
-                " counter_auths = CASE WHEN ?9 THEN 0 ELSE counter_auths END"
+                " counter_auths = max(counter_auths - ?9, 0)"
                 " WHERE id = ?1 AND state_gen = ?7 AND enrollment = ?8",
         [ST_MACHINE_SET_EVENTLOG] = "UPDATE machines SET eventlog_sha256 = ?2 WHERE id = ?1",
         [ST_EVENTLOG_PUT] = "INSERT INTO eventlogs (machine_id, data) VALUES (?1, ?2)"
@@ -1323,7 +1323,7 @@ static int attest_one(store *s, const store_attestation *a, int64_t *seq, char *
 {
 	const void *e = a->enrollment;
 	const size_t elen = STORE_ENROLLMENT_ID_LEN;
-	const int64_t reset = a->reset_counter_auths != 0;
+	const int64_t reset = a->counter_auths_used;
 	int64_t cur = 0, n = 0;
 	int r;
 	/* For the reason only: the updates below are conditional themselves. */

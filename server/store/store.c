@@ -93,7 +93,8 @@ int sto_attestation_ok(const store_attestation *a, char *why, size_t whylen)
 		return sto_bad_arg("an event log without its SHA-256", why, whylen);
 	/* the reset rides on the conditional update of the state or verdict:
 	 * without one it would take effect with no condition at all */
-	if (a->reset_counter_auths && !a->next_state_json && !a->record)
+	if (a->counter_auths_used < 0 ||
+	    (a->counter_auths_used && !a->next_state_json && !a->record))
 		return sto_bad_arg("a reset of the counter authorizations with no state or verdict "
 		                   "to write",
 		                   why, whylen);

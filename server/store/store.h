@@ -82,7 +82,8 @@ typedef struct store_machine {
 	uint8_t eventlog_sha256[32];
 	/* the verifier's authorizations of a counter increment issued to this
 	 * enrollment since its last accepted state was stored with
-	 * reset_counter_auths (store_counter_auth_issue); 0 at enrollment */
+	 * counter_auths_used taken off (store_counter_auth_issue); 0 at
+	 * enrollment */
 	int64_t counter_auths;
 } store_machine;
 
@@ -137,12 +138,14 @@ typedef struct store_attestation {
 	const uint8_t *eventlog;
 	size_t eventlog_len;
 	const uint8_t *eventlog_sha256; /* 32 bytes, with eventlog */
-	/* the machine's counter_auths back to 0, in the same conditional
-	 * update that writes the state or the verdict (so only when this
-	 * attestation takes effect): set when a new state is stored after a
-	 * pass.  With neither next_state_json nor record there is no such
-	 * update: TPA_E_INVALID_ARG. */
-	int reset_counter_auths;
+	/* taken off the machine's counter_auths (never below 0), in the same
+	 * conditional update that writes the state or the verdict (so only
+	 * when this attestation takes effect): the authorizations the newly
+	 * accepted counter used up (its value minus the last one's); those
+	 * still outstanding stay counted.  0..INT64_MAX; with neither
+	 * next_state_json nor record there is no such update, and a non-zero
+	 * value is TPA_E_INVALID_ARG. */
+	int64_t counter_auths_used;
 } store_attestation;
 
 /* Counts for /metrics and /healthz. */

@@ -452,6 +452,10 @@ static void check_counter(tpa_result *res, const tpa_verify_input *in)
 		    (unsigned long long)prev->counter_auths);
 		return;
 	}
+	/* the authorizations this counter used up are no longer outstanding;
+	 * the others still are (issued for sessions not used yet) */
+	if (in->counter_authorized && prev && prev->has_counter)
+		res->next.counter_auths = prev->counter_auths - (v - prev->counter);
 	if (!prev || !prev->has_counter)
 		add(res, "counter", TPA_CHECK_PASS, TPA_OK,
 		    "NV counter %llu certified over the nonce (first value seen)%s",

@@ -135,12 +135,16 @@ tls_setup() {
 }
 
 # serve_start [OPTIONS...]: tpmattest serve on 127.0.0.1:0 with the EK
-# roots of every tpm_new so far; PORT and URL set, log in $W/serve.log
+# roots of every tpm_new so far; PORT and URL set, log in $W/serve.log.
+# The machines these tests enroll through the API (enroll, quote) have the
+# older counter, so the server runs with --legacy-counters unless
+# SERVE_COUNTERS is set (to "" for the server's default: the
+# verifier-authorized counter only)
 serve_start() {
   rm -f "$W/port"
   "$TPA" serve --listen 127.0.0.1:0 --port-file "$W/port" --db "$DB" \
     --tls-cert "$W/tls/server.pem" --tls-key "$W/tls/server.key" --admin-ca "$W/tls/admin-ca.pem" \
-    --ek-roots "$W/roots" "$@" 2>>"$W/serve.log" &
+    --ek-roots "$W/roots" ${SERVE_COUNTERS---legacy-counters} "$@" 2>>"$W/serve.log" &
   SRV_PID=$!
   local i
   for i in $(seq 100); do [ -s "$W/port" ] && break; kill -0 "$SRV_PID" 2>/dev/null || break; sleep 0.1; done

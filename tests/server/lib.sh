@@ -195,6 +195,24 @@ kill9_server() {
 # one HTTPS request to the server (python3 http.client, server verified
 # against the server CA); prints the status, the body goes to $W/body
 srv() { python3 "$SHERE/srv.py" req --url "$URL" --ca "$CA" --out "$W/body" "$@"; }
+# areq OUT [ARGS...]: tpmattest enroll request with the server's counter
+# key (GET /v1/counter-key), as tpmattest enroll --server makes it
+areq() {
+  local o=$1 got; shift
+  got=$(srv GET /v1/counter-key) || fail "counter-key: $got"
+  [ "$got" = 200 ] || fail "GET /v1/counter-key: HTTP $got: $(head -c 300 "$W/body")"
+  cp "$W/body" "$W/counter-key.json"
+  run 0 "$T" enroll request --counter-key "$W/counter-key.json" --out "$o" "$@"
+}
+# xquote MACHINE OUT [XQUOTE-OPTIONS] [-- QUOTE-ARGS]: evidence from this
+# TPM's verifier-authorized counter as the attester makes it (tpmattest
+# quote --exchange: nonceTPM -> nonce request -> nonce and authorization);
+# prints the nonce (--nonce N: over N instead, the authorization still
+# asked for); exits with the quote's status
+xquote() {
+  local m=$1 o=$2; shift 2
+  python3 "$SHERE/srv.py" xquote --url "$URL" --ca "$CA" --machine "$m" --tpa "$T" --out "$o" "$@"
+}
 # expect STATUS ERROR METHOD PATH [ARGS...]: the answer's status, and its
 # "error" member (- for none: a 2xx answer)
 expect() {

@@ -362,6 +362,53 @@ def cmd_proxy(a):
         threading.Thread(target=relay, args=(c, n[0]), daemon=True).start()
 
 
+def cmd_xquote(a):
+    """tpmattest quote --exchange driven as the attester drives it: the
+    nonceTPM it prints goes with a nonce request for --machine, and the
+    answer (its nonce, or --nonce instead, and its counter authorization,
+    or none with --no-auth) goes back on its stdin.  Prints the nonce the
+    evidence is over; exits with the quote's status."""
+    import subprocess
+    q = subprocess.Popen([a.tpa, "quote", "--exchange", "--out", a.out] + a.quote_args,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        ready, _, _ = select.select([q.stdout], [], [], 60)
+        line = q.stdout.readline() if ready else b""
+        if not line:
+            q.kill()
+            q.wait(10)
+            sys.stderr.write("xquote: no nonceTPM from tpmattest quote --exchange\n")
+            return q.returncode or 4
+        nt = json.loads(line)["nonce_tpm"]
+        body = json.dumps({"nonce_tpm": nt}).encode() if nt else None
+        status, data = one_request(a.url, ctx_for(a), "POST", "/v1/machines/%s/nonce" % a.machine,
+                                   body, {"Content-Type": "application/json"} if body else {}, 30)
+        if status != 200:
+            q.kill()
+            q.wait(10)
+            sys.stderr.write("xquote: nonce: HTTP %s: %r\n" % (status, data[:300]))
+            return 4
+        ans = json.loads(data)
+        nonce = a.nonce or ans["nonce"]
+        au = None if a.no_auth else ans["counter_authorization"]
+        if a.auth_out and au is not None:
+            json.dump(au, open(a.auth_out, "w"))
+        if a.auth_in:
+            au = json.load(open(a.auth_in))
+        q.stdin.write((json.dumps({"nonce": nonce, "counter_authorization": au}) + "\n").encode())
+        q.stdin.close()
+        out = q.stdout.read()
+        rc = q.wait(120)
+    except BaseException:
+        q.kill()
+        q.wait(10)
+        raise
+    if a.summary:
+        open(a.summary, "wb").write(out)
+    print(nonce)
+    return rc
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -397,8 +444,17 @@ def main():
     for o in ("--port-file", "--cert", "--key", "--ca", "--logdir"):
         x.add_argument(o, required=True)
     x.add_argument("--upstream", type=int, required=True)
+    xq = sub.add_parser("xquote")
+    for o in ("--url", "--ca", "--machine", "--tpa", "--out"):
+        xq.add_argument(o, required=True)
+    xq.add_argument("--nonce")
+    xq.add_argument("--no-auth", action="store_true")
+    xq.add_argument("--auth-out")
+    xq.add_argument("--auth-in")
+    xq.add_argument("--summary")
+    xq.add_argument("quote_args", nargs="*")
     a = p.parse_args()
-    return {"req": cmd_req, "batch": cmd_batch, "bigbody": cmd_bigbody, "slow": cmd_slow, "proxy": cmd_proxy}[a.cmd](a)
+    return {"xquote": cmd_xquote, "req": cmd_req, "batch": cmd_batch, "bigbody": cmd_bigbody, "slow": cmd_slow, "proxy": cmd_proxy}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -83,7 +83,7 @@ PY
 # ---- only a hash the server does not hold: 409 eventlog_unknown, the
 # nonce not consumed (the full evidence then passes); hash and log both: 400
 N=$(nonce "$ID")
-run 0 "$T" quote --nonce "$N" --eventlog "$LOG" --out "$W/evx.json"
+xquote "$ID" "$W/evx.json" --nonce "$N" -- --eventlog "$LOG" >/dev/null || fail "xquote"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["eventlog"]=None; json.dump(d, open(sys.argv[2], "w"))' "$W/evx.json" "$W/evx-thin.json"
 expect 409 eventlog_unknown --header "Tpmattest-Eventlog-Sha256: $(openssl rand -hex 32)" --data-file "$W/evx-thin.json" POST "/v1/machines/$ID/attest"
 expect 400 malformed --header "Tpmattest-Eventlog-Sha256: $LOGSHA" --data-file "$W/evx.json" POST "/v1/machines/$ID/attest"

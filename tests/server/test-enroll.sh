@@ -11,9 +11,7 @@
 machine_a
 mkdir -p "$W/otherroots"
 cp "$SHERE/../data/ekcert/roots/root.pem" "$W/otherroots/" || fail "no other root"
-run 0 "$T" enroll request --out "$W/req.json"
 wrap() { python3 -c 'import json,sys; print(json.dumps({"name": sys.argv[2] or None, "request": json.load(open(sys.argv[1]))}))' "$1" "${2:-}"; }
-wrap "$W/req.json" >"$W/enr.json"
 # refused STATUS CHECK ARGS...: the answer's error is "refused" naming CHECK
 refused() {
   local check=$1; shift
@@ -23,6 +21,9 @@ refused() {
 
 # ---- EK roots that are not the TPM vendor's ----
 EK_ROOTS=$W/otherroots start_server
+# the request as enroll --server makes it: the counter with this store's key
+areq "$W/req.json"
+wrap "$W/req.json" >"$W/enr.json"
 run 1 enroll --name x
 grep -q "refused (ek_certificate).*(HTTP 403)" "$W/err" || fail "enroll against other roots: $(cat "$W/err")"
 refused ek_certificate --data-file "$W/enr.json" POST /v1/enroll
@@ -30,6 +31,12 @@ stop_server
 
 # ---- the challenge: one try, a deadline ----
 start_server --challenge-lifetime 3
+# the older counter (anyone on the machine may increment it) is refused
+# without --legacy-counters, naming the counter check
+run 0 "$T" enroll request --out "$W/req-old.json"
+wrap "$W/req-old.json" >"$W/enr-old.json"
+refused counter --data-file "$W/enr-old.json" POST /v1/enroll
+grep -q "0x01000100 is the older counter" "$W/body" || fail "the older counter's refusal: $(cat "$W/body")"
 expect 200 - --data-file "$W/enr.json" POST /v1/enroll
 [ "$(json "$W/body" 'd["machine_id"]')" = "$ID_a" ] || fail "challenge for another id: $(head -c 300 "$W/body")"
 python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1]))["challenge"], open(sys.argv[2], "w"))' "$W/body" "$W/ch.json"
@@ -95,7 +102,10 @@ expect 200 - "${ADMIN[@]}" GET /metrics
 grep -q '^tpmattest_enrollments_total 1$' "$W/body" || fail "metrics: $(grep enrollments "$W/body")"
 grep -q '^tpmattest_machines_enrolled 1$' "$W/body" || fail "metrics: $(grep enrolled "$W/body")"
 run 0 machines show "$ID_a" --json
-[ "$(json "$W/out" 'd["enrollment"]["ek_certificate"]["root"], d["enrollment"]["ak"]["handle"], d["enrollment"]["counter"]["index"]')" = "('CN=swtpm-localca-rootca', '0x81000100', '0x01000100')" ] ||
+[ "$(json "$W/out" 'd["enrollment"]["ek_certificate"]["root"], d["enrollment"]["ak"]["handle"], d["enrollment"]["counter"]["index"]')" = "('CN=swtpm-localca-rootca', '0x81000100', '0x01000101')" ] ||
   fail "the enrollment record: $(head -c 800 "$W/out")"
+# the counter is the verifier-authorized one, with this server's policy
+[ "$(json "$W/out" 'd["enrollment"]["counter"]["authorized_by_policy"]')" = "$(json "$W/counter-key.json" 'd["policy"]')" ] ||
+  fail "the record's counter policy: $(head -c 800 "$W/out")"
 log_clean
 finish

@@ -93,7 +93,7 @@ PY
 
 # ---- names the strict reader refuses: 400 malformed, nothing enrolled ----
 run 0 machines delete "$ID"
-run 0 "$T" enroll request --out "$W/req.json"
+areq "$W/req.json"
 # body NAME-AS-JSON: the enroll body with that raw JSON text as the name
 body() { python3 -c 'import json,sys; sys.stdout.write("{\"name\": %s, \"request\": %s}" % (sys.argv[1], open(sys.argv[2]).read()))' "$1" "$W/req.json" >"$W/enr.json"; }
 for nm in '"a\u0000b"' '"\u0000"' '"\ud800"' '""' "\"$(printf 'n%.0s' $(seq 257))\"" 7 '["x"]' '{"a": 1}'; do

@@ -29,8 +29,13 @@ refused_nonce() {
   grep -q "refused the evidence: nonce: .*(HTTP 403)" "$W/err" || fail "$2 as $1: want 403 nonce: $(cat "$W/err")"
   expect 403 nonce POST "/v1/machines/$1/attest" --data-file "$2"
 }
-# quote_for NONCE OUT [on_b]: evidence over NONCE, with the log
-quote_for() { ${3:-} run 0 "$T" quote --nonce "$1" --eventlog "$LOG" --out "$2"; }
+# quote_for NONCE OUT [on_b]: evidence over NONCE, with the log (the
+# counter's increment authorized by a nonce request of its own machine)
+quote_for() {
+  local m=$A
+  [ -n "${3:-}" ] && m=$B
+  ${3:-} xquote "$m" "$2" --nonce "$1" -- --eventlog "$LOG" >/dev/null || fail "xquote for $2"
+}
 # verdict_is FILE VERDICT FAILED_CHECK RECORDED
 verdict_is() {
   [ "$(json "$1" 'd["verdict"], d.get("failed_check"), d["recorded"]')" = "('$2', $3, $4)" ] ||
@@ -142,7 +147,7 @@ grep -q "already_enrolled.*(HTTP 409)" "$W/err" || fail "A again, another name: 
 on_b run 1 enroll
 grep -q "already_enrolled.*(HTTP 409)" "$W/err" || fail "B again: want 409 already_enrolled: $(cat "$W/err")"
 # the raw request too: 409 and the error code, no challenge
-run 0 "$T" enroll request --out "$W/reqA.json"
+areq "$W/reqA.json"
 python3 -c 'import json,sys; print(json.dumps({"name": None, "request": json.load(open(sys.argv[1]))}))' "$W/reqA.json" >"$W/enrA.json"
 expect 409 already_enrolled POST /v1/enroll --data-file "$W/enrA.json"
 python3 -c 'import json,sys; print(json.dumps({"name": "alpha", "request": json.load(open(sys.argv[1]))}))' "$W/reqA.json" >"$W/enrA2.json"

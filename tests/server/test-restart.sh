@@ -25,7 +25,7 @@ NU=$(nonce "$A")
 # machine B: its enrollment request answered with a challenge, not activated
 start_swtpm_b
 on_b provision_tpm b
-on_b run 0 "$T" enroll request --out "$W/reqB.json"
+on_b areq "$W/reqB.json"
 python3 -c 'import json,sys; print(json.dumps({"name": "machine b", "request": json.load(open(sys.argv[1]))}))' "$W/reqB.json" >"$W/enrB.json"
 expect 200 - --data-file "$W/enrB.json" POST /v1/enroll
 [ "$(json "$W/body" 'd["machine_id"]')" = "$ID_b" ] || fail "B's challenge: $(head -c 300 "$W/body")"
@@ -50,7 +50,7 @@ for e in ev1 ev2; do
   expect 403 nonce --data-file "$W/$e.json" POST "/v1/machines/$A/attest"
 done
 # the outstanding one is still good, once
-run 0 "$T" quote --nonce "$NU" --eventlog "$LOG" --out "$W/evu.json"
+xquote "$A" "$W/evu.json" --nonce "$NU" -- --eventlog "$LOG" >/dev/null || fail "xquote"
 run 0 attest --machine "$A" --evidence "$W/evu.json" --json
 [ "$(json "$W/out" 'd["verdict"]')" = pass ] || fail "the nonce issued before the crash: $(head -c 600 "$W/out")"
 expect 403 nonce --data-file "$W/evu.json" POST "/v1/machines/$A/attest"
@@ -77,7 +77,7 @@ rounds() {
     n=$(srv POST "/v1/machines/$A/nonce")
     if [ "$n" = 200 ]; then
       n=$(json "$W/body" 'd["nonce"]')
-      "$T" quote --nonce "$n" --eventlog "$LOG" --out "$W/r$i.json" >/dev/null 2>&1 || { echo "$i quote-failed" >>"$RF"; continue; }
+      xquote "$A" "$W/r$i.json" --nonce "$n" -- --eventlog "$LOG" >/dev/null 2>&1 || { echo "$i quote-failed" >>"$RF"; continue; }
       attest --machine "$A" --evidence "$W/r$i.json" --json --timeout 5 >"$W/r$i.out" 2>/dev/null
       rc=$?
       echo "$i $rc" >>"$RF"

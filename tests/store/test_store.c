@@ -2168,7 +2168,7 @@ static void test_counter_auth_issue(void **state)
 	assert_int_equal(issue_ok(f->s, mid('a'), ""), 0);
 	assert_int_equal(issue_ok(f->s, mid('a'), ""), 1);
 	assert_int_equal(commit(f->s, mid('a'), 1, NOW, "{\"s\":1}", 0, NULL, NULL, 0), TPA_OK);
-	/* a commit without reset_counter_auths leaves the count */
+	/* a commit without counter_auths_used leaves the count */
 	assert_int_equal(issue_ok(f->s, mid('a'), "{\"s\":1}"), 2);
 	assert_int_equal(store_machine_get(f->s, mid('a'), &m, NULL, 0), TPA_OK);
 	assert_int_equal(m.counter_auths, 3);
@@ -2250,7 +2250,7 @@ static void test_counter_auth_issue(void **state)
 	store_machine_clear(&m);
 }
 
-/* reset_counter_auths zeroes the count when, and only when, the
+/* counter_auths_used is taken off the count when, and only when, the
  * attestation takes effect. */
 static void test_counter_auth_reset(void **state)
 {
@@ -2270,59 +2270,75 @@ static void test_counter_auth_reset(void **state)
 
 	/* the generation moved: nothing written, the count stays */
 	a[0] = att(f->s, mid('a'), n[0], 1, NOW, "{\"s\":1}", 5);
-	a[0].reset_counter_auths = 1;
+	a[0].counter_auths_used = INT64_MAX;
 	assert_int_equal(store_attest_commit(f->s, &a[0], NULL, NULL, 0), TPA_E_MISMATCH);
 	assert_int_equal(auths_of(f->s, mid('a')), 3);
 	/* taking effect: 0, in the update that stores the state */
 	a[0] = att(f->s, mid('a'), n[0], 1, NOW, "{\"s\":1}", 0);
-	a[0].reset_counter_auths = 1;
+	a[0].counter_auths_used = INT64_MAX;
 	assert_int_equal(store_attest_commit(f->s, &a[0], NULL, NULL, 0), TPA_OK);
 	assert_int_equal(auths_of(f->s, mid('a')), 0);
 	assert_int_equal(issue_ok(f->s, mid('a'), "{\"s\":1}"), 0);
 	assert_int_equal(issue_ok(f->s, mid('a'), "{\"s\":1}"), 1);
 	/* the nonce consumed already: the count stays */
 	a[0] = att(f->s, mid('a'), n[0], 1, NOW, "{\"s\":2}", 1);
-	a[0].reset_counter_auths = 1;
+	a[0].counter_auths_used = INT64_MAX;
 	assert_int_equal(store_attest_commit(f->s, &a[0], NULL, why, sizeof(why)), TPA_E_MISMATCH);
 	assert_non_null(strstr(why, "consumed already"));
 	assert_int_equal(auths_of(f->s, mid('a')), 2);
 	/* a state not recorded (the update of the state alone) resets too */
 	a[0] = att(f->s, mid('a'), n[0], 2, NOW, "{\"s\":2}", 1);
 	a[0].record = 0;
-	a[0].reset_counter_auths = 1;
+	a[0].counter_auths_used = INT64_MAX;
 	assert_int_equal(store_attest_commit(f->s, &a[0], NULL, NULL, 0), TPA_OK);
 	assert_int_equal(auths_of(f->s, mid('a')), 0);
 	assert_int_equal(issue_ok(f->s, mid('a'), "{\"s\":2}"), 0);
 	/* and a verdict recorded without a state (the update of the last
 	 * verdict) */
 	a[0] = att(f->s, mid('a'), n[0], 3, NOW, NULL, 2);
-	a[0].reset_counter_auths = 1;
+	a[0].counter_auths_used = INT64_MAX;
 	assert_int_equal(store_attest_commit(f->s, &a[0], NULL, NULL, 0), TPA_OK);
 	assert_int_equal(auths_of(f->s, mid('a')), 0);
 	/* with no update to ride on, refused before the store is touched */
 	assert_int_equal(issue_ok(f->s, mid('a'), "{\"s\":2}"), 0);
 	a[0] = att(f->s, mid('a'), n[0], 4, NOW, NULL, 2);
 	a[0].record = 0;
-	a[0].reset_counter_auths = 1;
+	a[0].counter_auths_used = INT64_MAX;
 	assert_int_equal(store_attest_commit(f->s, &a[0], NULL, NULL, 0), TPA_E_INVALID_ARG);
 	assert_int_equal(used(f->s, 4), TPA_OK);
 	assert_int_equal(auths_of(f->s, mid('a')), 1);
-	/* without reset_counter_auths, a state stored leaves the count */
+	/* without counter_auths_used, a state stored leaves the count */
 	a[0] = att(f->s, mid('a'), n[0], 5, NOW, "{\"s\":3}", 2);
 	assert_int_equal(store_attest_commit(f->s, &a[0], NULL, NULL, 0), TPA_OK);
 	assert_int_equal(auths_of(f->s, mid('a')), 1);
+	/* some used: those are taken off, the others stay (2 issued more, 3
+	 * in all, 2 used: 1); more used than counted: 0, never below */
+	assert_int_equal(issue_ok(f->s, mid('a'), "{\"s\":3}"), 1);
+	assert_int_equal(issue_ok(f->s, mid('a'), "{\"s\":3}"), 2);
+	a[0] = att(f->s, mid('a'), n[0], 9, NOW, "{\"s\":3}", 3);
+	a[0].counter_auths_used = 2;
+	assert_int_equal(store_attest_commit(f->s, &a[0], NULL, NULL, 0), TPA_OK);
+	assert_int_equal(auths_of(f->s, mid('a')), 1);
+	a[0] = att(f->s, mid('a'), n[0], 10, NOW, "{\"s\":3}", 4);
+	a[0].counter_auths_used = 5;
+	assert_int_equal(store_attest_commit(f->s, &a[0], NULL, NULL, 0), TPA_OK);
+	assert_int_equal(auths_of(f->s, mid('a')), 0);
+	a[0] = att(f->s, mid('a'), n[0], 11, NOW, "{\"s\":3}", 5);
+	a[0].counter_auths_used = -1;
+	assert_int_equal(store_attest_commit(f->s, &a[0], NULL, NULL, 0), TPA_E_INVALID_ARG);
+	assert_int_equal(issue_ok(f->s, mid('a'), "{\"s\":3}"), 0);
 
 	/* in a batch: each item's reset goes with it */
 	assert_int_equal(issue_ok(f->s, mid('b'), ""), 0);
 	assert_int_equal(issue_ok(f->s, mid('b'), ""), 1);
-	a[0] = att(f->s, mid('a'), n[0], 6, NOW, "{\"s\":4}", 3);
-	a[0].reset_counter_auths = 1;
+	a[0] = att(f->s, mid('a'), n[0], 6, NOW, "{\"s\":4}", 5);
+	a[0].counter_auths_used = INT64_MAX;
 	/* item 0's nonce again, for machine b: not taken, b keeps its count */
 	a[1] = att(f->s, mid('b'), n[1], 6, NOW, "{\"s\":1}", 0);
-	a[1].reset_counter_auths = 1;
+	a[1].counter_auths_used = INT64_MAX;
 	/* b at a generation it never had: stale */
 	a[2] = att(f->s, mid('b'), n[2], 7, NOW, "{\"s\":1}", 9);
-	a[2].reset_counter_auths = 1;
+	a[2].counter_auths_used = INT64_MAX;
 	assert_int_equal(store_attest_commit_many(f->s, a, 3, res, seq, NULL, 0), TPA_OK);
 	assert_int_equal(res[0], TPA_OK);
 	assert_int_equal(res[1], TPA_E_MISMATCH);
@@ -2330,7 +2346,7 @@ static void test_counter_auth_reset(void **state)
 	assert_int_equal(auths_of(f->s, mid('a')), 0);
 	assert_int_equal(auths_of(f->s, mid('b')), 2);
 	a[0] = att(f->s, mid('b'), n[0], 8, NOW, "{\"s\":1}", 0);
-	a[0].reset_counter_auths = 1;
+	a[0].counter_auths_used = INT64_MAX;
 	assert_int_equal(store_attest_commit_many(f->s, a, 1, res, seq, NULL, 0), TPA_OK);
 	assert_int_equal(res[0], TPA_OK);
 	assert_int_equal(auths_of(f->s, mid('b')), 0);
