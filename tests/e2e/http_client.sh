@@ -139,6 +139,8 @@ class H(http.server.BaseHTTPRequestHandler):
                 pass
             return
         if mode in ("att", "unknown") and rest.endswith("/nonce") and self.command == "POST":
+            with open(portfile + ".noncebody", "a") as f:
+                f.write(json.dumps(json.loads(body) if body else None) + "\n")
             held = open(portfile + ".held").read().strip() if os.path.exists(portfile + ".held") else None
             return self.send(200, {"nonce": "5a" * 32, "expires_at": 1700000120,
                                    "eventlog_sha256": held})
@@ -346,8 +348,9 @@ LOGSHA=$(printf 'an event log, as read' | sha256sum | cut -d' ' -f1)
   echo "T='$T'"
   cat <<'HELPER'
 printf '%s\n' "$*" >>"$T/helper.args"
-echo "helper chatter on stdout"
 cmd=$1; shift
+# quote --exchange: stdout is the line protocol, the chatter comes after it
+[ "$cmd" = quote ] || echo "helper chatter on stdout"
 out= nonce= arg=
 while [ $# -gt 0 ]; do
   case $1 in --out) out=$2; shift;; --nonce) nonce=$2; shift;; --*) shift;; *) arg=$1;; esac
@@ -356,6 +359,12 @@ done
 [ -n "${FAKE_RC:-}" ] && { echo "tpmattest quote: a stand-in failure" >&2; exit "$FAKE_RC"; }
 case $cmd in
 quote)
+  # the session's nonceTPM out, the verifier's answer in
+  echo '{"nonce_tpm":"'"$(printf 'ab%.0s' $(seq 16))"'"}'
+  IFS= read -r answer || { echo "stand-in: no answer" >&2; exit 4; }
+  printf '%s\n' "$answer" >>"$T/helper.answers"
+  nonce=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["nonce"])' "$answer")
+  echo "helper chatter on stdout"
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["nonce"]=sys.argv[2]; json.dump(d,open(sys.argv[3],"w"))' \
     "$T/ev-template.json" "$nonce" "$out";;
 enroll-request) echo '{"format":"tpmattest-enroll-request","fake":true}' >"$out";;
@@ -374,7 +383,11 @@ rm -f "$T/good.port.held" "$T/good.port.sent"
 expect_exit 0 "attest: the server holds no log: the log is sent" fatt --tcti "swtpm:port=1" --eventlog /x/log --evidence-out "$T/saved.json"
 expect_grep "$T/out" "^VERIFIED$" "attest: verdict"
 if grep -q chatter "$T/out"; then fail "the helper's stdout reached ours"; else pass; fi
-expect_grep "$T/helper.args" "^quote --nonce (5a){32} --out $T/tmp/tpmattest-attest\.[A-Za-z0-9]{6}/evidence\.json --tcti swtpm:port=1 --eventlog /x/log$" "attest: the helper's arguments"
+expect_grep "$T/helper.args" "^quote --exchange --out $T/tmp/tpmattest-attest\.[A-Za-z0-9]{6}/evidence\.json --tcti swtpm:port=1 --eventlog /x/log$" "attest: the helper's arguments"
+# the exchange: the helper's nonceTPM went with the nonce request, and the
+# server's nonce (and its authorization, none here) back to the helper
+[ "$(tail -1 "$T/good.port.noncebody")" = '{"nonce_tpm": "'"$(printf 'ab%.0s' $(seq 16))"'"}' ] && pass || fail "the nonce request's body: $(tail -1 "$T/good.port.noncebody")"
+[ "$(tail -1 "$T/helper.answers")" = '{"nonce":"'"$(printf '5a%.0s' $(seq 32))"'","counter_authorization":null}' ] && pass || fail "the helper's answer: $(tail -1 "$T/helper.answers")"
 [ "$(sent '%s %s' 'l[-1]["hdr"]' 'l[-1]["ev"]["eventlog"] is not None')" = "None True" ] && pass || fail "attest without a held log: $(tail -c 200 "$T/good.port.sent")"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["nonce"] == "5a"*32 and d["eventlog"]' "$T/saved.json" && pass || fail "--evidence-out: the evidence with its log"
 echo "$LOGSHA" >"$T/good.port.held"
