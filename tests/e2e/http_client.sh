@@ -353,7 +353,7 @@ cmd=$1; shift
 [ "$cmd" = quote ] || echo "helper chatter on stdout"
 out= nonce= arg=
 while [ $# -gt 0 ]; do
-  case $1 in --out) out=$2; shift;; --nonce) nonce=$2; shift;; --*) shift;; *) arg=$1;; esac
+  case $1 in --out) out=$2; shift;; --nonce) nonce=$2; shift;; --exchange) ;; --*) shift;; *) arg=$1;; esac
   shift
 done
 [ -n "${FAKE_RC:-}" ] && { echo "tpmattest quote: a stand-in failure" >&2; exit "$FAKE_RC"; }
