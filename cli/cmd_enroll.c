@@ -30,6 +30,7 @@ static const char usage_text[] =
         "                                [--json] [--tcti SPEC]\n"
         "       tpmattest enroll challenge REQUEST.json --ek-roots DIR [--ek-intermediates DIR]\n"
         "                                [--check-time] [--lifetime SECONDS]\n"
+        "                                [--counter-key PUB.json [--legacy-counters]]\n"
         "                                --out CHALLENGE.json --pending PENDING.json [--json]\n"
         "       tpmattest enroll activate CHALLENGE.json --out RESPONSE.json [--json]\n"
         "                                [--tcti SPEC]\n"
@@ -52,6 +53,11 @@ static const char usage_text[] =
         "  --ek-intermediates DIR  more intermediate CA certificates\n"
         "  --check-time            enforce the validity of the EK certificate chain\n"
         "  --lifetime SECONDS      how long the challenge may be answered (default 600)\n"
+        "  --counter-key PUB.json  this verifier's counter key (tpmattest counter public):\n"
+        "                          the counter must be the one only its authorizations\n"
+        "                          increment (request --counter-key), not the older kind\n"
+        "                          (unless --legacy-counters); without it only the older\n"
+        "                          kind is accepted (docs/rollback.md)\n"
         "  --json                  machine-readable summary on stdout\n";
 
 #define MAX_DOC TPA_ENROLL_JSON_MAX
@@ -173,15 +179,18 @@ static int enroll_challenge(int argc, char **argv)
 	        {"ek-intermediates", required_argument, NULL, 'i'},
 	        {"check-time", no_argument, NULL, 'T'},
 	        {"lifetime", required_argument, NULL, 'l'},
+	        {"counter-key", required_argument, NULL, 'K'},
+	        {"legacy-counters", no_argument, NULL, 'L'},
 	        {"out", required_argument, NULL, 'o'},
 	        {"pending", required_argument, NULL, 'p'},
 	        {"json", no_argument, NULL, 'j'},
 	        {"help", no_argument, NULL, 'h'},
 	        {0},
 	};
-	const char *roots = NULL, *inter = NULL, *out = NULL, *pend = NULL, *reqp;
+	const char *roots = NULL, *inter = NULL, *out = NULL, *pend = NULL, *reqp, *ckey = NULL;
 	bool json = false;
 	tpa_enroll_opts eo = {0};
+	uint8_t counter_policy[32];
 	tpa_enroll_request req;
 	tpa_enroll_challenge ch;
 	tpa_enroll_pending *pending = NULL;
@@ -214,6 +223,8 @@ static int enroll_challenge(int argc, char **argv)
 		}
 		case 'o': out = optarg; break;
 		case 'p': pend = optarg; break;
+		case 'K': ckey = optarg; break;
+		case 'L': eo.allow_legacy_counter = 1; break;
 		case 'j': json = true; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		default: return usage_error(usage_text, "enroll challenge: bad option");
@@ -226,6 +237,14 @@ static int enroll_challenge(int argc, char **argv)
 		return usage_error(
 		        usage_text,
 		        "enroll challenge: --ek-roots, --out and --pending are required");
+	if (eo.allow_legacy_counter && !ckey)
+		return usage_error(usage_text,
+		                   "enroll challenge: --legacy-counters goes with --counter-key");
+	if (ckey) {
+		if ((rc = cli_counter_policy_from_file(ckey, counter_policy)) != EXIT_OK)
+			return rc;
+		eo.counter_policy = counter_policy;
+	}
 	if ((rc = slurp("request", reqp, &buf, &len)) != EXIT_OK)
 		return rc;
 	r = tpa_enroll_request_from_json((const char *)buf, len, &req, why, sizeof(why));

@@ -345,6 +345,82 @@ grep -q "the TPM refused the credential.*0x1df" "$W/err" || fail "activation in 
 # and an answer made up by the attacker (B's own secret) is a wrong secret
 jedit "$W/resp-b.json" "$W/resp-ab.json" "d['id'] = json.load(open('$W/ch-ab.json'))['id']"
 refused 1 secret "forged answer" "$T" enroll finish "$W/p-ab.json" "$W/resp-ab.json" --out "$W/never.json"
+
+# ---- the verifier-authorized counter, offline (docs/rollback.md) ----
+run 0 "$T" counter key --out "$W/ck.pem"
+[ "$(stat -c %a "$W/ck.pem")" = 600 ] || fail "the counter key is mode $(stat -c %a "$W/ck.pem")"
+run 4 "$T" counter key --out "$W/ck.pem"
+grep -q "never overwritten" "$W/err" || fail "counter key over an existing file: $(cat "$W/err")"
+run 0 "$T" counter public "$W/ck.pem" --out "$W/ck.json"
+run 0 "$T" counter key --out "$W/ck2.pem"
+run 0 "$T" counter public "$W/ck2.pem" --out "$W/ck2.json"
+run 0 "$T" enroll request --counter-key "$W/ck.json" --out "$W/req-auth.json"
+# the verifier needs the key, the one of that policy; the older counter
+# only when it allows it
+refused 1 counter "no counter key" "$T" enroll challenge "$W/req-auth.json" --ek-roots "$W/roots" --out "$W/x.json" --pending "$W/xp.json"
+refused 1 counter "another verifier's key" "$T" enroll challenge "$W/req-auth.json" --ek-roots "$W/roots" --counter-key "$W/ck2.json" --out "$W/x.json" --pending "$W/xp.json"
+grep -q "authPolicy is not this verifier's" "$W/err" || fail "another key: $(cat "$W/err")"
+refused 1 counter "the older counter" "$T" enroll challenge "$W/req.json" --ek-roots "$W/roots" --counter-key "$W/ck.json" --out "$W/x.json" --pending "$W/xp.json"
+run 0 "$T" enroll challenge "$W/req.json" --ek-roots "$W/roots" --counter-key "$W/ck.json" --legacy-counters --out "$W/x.json" --pending "$W/xp.json"
+run 2 "$T" enroll challenge "$W/req.json" --ek-roots "$W/roots" --legacy-counters --out "$W/x.json" --pending "$W/xp.json"
+run 0 "$T" enroll challenge "$W/req-auth.json" --ek-roots "$W/roots" --counter-key "$W/ck.json" --out "$W/cha.json" --pending "$W/pa.json"
+run 0 "$T" enroll activate "$W/cha.json" --out "$W/respa.json"
+run 0 "$T" enroll finish "$W/pa.json" "$W/respa.json" --out "$W/ma.json"
+[ "$(json "$W/ma.json" 'd["counter"]["index"], d["counter"]["authorized_by_policy"]')" = "('0x01000101', '$(json "$W/ck.json" 'd["policy"]')')" ] ||
+  fail "the record's counter: $(json "$W/ma.json" 'd["counter"]')"
+# xq EVIDENCE [STATE]: tpmattest quote --exchange, the verifier's side played
+# by tpmattest counter authorize on STATE; prints the nonce
+xq() {
+  python3 - "$T" "$1" "$W/ck.pem" "$W/ma.json" "${2:-$W/st.json}" <<'PY'
+import json, os, subprocess, sys
+t, ev, key, rec, st = sys.argv[1:]
+q = subprocess.Popen([t, "quote", "--exchange", "--out", ev, "--eventlog", "none"],
+                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+nt = json.loads(q.stdout.readline())["nonce_tpm"]
+a = subprocess.run([t, "counter", "authorize", "--key", key, "--enrollment", rec, "--state", st,
+                    "--nonce-tpm", nt], capture_output=True, timeout=60)
+if a.returncode != 0:
+    q.kill(); sys.exit("authorize: " + a.stderr.decode())
+n = os.urandom(32).hex()
+q.stdin.write((json.dumps({"nonce": n, "counter_authorization": json.loads(a.stdout)}) + "\n").encode())
+q.stdin.close()
+out = q.stdout.read().decode()
+if q.wait(120) != 0:
+    sys.exit("quote --exchange: exit %d" % q.returncode)
+sys.stderr.write(out)
+print(n)
+PY
+}
+vst() { "$T" verify "$1" --enrollment "$W/ma.json" --nonce "$2" --state "$W/st.json" --update-state --json >"$W/out" 2>"$W/err"; }
+ctr() { json "$1" 'd["counter"]["value"]'; }
+N=$(xq "$W/a1.json") || fail "xq 1"
+# the authorization is counted before it is given
+[ "$(json "$W/st.json" 'd')" = "{'version': 1, 'counter_auths': 1}" ] || fail "state after one authorization: $(cat "$W/st.json")"
+vst "$W/a1.json" "$N" || fail "the first authorized attestation: $(cat "$W/out" "$W/err")"
+[ "$(json "$W/st.json" 'd.get("counter_auths", 0), d["counter"]["value"]')" = "(0, $(ctr "$W/a1.json"))" ] || fail "state after the first: $(cat "$W/st.json")"
+N=$(xq "$W/a2.json") || fail "xq 2"
+[ "$(ctr "$W/a2.json")" = $(($(ctr "$W/a1.json") + 1)) ] || fail "the authorized increment: $(ctr "$W/a2.json")"
+vst "$W/a2.json" "$N" || fail "the second: $(cat "$W/out")"
+grep -q "within the 1 increments this verifier authorized" "$W/out" || fail "the counter's reason: $(cat "$W/out")"
+# nobody else increments it
+tpm2_nvincrement 0x01000101 2>"$W/err" && fail "tpm2_nvincrement of the authorized counter succeeded"
+tpm2_nvincrement -C o 0x01000101 2>"$W/err" && fail "tpm2_nvincrement -C o of the authorized counter succeeded"
+# a lost attestation (quoted, never verified) does not lock the machine out
+N3=$(xq "$W/a3.json") || fail "xq 3"
+N=$(xq "$W/a4.json") || fail "xq 4"
+vst "$W/a4.json" "$N" || fail "after a lost attestation: $(cat "$W/out")"
+grep -q "within the 2 increments this verifier authorized" "$W/out" || fail "after a lost one: $(cat "$W/out")"
+# the lost one, found later: its counter is not above the last accepted
+run 1 "$T" verify "$W/a3.json" --enrollment "$W/ma.json" --nonce "$N3" --state "$W/st.json" --update-state
+grep -Eq "^  FAIL +counter +NV counter .* is not greater than the last accepted" "$W/out" || fail "the lost one later: $(cat "$W/out")"
+# a counter beyond last + authorizations: the state says the last accepted
+# value was 2 lower; the TPM refuses the bounds [L-2, L-2], the quote shows
+# L, which is 2 above the state's with 1 authorization: moved without it
+jedit "$W/st.json" "$W/st.json" 'd["counter"]["value"] -= 2'
+N=$(xq "$W/a5.json" 2>"$W/xq.err") || fail "xq 5"
+grep -q '"incremented":false' "$W/xq.err" || fail "the TPM incremented outside the bounds: $(cat "$W/xq.err")"
+vst "$W/a5.json" "$N" && fail "a counter beyond the authorizations verified"
+grep -q "moved without its authorization" "$W/out" || fail "beyond: $(cat "$W/out")"
 on_b assert_no_leaks
 assert_no_leaks
 pass
