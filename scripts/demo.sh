@@ -4,8 +4,9 @@
 # swtpm into which a real machine's boot (a GCE VM's UEFI event log) is
 # replayed.  The machine enrolls (EK certificate chain, credential
 # activation) and attests: PASS; its PCR 4 is extended behind the log's
-# back: FAIL naming PCR 4; its TPM state is rolled back to a snapshot: FAIL
-# naming the rollback.
+# back: FAIL naming PCR 4; its TPM state is rolled back to a snapshot and
+# its counter pushed forward by hand (the TPM refuses: only the server's
+# authorizations increment it): FAIL naming the rollback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
@@ -89,21 +90,22 @@ head -1 "$W/serve.log"
 
 say "3. enroll: the EK certificate chains to the TPM vendor's root; the AK is activated"
 $T enroll --server "$URL" --ca "$W/tls/ca.pem" --name "demo machine" --id-file "$W/machine-id"
-cp -a "$W/state" "$W/snapshot.tpm" # a vTPM snapshot, taken before any attestation
 
-say "4. attest: nonce from the server, quote, verdict"
+say "4. attest: nonce and the server's authorization of one counter increment, quote, verdict"
 attest 0
+cp -a "$W/state" "$W/snapshot.tpm" # a vTPM snapshot, taken after the first attestation
 attest 0
 
 say "5. PCR 4 extended behind the log's back (a boot application the log does not show)"
 tpm2_pcrextend "4:sha256=$(openssl rand -hex 32)"
 attest 1
 
-say "6. the TPM rolled back: the snapshot from step 3 restored, the same boot replayed"
+say "6. the TPM rolled back to the snapshot of step 4; pushing its counter forward by hand fails (only the server's authorizations increment it)"
 swtpm_stop "$W"
 rm -rf "$W/state" && cp -a "$W/snapshot.tpm" "$W/state"
 swtpm_restart "$W"
 $T eventlog extend "$LOG" >/dev/null
+tpm2_nvincrement -C o 0x01000101 2>&1 | grep -m1 "ErrorCode" || true
 attest 1
 
 say "7. the admin's view: the machine and its history"
