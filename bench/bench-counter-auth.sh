@@ -39,7 +39,10 @@ rec = {"format": "tpmattest-enrollment", "version": 1,
                           "issuer": "", "root": "", "serial": "", "chain_length": 1},
        "ak": {"handle": r["ak"]["handle"], "public": r["ak"]["public"],
               "name": "000b" + hashlib.sha256(ak[2:]).hexdigest()},
-       "counter": {"index": r["counter"]["index"], "name": name, "authorized_by_policy": k["policy"]}}
+       "counter": {"index": r["counter"]["index"], "name": name,
+                   "authorized_by_policy": hashlib.sha256(hashlib.sha256(
+                       b"\0" * 32 + bytes.fromhex("0000016A") + bytes.fromhex(k["name"])).digest()
+                       + hashlib.sha256(ek).digest()).hexdigest()}}
 json.dump(rec, open(sys.argv[2], "w"))
 PY
 ours_old() { "$TPA" quote --nonce "$(openssl rand -hex 32)" --eventlog none --out "$W/ev.json" >/dev/null; }

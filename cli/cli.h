@@ -104,12 +104,11 @@ void cli_report(const struct tpa_result *res, int verdict, bool json, FILE *out)
  * does not exist or holds only authorizations issued before a first
  * counter (counter_auths), which is then in *st. */
 struct tpa_state;
-/* A verifier's counter key document ({"public","name","policy"}: `tpmattest
- * counter public`, GET /v1/counter-key): the authPolicy of the counters it
- * authorizes (counter_key_file.c).  Each reports its own error and returns
- * an exit status. */
-int cli_counter_policy_from_doc(const char *what, const char *doc, size_t len, uint8_t policy[32]);
-int cli_counter_policy_from_file(const char *path, uint8_t policy[32]);
+/* A verifier's counter key document ({"public","name"}: `tpmattest counter
+ * public`, GET /v1/counter-key): the key's Name (counter_key_file.c).  Each
+ * reports its own error and returns an exit status. */
+int cli_counter_key_from_doc(const char *what, const char *doc, size_t len, uint8_t key_name[34]);
+int cli_counter_key_from_file(const char *path, uint8_t key_name[34]);
 int cli_lock_state(const char *path, int *lockfd);
 int cli_load_state(const char *path, struct tpa_state *st, bool *have);
 

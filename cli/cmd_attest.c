@@ -380,9 +380,9 @@ int cmd_enroll_server(int argc, char **argv)
 	    EXIT_OK)
 		goto done;
 	if (resp.status == 200) {
-		uint8_t pol[32];
-		if ((rc = cli_counter_policy_from_doc("GET /v1/counter-key", resp.body,
-		                                      resp.body_len, pol)) != EXIT_OK ||
+		uint8_t kn[34];
+		if ((rc = cli_counter_key_from_doc("GET /v1/counter-key", resp.body, resp.body_len,
+		                                   kn)) != EXIT_OK ||
 		    (rc = write_secret("enroll", keyp, resp.body, resp.body_len)) != EXIT_OK)
 			goto done;
 		have_key = true;

@@ -31,12 +31,13 @@ static const char usage_text[] =
         "The verifier's side of the verifier-authorized NV counter, offline.\n"
         "  key        make a verifier counter key (ECC P-256) in a new file, mode 0600\n"
         "  public     the key as the TPM loads it: {\"public\": base64 TPM2B_PUBLIC,\n"
-        "             \"name\": hex, \"policy\": hex (the counter index's authPolicy)};\n"
-        "             give FILE to `tpmattest init --counter-key FILE`\n"
+        "             \"name\": hex}; give FILE to `tpmattest init --counter-key FILE` (each\n"
+        "             machine's counter policy is PolicyAuthorize by this key with the\n"
+        "             machine's id as policyRef)\n"
         "  authorize  one authorization of one increment for the policy session whose\n"
-        "             nonceTPM is HEX (printed by `tpmattest quote --exchange`): the\n"
-        "             first increment when STATE holds no counter yet, else one allowed\n"
-        "             only while the counter is within [last accepted, last + issued].\n"
+        "             nonceTPM is HEX (printed by `tpmattest quote --exchange`), for the\n"
+        "             machine of RECORD: the first increment when STATE holds no counter\n"
+        "             yet, else one allowed only while the counter is the last accepted.\n"
         "             STATE counts it (counter_auths, written under STATE.lock before\n"
         "             the authorization is printed), so `tpmattest verify --state STATE\n"
         "             --update-state` then accepts a counter only within (last, last +\n"
@@ -104,17 +105,16 @@ out:
 	return rc;
 }
 
-/* {"public":B64,"name":HEX,"policy":HEX} of the key. */
+/* {"public":B64,"name":HEX} of the key. */
 static int public_json(const tpa_counter_key *k, char **out)
 {
-	uint8_t pub[TPA_COUNTER_KEY_PUBLIC_MAX], name[TPA_COUNTER_NAME_LEN], pol[32];
+	uint8_t pub[TPA_COUNTER_KEY_PUBLIC_MAX], name[TPA_COUNTER_NAME_LEN];
 	char hex[2 * TPA_COUNTER_NAME_LEN + 1], *b64;
 	size_t len;
 	struct json_object *o;
 	int r;
 
-	if ((r = tpa_counter_key_public(k, pub, sizeof(pub), &len, name)) != TPA_OK ||
-	    (r = tpa_counter_policy(name, pol)) != TPA_OK)
+	if ((r = tpa_counter_key_public(k, pub, sizeof(pub), &len, name)) != TPA_OK)
 		return r;
 	if (!(b64 = tpa_b64_encode(pub, len)))
 		return TPA_E_NOMEM;
@@ -123,8 +123,6 @@ static int public_json(const tpa_counter_key *k, char **out)
 	free(b64);
 	tpa_hex_encode(name, sizeof(name), hex);
 	json_object_object_add(o, "name", json_object_new_string(hex));
-	tpa_hex_encode(pol, sizeof(pol), hex);
-	json_object_object_add(o, "policy", json_object_new_string(hex));
 	*out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
 	                                                        JSON_C_TO_STRING_SPACED |
 	                                                        JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -218,7 +216,7 @@ static int do_authorize(const char *key_path, const char *rec_path, const char *
 		uint8_t pub[TPA_COUNTER_KEY_PUBLIC_MAX], name[TPA_COUNTER_NAME_LEN], pol[32];
 		size_t pl;
 		if (tpa_counter_key_public(k, pub, sizeof(pub), &pl, name) != TPA_OK ||
-		    tpa_counter_policy(name, pol) != TPA_OK)
+		    tpa_counter_policy(name, rec->machine_id, pol) != TPA_OK)
 			goto out;
 		if (CRYPTO_memcmp(pol, rec->counter_policy, 32) != 0) {
 			errmsg("counter key %s is not the key of the machine's counter policy "
@@ -234,13 +232,14 @@ static int do_authorize(const char *key_path, const char *rec_path, const char *
 	if ((rc = cli_load_state(state_path, &st, &have)) != EXIT_OK)
 		goto out;
 	rc = EXIT_ENV;
-	if (st.counter_auths >= UINT64_MAX - 1 ||
-	    (st.has_counter && st.counter > UINT64_MAX - st.counter_auths - 1)) {
+	if (st.counter_auths >= UINT64_MAX - 1) {
 		errmsg("state %s: no more authorizations can be counted", state_path);
 		goto out;
 	}
-	r = tpa_counter_authorize(k, rec->counter_name, rec->counter_name_len, nonce, nlen,
-	                          !st.has_counter, st.counter, st.counter + st.counter_auths, &a);
+	/* only while the counter is exactly the last accepted value (as the
+	 * server's, server/handlers.c) */
+	r = tpa_counter_authorize(k, rec->machine_id, rec->counter_name, rec->counter_name_len,
+	                          nonce, nlen, !st.has_counter, st.counter, st.counter, &a);
 	if (r != TPA_OK) {
 		errmsg("counter authorize: %s", tpa_strerror(r));
 		rc = exit_for(r);

@@ -190,7 +190,7 @@ static int enroll_challenge(int argc, char **argv)
 	const char *roots = NULL, *inter = NULL, *out = NULL, *pend = NULL, *reqp, *ckey = NULL;
 	bool json = false;
 	tpa_enroll_opts eo = {0};
-	uint8_t counter_policy[32];
+	uint8_t counter_key_name[34];
 	tpa_enroll_request req;
 	tpa_enroll_challenge ch;
 	tpa_enroll_pending *pending = NULL;
@@ -241,9 +241,9 @@ static int enroll_challenge(int argc, char **argv)
 		return usage_error(usage_text,
 		                   "enroll challenge: --legacy-counters goes with --counter-key");
 	if (ckey) {
-		if ((rc = cli_counter_policy_from_file(ckey, counter_policy)) != EXIT_OK)
+		if ((rc = cli_counter_key_from_file(ckey, counter_key_name)) != EXIT_OK)
 			return rc;
-		eo.counter_policy = counter_policy;
+		eo.counter_key_name = counter_key_name;
 	}
 	if ((rc = slurp("request", reqp, &buf, &len)) != EXIT_OK)
 		return rc;

@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 
+#include <tpmattest/counterauth.h>
 #include <tpmattest/enroll.h>
 
 #include "cmd_tpm.h"
@@ -103,7 +104,7 @@ int cmd_enroll_request(int argc, char **argv)
 	};
 	static const char cmd[] = "enroll request";
 	tpa_provision_opts po = {0};
-	uint8_t counter_policy[32];
+	uint8_t counter_policy[32], key_name[TPA_COUNTER_NAME_LEN];
 	const char *counter_key = NULL;
 	tpa_provision_info info;
 	tpa_tpm_info ti;
@@ -147,9 +148,8 @@ int cmd_enroll_request(int argc, char **argv)
 	if (!out)
 		return usage_error(request_usage, "%s: --out FILE is required", cmd);
 	if (counter_key) {
-		if ((rc = cli_counter_policy_from_file(counter_key, counter_policy)) != EXIT_OK)
+		if ((rc = cli_counter_key_from_file(counter_key, key_name)) != EXIT_OK)
 			return rc;
-		po.counter_policy = counter_policy;
 	}
 	if (!(req = calloc(1, sizeof(*req)))) {
 		errmsg("%s: out of memory", cmd);
@@ -157,8 +157,6 @@ int cmd_enroll_request(int argc, char **argv)
 	}
 	if ((rc = tpm_connect(cmd, tcti, &tpm)) != EXIT_OK)
 		goto done;
-	if ((r = tpa_tpm_provision(tpm, &po, &info)) != TPA_OK)
-		goto tpm_failed;
 	{
 		static const uint16_t algs[2] = {TPA_KEY_RSA, TPA_KEY_ECC};
 		tpa_enroll_ek *eks[2] = {&req->ek_rsa, &req->ek_ecc};
@@ -180,6 +178,21 @@ int cmd_enroll_request(int argc, char **argv)
 			free(pub);
 		}
 	}
+	/* the counter's policy is this machine's: PolicyAuthorize by the
+	 * verifier's key with the machine id (SHA-256 of the ECC EK) */
+	if (counter_key) {
+		uint8_t mid[TPA_COUNTER_MACHINE_LEN];
+		if (tpa_counter_machine_id(req->ek_ecc.public_area, req->ek_ecc.public_len, mid) !=
+		            TPA_OK ||
+		    tpa_counter_policy(key_name, mid, counter_policy) != TPA_OK) {
+			errmsg("%s: cannot compute the counter's policy", cmd);
+			rc = EXIT_ENV;
+			goto done;
+		}
+		po.counter_policy = counter_policy;
+	}
+	if ((r = tpa_tpm_provision(tpm, &po, &info)) != TPA_OK)
+		goto tpm_failed;
 	if ((r = tpa_tpm_ek_chain(tpm, req->chain, req->chain_len, TPA_ENROLL_MAX_CHAIN,
 	                          &req->n_chain)) != TPA_OK ||
 	    (r = tpa_tpm_read_public(tpm, info.ak_handle, req->ak_public, sizeof(req->ak_public),

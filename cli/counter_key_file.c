@@ -2,9 +2,8 @@
 /*
  * A verifier's counter key as an attester is given it: the JSON document
  * `tpmattest counter public` writes and GET /v1/counter-key answers,
- * {"public": base64 TPM2B_PUBLIC, "name": hex, "policy": hex}.  The
- * authPolicy is computed here from the public area; "name" and "policy",
- * when present, must agree with it.
+ * {"public": base64 TPM2B_PUBLIC, "name": hex}: the key's Name, computed
+ * here from the public area ("name", when present, must agree).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,7 +18,8 @@
 #include "base/util.h"
 #include "cli.h"
 
-int cli_counter_policy_from_doc(const char *what, const char *doc, size_t len, uint8_t policy[32])
+int cli_counter_key_from_doc(const char *what, const char *doc, size_t len,
+                             uint8_t key_name[TPA_COUNTER_NAME_LEN])
 {
 	struct json_object *o = NULL, *v;
 	uint8_t *pub = NULL, name[TPA_COUNTER_NAME_LEN], want[TPA_COUNTER_NAME_LEN];
@@ -34,7 +34,7 @@ int cli_counter_policy_from_doc(const char *what, const char *doc, size_t len, u
 	}
 	json_object_object_foreach (o, key, val) {
 		(void)val;
-		if (strcmp(key, "public") && strcmp(key, "name") && strcmp(key, "policy")) {
+		if (strcmp(key, "public") && strcmp(key, "name")) {
 			errmsg("%s: not a counter key document: unknown member \"%s\"", what, key);
 			goto out;
 		}
@@ -50,10 +50,6 @@ int cli_counter_policy_from_doc(const char *what, const char *doc, size_t len, u
 		errmsg("%s: %s", what, why);
 		goto out;
 	}
-	if (tpa_counter_policy(name, policy) != TPA_OK) {
-		rc = EXIT_ENV;
-		goto out;
-	}
 	if (json_object_object_get_ex(o, "name", &v) &&
 	    (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) != 68 ||
 	     tpa_json_hex_decode(json_object_get_string(v), 68, want, sizeof(want)) != TPA_OK ||
@@ -61,13 +57,7 @@ int cli_counter_policy_from_doc(const char *what, const char *doc, size_t len, u
 		errmsg("%s: \"name\" is not the Name of \"public\"", what);
 		goto out;
 	}
-	if (json_object_object_get_ex(o, "policy", &v) &&
-	    (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) != 64 ||
-	     tpa_json_hex_decode(json_object_get_string(v), 64, want, 32) != TPA_OK ||
-	     CRYPTO_memcmp(want, policy, 32) != 0)) {
-		errmsg("%s: \"policy\" is not the authPolicy of \"public\"", what);
-		goto out;
-	}
+	memcpy(key_name, name, sizeof(name));
 	rc = EXIT_OK;
 out:
 	free(pub);
@@ -75,7 +65,7 @@ out:
 	return rc;
 }
 
-int cli_counter_policy_from_file(const char *path, uint8_t policy[32])
+int cli_counter_key_from_file(const char *path, uint8_t key_name[TPA_COUNTER_NAME_LEN])
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -88,7 +78,7 @@ int cli_counter_policy_from_file(const char *path, uint8_t policy[32])
 		return r == TPA_E_LIMIT ? EXIT_MALFORMED : EXIT_ENV;
 	}
 	snprintf(what, sizeof(what), "counter key %s", path);
-	r = cli_counter_policy_from_doc(what, (const char *)buf, len, policy);
+	r = cli_counter_key_from_doc(what, (const char *)buf, len, key_name);
 	free(buf);
 	return r;
 }

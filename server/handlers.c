@@ -275,7 +275,7 @@ static void handle_enroll(srv *s, struct evhttp_request *req)
 	}
 	opts.check_time = s->cfg.check_time;
 	opts.lifetime = s->cfg.challenge_lifetime;
-	opts.counter_policy = s->core->counter_policy;
+	opts.counter_key_name = s->core->counter_name;
 	opts.allow_legacy_counter = s->cfg.legacy_counters;
 	r = tpa_enroll_challenge_make(&er, s->roots, &opts, &ch, &pend, &v);
 	if (r == TPA_E_NOMEM || r == TPA_E_CRYPTO) {
@@ -532,6 +532,7 @@ static struct json_object *counter_authorization(srv *s, struct evhttp_request *
 {
 	tpa_counter_auth au;
 	tpa_state st;
+	uint8_t mid[32];
 	int64_t before = 0;
 	char *sj = NULL, *aj = NULL, why[512] = "";
 	struct json_object *o = NULL;
@@ -554,13 +555,24 @@ static struct json_object *counter_authorization(srv *s, struct evhttp_request *
 		return NULL;
 	}
 	free(sj);
-	if (st.has_counter && st.counter > UINT64_MAX - 2 - (uint64_t)before) {
+	if (st.has_counter && st.counter > UINT64_MAX - 2) {
 		srv_reply_error(s, req, 500, "internal", NULL, "the counter is at its end");
 		return NULL;
 	}
-	r = tpa_counter_authorize(s->core->counter_key, slot->counter_name, slot->counter_name_len,
-	                          nt, ntlen, !st.has_counter, st.counter,
-	                          st.counter + (uint64_t)before, &au);
+	(void)before;
+	if (tpa_json_hex_decode(m->id, 64, mid, sizeof(mid)) != TPA_OK) {
+		srv_reply_error(s, req, 500, "internal", NULL, "the machine id");
+		return NULL;
+	}
+	/* Only while the counter is exactly the last accepted value: an
+	 * authorization saved for a value before it (a session kept in a
+	 * snapshot) is of no use once it moved on, and of the ones saved for
+	 * one value at most one can be used.  A lost attestation left the
+	 * counter above: the TPM refuses this one, the quote certifies the
+	 * counter as it is, and that value is new to the verifier. */
+	r = tpa_counter_authorize(s->core->counter_key, mid, slot->counter_name,
+	                          slot->counter_name_len, nt, ntlen, !st.has_counter, st.counter,
+	                          st.counter, &au);
 	if (r != TPA_OK || tpa_counter_auth_to_json(&au, &aj) != TPA_OK ||
 	    tpa_json_parse(aj, strlen(aj), &o, NULL, 0) != TPA_OK) {
 		free(aj);
@@ -634,8 +646,6 @@ static void handle_counter_key(srv *s, struct evhttp_request *req)
 	free(b64);
 	hex(c->counter_name, TPA_COUNTER_NAME_LEN, hx);
 	json_object_object_add(o, "name", json_object_new_string(hx));
-	hex(c->counter_policy, 32, hx);
-	json_object_object_add(o, "policy", json_object_new_string(hx));
 	reply_obj(s, req, 200, o);
 }
 

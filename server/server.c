@@ -167,8 +167,6 @@ static int load_counter_key(srv_core *c, char *why, size_t whylen)
 	if (r == TPA_OK)
 		r = tpa_counter_key_public(c->counter_key, c->counter_pub, sizeof(c->counter_pub),
 		                           &c->counter_pub_len, c->counter_name);
-	if (r == TPA_OK)
-		r = tpa_counter_policy(c->counter_name, c->counter_policy);
 	if (r != TPA_OK && !why[0])
 		snprintf(why, whylen, "the store's counter key: %s", tpa_strerror(r));
 	return r;

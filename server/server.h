@@ -188,13 +188,13 @@ typedef struct srv_core {
 	int listen_fd;
 	uint16_t port;
 	uint8_t nonce_key[STORE_NONCE_KEY_LEN];
-	/* the store's counter key (store_counter_key), its TPM2B_PUBLIC, Name
-	 * and the authPolicy of the counters it authorizes */
+	/* the store's counter key (store_counter_key), its TPM2B_PUBLIC and
+	 * Name (a machine's counter policy is PolicyAuthorize by it, with the
+	 * machine's id as policyRef) */
 	struct tpa_counter_key *counter_key;
 	uint8_t counter_pub[TPA_COUNTER_KEY_PUBLIC_MAX];
 	size_t counter_pub_len;
 	uint8_t counter_name[TPA_COUNTER_NAME_LEN];
-	uint8_t counter_policy[32];
 	struct tpa_ekstore *roots;
 	struct tpa_policy *default_policy;
 	uint8_t default_policy_sha[32]; /* of its JSON, for log memos */

@@ -6,23 +6,34 @@
  * authwrite, no ownerwrite) and an authPolicy only the verifier can
  * satisfy:
  *
- *   authPolicy = PolicyAuthorize(verifier key, policyRef empty)
+ *   authPolicy = PolicyAuthorize(verifier key, policyRef = machine id)
  *
- * For each increment the verifier signs, for the attester's policy
- * session, an approved policy (TPM 2.0 Part 3, 23):
+ * where the machine id is SHA-256 of the machine's ECC EK TPM2B_PUBLIC (the
+ * id enrollment gives it), so that every machine's counter has its own
+ * policy, hence its own Name, and an approval for one machine is no use on
+ * another.  For each increment the verifier signs, for the attester's
+ * policy session, an approved policy (TPM 2.0 Part 3, 23):
  *
  *   PolicySigned(verifier key, nonceTPM, expiration 0, no cpHash, no ref)
  *   PolicyCommandCode(TPM_CC_NV_Increment)
- *   PolicyNV(counter >= low)    (unsigned, offset 0)   \ absent for the
- *   PolicyNV(counter <= high)   (unsigned, offset 0)   / first increment
+ *   PolicyNV(counter >= low)    (unsigned, offset 0)   \ or, for the first
+ *   PolicyNV(counter <= high)   (unsigned, offset 0)   / increment,
+ *                                                        PolicyNvWritten(NO)
  *
+ * and the approval (TPM2_VerifySignature, then PolicyAuthorize) covers
+ * SHA-256(approvedPolicy || machine id).  The verifier issues low = high =
+ * the last value it accepted: an authorization works only while the
+ * counter is exactly there.
  * PolicySigned binds the authorization to that session's nonceTPM, so it
  * works once; the PolicyNV bounds make it usable only while the counter is
- * within [low, high], where low is the last value the verifier accepted:
- * a TPM rolled back below it can never be incremented again, and a
- * counter index deleted and defined again (unwritten) can only take a
- * "first" authorization, which the verifier issues only before it accepted
- * any counter of the machine.  The verifier counts the authorizations it
+ * within [low, high], the last value the verifier accepted: a TPM rolled
+ * back below it can never be incremented again, not even with
+ * authorizations saved in policy sessions at the snapshot (they were for
+ * the value then, and one at most can be used), and a counter index
+ * deleted and defined again (unwritten) can only take a "first"
+ * authorization, which the verifier issues only before it accepted any
+ * counter of the machine, and which PolicyNvWritten(NO) keeps from writing
+ * a counter written already.  The verifier counts the authorizations it
  * issued since its last accepted value L and accepts a counter V only when
  * L < V <= L + authorizations (tpa_verify_evidence, tpa_state.counter_auths).
  *
@@ -67,26 +78,36 @@ int tpa_counter_key_public(const tpa_counter_key *k, uint8_t *pub, size_t cap, s
 
 /* A public key in that form, checked to be one (what the attester gets from
  * the verifier): its Name.  TPA_E_MALFORMED / TPA_E_UNSUPPORTED. */
-int tpa_counter_key_public_check(const uint8_t *pub, size_t len,
-                                 uint8_t name[TPA_COUNTER_NAME_LEN], char *why, size_t whylen);
+int tpa_counter_key_public_check(const uint8_t *pub, size_t len, uint8_t name[TPA_COUNTER_NAME_LEN],
+                                 char *why, size_t whylen);
 
-/* The counter index's authPolicy for the verifier key of that Name. */
-int tpa_counter_policy(const uint8_t key_name[TPA_COUNTER_NAME_LEN], uint8_t policy[32]);
+#define TPA_COUNTER_MACHINE_LEN 32 /* the policyRef: the machine id */
+
+/* The counter index's authPolicy for the verifier key of that Name and the
+ * machine of that id (SHA-256 of its ECC EK's TPM2B_PUBLIC). */
+int tpa_counter_policy(const uint8_t key_name[TPA_COUNTER_NAME_LEN],
+                       const uint8_t machine_id[TPA_COUNTER_MACHINE_LEN], uint8_t policy[32]);
+/* The machine id as the attester computes it: SHA-256 of the ECC EK's
+ * marshalled TPM2B_PUBLIC. */
+int tpa_counter_machine_id(const uint8_t *ek_public, size_t len,
+                           uint8_t machine_id[TPA_COUNTER_MACHINE_LEN]);
 
 /* One authorization, as the verifier issues it and the attester uses it. */
 typedef struct tpa_counter_auth {
 	uint8_t key_public[TPA_COUNTER_KEY_PUBLIC_MAX]; /* TPM2B_PUBLIC of the verifier key */
 	size_t key_public_len;
+	/* the machine it is for: PolicyAuthorize's policyRef */
+	uint8_t machine_id[TPA_COUNTER_MACHINE_LEN];
 	uint8_t nonce_tpm[TPA_COUNTER_NONCE_MAX]; /* the session's nonceTPM it is for */
 	size_t nonce_tpm_len;
-	int first;          /* the counter's first increment: no PolicyNV bounds */
+	int first;          /* the counter's first increment: PolicyNvWritten(NO) */
 	uint64_t low, high; /* otherwise: low <= counter <= high before it */
 	/* TPMT_SIGNATURE over aHash = SHA-256(nonceTPM || 00000000) for
 	 * TPM2_PolicySigned */
 	uint8_t session_sig[TPA_COUNTER_SIG_MAX];
 	size_t session_sig_len;
-	/* TPMT_SIGNATURE over SHA-256(approvedPolicy) for TPM2_VerifySignature
-	 * and TPM2_PolicyAuthorize */
+	/* TPMT_SIGNATURE over SHA-256(approvedPolicy || machine id) for
+	 * TPM2_VerifySignature and TPM2_PolicyAuthorize */
 	uint8_t policy_sig[TPA_COUNTER_SIG_MAX];
 	size_t policy_sig_len;
 } tpa_counter_auth;
@@ -103,11 +124,13 @@ int tpa_counter_approved_policy(const tpa_counter_auth *a, const uint8_t *counte
  * (first) or one within [low, high].  TPA_E_INVALID_ARG for a nonceTPM
  * outside TPA_COUNTER_NONCE_MIN..MAX bytes or low > high; TPA_E_CRYPTO.
  */
-int tpa_counter_authorize(const tpa_counter_key *k, const uint8_t *counter_name,
-                          size_t counter_name_len, const uint8_t *nonce_tpm, size_t nonce_tpm_len,
-                          int first, uint64_t low, uint64_t high, tpa_counter_auth *out);
+int tpa_counter_authorize(const tpa_counter_key *k,
+                          const uint8_t machine_id[TPA_COUNTER_MACHINE_LEN],
+                          const uint8_t *counter_name, size_t counter_name_len,
+                          const uint8_t *nonce_tpm, size_t nonce_tpm_len, int first, uint64_t low,
+                          uint64_t high, tpa_counter_auth *out);
 
-/* {"key":B64,"nonce_tpm":HEX,"first":bool,"low":N,"high":N,
+/* {"key":B64,"machine_id":HEX,"nonce_tpm":HEX,"first":bool,"low":N,"high":N,
  *  "session_signature":B64,"policy_signature":B64} ("low"/"high" absent
  * when first), read strictly. */
 int tpa_counter_auth_to_json(const tpa_counter_auth *a, char **out);

@@ -423,11 +423,13 @@ typedef struct tpa_enroll_opts {
 	int check_time;   /* enforce the EK chain's validity (tpa_ekcert_opts) */
 	int64_t now;      /* seconds since 1970; 0: time(NULL) */
 	int64_t lifetime; /* of the challenge, seconds; 0: TPA_ENROLL_DEFAULT_LIFETIME */
-	/* 32 bytes: this verifier's counter authPolicy (tpa_counter_policy).  A
-	 * counter of the verifier-authorized kind must have it; the older kind
-	 * is then refused unless allow_legacy_counter.  NULL: only the older
-	 * kind is known here and is accepted. */
-	const uint8_t *counter_policy;
+	/* TPA_COUNTER_NAME_LEN bytes: the Name of this verifier's counter key.
+	 * A counter of the verifier-authorized kind must have the authPolicy
+	 * tpa_counter_policy gives for it and the machine (its id, SHA-256 of
+	 * the EK the AK is under); the older kind is then refused unless
+	 * allow_legacy_counter.  NULL: only the older kind is known here and is
+	 * accepted. */
+	const uint8_t *counter_key_name;
 	int allow_legacy_counter;
 } tpa_enroll_opts;
 

@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 #include <tss2/tss2_mu.h>
 
+#include <tpmattest/counterauth.h>
 #include <tpmattest/enroll.h>
 #include <tpmattest/verify.h>
 
@@ -1039,8 +1040,10 @@ static void copy_text(char *dst, size_t cap, const char *src)
  * have this verifier's authPolicy; the older kind is accepted only when
  * the verifier knows no other or allows it. */
 static int counter_check(const tpa_enroll_request *req, const tpa_enroll_opts *o,
-                         tpa_enroll_pending *p, tpa_enroll_verdict *v)
+                         const uint8_t *ek_public, size_t ek_public_len, tpa_enroll_pending *p,
+                         tpa_enroll_verdict *v)
 {
+	uint8_t mid[TPA_COUNTER_MACHINE_LEN], want[32];
 	TPM2B_NV_PUBLIC nv;
 	uint8_t buf[sizeof(TPMS_NV_PUBLIC) + 8];
 	size_t off = 0;
@@ -1080,23 +1083,28 @@ static int counter_check(const tpa_enroll_request *req, const tpa_enroll_opts *o
 		            "NV index 0x%08x is not an 8-byte counter with nameAlg SHA-256",
 		            req->counter_index);
 	if (authorized) {
-		if (!o->counter_policy)
+		if (!o->counter_key_name)
 			return deny(v, "counter", TPA_E_POLICY,
 			            "NV index 0x%08x is a verifier-authorized counter, and this "
 			            "verifier was given no counter key to authorize it with",
 			            req->counter_index);
+		/* this machine's: PolicyAuthorize(key, policyRef = its id) */
+		if (tpa_counter_machine_id(ek_public, ek_public_len, mid) != TPA_OK ||
+		    tpa_counter_policy(o->counter_key_name, mid, want) != TPA_OK)
+			return deny(v, "counter", TPA_E_CRYPTO, "cannot hash");
 		if (nv.nvPublic.authPolicy.size != 32 ||
-		    CRYPTO_memcmp(nv.nvPublic.authPolicy.buffer, o->counter_policy, 32) != 0)
-			return deny(v, "counter", TPA_E_POLICY,
-			            "NV index 0x%08x: its authPolicy is not this verifier's (made "
-			            "for another verifier key?)",
-			            req->counter_index);
+		    CRYPTO_memcmp(nv.nvPublic.authPolicy.buffer, want, 32) != 0)
+			return deny(
+			        v, "counter", TPA_E_POLICY,
+			        "NV index 0x%08x: its authPolicy is not this verifier's for this "
+			        "machine (made for another verifier key, or another machine's EK?)",
+			        req->counter_index);
 	} else {
 		if (nv.nvPublic.authPolicy.size != 0)
 			return deny(v, "counter", TPA_E_POLICY,
 			            "NV index 0x%08x: the older counter has no policy",
 			            req->counter_index);
-		if (o->counter_policy && !o->allow_legacy_counter)
+		if (o->counter_key_name && !o->allow_legacy_counter)
 			return deny(
 			        v, "counter", TPA_E_POLICY,
 			        "NV index 0x%08x is the older counter, which anyone on the "
@@ -1238,7 +1246,7 @@ int tpa_enroll_challenge_make(const tpa_enroll_request *req, const tpa_ekstore *
 	}
 
 	/* the counter */
-	if ((r = counter_check(req, &o, p, v)) != TPA_OK)
+	if ((r = counter_check(req, &o, ek->public_area, ek->public_len, p, v)) != TPA_OK)
 		goto out;
 
 	/* the challenge */

@@ -247,21 +247,38 @@ static int extend(uint8_t d[32], uint32_t cc, const uint8_t *a, size_t alen)
 	return tpa_hash(TPM2_ALG_SHA256, buf, 36 + alen, d);
 }
 
-/* PolicyUpdate with an empty policyRef: H(H(d || cc || name) || "") */
-static int update(uint8_t d[32], uint32_t cc, const uint8_t *name, size_t len)
+/* PolicyUpdate: H(H(d || cc || name) || policyRef) */
+static int update(uint8_t d[32], uint32_t cc, const uint8_t *name, size_t len, const uint8_t *ref,
+                  size_t reflen)
 {
+	uint8_t buf[32 + TPA_COUNTER_MACHINE_LEN];
 	int r = extend(d, cc, name, len);
-	if (r == TPA_OK)
-		r = tpa_hash(TPM2_ALG_SHA256, d, 32, d);
-	return r;
+	if (r != TPA_OK)
+		return r;
+	if (reflen > TPA_COUNTER_MACHINE_LEN)
+		return TPA_E_INVALID_ARG;
+	memcpy(buf, d, 32);
+	if (reflen)
+		memcpy(buf + 32, ref, reflen);
+	return tpa_hash(TPM2_ALG_SHA256, buf, 32 + reflen, d);
 }
 
-int tpa_counter_policy(const uint8_t key_name[TPA_COUNTER_NAME_LEN], uint8_t policy[32])
+int tpa_counter_policy(const uint8_t key_name[TPA_COUNTER_NAME_LEN],
+                       const uint8_t machine_id[TPA_COUNTER_MACHINE_LEN], uint8_t policy[32])
 {
-	if (!key_name || !policy)
+	if (!key_name || !machine_id || !policy)
 		return TPA_E_INVALID_ARG;
 	memset(policy, 0, 32);
-	return update(policy, TPM2_CC_PolicyAuthorize, key_name, TPA_COUNTER_NAME_LEN);
+	return update(policy, TPM2_CC_PolicyAuthorize, key_name, TPA_COUNTER_NAME_LEN, machine_id,
+	              TPA_COUNTER_MACHINE_LEN);
+}
+
+int tpa_counter_machine_id(const uint8_t *ek_public, size_t len,
+                           uint8_t machine_id[TPA_COUNTER_MACHINE_LEN])
+{
+	if (!ek_public || !len || !machine_id)
+		return TPA_E_INVALID_ARG;
+	return tpa_hash(TPM2_ALG_SHA256, ek_public, len, machine_id);
 }
 
 static int policy_nv(uint8_t d[32], uint64_t operand, uint16_t op, const uint8_t *name,
@@ -296,11 +313,15 @@ int tpa_counter_approved_policy(const tpa_counter_auth *au, const uint8_t *count
 		return r;
 	memset(digest, 0, 32);
 	be32(cc, TPM2_CC_NV_Increment);
-	if ((r = update(digest, TPM2_CC_PolicySigned, key_name, sizeof(key_name))) != TPA_OK ||
+	if ((r = update(digest, TPM2_CC_PolicySigned, key_name, sizeof(key_name), NULL, 0)) !=
+	            TPA_OK ||
 	    (r = extend(digest, TPM2_CC_PolicyCommandCode, cc, sizeof(cc))) != TPA_OK)
 		return r;
-	if (au->first)
-		return TPA_OK;
+	if (au->first) {
+		/* PolicyNvWritten(NO): H(d || cc || writtenSet) */
+		const uint8_t no = 0;
+		return extend(digest, TPM2_CC_PolicyNvWritten, &no, 1);
+	}
 	if ((r = policy_nv(digest, au->low, TPM2_EO_UNSIGNED_GE, counter_name, counter_name_len)) !=
 	    TPA_OK)
 		return r;
@@ -346,15 +367,18 @@ out:
 	return ret;
 }
 
-int tpa_counter_authorize(const tpa_counter_key *k, const uint8_t *counter_name,
-                          size_t counter_name_len, const uint8_t *nonce_tpm, size_t nonce_tpm_len,
-                          int first, uint64_t low, uint64_t high, tpa_counter_auth *out)
+int tpa_counter_authorize(const tpa_counter_key *k,
+                          const uint8_t machine_id[TPA_COUNTER_MACHINE_LEN],
+                          const uint8_t *counter_name, size_t counter_name_len,
+                          const uint8_t *nonce_tpm, size_t nonce_tpm_len, int first, uint64_t low,
+                          uint64_t high, tpa_counter_auth *out)
 {
 	tpa_counter_auth a;
 	uint8_t name[TPA_COUNTER_NAME_LEN], ahash_in[TPA_COUNTER_NONCE_MAX + 4], dig[32];
+	uint8_t ref_in[32 + TPA_COUNTER_MACHINE_LEN];
 	int r;
 
-	if (!k || !out || !nonce_tpm || nonce_tpm_len < TPA_COUNTER_NONCE_MIN ||
+	if (!k || !out || !machine_id || !nonce_tpm || nonce_tpm_len < TPA_COUNTER_NONCE_MIN ||
 	    nonce_tpm_len > TPA_COUNTER_NONCE_MAX || (!first && low > high) ||
 	    (!first && (!counter_name || counter_name_len < 2)))
 		return TPA_E_INVALID_ARG;
@@ -362,6 +386,7 @@ int tpa_counter_authorize(const tpa_counter_key *k, const uint8_t *counter_name,
 	if ((r = tpa_counter_key_public(k, a.key_public, sizeof(a.key_public), &a.key_public_len,
 	                                name)) != TPA_OK)
 		return r;
+	memcpy(a.machine_id, machine_id, TPA_COUNTER_MACHINE_LEN);
 	memcpy(a.nonce_tpm, nonce_tpm, nonce_tpm_len);
 	a.nonce_tpm_len = nonce_tpm_len;
 	a.first = !!first;
@@ -375,9 +400,12 @@ int tpa_counter_authorize(const tpa_counter_key *k, const uint8_t *counter_name,
 	    (r = sign_digest(k->pkey, dig, a.session_sig, sizeof(a.session_sig),
 	                     &a.session_sig_len)) != TPA_OK)
 		return r;
-	/* PolicyAuthorize: aHash = H(approvedPolicy || policyRef (empty)) */
-	if ((r = tpa_counter_approved_policy(&a, counter_name, counter_name_len, dig)) != TPA_OK ||
-	    (r = tpa_hash(TPM2_ALG_SHA256, dig, 32, dig)) != TPA_OK ||
+	/* PolicyAuthorize: aHash = H(approvedPolicy || policyRef), policyRef
+	 * the machine id, so an approval for one machine is no use on another */
+	if ((r = tpa_counter_approved_policy(&a, counter_name, counter_name_len, ref_in)) != TPA_OK)
+		return r;
+	memcpy(ref_in + 32, machine_id, TPA_COUNTER_MACHINE_LEN);
+	if ((r = tpa_hash(TPM2_ALG_SHA256, ref_in, sizeof(ref_in), dig)) != TPA_OK ||
 	    (r = sign_digest(k->pkey, dig, a.policy_sig, sizeof(a.policy_sig),
 	                     &a.policy_sig_len)) != TPA_OK)
 		return r;
@@ -411,6 +439,11 @@ int tpa_counter_auth_to_json(const tpa_counter_auth *a, char **out)
 	tpa_hex_encode(a->nonce_tpm, a->nonce_tpm_len, hex);
 	if ((r = add_b64(o, "key", a->key_public, a->key_public_len)) != TPA_OK)
 		goto out;
+	{
+		char mh[2 * TPA_COUNTER_MACHINE_LEN + 1];
+		tpa_hex_encode(a->machine_id, TPA_COUNTER_MACHINE_LEN, mh);
+		json_object_object_add(o, "machine_id", json_object_new_string(mh));
+	}
 	json_object_object_add(o, "nonce_tpm", json_object_new_string(hex));
 	json_object_object_add(o, "first", json_object_new_boolean(a->first));
 	if (!a->first) {
@@ -483,8 +516,8 @@ static int get_u64(struct json_object *o, const char *key, uint64_t *v, char *wh
 static int auth_read(struct json_object *o, tpa_counter_auth *a, char *why, size_t whylen)
 {
 	static const char *const known[] = {
-	        "key", "nonce_tpm", "first", "low", "high", "session_signature", "policy_signature",
-	        NULL};
+	        "key",  "machine_id",        "nonce_tpm",        "first", "low",
+	        "high", "session_signature", "policy_signature", NULL};
 	struct json_object *v;
 	uint8_t name[TPA_COUNTER_NAME_LEN];
 	const char *s;
@@ -506,6 +539,11 @@ static int auth_read(struct json_object *o, tpa_counter_auth *a, char *why, size
 		return r;
 	if (tpa_counter_key_public_check(a->key_public, a->key_public_len, name, NULL, 0) != TPA_OK)
 		BAD("\"key\" is not a P-256 verifier key's TPM2B_PUBLIC");
+	if ((r = get_str(o, "machine_id", &s, &n, why, whylen)) != TPA_OK)
+		return r;
+	if (n != 2 * TPA_COUNTER_MACHINE_LEN ||
+	    tpa_json_hex_decode(s, n, a->machine_id, TPA_COUNTER_MACHINE_LEN) != TPA_OK)
+		BAD("\"machine_id\" is not 32 bytes in lowercase hex");
 	if ((r = get_str(o, "nonce_tpm", &s, &n, why, whylen)) != TPA_OK)
 		return r;
 	if (n % 2 || n / 2 < TPA_COUNTER_NONCE_MIN || n / 2 > TPA_COUNTER_NONCE_MAX ||

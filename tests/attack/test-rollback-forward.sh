@@ -69,7 +69,12 @@ done
 # deleted and defined again, the same public area (so the same Name once
 # written), unwritten: the verifier's authorizations carry PolicyNV, which
 # cannot read it; the attestation cannot certify it: no verdict, no PASS
-python3 -c 'import json,sys; open(sys.argv[2],"wb").write(bytes.fromhex(json.load(open(sys.argv[1]))["policy"]))' "$W/key.json" "$W/policy.bin"
+python3 - "$W/policy.bin" <<'PY' || fail "the enrolled counter's policy"
+import sys
+from atk import *
+mid = open(f"{W}/id-a").read().strip()
+open(sys.argv[1], "wb").write(bytes.fromhex(show(mid)["enrollment"]["counter"]["authorized_by_policy"]))
+PY
 tpm2_nvundefine -C o $NV 2>"$W/err" || fail "nvundefine with the owner's auth: $(cat "$W/err")"
 tpm2_nvdefine -C o -s 8 -a "nt=counter|policywrite|authread|ownerread|no_da" -L "$W/policy.bin" $NV 2>"$W/err" ||
   fail "nvdefine: $(cat "$W/err")"

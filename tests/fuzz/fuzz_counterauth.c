@@ -50,9 +50,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case 1: {
-		uint8_t name[TPA_COUNTER_NAME_LEN], pol[32];
+		uint8_t name[TPA_COUNTER_NAME_LEN], pol[32], mid[TPA_COUNTER_MACHINE_LEN] = {1};
 		if (tpa_counter_key_public_check(doc, len, name, why, sizeof(why)) == TPA_OK &&
-		    tpa_counter_policy(name, pol) != TPA_OK)
+		    tpa_counter_policy(name, mid, pol) != TPA_OK)
 			abort();
 		break;
 	}

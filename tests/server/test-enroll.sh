@@ -105,7 +105,14 @@ run 0 machines show "$ID_a" --json
 [ "$(json "$W/out" 'd["enrollment"]["ek_certificate"]["root"], d["enrollment"]["ak"]["handle"], d["enrollment"]["counter"]["index"]')" = "('CN=swtpm-localca-rootca', '0x81000100', '0x01000101')" ] ||
   fail "the enrollment record: $(head -c 800 "$W/out")"
 # the counter is the verifier-authorized one, with this server's policy
-[ "$(json "$W/out" 'd["enrollment"]["counter"]["authorized_by_policy"]')" = "$(json "$W/counter-key.json" 'd["policy"]')" ] ||
-  fail "the record's counter policy: $(head -c 800 "$W/out")"
+# (PolicyAuthorize by the key, the machine id as policyRef: computed here)
+python3 - "$W/out" "$W/counter-key.json" <<'PY' || fail "the record's counter policy: $(head -c 800 "$W/out")"
+import hashlib, json, sys
+def policy(key_name_hex, machine_id_hex):
+    h = hashlib.sha256(b"\0" * 32 + bytes.fromhex("0000016A") + bytes.fromhex(key_name_hex)).digest()
+    return hashlib.sha256(h + bytes.fromhex(machine_id_hex)).hexdigest()
+d = json.load(open(sys.argv[1])); k = json.load(open(sys.argv[2]))
+assert d["enrollment"]["counter"]["authorized_by_policy"] == policy(k["name"], d["machine_id"]), d["enrollment"]["counter"]
+PY
 log_clean
 finish

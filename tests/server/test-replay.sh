@@ -67,11 +67,14 @@ assert st["clock"] == "fail" and st["counter"] == "fail" and st["nonce"] == "pas
 PY
 refused_nonce "$A" "$W/n1.json"
 refused_nonce "$A" "$W/n2.json"
-# quoted in reverse, sent in the order quoted: both pass, once
+# used in reverse: both pass, once (each quoted just before it is sent: an
+# authorization is good only while the counter is the last accepted value,
+# so a second quote made before the first is sent would certify the same
+# counter)
 N3=$(nonce "$A"); N4=$(nonce "$A")
 quote_for "$N4" "$W/n4.json"
-quote_for "$N3" "$W/n3.json"
 send_ev 0 "$A" "$W/n4.json"; verdict_is "$W/out" pass None True
+quote_for "$N3" "$W/n3.json"
 send_ev 0 "$A" "$W/n3.json"; verdict_is "$W/out" pass None True
 refused_nonce "$A" "$W/n3.json"
 refused_nonce "$A" "$W/n4.json"
@@ -81,8 +84,8 @@ echo "ok: two nonces outstanding, each used once"
 # nonces cannot take the machine's away) ----
 for i in 1 2 3 4 5; do printf -v "E$i" '%s' "$(nonce "$A")"; done
 quote_for "$E1" "$W/e1.json"
-quote_for "$E5" "$W/e5.json"
 send_ev 0 "$A" "$W/e1.json"; verdict_is "$W/out" pass None True
+quote_for "$E5" "$W/e5.json"
 send_ev 0 "$A" "$W/e5.json"; verdict_is "$W/out" pass None True
 refused_nonce "$A" "$W/e1.json"
 refused_nonce "$A" "$W/e5.json"
