@@ -25,8 +25,10 @@
 #include "cmd_tpm.h"
 
 /* In cmd_tpm.c (they belong in cmd_tpm.h). */
-int tpm_load_counter_key(const char *cmd, const char *path, uint8_t policy[32],
-                         uint8_t name[TPA_COUNTER_NAME_LEN]);
+int tpm_load_counter_key(const char *cmd, const char *path, uint8_t name[TPA_COUNTER_NAME_LEN]);
+int tpm_counter_machine_policy(const char *cmd, tpa_tpm *tpm,
+                               const uint8_t key_name[TPA_COUNTER_NAME_LEN],
+                               uint8_t machine_id[TPA_COUNTER_MACHINE_LEN], uint8_t policy[32]);
 int tpm_counter_policy_of(const char *cmd, tpa_tpm *tpm, uint32_t index, uint8_t policy[32],
                           bool *found);
 
@@ -163,6 +165,9 @@ static int write_raw_dir(const char *dir, const tpa_evidence *ev)
 struct exchange {
 	const uint8_t *policy; /* the counter's authPolicy */
 	int failed_rc;         /* the exit status of a failure reported here */
+	tpa_tpm *tpm;          /* for this machine's id, when it is needed */
+	bool have_machine_id;
+	uint8_t machine_id[TPA_COUNTER_MACHINE_LEN];
 };
 
 /* One line of stdin, without its newline, at most EXCHANGE_LINE_MAX bytes. */
@@ -299,18 +304,39 @@ static int exchange_ask(void *ctx, const uint8_t *nonce_tpm, size_t nonce_tpm_le
 			r = TPA_E_MALFORMED;
 			goto out;
 		}
-		/* the TPM would refuse it too (TPM_RC_POLICY_FAIL on NV_Increment),
-		 * after the work; the words are clearer here */
+		/* Another key: the TPM would refuse it too (TPM_RC_POLICY_FAIL on
+		 * NV_Increment), after the work; the words are clearer here.  The
+		 * policy with the authorization's machine id, else with this
+		 * machine's (its ECC EK, asked for only then): an authorization by
+		 * the right key for another machine id goes to the TPM, which
+		 * refuses it (no increment, the quote goes on). */
 		r = TPA_E_MALFORMED;
 		if (tpa_counter_key_public_check(auth->key_public, auth->key_public_len, name, why,
 		                                 sizeof(why)) != TPA_OK ||
-		    tpa_counter_policy(name, pol) != TPA_OK ||
-		    CRYPTO_memcmp(pol, x->policy, sizeof(pol)) != 0) {
-			errmsg("quote --exchange: the counter authorization is signed by a key "
-			       "that is not the one of the counter's policy%s%s",
-			       why[0] ? ": " : "", why);
-			x->failed_rc = EXIT_NO;
+		    tpa_counter_policy(name, auth->machine_id, pol) != TPA_OK) {
+			errmsg("quote --exchange: the counter authorization's key: %s",
+			       why[0] ? why : "malformed");
 			goto out;
+		}
+		if (CRYPTO_memcmp(pol, x->policy, sizeof(pol)) != 0) {
+			int rc;
+			if (!x->have_machine_id) {
+				if ((rc = tpm_counter_machine_policy("quote --exchange", x->tpm,
+				                                     NULL, x->machine_id, NULL)) !=
+				    EXIT_OK) {
+					x->failed_rc = rc;
+					r = TPA_E_TPM;
+					goto out;
+				}
+				x->have_machine_id = true;
+			}
+			if (tpa_counter_policy(name, x->machine_id, pol) != TPA_OK ||
+			    CRYPTO_memcmp(pol, x->policy, sizeof(pol)) != 0) {
+				errmsg("quote --exchange: the counter authorization is signed by a "
+				       "key that is not the one of the counter's policy");
+				x->failed_rc = EXIT_NO;
+				goto out;
+			}
 		}
 		*have_auth = 1;
 	}
@@ -413,12 +439,9 @@ int cmd_quote(int argc, char **argv)
 		if (strcmp(out, "-") == 0)
 			return usage_error(quote_usage, "quote: --exchange talks on stdout; "
 			                                "--out must be a file");
-		if (counter_key) {
-			if ((rc = tpm_load_counter_key("quote", counter_key, policy, key_name)) !=
-			    EXIT_OK)
-				return rc;
-			have_policy = true;
-		}
+		if (counter_key &&
+		    (rc = tpm_load_counter_key("quote", counter_key, key_name)) != EXIT_OK)
+			return rc;
 	} else {
 		if (!nonce_hex)
 			return usage_error(quote_usage, "quote: --nonce HEX is required");
@@ -443,10 +466,17 @@ int cmd_quote(int argc, char **argv)
 	if (exchange) {
 		uint32_t idx = qo.provision.nv_index ? qo.provision.nv_index
 		                                     : TPA_TPM_DEFAULT_AUTH_NV_INDEX;
-		if (!have_policy) {
-			if ((rc = tpm_counter_policy_of("quote", tpm, idx, policy, &have_policy)) !=
-			    EXIT_OK)
+		x.tpm = tpm;
+		if (counter_key) {
+			/* this machine's policy for that key: its ECC EK first */
+			if ((rc = tpm_counter_machine_policy("quote", tpm, key_name, x.machine_id,
+			                                     policy)) != EXIT_OK)
 				goto done;
+			x.have_machine_id = true;
+			have_policy = true;
+		} else if ((rc = tpm_counter_policy_of("quote", tpm, idx, policy, &have_policy)) !=
+		           EXIT_OK) {
+			goto done;
 		}
 		if (have_policy) {
 			qo.provision.counter_policy = policy;

@@ -32,8 +32,10 @@
 #include "cmd_tpm.h"
 
 /* Shared with cmd_quote.c (they belong in cmd_tpm.h). */
-int tpm_load_counter_key(const char *cmd, const char *path, uint8_t policy[32],
-                         uint8_t name[TPA_COUNTER_NAME_LEN]);
+int tpm_load_counter_key(const char *cmd, const char *path, uint8_t name[TPA_COUNTER_NAME_LEN]);
+int tpm_counter_machine_policy(const char *cmd, tpa_tpm *tpm,
+                               const uint8_t key_name[TPA_COUNTER_NAME_LEN],
+                               uint8_t machine_id[TPA_COUNTER_MACHINE_LEN], uint8_t policy[32]);
 int tpm_counter_policy_of(const char *cmd, tpa_tpm *tpm, uint32_t index, uint8_t policy[32],
                           bool *found);
 
@@ -340,11 +342,10 @@ out:
 	return rc;
 }
 
-/* {"public":B64[,"name":HEX][,"policy":HEX]}, as `tpmattest counter public`
- * prints it; name and policy, when there, must be the key's. */
+/* {"public":B64[,"name":HEX]}, as `tpmattest counter public` prints it;
+ * name, when there, must be the key's.  (The policy is each machine's.) */
 static int json_to_public(const char *cmd, const char *path, const uint8_t *buf, size_t len,
-                          uint8_t *out, size_t cap, size_t *outlen, char *name_hex,
-                          char *policy_hex)
+                          uint8_t *out, size_t cap, size_t *outlen, char *name_hex)
 {
 	struct json_object *o = NULL, *v;
 	char why[160] = "";
@@ -359,11 +360,10 @@ static int json_to_public(const char *cmd, const char *path, const uint8_t *buf,
 		goto out;
 	}
 	json_object_object_foreach (o, key, val) {
-		if ((strcmp(key, "public") != 0 && strcmp(key, "name") != 0 &&
-		     strcmp(key, "policy") != 0) ||
+		if ((strcmp(key, "public") != 0 && strcmp(key, "name") != 0) ||
 		    !json_object_is_type(val, json_type_string)) {
-			errmsg("%s: counter key %s: unexpected member \"%s\" (want public, name, "
-			       "policy: strings)",
+			errmsg("%s: counter key %s: unexpected member \"%s\" (want public, name: "
+			       "strings)",
 			       cmd, path, key);
 			goto out;
 		}
@@ -375,11 +375,9 @@ static int json_to_public(const char *cmd, const char *path, const uint8_t *buf,
 		       path, cap);
 		goto out;
 	}
-	name_hex[0] = policy_hex[0] = 0;
+	name_hex[0] = 0;
 	if (json_object_object_get_ex(o, "name", &v))
 		snprintf(name_hex, 2 * TPA_COUNTER_NAME_LEN + 2, "%s", json_object_get_string(v));
-	if (json_object_object_get_ex(o, "policy", &v))
-		snprintf(policy_hex, 2 * 32 + 2, "%s", json_object_get_string(v));
 	memcpy(out, pub, plen);
 	*outlen = plen;
 	rc = EXIT_OK;
@@ -391,15 +389,14 @@ out:
 
 /*
  * The verifier's counter key, from a file holding its TPM2B_PUBLIC as base64,
- * the JSON `tpmattest counter public` prints, or a PEM public key: the
- * counter index's authPolicy for it, and its Name.
+ * the JSON `tpmattest counter public` prints, or a PEM public key: its Name
+ * (the counter's policy is this machine's: tpm_counter_machine_policy).
  */
-int tpm_load_counter_key(const char *cmd, const char *path, uint8_t policy[32],
-                         uint8_t name[TPA_COUNTER_NAME_LEN])
+int tpm_load_counter_key(const char *cmd, const char *path, uint8_t name[TPA_COUNTER_NAME_LEN])
 {
 	uint8_t *buf = NULL, pub[TPA_COUNTER_KEY_PUBLIC_MAX];
 	size_t len = 0, plen = 0, a, z;
-	char why[200] = "", name_hex[2 * TPA_COUNTER_NAME_LEN + 2] = "", pol_hex[2 * 32 + 2] = "";
+	char why[200] = "", name_hex[2 * TPA_COUNTER_NAME_LEN + 2] = "";
 	char hex[2 * TPA_COUNTER_NAME_LEN + 1];
 	int r, rc;
 
@@ -416,8 +413,7 @@ int tpm_load_counter_key(const char *cmd, const char *path, uint8_t policy[32],
 	if (z - a >= 10 && memcmp(buf + a, "-----BEGIN", 10) == 0) {
 		rc = pem_to_public(cmd, path, buf, len, pub, sizeof(pub), &plen);
 	} else if (z > a && buf[a] == '{') {
-		rc = json_to_public(cmd, path, buf, len, pub, sizeof(pub), &plen, name_hex,
-		                    pol_hex);
+		rc = json_to_public(cmd, path, buf, len, pub, sizeof(pub), &plen, name_hex);
 	} else {
 		uint8_t *p = NULL;
 		rc = EXIT_OK;
@@ -439,21 +435,36 @@ int tpm_load_counter_key(const char *cmd, const char *path, uint8_t policy[32],
 		errmsg("%s: counter key %s: %s", cmd, path, why[0] ? why : tpa_strerror(r));
 		return exit_for(r);
 	}
-	if ((r = tpa_counter_policy(name, policy)) != TPA_OK) {
-		errmsg("%s: counter key %s: %s", cmd, path, tpa_strerror(r));
-		return exit_for(r);
-	}
 	hex_string(name, TPA_COUNTER_NAME_LEN, hex);
 	if (name_hex[0] && strcmp(name_hex, hex) != 0) {
 		errmsg("%s: counter key %s: \"name\" %s is not the key's Name %s", cmd, path,
 		       name_hex, hex);
 		return EXIT_MALFORMED;
 	}
-	hex_string(policy, 32, hex);
-	if (pol_hex[0] && strcmp(pol_hex, hex) != 0) {
-		errmsg("%s: counter key %s: \"policy\" %s is not the key's policy %s", cmd, path,
-		       pol_hex, hex);
-		return EXIT_MALFORMED;
+	return EXIT_OK;
+}
+
+/* This machine's id (SHA-256 of its ECC EK's TPM2B_PUBLIC, the TCG default
+ * template L-2) and, when key_name is given, the authPolicy of its
+ * verifier-authorized counter for that key: PolicyAuthorize(key,
+ * policyRef = machine id). */
+int tpm_counter_machine_policy(const char *cmd, tpa_tpm *tpm,
+                               const uint8_t key_name[TPA_COUNTER_NAME_LEN],
+                               uint8_t machine_id[TPA_COUNTER_MACHINE_LEN], uint8_t policy[32])
+{
+	uint8_t *pub = NULL;
+	size_t len = 0;
+	int r;
+
+	if ((r = tpa_tpm_ek(tpm, TPA_KEY_ECC, &pub, &len, NULL, NULL)) != TPA_OK)
+		return tpm_report(cmd, tpm, r);
+	r = tpa_counter_machine_id(pub, len, machine_id);
+	free(pub);
+	if (r == TPA_OK && key_name)
+		r = tpa_counter_policy(key_name, machine_id, policy);
+	if (r != TPA_OK) {
+		errmsg("%s: the machine's counter policy: %s", cmd, tpa_strerror(r));
+		return exit_for(r);
 	}
 	return EXIT_OK;
 }
@@ -711,7 +722,7 @@ int cmd_init(int argc, char **argv)
 	        {0},
 	};
 	const char *set_path[3] = {NULL, NULL, NULL}, *counter_key = NULL;
-	uint8_t policy[32], key_name[TPA_COUNTER_NAME_LEN];
+	uint8_t policy[32], key_name[TPA_COUNTER_NAME_LEN], machine_id[TPA_COUNTER_MACHINE_LEN];
 	bool set_done[3] = {false, false, false};
 	tpa_provision_opts po = {0};
 	tpa_provision_info info;
@@ -778,13 +789,19 @@ int cmd_init(int argc, char **argv)
 			return EXIT_ENV;
 		}
 	}
-	if (counter_key) {
-		if ((rc = tpm_load_counter_key("init", counter_key, policy, key_name)) != EXIT_OK)
-			return rc;
-		po.counter_policy = policy;
-	}
+	if (counter_key && (rc = tpm_load_counter_key("init", counter_key, key_name)) != EXIT_OK)
+		return rc;
 	if ((rc = tpm_connect("init", tcti, &tpm)) != EXIT_OK)
 		return rc;
+	/* the counter's policy is this machine's: its ECC EK first */
+	if (counter_key) {
+		if ((rc = tpm_counter_machine_policy("init", tpm, key_name, machine_id, policy)) !=
+		    EXIT_OK) {
+			tpm_disconnect(&tpm);
+			return rc;
+		}
+		po.counter_policy = policy;
+	}
 	if ((r = tpa_tpm_provision(tpm, &po, &info)) != TPA_OK) {
 		rc = tpm_report("init", tpm, r);
 		tpm_disconnect(&tpm);

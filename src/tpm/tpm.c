@@ -1404,8 +1404,12 @@ static int policy_nv_bound(tpa_tpm *t, ESYS_TR nv, ESYS_TR sess, uint32_t index,
  * session, the verifier's nonce and authorization for its nonceTPM (ask),
  * then the approved policy in that session, PolicyAuthorize to the index's
  * authPolicy, and TPM2_NV_Increment under it.  qd gets the verifier's
- * nonce.  A TPM that refuses the PolicyNV bounds is not an error: the
- * counter stays, *refused says why, and the quote goes on.
+ * nonce.  PolicyAuthorize's policyRef is the authorization's machine id.
+ * A TPM that refuses the PolicyNV bounds, or the increment under the
+ * authorized policy (TPM_RC_POLICY_FAIL: a first authorization on a counter
+ * written already, PolicyNvWritten(NO), or an authorization for another
+ * machine's counter policy) is not an error: the counter stays, *refused
+ * says why, and the quote goes on.
  */
 static int auth_increment(tpa_tpm *t, const tpa_quote_opts *opts, ESYS_TR nv, uint32_t index,
                           TPM2B_DATA *qd, int *incremented, char *refused, size_t refused_len)
@@ -1422,7 +1426,8 @@ static int auth_increment(tpa_tpm *t, const tpa_quote_opts *opts, ESYS_TR nv, ui
 	TPMT_SIGNATURE ssig, psig;
 	TPM2B_DIGEST ahash = {.size = 32};
 	TPM2B_DIGEST empty_digest = {.size = 0};
-	TPM2B_NONCE empty_ref = {.size = 0};
+	TPM2B_NONCE empty_ref = {.size = 0}, machine_ref = {.size = TPA_COUNTER_MACHINE_LEN};
+	uint8_t ahash_in[32 + TPA_COUNTER_MACHINE_LEN];
 	tpa_counter_auth auth;
 	uint8_t nonce[TPA_EVIDENCE_MAX_NONCE];
 	size_t nonce_len = 0, off;
@@ -1529,7 +1534,16 @@ static int auth_increment(tpa_tpm *t, const tpa_quote_opts *opts, ESYS_TR nv, ui
 		r = tpm_fail(t, rc, "TPM2_PolicyCommandCode(TPM_CC_NV_Increment)");
 		goto out;
 	}
-	if (!auth.first) {
+	if (auth.first) {
+		/* the first increment: only while the counter was never written
+		 * (Part 3, 23.20; the TPM checks it at NV_Increment) */
+		rc = Esys_PolicyNvWritten(t->esys, sess, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+		                          TPM2_NO);
+		if (rc != TSS2_RC_SUCCESS) {
+			r = tpm_fail(t, rc, "TPM2_PolicyNvWritten(NO)");
+			goto out;
+		}
+	} else {
 		if ((r = policy_nv_bound(t, nv, sess, index, auth.low, TPM2_EO_UNSIGNED_GE, refused,
 		                         refused_len)) != 0 ||
 		    (r = policy_nv_bound(t, nv, sess, index, auth.high, TPM2_EO_UNSIGNED_LE,
@@ -1546,9 +1560,14 @@ static int auth_increment(tpa_tpm *t, const tpa_quote_opts *opts, ESYS_TR nv, ui
 		goto out;
 	}
 	/* aHash of PolicyAuthorize: H(approvedPolicy || policyRef), policyRef
-	 * empty, with the key's nameAlg (Part 3, 23.16) */
-	if (approved->size != 32 || (r = tpa_hash(TPA_ALG_SHA256, approved->buffer, approved->size,
-	                                          ahash.buffer)) != TPA_OK) {
+	 * the machine id, with the key's nameAlg (Part 3, 23.16) */
+	memcpy(machine_ref.buffer, auth.machine_id, TPA_COUNTER_MACHINE_LEN);
+	if (approved->size == 32) {
+		memcpy(ahash_in, approved->buffer, 32);
+		memcpy(ahash_in + 32, auth.machine_id, TPA_COUNTER_MACHINE_LEN);
+	}
+	if (approved->size != 32 ||
+	    (r = tpa_hash(TPA_ALG_SHA256, ahash_in, sizeof(ahash_in), ahash.buffer)) != TPA_OK) {
 		r = tpm_errf(t, TPA_E_TPM, "the session's policy digest is not a SHA-256 digest");
 		goto out;
 	}
@@ -1567,20 +1586,45 @@ static int auth_increment(tpa_tpm *t, const tpa_quote_opts *opts, ESYS_TR nv, ui
 		goto out;
 	}
 	rc = Esys_PolicyAuthorize(t->esys, sess, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, approved,
-	                          &empty_ref, keyname, tkver);
+	                          &machine_ref, keyname, tkver);
 	if (rc != TSS2_RC_SUCCESS) {
 		r = tpm_fail(t, rc, "TPM2_PolicyAuthorize");
 		goto out;
 	}
 	rc = Esys_NV_Increment(t->esys, nv, nv, sess, ESYS_TR_NONE, ESYS_TR_NONE);
+	if (rc != TSS2_RC_SUCCESS && rc_base(rc) == TPM2_RC_POLICY_FAIL) {
+		/* refused: no increment, the quote goes on.  Which check failed,
+		 * only to word it: the policy PolicyAuthorize made, or (first)
+		 * PolicyNvWritten(NO) */
+		uint8_t pol[32];
+		int other = keyname->size != TPA_COUNTER_NAME_LEN ||
+		            tpa_counter_policy(keyname->name, auth.machine_id, pol) != TPA_OK ||
+		            CRYPTO_memcmp(pol, opts->provision.counter_policy, 32) != 0;
+		if (other)
+			set_refused(refused, refused_len,
+			            "TPM2_NV_Increment refused the authorized policy "
+			            "(TPM_RC_POLICY_FAIL, 0x%x): it is not the authPolicy of the "
+			            "counter at 0x%08x (an authorization for another machine id, "
+			            "or by another key)",
+			            (unsigned)rc, index);
+		else if (auth.first)
+			set_refused(refused, refused_len,
+			            "TPM2_NV_Increment refused the first-increment authorization "
+			            "(TPM_RC_POLICY_FAIL, 0x%x): the counter at 0x%08x was written "
+			            "already (PolicyNvWritten(NO))",
+			            (unsigned)rc, index);
+		else
+			set_refused(refused, refused_len,
+			            "TPM2_NV_Increment refused the authorized policy "
+			            "(TPM_RC_POLICY_FAIL, 0x%x)",
+			            (unsigned)rc);
+		r = TPA_OK;
+		goto out;
+	}
 	if (rc != TSS2_RC_SUCCESS) {
 		r = tpm_fail(t, rc,
-		             rc_base(rc) == TPM2_RC_POLICY_FAIL
-		                     ? "incrementing the NV counter under the verifier's "
-		                       "authorization (TPM2_NV_Increment; the verifier's key is "
-		                       "not the one of the counter's authPolicy)"
-		                     : "incrementing the NV counter under the verifier's "
-		                       "authorization (TPM2_NV_Increment)");
+		             "incrementing the NV counter under the verifier's "
+		             "authorization (TPM2_NV_Increment)");
 		goto out;
 	}
 	*incremented = 1;

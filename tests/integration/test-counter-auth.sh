@@ -5,7 +5,11 @@
 # empty auth or the owner's is refused), each authorization works once,
 # PolicyNV bounds refuse a counter outside [low, high] and the quote still
 # completes, an index deleted and defined again takes only a first
-# authorization; and the hierarchy authorizations of init --set-*-auth.
+# authorization, a first authorization on a written counter is refused
+# (PolicyNvWritten(NO)), and one for another machine id (PolicyAuthorize's
+# policyRef) is refused by the TPM; and the hierarchy authorizations of
+# init --set-*-auth.  The machine id is SHA-256 of the ECC EK's
+# TPM2B_PUBLIC, from `tpmattest enroll request`.
 # The verifier side is an independent implementation in Python (the
 # `cryptography` package): key encoding, Names, policy digests and
 # signatures; the key itself comes from `tpmattest counter key`.
@@ -28,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, utils
 
 H = lambda b: hashlib.sha256(b).digest()
 CC_PolicySigned, CC_PolicyAuthorize, CC_PolicyCommandCode, CC_PolicyNV = 0x160, 0x16A, 0x16C, 0x149
+CC_PolicyNvWritten = 0x18F
 CC_NV_Increment = 0x134
 EO_UNSIGNED_GE, EO_UNSIGNED_LE = 7, 9
 # nt=counter | policywrite | ownerread | authread | no_da (Part 2, 13.4)
@@ -50,11 +55,11 @@ def tpm2b_public(key):
 def key_name(key):
     return b'\x00\x0b' + H(tpmt_public(key))
 
-def update(d, cc, name):  # PolicyUpdate with an empty policyRef
-    return H(H(d + struct.pack('>I', cc) + name))
+def update(d, cc, name, ref=b''):  # PolicyUpdate (Part 3, 23.2.3)
+    return H(H(d + struct.pack('>I', cc) + name) + ref)
 
-def counter_policy(key):
-    return update(bytes(32), CC_PolicyAuthorize, key_name(key))
+def counter_policy(key, mid):  # policyRef = the machine id
+    return update(bytes(32), CC_PolicyAuthorize, key_name(key), mid)
 
 def nv_name(index, policy, written):
     pub = (struct.pack('>IHI', index, 0x000B, NV_ATTRS | (NV_WRITTEN if written else 0)) +
@@ -68,7 +73,9 @@ def policy_nv(d, operand, op, name):
 def approved(key, first, low, high, cname):
     d = update(bytes(32), CC_PolicySigned, key_name(key))
     d = H(d + struct.pack('>II', CC_PolicyCommandCode, CC_NV_Increment))
-    if not first:
+    if first:  # PolicyNvWritten(NO)
+        d = H(d + struct.pack('>I', CC_PolicyNvWritten) + b'\x00')
+    else:
         d = policy_nv(d, low, EO_UNSIGNED_GE, cname)
         d = policy_nv(d, high, EO_UNSIGNED_LE, cname)
     return d
@@ -78,13 +85,15 @@ def sign(key, digest):
     return (struct.pack('>HH', 0x0018, 0x000B) + struct.pack('>H', 32) + r.to_bytes(32, 'big') +
             struct.pack('>H', 32) + s.to_bytes(32, 'big'))
 
-def authorize(key, nonce_tpm, first, low, high, cname):
-    a = {'key': base64.b64encode(tpm2b_public(key)).decode(), 'nonce_tpm': nonce_tpm.hex(),
-         'first': first}
+def authorize(key, mid, nonce_tpm, first, low, high, cname):
+    a = {'key': base64.b64encode(tpm2b_public(key)).decode(), 'machine_id': mid.hex(),
+         'nonce_tpm': nonce_tpm.hex(), 'first': first}
     if not first:
         a['low'], a['high'] = low, high
     a['session_signature'] = base64.b64encode(sign(key, H(nonce_tpm + bytes(4)))).decode()
-    a['policy_signature'] = base64.b64encode(sign(key, H(approved(key, first, low, high, cname)))).decode()
+    # PolicyAuthorize's aHash: H(approvedPolicy || policyRef)
+    a['policy_signature'] = base64.b64encode(
+        sign(key, H(approved(key, first, low, high, cname) + mid))).decode()
     return a
 
 def main():
@@ -92,17 +101,24 @@ def main():
     if cmd == 'public':  # KEY.pem: what `tpmattest counter public` should say
         k = load_key(sys.argv[2])
         print(json.dumps({'public': base64.b64encode(tpm2b_public(k)).decode(),
-                          'name': key_name(k).hex(), 'policy': counter_policy(k).hex()}))
-    elif cmd == 'policy-bin':  # KEY.pem OUT: the authPolicy, raw (tpm2_nvdefine -L)
-        open(sys.argv[3], 'wb').write(counter_policy(load_key(sys.argv[2])))
-    elif cmd == 'nvname':  # KEY.pem INDEX written(0|1)
+                          'name': key_name(k).hex()}))
+    elif cmd == 'mid':  # REQUEST.json: the machine id, SHA-256 of ek.ecc.public
+        print(H(base64.b64decode(json.load(open(sys.argv[2]))['ek']['ecc']['public'])).hex())
+    elif cmd == 'policy':  # KEY.pem MID: the authPolicy, hex
+        print(counter_policy(load_key(sys.argv[2]), bytes.fromhex(sys.argv[3])).hex())
+    elif cmd == 'policy-bin':  # KEY.pem MID OUT: the authPolicy, raw (tpm2_nvdefine -L)
+        open(sys.argv[4], 'wb').write(counter_policy(load_key(sys.argv[2]), bytes.fromhex(sys.argv[3])))
+    elif cmd == 'nvname':  # KEY.pem MID INDEX written(0|1)
         k = load_key(sys.argv[2])
-        print(nv_name(int(sys.argv[3], 0), counter_policy(k), sys.argv[4] == '1').hex())
+        print(nv_name(int(sys.argv[4], 0), counter_policy(k, bytes.fromhex(sys.argv[3])),
+                      sys.argv[5] == '1').hex())
     elif cmd == 'exchange':
-        # exchange KEY.pem INDEX MODE ANSWER_OUT NONCE -- quote args...
-        #   MODE: first | L:H | none | replay:FILE
-        k = load_key(sys.argv[2]); index = int(sys.argv[3], 0); mode = sys.argv[4]
-        answer_out, nonce = sys.argv[5], sys.argv[6]
+        # exchange KEY.pem MID INDEX MODE ANSWER_OUT NONCE -- quote args...
+        #   MODE: first | L:H | none | replay:FILE, or other:first | other:L:H
+        #   (signed for another machine id than MID, the counter's)
+        k = load_key(sys.argv[2]); mid = bytes.fromhex(sys.argv[3])
+        index = int(sys.argv[4], 0); mode = sys.argv[5]
+        answer_out, nonce = sys.argv[6], sys.argv[7]
         argv = sys.argv[sys.argv.index('--') + 1:]
         p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         line = p.stdout.readline()
@@ -114,9 +130,13 @@ def main():
             out, err = p.communicate()
             sys.stderr.write('no nonceTPM line: %r\n%s' % (line, err.decode()))
             sys.exit(p.returncode if p.returncode else 99)
-        cname = nv_name(index, counter_policy(k), True)
+        cname = nv_name(index, counter_policy(k, mid), True)
+        amid = mid
+        if mode.startswith('other:'):
+            mode = mode[6:]
+            amid = H(b'another machine' + mid)
         if mode == 'first':
-            auth = authorize(k, nt, True, 0, 0, cname)
+            auth = authorize(k, amid, nt, True, 0, 0, cname)
         elif mode == 'none':
             auth = None
         elif mode.startswith('replay:'):  # the very answer given to another session
@@ -126,7 +146,7 @@ def main():
             auth = 'RAW'
         else:
             lo, hi = (int(x) for x in mode.split(':'))
-            auth = authorize(k, nt, False, lo, hi, cname)
+            auth = authorize(k, amid, nt, False, lo, hi, cname)
         if auth == 'RAW':
             text = mode[8:]
         else:
@@ -144,7 +164,7 @@ PY
 # kept in ANSWER, the summary line in $W/out, stderr in $W/err.
 xq() {
   local mode=$1 ans=$2; shift 2
-  python3 "$D" exchange "$W/vk.pem" "$IDX" "$mode" "$ans" "$NONCE" -- \
+  python3 "$D" exchange "$W/vk.pem" "$MID" "$IDX" "$mode" "$ans" "$NONCE" -- \
     "$T" quote --exchange --eventlog none "$@" >"$W/out" 2>"$W/err"
 }
 # xq_ok MODE ANSWER INCREMENTED(true|false) EV QUOTE-ARGS...
@@ -167,21 +187,25 @@ NONCE=$(openssl rand -hex 32)
 run 0 "$T" counter key --out "$W/vk.pem"
 run 0 "$T" counter public "$W/vk.pem" --out "$W/vk.json"
 python3 "$D" public "$W/vk.pem" >"$W/vk-py.json" || fail "drv.py public"
-for f in public name policy; do
+for f in public name; do
   [ "$(json "$W/vk.json" "d['$f']")" = "$(json "$W/vk-py.json" "d['$f']")" ] ||
     fail "tpmattest counter public and the Python disagree on $f"
 done
-POLICY=$(json "$W/vk.json" 'd["policy"]')
 
-# ---- init --counter-key defines the counter, exactly ----
+# ---- init --counter-key defines the counter, exactly: this machine's ----
 run 0 "$T" init --counter-key "$W/vk.json" --no-ek --json
+cp "$W/out" "$W/init.json"
+run 0 "$T" enroll request --out "$W/req.json"
+MID=$(python3 "$D" mid "$W/req.json") || fail "drv.py mid"
+POLICY=$(python3 "$D" policy "$W/vk.pem" "$MID") || fail "drv.py policy"
+cp "$W/init.json" "$W/out"
 [ "$(json "$W/out" 'd["counter"]["index"]')" = 0x01000101 ] || fail "init: not at 0x01000101: $(cat "$W/out")"
 [ "$(json "$W/out" 'd["counter"]["created"]')" = True ] || fail "init: counter not created"
 [ "$(json "$W/out" 'd["counter"]["policy"]')" = "$POLICY" ] || fail "init: another policy"
 tpm2_nvreadpublic "$IDX" >"$W/pub" 2>/dev/null || fail "tpm2_nvreadpublic"
 grep -q "value: 0x2060018" "$W/pub" || fail "attributes are not policywrite|nt=counter|ownerread|authread|no_da: $(cat "$W/pub")"
 grep -qi "authorization policy: $POLICY" "$W/pub" || fail "authPolicy: $(cat "$W/pub")"
-grep -q "name: $(python3 "$D" nvname "$W/vk.pem" "$IDX" 0)" "$W/pub" || fail "the index's Name is not the Python's"
+grep -q "name: $(python3 "$D" nvname "$W/vk.pem" "$MID" "$IDX" 0)" "$W/pub" || fail "the index's Name is not the Python's"
 # again: found and accepted; the PEM public key names the same policy
 openssl pkey -in "$W/vk.pem" -pubout -out "$W/vk.pub.pem" 2>/dev/null || fail "openssl pkey"
 run 0 "$T" init --counter-key "$W/vk.pub.pem" --no-ek --json
@@ -214,11 +238,31 @@ xq_ok first "$W/a1" true "$W/ev1.json"
 [ "$(json "$W/ev1.json" 'd["counter"]["index"]')" = 0x01000101 ] || fail "first: evidence index"
 [ "$(json "$W/ev1.json" 'd["counter"]["value"]')" = "$(printf %d 0x$(nvval))" ] || fail "first: evidence and TPM disagree"
 V=$(printf %d 0x$(nvval))
-[ "$(json "$W/ev1.json" 'd["counter"]["name"]')" = "$(python3 "$D" nvname "$W/vk.pem" "$IDX" 1)" ] || fail "the certified counter's Name is not the Python's (written)"
+[ "$(json "$W/ev1.json" 'd["counter"]["name"]')" = "$(python3 "$D" nvname "$W/vk.pem" "$MID" "$IDX" 1)" ] || fail "the certified counter's Name is not the Python's (written)"
 assert_no_leaks
 xq_ok "$V:$V" "$W/a2" true "$W/ev2.json"
 want_val $((V + 1)) "[v, v]"
 V=$((V + 1))
+assert_no_leaks
+
+# ---- a first authorization on the written counter: PolicyNvWritten(NO),
+# checked by the TPM at NV_Increment; no increment, the quote completes ----
+xq_ok first "$W/a2f" false "$W/ev2f.json"
+grep -q "TPM2_NV_Increment refused the first-increment authorization (TPM_RC_POLICY_FAIL, 0x99d).*written already (PolicyNvWritten(NO))" "$W/out" ||
+  fail "first on a written counter: $(cat "$W/out")"
+grep -q "warning: the counter was not incremented" "$W/err" || fail "first on a written counter: no warning"
+[ "$(json "$W/ev2f.json" 'd["counter"]["value"]')" = "$V" ] || fail "first on a written counter: evidence counter"
+want_val "$V" "first on a written counter"
+echo "  first on a written counter: TPM_RC_POLICY_FAIL (0x99d) at NV_Increment"
+# ---- an authorization for another machine id (policyRef): the TPM's
+# PolicyAuthorize takes it, NV_Increment refuses it; the quote completes ----
+for m in "other:$V:$V" other:first; do
+  xq_ok "$m" "$W/a2o" false "$W/ev2o.json"
+  grep -q "TPM2_NV_Increment refused the authorized policy (TPM_RC_POLICY_FAIL, 0x99d): it is not the authPolicy of the counter at 0x01000101 (an authorization for another machine id" "$W/out" ||
+    fail "$m: $(cat "$W/out")"
+  want_val "$V" "$m"
+done
+echo "  another machine id: TPM_RC_POLICY_FAIL (0x99d) at NV_Increment"
 assert_no_leaks
 
 # ---- a replayed authorization: PolicySigned, for another nonceTPM ----
@@ -267,7 +311,7 @@ run 2 "$T" quote --exchange --out -
 assert_no_leaks
 
 # ---- deleted and defined again (unwritten): a non-first authorization fails ----
-python3 "$D" policy-bin "$W/vk.pem" "$W/policy.bin"
+python3 "$D" policy-bin "$W/vk.pem" "$MID" "$W/policy.bin"
 tpm2_nvundefine -C o "$IDX" 2>"$W/err" || fail "tpm2_nvundefine"
 tpm2_nvdefine -C o -s 8 -a "nt=counter|policywrite|authread|ownerread|no_da" -L "$W/policy.bin" "$IDX" >"$W/out" 2>"$W/err" || fail "tpm2_nvdefine"
 xq "$V:$V" "$W/a10" --out "$W/ev10.json"; st=$?
