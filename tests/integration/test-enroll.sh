@@ -421,9 +421,11 @@ grep -q "within the 2 increments this verifier authorized" "$W/out" || fail "aft
 run 1 "$T" verify "$W/a3.json" --enrollment "$W/ma.json" --nonce "$N3" --state "$W/st.json" --update-state
 grep -Eq "^  FAIL +counter +NV counter .* is not greater than the last accepted" "$W/out" || fail "the lost one later: $(cat "$W/out")"
 # a counter beyond last + authorizations: the state says the last accepted
-# value was 2 lower; the TPM refuses the bounds [L-2, L-2], the quote shows
-# L, which is 2 above the state's with 1 authorization: moved without it
-jedit "$W/st.json" "$W/st.json" 'd["counter"]["value"] -= 2'
+# value was 3 lower (and 1 authorization outstanding: a4's, which the TPM
+# refused, the counter being past a3's); the TPM refuses the bounds
+# [L-3, L-3], the quote shows L, 3 above the state's with 2 authorizations:
+# moved without them
+jedit "$W/st.json" "$W/st.json" 'd["counter"]["value"] -= 3'
 N=$(xq "$W/a5.json" 2>"$W/xq.err") || fail "xq 5"
 grep -q '"incremented":false' "$W/xq.err" || fail "the TPM incremented outside the bounds: $(cat "$W/xq.err")"
 vst "$W/a5.json" "$N" && fail "a counter beyond the authorizations verified"
