@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # Issue 12 (docs/rollback.md): a restored snapshot must never pass again.
-# The attack: machine b is rolled back (its counter C below the last
-# accepted L).  Its own authorizations carry PolicyNV(counter >= L) and the
-# TPM refuses them.  But a "first" authorization (issued for any enrolled
-# machine that has no accepted counter yet: here machine a, enrolled and
-# never attested; the nonce request is unauthenticated) is
-# PolicySigned(nonceTPM) + PolicyCommandCode(NV_Increment) only: nothing in
-# it names a machine or an index, and every machine's counter has the same
-# authPolicy (PolicyAuthorize(the one verifier key)).  So b's attacker
-# starts a policy session on b's TPM, sends its nonceTPM in a nonce request
-# for a, and satisfies b's counter policy with a's first authorization:
-# b's counter climbs back to L, one increment each; the next ordinary
-# attestation of b increments it to L+1 within its own window and passes.
-# Asserted: the defended outcome (the rolled-back b never passes); the
-# steps on the way are asserted as they happen today.
+# The attack (a find, now defended): machine b is rolled back (its counter
+# C below the last accepted L).  Its own authorizations carry PolicyNV
+# bounds [L, L] and the TPM refuses them.  A "first" authorization is
+# issued for any enrolled machine that has no accepted counter yet (here
+# machine a, enrolled and never attested; the nonce request is
+# unauthenticated), so b's attacker starts a policy session on b's TPM,
+# sends its nonceTPM in a nonce request for a, and tries to satisfy b's
+# counter policy with a's first authorization, once per increment to L.
+# Defended: the approval covers a's machine id, which is the policyRef of
+# a's counter policy only (PolicyAuthorize(verifier key, machine id)), so
+# b's counter has another policy and Name.  Asserted: the naive rollback is
+# FAIL counter, refused by the TPM's PolicyNV; each of a's first
+# authorizations on b's TPM is refused at NV_Increment (TPM_RC_POLICY_FAIL,
+# 0x99d), the quote goes on and b's counter stays C; the next attestation
+# of b is FAIL counter (never PASS).
 command -v tpm2_nvread >/dev/null || { echo "SKIP: no tpm2_nvread"; exit 77; }
 TPA=$1; . "$(dirname "$0")/lib.sh"
 IDX=0x01000101
@@ -45,7 +46,7 @@ from atk import *
 s = show(machine_id("b"))
 check(s["state"]["counter"]["value"] == $L, f"b's accepted counter: {s['state']}")
 a = show(machine_id("a"))
-# every machine's counter has the same Name: same index, attributes, policy
+# a has no accepted counter: the server issues first authorizations for it
 check(a.get("state") in (None, {}) or not a["state"].get("counter"), f"a has a counter: {a}")
 PY
 
@@ -75,7 +76,10 @@ for i in range($L - $C):
     s = json.loads(out.decode().strip().splitlines()[-1])
     print("  a's first authorization on b's TPM:", "incremented" if s.get("incremented") else s.get("refused"))
     check(q.returncode == 0, f"quote --exchange: {q.returncode} {err.decode()[-400:]}")
+    check(not s.get("incremented") and "TPM_RC_POLICY_FAIL, 0x99d" in (s.get("refused") or ""),
+          f"a's first authorization on b's TPM was not refused at NV_Increment (0x99d): {s}")
 PY
+[ "$(nvval b)" -eq "$C" ] || fail "a's first authorizations moved b's counter: $(nvval b), restored $C"
 echo "  b's counter after the attack: $(nvval b) (restored $C, accepted $L)"
 att b "$W/after"; st=$?
 echo "  b after the rollback and a's first authorizations: exit $st, $(verdict "$W/after")"

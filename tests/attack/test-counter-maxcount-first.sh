@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # Issue 12 (docs/rollback.md, "Delete the index and define it again ...
-# Raising the TPM's highest counter value first does not help: the new
-# index is never written").  It is written, with one authorization: b is
-# rolled back (counter C below its last accepted L); the attacker, with the
-# owner's authorization, defines a helper counter, increments it to L + 1
-# and deletes it (the TPM's highest counter value, maxCount, is now L + 1),
-# deletes b's counter and defines it again with the same public area
-# (authPolicy from GET /v1/counter-key).  One "first" authorization (a nonce
-# request for machine a, enrolled and never attested, with b's nonceTPM:
-# it names neither machine nor index) writes it: a counter's first
-# increment starts from maxCount, so b's counter is L + 2 at once, and the
-# redefined index has the enrolled Name.  Nonce requests for b with any
-# nonceTPM (unauthenticated) widen b's window (L, L + issued] past it; the
-# next ordinary attestation of b passes.  One authorization for any gap.
-# Asserted: the defended outcome (no PASS after the rollback).
+# A first authorization can never write a counter written already").  The
+# attack (a find, now defended): b is rolled back (counter C below its
+# last accepted L); the attacker, with the owner's authorization, defines a
+# helper counter, increments it to L + 1 and deletes it (the TPM's highest
+# counter value, maxCount, is now L + 1), deletes b's counter and defines
+# it again with the same public area (the authPolicy of b's enrollment
+# record), so the redefined index has the enrolled Name and is unwritten.
+# Then one "first" authorization (a nonce request for machine a, enrolled
+# and never attested, with b's nonceTPM) would write it at maxCount + 1 =
+# L + 2, within b's window once nonce requests for b had widened it.
+# Defended: a's first authorization is approved for a's machine id, the
+# policyRef of a's counter policy only, and b's outstanding authorizations
+# are all for [L, L] (no window to widen).  Asserted: the nonce requests
+# for b give bounds [L, L]; a's first authorization on b's redefined
+# counter is refused at NV_Increment (TPM_RC_POLICY_FAIL, 0x99d), the index
+# stays unwritten (the attester's NV_Certify then fails, 0x14a, exit 4); the
+# next ordinary attestation of b cannot certify the unwritten counter either
+# (exit 4, no evidence sent): b's accepted counter stays L and its history
+# has no verdict after the rollback, never a PASS.
 for c in tpm2_nvread tpm2_nvdefine tpm2_nvundefine tpm2_nvincrement; do
   command -v $c >/dev/null || { echo "SKIP: no $c"; exit 77; }
 done
@@ -69,10 +74,11 @@ python3 - <<PY || fail "the attack's requests"
 import json, os, subprocess
 from atk import *
 a, b = machine_id("a"), machine_id("b")
-# b's window widened: nonce requests with made-up nonceTPMs
+# b's window "widened": nonce requests with made-up nonceTPMs; the bounds are exact
 for i in range(3):
     r = req("POST", f"/v1/machines/{b}/nonce", {"nonce_tpm": os.urandom(32).hex()})
-    check(r.status == 200 and r.json["counter_authorization"] is not None, f"b's nonce: {r}")
+    au = r.status == 200 and r.json["counter_authorization"]
+    check(au and au["first"] is False and au["low"] == au["high"] == $L, f"b's nonce: not [{$L}, {$L}]: {r}")
 print("  b's outstanding authorizations:", show(b)["counter_auths"])
 # one first authorization, a's, on b's TPM
 q = subprocess.Popen([TPA, "quote", "--exchange", "--eventlog", "none", "--out", f"{W}/x.json"],
@@ -81,12 +87,31 @@ nt = json.loads(q.stdout.readline())["nonce_tpm"]
 r = req("POST", f"/v1/machines/{a}/nonce", {"nonce_tpm": nt})
 check(r.status == 200 and r.json["counter_authorization"]["first"] is True, f"a's nonce: {r}")
 out, err = q.communicate((json.dumps({"nonce": r.json["nonce"], "counter_authorization": r.json["counter_authorization"]}) + "\n").encode(), timeout=120)
-check(q.returncode == 0, f"quote --exchange: {q.returncode} {err.decode()[-400:]}")
-print("  a's first authorization on b's redefined counter:", out.decode().strip()[-200:])
+# refused at NV_Increment; the index stays unwritten, so the attester's
+# TPM2_NV_Certify cannot certify it either (0x14a) and it stops (exit 4)
+e = err.decode()
+check(q.returncode == 4 and "TPM2_NV_Increment refused the authorized policy (TPM_RC_POLICY_FAIL, 0x99d)" in e
+      and "TPM2_NV_Certify" in e and "(0x14a)" in e,
+      f"a's first authorization on b's redefined counter not refused at NV_Increment (0x99d): exit {q.returncode}: {out.decode()[-300:]} {e[-600:]}")
+print("  a's first authorization on b's redefined counter: refused (0x99d), then NV_Certify of the unwritten index (0x14a), exit 4")
 PY
-echo "  b's counter: $(nvval b $IDX) (restored $C, accepted $L)"
+use_tpm b
+tpm2_nvread -C $IDX -s 8 $IDX >/dev/null 2>&1 && fail "b's redefined counter was written: $(nvval b $IDX)"
+echo "  b's redefined counter: unwritten (restored $C, accepted $L)"
 att b "$W/after"; st=$?
-echo "  b after the rollback: exit $st, $(verdict "$W/after")"
-[ "$st" = 1 ] && [ "$(verdict "$W/after")" = "fail counter" ] ||
-  fail "rolled back, counter redefined over a raised maxCount, one foreign first authorization: exit $st, verdict $(verdict "$W/after"), b's counter $(nvval b $IDX): $(head -c 600 "$W/after")"
+echo "  b after the rollback: exit $st, $(tail -1 "$W/after.err" | cut -c1-200)"
+# the defended outcome: no PASS.  The redefined index is unwritten: b's own
+# authorization [L, L] cannot read it (PolicyNV, 0x14a) and NV_Certify
+# cannot certify it (0x14a), so the attester sends no evidence (exit 4)
+[ "$st" = 4 ] && grep -q "TPM2_NV_Certify.*(0x14a)" "$W/after.err" ||
+  fail "rolled back, counter redefined over a raised maxCount, one foreign first authorization: exit $st, b's counter $(nvval b $IDX): $(head -c 600 "$W/after") $(tail -c 600 "$W/after.err")"
+python3 - <<PY || fail "b's record after the attack"
+from atk import *
+b = machine_id("b")
+s = show(b)
+check(s["state"]["counter"]["value"] == $L, f"b's accepted counter moved: {s['state']}")
+h = history(b)
+check(len(h) == 4 and all(x["verdict"] == "pass" for x in h), f"b's history after the rollback: {[x['verdict'] for x in h]}")
+print("  b's record: accepted counter $L, no verdict after the rollback (4 passes before it)")
+PY
 pass

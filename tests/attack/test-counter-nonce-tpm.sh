@@ -6,9 +6,10 @@
 # is 404.  Then a race: nonce requests with nonceTPMs from 6 threads, for as long as
 # an attestation takes (at least 24, at most 240): every authorization is counted exactly
 # once (the machine's counter_auths afterwards is the count issued minus
-# the one the attestation used), and no two authorizations issued for the
-# same last accepted counter have the same upper bound (each is counted
-# before it is signed, under one statement).
+# the one the attestation used), and every authorization has the exact
+# bounds low == high == the last accepted counter at its time: L before
+# the attestation's commit, L + 1 after it, never back to L once a thread
+# has seen L + 1.
 TPA=$1; . "$(dirname "$0")/lib.sh"
 tpm_new b; tls_setup
 SERVE_COUNTERS= serve_start
@@ -62,7 +63,7 @@ check(auths() == n0, f"requests without a nonceTPM counted authorizations: {n0} 
 for n in (16, 64):
     r = req("POST", f"/v1/machines/{b}/nonce", {"nonce_tpm": "cd" * n})
     au = r.json and r.json["counter_authorization"]
-    check(r.status == 200 and au and au["nonce_tpm"] == "cd" * n and au["first"] is False and au["low"] == L,
+    check(r.status == 200 and au and au["nonce_tpm"] == "cd" * n and au["first"] is False and au["low"] == au["high"] == L,
           f"{n} bytes: {r}")
 check(auths() == n0 + 2, f"two authorizations: {n0} -> {auths()}")
 r = req("POST", "/v1/machines/" + "0" * 64 + "/nonce", {"nonce_tpm": "ab" * 32})
@@ -76,6 +77,7 @@ n1 = auths()
 got, errs = [], []
 lock = threading.Lock()
 done = threading.Event()
+seen = [[] for k in range(6)]  # each thread's authorizations' low, in order
 def asker(k):
     for i in range(40):  # until the attestation is done, at most 40 each
         if i >= 4 and done.is_set():
@@ -83,6 +85,8 @@ def asker(k):
         r = req("POST", f"/v1/machines/{b}/nonce", {"nonce_tpm": os.urandom(32).hex()})
         with lock:
             (got.append(r.json["counter_authorization"]) if r.status == 200 else errs.append(repr(r)))
+            if r.status == 200:
+                seen[k].append(r.json["counter_authorization"]["low"])
 att = {}
 def attester():
     p = subprocess.run([TPA, "attest", "--server", os.environ["URL"], "--ca", f"{W}/tls/ca.pem",
@@ -104,10 +108,15 @@ L2 = s["state"]["counter"]["value"]
 check(L2 == L + 1, f"accepted counter {L2}, want {L + 1}")
 # issued: N + the attestation's own; used: 1
 check(s["counter_auths"] == n1 + N + 1 - 1, f"counter_auths {s['counter_auths']}, want {n1 + N}")
-for low in (L, L2):
-    highs = [a["high"] for a in got if a["low"] == low]
-    check(len(highs) == len(set(highs)), f"authorizations for low {low} share an upper bound: {sorted(highs)}")
-check(all(a["low"] in (L, L2) for a in got), f"an authorization for another low: {[a['low'] for a in got]}")
-print(f"  race: {N} issued around the commit ({sum(a['low'] == L for a in got)} before it), counted exactly; counter_auths {s['counter_auths']}")
+# exact bounds: the last accepted counter at its time, L before the
+# commit, L2 after it, and in each thread never L again after L2
+check(all(a["low"] == a["high"] for a in got), f"authorizations with low != high: {[(a['low'], a['high']) for a in got if a['low'] != a['high']]}")
+check(all(a["low"] in (L, L2) for a in got), f"an authorization for another value: {sorted(set(a['low'] for a in got))}")
+for k, ls in enumerate(seen):
+    check(ls == sorted(ls), f"thread {k}: an authorization for {L} after one for {L2}: {ls}")
+r = req("POST", f"/v1/machines/{b}/nonce", {"nonce_tpm": os.urandom(32).hex()})
+au = r.json and r.json["counter_authorization"]
+check(r.status == 200 and au and au["low"] == au["high"] == L2, f"after the race: not [{L2}, {L2}]: {r}")
+print(f"  race: {N} issued around the commit ({sum(a['low'] == L for a in got)} before it), counted exactly, each [{L}, {L}] or [{L2}, {L2}]; counter_auths {s['counter_auths']}")
 PY
 pass

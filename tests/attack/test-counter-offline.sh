@@ -3,8 +3,9 @@
 # authorize` counts each authorization in STATE under STATE.lock, `verify
 # --state --update-state` applies the window.  Attacked: eight authorize
 # processes racing a verify --update-state on one STATE (every
-# authorization counted once: counter_auths afterwards = issued - used, no
-# two authorizations with the same bounds); state files with odd
+# authorization counted once: counter_auths afterwards = issued - used,
+# every authorization's bounds exact, low == high == the last accepted
+# counter at its time, L or L + 1); state files with odd
 # counter_auths (negative, fractional, a string, 2^64, null: refused as
 # malformed, exit 3, STATE unchanged; UINT64_MAX - 1: no more
 # authorizations, exit 4); and a counter above last + issued refused.
@@ -61,14 +62,20 @@ for p in "${pids[@]}"; do wait "$p" || fail "a racing process failed: $(cat "$W"
 [ "$(J "$S" 'd["counter"]["value"]')" = $((L + 1)) ] || fail "the accepted counter: $(cat "$S")"
 # issued: before (1, the second exchange's) + 8; used: 1
 [ "$(J "$S" 'd.get("counter_auths", 0)')" = $((before + 8 - 1)) ] || fail "counter_auths $(J "$S" 'd.get("counter_auths")'), want $((before + 7)): lost or double counted"
-python3 - "$W" <<'PY' || fail "the racing authorizations' bounds"
+python3 - "$W" "$L" <<'PY' || fail "the racing authorizations' bounds"
 import json, sys, glob
+L = int(sys.argv[2])
 a = [json.load(open(f)) for f in sorted(glob.glob(sys.argv[1] + "/au?.json"))]
 assert len(a) == 8, len(a)
 b = [(x["low"], x["high"]) for x in a]
-assert len(set(b)) == 8, f"two authorizations share bounds: {sorted(b)}"
+# exact: the last accepted counter when it was issued, L before the
+# verify's update, L + 1 after it
+assert all(lo == hi and lo in (L, L + 1) for lo, hi in b), f"bounds not [L, L] or [L + 1, L + 1] (L = {L}): {sorted(b)}"
 PY
-echo "  8 authorizations racing a verify --update-state: each counted once"
+"$T" counter authorize --key "$W/vk.pem" --enrollment "$W/rec.json" --state "$S" --nonce-tpm "$(openssl rand -hex 32)" --out "$W/au9.json" 2>"$W/au9.err" ||
+  fail "authorize after the race: $(cat "$W/au9.err")"
+[ "$(J "$W/au9.json" '(d["low"], d["high"])')" = "($((L + 1)), $((L + 1)))" ] || fail "after the race: not [L + 1, L + 1]: $(cat "$W/au9.json")"
+echo "  8 authorizations racing a verify --update-state: each counted once, each [L, L] or [L + 1, L + 1]"
 
 # odd counter_auths in the state
 cp "$S" "$W/good.json"

@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
-# Issue 12, docs/rollback.md "Sessions saved in the snapshot": the claim is
-# that an authorization held in a session of a snapshot "works once more,
-# but only while the counter is within the approved bounds, which the
-# restored counter (below L) is not".  The attacker does not wait for the
-# attester's session: at the snapshot, with the counter at C (accepted),
-# it starts three policy sessions of its own (tpm2_startauthsession, the
-# contexts saved), asks the server for an authorization for each (a nonce
-# request for b with that nonceTPM: bounds [C, C + issued], C being the
-# counter in the snapshot too), shuts the TPM down orderly (Shutdown(STATE))
-# and copies its state.  b attests on (resumed, Startup(STATE)) twice:
-# accepted L = C + 2.  The snapshot restored and resumed: the saved session
-# contexts are valid again, their authorizations' PolicyNV(counter >= C)
-# hold, and tpm2-tools replay them (PolicySigned, PolicyCommandCode,
-# PolicyNV x2, VerifySignature, PolicyAuthorize, NV_Increment): the counter
-# climbs back to L.  With the clock set forward (owner authorization), the
-# next ordinary attestation of b (counter L + 1, within the window the
-# unused stockpile kept open) passes.  One machine, no foreign
-# authorization.  Asserted: the defended outcome (no PASS after the
-# rollback); the steps on the way as they happen today.
+# Issue 12, docs/rollback.md "Stockpile authorizations in saved policy
+# sessions".  The attack (a find, now defended): the attacker does not
+# wait for the attester's session: at the snapshot, with the counter at C
+# (accepted), it starts three policy sessions of its own
+# (tpm2_startauthsession, the contexts saved), asks the server for an
+# authorization for each (a nonce request for b with that nonceTPM),
+# shuts the TPM down orderly (Shutdown(STATE)) and copies its state.  b
+# attests on (resumed, Startup(STATE)) twice: accepted L = C + 2.  The
+# snapshot restored and resumed: the saved session contexts are valid
+# again, and tpm2-tools replay them (PolicySigned, PolicyCommandCode,
+# PolicyNV x2, VerifySignature of SHA-256(approved || machine id),
+# PolicyAuthorize with policyRef = machine id, NV_Increment), the clock set
+# forward (owner authorization).  When the bounds were [C, C + issued] the
+# stockpile took the counter back to L and the next attestation passed.
+# Defended: the bounds are exact, every stockpiled authorization is
+# [C, C].  Asserted: the three are [C, C]; after the restore the first
+# saved session increments the counter to C + 1; the second and the third
+# are refused by PolicyNV(counter <= C) (TPM_RC_POLICY, 0x126), the counter
+# stays C + 1; the next ordinary attestation of b is FAIL counter, never
+# PASS.  (With one attestation after the snapshot, L = C + 1, one saved
+# authorization does reach L: test-counter-saved-one-step.sh.)
 for c in tpm2_startauthsession tpm2_policysigned tpm2_policycommandcode tpm2_policynv tpm2_verifysignature \
          tpm2_policyauthorize tpm2_loadexternal tpm2_nvincrement tpm2_nvread tpm2_shutdown tpm2_startup tpm2_setclock tpm2_readclock; do
   command -v $c >/dev/null || { echo "SKIP: no $c"; exit 77; }
@@ -57,7 +59,7 @@ for i in 1 2 3; do
   tpm2_policysigned -S "$W/s$i.ctx" -g sha256 -c "$W/vk.ctx" -x --raw-data "$W/raw$i" >/dev/null 2>"$W/err" ||
     fail "policysigned --raw-data: $(cat "$W/err")"
   tf
-  python3 - "$W/raw$i" "$W/auth$i.json" <<'PY' || fail "authorization $i"
+  python3 - "$W/raw$i" "$W/auth$i.json" "$C" <<'PY' || fail "authorization $i"
 import sys, json
 from atk import *
 raw = open(sys.argv[1], "rb").read()
@@ -65,7 +67,9 @@ assert raw[-4:] == b"\0\0\0\0", raw.hex()
 r = req("POST", f"/v1/machines/{machine_id('b')}/nonce", {"nonce_tpm": raw[:-4].hex()})
 check(r.status == 200 and r.json["counter_authorization"], f"nonce: {r}")
 json.dump(r.json["counter_authorization"], open(sys.argv[2], "w"))
-print("  stockpiled: [%d, %d]" % (r.json["counter_authorization"]["low"], r.json["counter_authorization"]["high"]))
+au = r.json["counter_authorization"]
+print("  stockpiled: [%d, %d]" % (au["low"], au["high"]))
+check(au["first"] is False and au["low"] == au["high"] == int(sys.argv[3]), f"not [C, C] = [{sys.argv[3]}, {sys.argv[3]}]: {au}")
 PY
 done
 tpm2_flushcontext "$W/vk.ctx" 2>/dev/null
@@ -85,40 +89,51 @@ clk=$(tpm2_readclock | sed -n 's/^ *clock: *\([0-9]*\).*/\1/p' | head -1)
 tpm2_setclock $((clk + 86400000)) 2>"$W/err" || fail "setclock: $(cat "$W/err")"
 tpm2_loadexternal -C o -u "$W/vk.pub" -c "$W/vk.ctx" >/dev/null 2>"$W/err" || fail "loadexternal: $(cat "$W/err")"
 CNAME=$(python3 -c 'from atk import *; print(show(machine_id("b"))["state"]["counter"]["name"])')
-used=0
 for i in 1 2 3; do
-  [ "$(nvval)" -ge "$L" ] && break
   python3 - "$W/auth$i.json" "$W/a$i" "$CNAME" <<'PY' || fail "decoding authorization $i"
 import sys, json, base64, hashlib, struct
 H = lambda b: hashlib.sha256(b).digest()
 a = json.load(open(sys.argv[1])); o = sys.argv[2]; cname = bytes.fromhex(sys.argv[3])
 pub = base64.b64decode(a["key"])
 kname = b"\x00\x0b" + H(pub[2:])
+mid = bytes.fromhex(a["machine_id"])
 upd = lambda d, cc, n: H(H(d + struct.pack(">I", cc) + n))
 d = upd(bytes(32), 0x160, kname)
 d = H(d + struct.pack(">II", 0x16C, 0x134))
 for v, op in ((a["low"], 7), (a["high"], 9)):
     d = H(d + struct.pack(">I", 0x149) + H(struct.pack(">QHH", v, 0, op)) + cname)
 open(o + ".approved", "wb").write(d)
-open(o + ".ahash", "wb").write(H(d))
+open(o + ".ref", "wb").write(mid)
+open(o + ".ahash", "wb").write(H(d + mid))
 open(o + ".ssig", "wb").write(base64.b64decode(a["session_signature"]))
 open(o + ".psig", "wb").write(base64.b64decode(a["policy_signature"]))
 open(o + ".low", "wb").write(struct.pack(">Q", a["low"]))
 open(o + ".high", "wb").write(struct.pack(">Q", a["high"]))
 PY
-  S=$W/s$i.ctx A=$W/a$i
-  tpm2_policysigned -S "$S" -g sha256 -c "$W/vk.ctx" -x -s "$A.ssig" >/dev/null 2>"$W/err" || fail "replayed PolicySigned $i: $(cat "$W/err")"; tf
-  tpm2_policycommandcode -S "$S" TPM2_CC_NV_Increment >/dev/null 2>"$W/err" || fail "PolicyCommandCode $i: $(cat "$W/err")"
-  tpm2_policynv -S "$S" -C $IDX -i "$A.low" $IDX uge >/dev/null 2>"$W/err" || fail "PolicyNV >= $i: $(cat "$W/err")"
-  tpm2_policynv -S "$S" -C $IDX -i "$A.high" $IDX ule >/dev/null 2>"$W/err" || fail "PolicyNV <= $i: $(cat "$W/err")"
-  tpm2_verifysignature -c "$W/vk.ctx" -d "$A.ahash" -s "$A.psig" -t "$A.tk" >/dev/null 2>"$W/err" || fail "VerifySignature $i: $(cat "$W/err")"; tf
-  tpm2_policyauthorize -S "$S" -i "$A.approved" -n "$W/vk.name" -t "$A.tk" >/dev/null 2>"$W/err" || fail "PolicyAuthorize $i: $(cat "$W/err")"
-  tpm2_nvincrement -C $IDX -P "session:$S" $IDX 2>"$W/err" || fail "NV_Increment with saved session $i: $(cat "$W/err")"
-  used=$((used + 1))
-  echo "  saved session $i from the snapshot: incremented, counter $(nvval)"
+done
+# replay I: PolicySigned .. PolicyNV(counter >= low); rc 0, or 1 when
+# PolicyNV(counter <= high) is refused (the message in $W/err)
+replay() {
+  local S=$W/s$1.ctx A=$W/a$1
+  tpm2_policysigned -S "$S" -g sha256 -c "$W/vk.ctx" -x -s "$A.ssig" >/dev/null 2>"$W/err" || fail "replayed PolicySigned $1: $(cat "$W/err")"; tf
+  tpm2_policycommandcode -S "$S" TPM2_CC_NV_Increment >/dev/null 2>"$W/err" || fail "PolicyCommandCode $1: $(cat "$W/err")"
+  tpm2_policynv -S "$S" -C $IDX -i "$A.low" $IDX uge >/dev/null 2>"$W/err" || fail "PolicyNV >= $1: $(cat "$W/err")"
+  tpm2_policynv -S "$S" -C $IDX -i "$A.high" $IDX ule >/dev/null 2>"$W/err" || return 1
+  tpm2_verifysignature -c "$W/vk.ctx" -d "$A.ahash" -s "$A.psig" -t "$A.tk" >/dev/null 2>"$W/err" || fail "VerifySignature $1: $(cat "$W/err")"; tf
+  tpm2_policyauthorize -S "$S" -i "$A.approved" -q "$A.ref" -n "$W/vk.name" -t "$A.tk" >/dev/null 2>"$W/err" || fail "PolicyAuthorize $1: $(cat "$W/err")"
+  tpm2_nvincrement -C $IDX -P "session:$S" $IDX 2>"$W/err" || fail "NV_Increment with saved session $1: $(cat "$W/err")"
+}
+replay 1 || fail "saved session 1, [C, C] on the restored counter C: PolicyNV refused: $(cat "$W/err")"
+[ "$(nvval)" -eq $((C + 1)) ] || fail "saved session 1: counter $(nvval), not $C + 1"
+echo "  saved session 1 from the snapshot: incremented, counter $(nvval)"
+for i in 2 3; do
+  replay $i && fail "saved session $i, [C, C] on the counter C + 1: incremented, counter $(nvval)"
+  grep -q "0x126" "$W/err" || fail "saved session $i: PolicyNV(counter <= $C) refused, but not with TPM_RC_POLICY (0x126): $(cat "$W/err")"
+  [ "$(nvval)" -eq $((C + 1)) ] || fail "saved session $i: counter $(nvval), not $C + 1"
+  echo "  saved session $i from the snapshot: PolicyNV(counter <= $C) refused (0x126), counter $(nvval)"
 done
 tpm2_flushcontext "$W/vk.ctx" 2>/dev/null
-echo "  counter after the stockpile: $(nvval) (restored $C, accepted $L, $used used)"
+echo "  counter after the stockpile: $(nvval) (restored $C, accepted $L, 1 used)"
 att "$W/after"; st=$?
 echo "  b after the rollback: exit $st, $(verdict "$W/after")"
 [ "$st" = 1 ] && [ "$(verdict "$W/after")" = "fail counter" ] ||
