@@ -60,34 +60,48 @@ int cli_exec_tpm(const char *cmd, int argc, char **argv)
 	return EXIT_ENV;
 }
 
-int cli_run_tpm(const char *cmd, const char *const *args)
+/* The helper's path and argv (HELPER cmd args...): EXIT_OK, or EXIT_ENV
+ * reported; *nargv is the caller's to free. */
+static int helper_argv(const char *cmd, const char *const *args,
+                       char here[static PATH_MAX + sizeof(HELPER) + 1], const char **path,
+                       char ***nargv)
 {
-	char here[PATH_MAX + sizeof(HELPER) + 1];
-	const char *paths[2], *path = NULL;
+	const char *paths[2];
 	size_t n = 0;
-	char **nargv;
-	pid_t pid;
-	int st;
 
+	*path = NULL;
 	helper_paths(here, paths);
-	for (int i = 0; i < 2 && !path; i++)
+	for (int i = 0; i < 2 && !*path; i++)
 		if (paths[i] && access(paths[i], X_OK) == 0)
-			path = paths[i];
-	if (!path) {
+			*path = paths[i];
+	if (!*path) {
 		errmsg("%s: cannot run the TPM helper %s (looked in %s and %s)", cmd, HELPER,
 		       paths[0] ? paths[0] : "(unknown)", paths[1]);
 		return EXIT_ENV;
 	}
 	while (args && args[n])
 		n++;
-	if (!(nargv = calloc(n + 3, sizeof(*nargv)))) {
+	if (!(*nargv = calloc(n + 3, sizeof(**nargv)))) {
 		errmsg("%s: out of memory", cmd);
 		return EXIT_ENV;
 	}
-	nargv[0] = (char *)(uintptr_t)HELPER;
-	nargv[1] = (char *)(uintptr_t)cmd;
+	(*nargv)[0] = (char *)(uintptr_t)HELPER;
+	(*nargv)[1] = (char *)(uintptr_t)cmd;
 	for (size_t i = 0; i < n; i++)
-		nargv[i + 2] = (char *)(uintptr_t)args[i];
+		(*nargv)[i + 2] = (char *)(uintptr_t)args[i];
+	return EXIT_OK;
+}
+
+int cli_run_tpm(const char *cmd, const char *const *args)
+{
+	char here[PATH_MAX + sizeof(HELPER) + 1];
+	const char *path;
+	char **nargv;
+	pid_t pid;
+	int st;
+
+	if (helper_argv(cmd, args, here, &path, &nargv) != EXIT_OK)
+		return EXIT_ENV;
 	fflush(NULL); /* nothing buffered is written twice */
 	if ((pid = fork()) < 0) {
 		errmsg("%s: cannot start %s: %s", cmd, HELPER, strerror(errno));
@@ -121,30 +135,12 @@ int cli_spawn_tpm(const char *cmd, const char *const *args, pid_t *pid, int *to_
                   int *from_child)
 {
 	char here[PATH_MAX + sizeof(HELPER) + 1];
-	const char *paths[2], *path = NULL;
-	size_t n = 0;
+	const char *path;
 	char **nargv;
 	int in[2] = {-1, -1}, out[2] = {-1, -1};
 
-	helper_paths(here, paths);
-	for (int i = 0; i < 2 && !path; i++)
-		if (paths[i] && access(paths[i], X_OK) == 0)
-			path = paths[i];
-	if (!path) {
-		errmsg("%s: cannot run the TPM helper %s (looked in %s and %s)", cmd, HELPER,
-		       paths[0] ? paths[0] : "(unknown)", paths[1]);
+	if (helper_argv(cmd, args, here, &path, &nargv) != EXIT_OK)
 		return EXIT_ENV;
-	}
-	while (args && args[n])
-		n++;
-	if (!(nargv = calloc(n + 3, sizeof(*nargv)))) {
-		errmsg("%s: out of memory", cmd);
-		return EXIT_ENV;
-	}
-	nargv[0] = (char *)(uintptr_t)HELPER;
-	nargv[1] = (char *)(uintptr_t)cmd;
-	for (size_t i = 0; i < n; i++)
-		nargv[i + 2] = (char *)(uintptr_t)args[i];
 	if (pipe(in) != 0 || pipe(out) != 0 || fcntl(in[1], F_SETFD, FD_CLOEXEC) != 0 ||
 	    fcntl(out[0], F_SETFD, FD_CLOEXEC) != 0) {
 		errmsg("%s: cannot make pipes to %s: %s", cmd, HELPER, strerror(errno));
