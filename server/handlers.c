@@ -27,6 +27,7 @@
 #include "base/hash.h"
 #include "base/json.h"
 #include "base/util.h"
+#include "page.h"
 #include "server.h"
 #include "verifier/result_json.h"
 
@@ -851,6 +852,34 @@ static int attempt_policy(srv *s, struct evhttp_request *req, struct attempt *a)
 	return 0;
 }
 
+/* "pcrs": the values the quote covers, when its selection and digest
+ * checked (so a relying party and the status page see what was measured,
+ * signed); absent otherwise.  0, or -1 out of memory. */
+static int add_quoted_pcrs(struct json_object *o, const tpa_result *res)
+{
+	const tpa_pcrs *q = tpa_result_quoted_pcrs(res);
+	struct json_object *doc = NULL, *inner;
+	char *txt = NULL;
+	if (!q)
+		return 0;
+	if (tpa_pcrs_to_json(q, 0, &txt) != TPA_OK)
+		return -1;
+	/* our own output: it parses, with "pcrs" at the top */
+	doc = json_tokener_parse(txt);
+	free(txt);
+	if (!doc || !json_object_object_get_ex(doc, "pcrs", &inner)) {
+		json_object_put(doc);
+		return -1;
+	}
+	json_object_get(inner);
+	json_object_put(doc);
+	if (json_object_object_add(o, "pcrs", inner) != 0) {
+		json_object_put(inner);
+		return -1;
+	}
+	return 0;
+}
+
 static char *verdict_json(srv *s, struct attempt *a, int verdict, int recorded, int64_t seq,
                           int64_t at)
 {
@@ -892,7 +921,20 @@ static char *verdict_json(srv *s, struct attempt *a, int verdict, int recorded, 
 	                       : a->policy_default ? json_object_new_string("(default)")
 	                                           : NULL);
 	json_object_object_add(p, "ruled", json_object_new_boolean(a->policy != NULL));
+	if (a->policy) {
+		char hex[65];
+		tpa_hex_encode(a->policy_sha, 32, hex);
+		json_object_object_add(p, "sha256", json_object_new_string(hex));
+	}
 	json_object_object_add(o, "policy", p);
+	json_object_object_add(o, "counter_kind",
+	                       json_object_new_string(a->slot && a->slot->counter_authorized
+	                                                      ? "authorized"
+	                                                      : "older"));
+	if (add_quoted_pcrs(o, a->res) != 0) {
+		json_object_put(o);
+		return NULL;
+	}
 	if (!a->policy)
 		json_object_object_add(
 		        o, "note",
@@ -1495,6 +1537,32 @@ void srv_route(struct evhttp_request *req, void *arg)
 		                "path: empty or dot segments, percent-escapes and bytes outside "
 		                "printable ASCII are not accepted");
 		return;
+	}
+	/* the fleet status page (page.c) */
+	if (p.n == 0) {
+		if (m != EVHTTP_REQ_GET)
+			return not_allowed(s, req);
+		if (srv_require_admin(s, req) != 0)
+			return;
+		return srv_page_fleet(s, req);
+	}
+	if (p.n == 1 && seg_is(&p, 0, "style.css")) {
+		if (m != EVHTTP_REQ_GET)
+			return not_allowed(s, req);
+		return srv_page_style(s, req);
+	}
+	if (p.n == 2 && seg_is(&p, 0, "machines")) {
+		if (m != EVHTTP_REQ_GET)
+			return not_allowed(s, req);
+		if (srv_require_admin(s, req) != 0)
+			return;
+		if (srv_parse_machine_id(p.seg[1], p.len[1], id) != 0) {
+			srv_reply_error(
+			        s, req, 400, "malformed", NULL,
+			        "machine id: not 64 lowercase hex digits (SHA-256 of the EK)");
+			return;
+		}
+		return srv_page_machine(s, req, id);
 	}
 	if (p.n == 1 && seg_is(&p, 0, "healthz")) {
 		if (m != EVHTTP_REQ_GET)
