@@ -56,7 +56,8 @@ extern "C" {
 #define TPA_EAR_NONCE_HEX_MAX 64
 #define TPA_EAR_JWT_MAX (256 * 1024) /* a JWT longer than this is refused */
 #define TPA_EAR_KID_MAX 64           /* RFC 7638 SHA-256 thumbprint, base64url: 43 chars */
-#define TPA_EAR_POLICY_ID_MAX 128
+/* "tpmattest:policy/" + a 64-character name + "@sha256:" + 64 hex digits is 153 */
+#define TPA_EAR_POLICY_ID_MAX 192
 #define TPA_EAR_CHECK_MAX 32 /* failed checks kept by tpa_ear_verify */
 
 /* ---- the verifier's signing key (ECC P-256) ---- */
@@ -139,6 +140,9 @@ typedef struct tpa_ear_claims {
 		char status[16];
 	} failed[TPA_EAR_CHECK_MAX];
 	char *claims_json; /* the payload as signed, malloc'd, for printing */
+	int has_exp;       /* "exp" (RFC 7519 4.1.4): the caller refuses it after then */
+	int64_t exp;
+	size_t n_failed_all; /* failed checks in the payload (failed[] keeps the first 32) */
 } tpa_ear_claims;
 
 /*
