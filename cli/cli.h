@@ -68,6 +68,9 @@ int cmd_machines(int argc, char **argv);
 /* tpmattest counter (cmd_counter.c): the verifier's side of authorized
  * counter increments, offline */
 int cmd_counter(int argc, char **argv);
+/* tpmattest result verify (cmd_result.c): a signed attestation result (EAR
+ * JWT, <tpmattest/ear.h>) checked offline with the verifier's JWK */
+int cmd_result(int argc, char **argv);
 /* tpmattest serve (cmd_serve.c; the server is server/serve.h) */
 int cmd_serve(int argc, char **argv);
 int cmd_enroll_activate(int argc, char **argv);

@@ -19,6 +19,7 @@ static const struct cmd commands[] = {
          "the verifier's counter key and its authorizations of counter increments, offline"},
         {"attest", cmd_attest, "attest to a verifier server: nonce, quote, verdict"},
         {"machines", cmd_machines, "administer a verifier server's machines and policies"},
+        {"result", cmd_result, "check a signed attestation result (EAR JWT) offline"},
         {"serve", cmd_serve, "run the verifier server (HTTPS API, SQLite store)"},
 };
 
