@@ -217,7 +217,7 @@ static int do_verify(const struct opts *o)
 		rc = r == TPA_E_BAD_SIGNATURE || r == TPA_E_UNSUPPORTED ? EXIT_NO
 		     : r == TPA_E_NOMEM || r == TPA_E_CRYPTO            ? EXIT_ENV
 		                                                        : EXIT_MALFORMED;
-		snprintf(reason, sizeof(reason), "%s: %s (key %s)", jname,
+		snprintf(reason, sizeof(reason), "%s: %s; key %s", jname,
 		         why[0] ? why : tpa_strerror(r), o->key);
 		errmsg("%s", reason);
 		if (o->json && print_json(false, NULL, false, reason) != EXIT_OK)
