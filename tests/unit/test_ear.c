@@ -487,15 +487,21 @@ static char *raw_jwt(const char *header, const char *payload)
 	k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
 	assert_non_null(k);
 	input = malloc(strlen(h) + strlen(p) + 2);
+	if (!input)
+		abort();
 	sprintf(input, "%s.%s", h, p);
 	assert_int_equal(EVP_DigestSignInit_ex(ctx, NULL, "SHA256", NULL, NULL, k, NULL), 1);
 	assert_int_equal(EVP_DigestSign(ctx, der, &dlen, (uint8_t *)input, strlen(input)), 1);
 	es = d2i_ECDSA_SIG(NULL, &dp, (long)dlen);
+	if (!es)
+		abort();
 	ECDSA_SIG_get0(es, &r, &s);
 	BN_bn2binpad(r, rs, 32);
 	BN_bn2binpad(s, rs + 32, 32);
 	sig64 = b64u(rs, 64);
 	out = malloc(strlen(input) + strlen(sig64) + 2);
+	if (!out)
+		abort();
 	sprintf(out, "%s.%s", input, sig64);
 	ECDSA_SIG_free(es);
 	EVP_MD_CTX_free(ctx);
