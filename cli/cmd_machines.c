@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * tpmattest machines list|show|history|policy|delete: the admin's calls to
+ * tpmattest machines list|show|history|result|result-key|policy|delete: the admin's calls to
  * a verifier server (docs/api.md, "Admin endpoints"), authenticated by a
  * client certificate from the server's --admin-ca.  Text output escapes
  * every string the server sends (a machine name is any UTF-8 an attester
@@ -22,6 +22,8 @@ static const char usage_text[] =
         "usage: tpmattest machines list             --server URL --ca F --cert F --key F [--json]\n"
         "       tpmattest machines show ID          ...\n"
         "       tpmattest machines history ID [--limit N] [--before SEQ] ...\n"
+        "       tpmattest machines result ID [--nonce HEX] [--out FILE] ...\n"
+        "       tpmattest machines result-key [--out FILE] ...\n"
         "       tpmattest machines policy ID FILE [--name NAME] ...\n"
         "       tpmattest machines policy ID --none ...\n"
         "       tpmattest machines delete ID        ...\n"
@@ -33,6 +35,10 @@ static const char usage_text[] =
         "  show       one machine: its enrollment (EK chain, AK, counter), last state\n"
         "  history    its verdicts, newest first (--limit 1-1000, default 100;\n"
         "             --before SEQ for older ones)\n"
+        "  result     its last verdict as a signed EAR JWT (tpmattest result verify\n"
+        "             checks it offline); --nonce HEX (16-64 hex digits) puts a relying\n"
+        "             party's nonce into it\n"
+        "  result-key the server's public key for results, a JWK\n"
         "  policy     stores FILE (tpmattest policy create) as policy NAME (default\n"
         "             machine-<first 16 hex digits of ID>) and assigns it to the machine;\n"
         "             --none: back to the server's default policy\n"
@@ -408,6 +414,64 @@ out:
 	return rc;
 }
 
+/* ---- result, result-key ---- */
+
+/* Writes body to out (a new file, mode 0644) or to stdout. */
+static int put_out(const struct mopts *o, const char *out, const char *body, size_t len)
+{
+	FILE *f = stdout;
+	if (out && !(f = fopen(out, "w"))) {
+		errmsg("%s: --out %s: %s", o->cmd, out, strerror(errno));
+		return EXIT_ENV;
+	}
+	fwrite(body, 1, len, f);
+	if (!len || body[len - 1] != '\n')
+		fputc('\n', f);
+	if (out && fclose(f) != 0) {
+		errmsg("%s: --out %s: %s", o->cmd, out, strerror(errno));
+		return EXIT_ENV;
+	}
+	return EXIT_OK;
+}
+
+static int do_result(const struct mopts *o, const char *id, const char *nonce, const char *out)
+{
+	struct http_response resp;
+	char path[256], why[1024];
+	int rc;
+
+	memset(&resp, 0, sizeof(resp));
+	if (id)
+		snprintf(path, sizeof(path), "/v1/machines/%s/result%s%s", id,
+		         nonce ? "?nonce=" : "", nonce ? nonce : "");
+	else
+		snprintf(path, sizeof(path), "/v1/.well-known/result-key");
+	if ((rc = http_request(&o->ho, o->cmd, "GET", path, NULL, NULL, 0, &resp)) != EXIT_OK)
+		goto out;
+	if (resp.status != 200) {
+		errmsg("%s: GET %s: %s%s", o->cmd, path,
+		       resp.status == 404 && id ? "no such machine: " : "",
+		       http_error_text(&resp, why, sizeof(why)));
+		rc = http_exit_for_status(resp.status);
+		goto out;
+	}
+	if (memchr(resp.body, 0, resp.body_len)) {
+		errmsg("%s: GET %s: the answer holds a NUL byte", o->cmd, path);
+		rc = EXIT_ENV;
+		goto out;
+	}
+	rc = put_out(o, out, resp.body, resp.body_len);
+out:
+	http_response_clear(&resp);
+	return rc;
+}
+
+static bool nonce_ok(const char *s)
+{
+	size_t n = strlen(s);
+	return n >= 16 && n <= 64 && n % 2 == 0 && strspn(s, "0123456789abcdefABCDEF") == n;
+}
+
 /* ---- policy ---- */
 
 static bool policy_name_ok(const char *s)
@@ -503,10 +567,11 @@ int cmd_machines(int argc, char **argv)
 	        {"json", no_argument, NULL, 'j'},         {"limit", required_argument, NULL, 'l'},
 	        {"before", required_argument, NULL, 'b'}, {"name", required_argument, NULL, 'N'},
 	        {"none", no_argument, NULL, '0'},         {"timeout", required_argument, NULL, 'T'},
+	        {"nonce", required_argument, NULL, 'n'},  {"out", required_argument, NULL, 'o'},
 	        {"help", no_argument, NULL, 'h'},         {0},
 	};
 	struct mopts o;
-	const char *sub, *name = NULL, *pos[3];
+	const char *sub, *name = NULL, *pos[3], *nonce = NULL, *out = NULL;
 	char cmd[40], full[65];
 	long long limit = 100, before = 0;
 	bool none = false, have_limit = false;
@@ -523,7 +588,8 @@ int cmd_machines(int argc, char **argv)
 	}
 	sub = argv[1];
 	if (strcmp(sub, "list") != 0 && strcmp(sub, "show") != 0 && strcmp(sub, "history") != 0 &&
-	    strcmp(sub, "policy") != 0 && strcmp(sub, "delete") != 0)
+	    strcmp(sub, "policy") != 0 && strcmp(sub, "delete") != 0 &&
+	    strcmp(sub, "result") != 0 && strcmp(sub, "result-key") != 0)
 		return usage_error(usage_text, "machines: unknown command '%s'", sub);
 	snprintf(cmd, sizeof(cmd), "machines %s", sub);
 	o.cmd = cmd;
@@ -554,6 +620,8 @@ int cmd_machines(int argc, char **argv)
 			break;
 		case 'N': name = optarg; break;
 		case '0': none = true; break;
+		case 'n': nonce = optarg; break;
+		case 'o': out = optarg; break;
 		case 'T': {
 			long long x;
 			errno = 0;
@@ -575,9 +643,9 @@ int cmd_machines(int argc, char **argv)
 		pos[npos++] = argv[optind];
 	}
 	{
-		int want = strcmp(sub, "list") == 0              ? 0
-		           : strcmp(sub, "policy") == 0 && !none ? 2
-		                                                 : 1;
+		int want = strcmp(sub, "list") == 0 || strcmp(sub, "result-key") == 0 ? 0
+		           : strcmp(sub, "policy") == 0 && !none                      ? 2
+		                                                                      : 1;
 		if (npos != want)
 			return usage_error(usage_text, "%s: %s", cmd,
 			                   want == 0   ? "takes no arguments"
@@ -587,6 +655,13 @@ int cmd_machines(int argc, char **argv)
 	}
 	if ((have_limit || before) && strcmp(sub, "history") != 0)
 		return usage_error(usage_text, "%s: --limit and --before are for history", cmd);
+	if (nonce && strcmp(sub, "result") != 0)
+		return usage_error(usage_text, "%s: --nonce is for result", cmd);
+	if (nonce && !nonce_ok(nonce))
+		return usage_error(usage_text, "%s: --nonce must be 16 to 64 hex digits, even",
+		                   cmd);
+	if (out && strcmp(sub, "result") != 0 && strcmp(sub, "result-key") != 0)
+		return usage_error(usage_text, "%s: --out is for result and result-key", cmd);
 	if ((name || none) && strcmp(sub, "policy") != 0)
 		return usage_error(usage_text, "%s: --name and --none are for policy", cmd);
 	if (name && none)
@@ -598,7 +673,7 @@ int cmd_machines(int argc, char **argv)
 		                   cmd);
 	if (!o.ho.url)
 		return usage_error(usage_text, "%s: --server URL is required", cmd);
-	if (!o.ho.cert || !o.ho.key)
+	if (strcmp(sub, "result-key") != 0 && (!o.ho.cert || !o.ho.key))
 		return usage_error(
 		        usage_text,
 		        "%s: --cert and --key (an admin client certificate) are required", cmd);
@@ -608,12 +683,16 @@ int cmd_machines(int argc, char **argv)
 	}
 	if (strcmp(sub, "list") == 0)
 		return do_list(&o);
+	if (strcmp(sub, "result-key") == 0)
+		return do_result(&o, NULL, NULL, out);
 	if ((rc = resolve_id(&o, pos[0], full)) != EXIT_OK)
 		return rc;
 	if (strcmp(sub, "show") == 0)
 		return do_show(&o, full);
 	if (strcmp(sub, "history") == 0)
 		return do_history(&o, full, limit, before);
+	if (strcmp(sub, "result") == 0)
+		return do_result(&o, full, nonce, out);
 	if (strcmp(sub, "policy") == 0)
 		return do_policy(&o, full, none ? NULL : pos[1], name, none);
 	return do_delete(&o, full);

@@ -19,7 +19,8 @@ static const char usage_text[] =
         "usage: tpmattest serve --listen ADDR:PORT --db FILE|URL --tls-cert F --tls-key F\n"
         "                       --admin-ca F --ek-roots DIR [--ek-intermediates DIR]\n"
         "                       [--policy FILE] [--config FILE] [--insecure-http]\n"
-        "                       [--check-time] [--port-file F] [--quiet] [limits...]\n"
+        "                       [--check-time] [--port-file F] [--quiet]\n"
+        "                       [--result-key F] [limits...]\n"
         "\n"
         "The verifier server (tpmattest-serve(8), docs/api.md): HTTPS API under /v1 for\n"
         "enrollment, nonces and attestations (authenticated by the TPM) and for admins\n"
@@ -46,6 +47,10 @@ static const char usage_text[] =
         "                            back TPM pushed forward is then not caught (their\n"
         "                            verdicts say so); machines enrolled so before keep\n"
         "                            attesting either way\n"
+        "  --result-key F            the P-256 key (PEM, mode 0600) verdicts are signed with\n"
+        "                            for relying parties (EAR JWTs); made when F does not\n"
+        "                            exist.  Default: the SQLite file's name + .result-key;\n"
+        "                            required with PostgreSQL (give every server the same)\n"
         "limits: --max-body BYTES (4194304), --max-headers BYTES (16384),\n"
         "  --max-connections N (256), --request-timeout SECONDS (10),\n"
         "  --nonce-lifetime SECONDS (120), --challenge-lifetime SECONDS (600)\n"
@@ -75,7 +80,8 @@ enum {
 	O_WORKERS,
 	O_CHALLENGE_LIFE,
 	O_LEGACY_COUNTERS,
-	O_LAST = O_LEGACY_COUNTERS,
+	O_RESULT_KEY,
+	O_LAST = O_RESULT_KEY,
 };
 
 static const struct option opts[] = {
@@ -100,6 +106,7 @@ static const struct option opts[] = {
         {"workers", required_argument, NULL, O_WORKERS},
         {"challenge-lifetime", required_argument, NULL, O_CHALLENGE_LIFE},
         {"legacy-counters", no_argument, NULL, O_LEGACY_COUNTERS},
+        {"result-key", required_argument, NULL, O_RESULT_KEY},
         {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -147,6 +154,7 @@ static int set_opt(srv_config *c, int id, const char *name, const char *v, bool 
 	case O_POLICY: c->policy = v; break;
 	case O_CONFIG: break;
 	case O_PORT_FILE: c->port_file = v; break;
+	case O_RESULT_KEY: c->result_key = v; break;
 	case O_INSECURE:
 	case O_CHECK_TIME:
 	case O_LEGACY_COUNTERS:
@@ -321,6 +329,21 @@ int cmd_serve(int argc, char **argv)
 	if (!c.listen || !c.db || !c.ek_roots) {
 		usage_error(usage_text, "serve: --listen, --db and --ek-roots are required");
 		goto out;
+	}
+	if (!c.result_key) {
+		static char def[4096];
+		if (strncmp(c.db, "postgresql://", 13) == 0 ||
+		    strncmp(c.db, "postgres://", 11) == 0) {
+			usage_error(usage_text,
+			            "serve: --result-key FILE is required with a PostgreSQL store: "
+			            "every server on it must sign results with the same key");
+			goto out;
+		}
+		if ((size_t)snprintf(def, sizeof(def), "%s.result-key", c.db) >= sizeof(def)) {
+			usage_error(usage_text, "serve: --db: too long a file name");
+			goto out;
+		}
+		c.result_key = def;
 	}
 	if (!c.insecure_http && (!c.tls_cert || !c.tls_key || !c.admin_ca)) {
 		usage_error(usage_text,

@@ -96,6 +96,13 @@ attest 0
 cp -a "$W/state" "$W/snapshot.tpm" # a vTPM snapshot, taken after the first attestation
 attest 0
 
+say "4b. a relying party: the machine's last verdict as a signed EAR JWT, with its own nonce, checked offline with the server's public key"
+ADM=(--server "$URL" --ca "$W/tls/ca.pem" --cert "$W/tls/admin.pem" --key "$W/tls/admin.key")
+RP_NONCE=$(openssl rand -hex 16)
+$T machines result-key "${ADM[@]}" --out "$W/result-key.jwk"
+$T machines result "$(cat "$W/machine-id")" --nonce "$RP_NONCE" "${ADM[@]}" --out "$W/result.jwt"
+$T result verify "$W/result.jwt" --key "$W/result-key.jwk" --nonce "$RP_NONCE" # exit 0: affirming
+
 say "5. PCR 4 extended behind the log's back (a boot application the log does not show)"
 tpm2_pcrextend "4:sha256=$(openssl rand -hex 32)"
 attest 1
@@ -107,6 +114,12 @@ swtpm_restart "$W"
 $T eventlog extend "$LOG" >/dev/null
 tpm2_nvincrement -C o 0x01000101 2>&1 | grep -m1 "ErrorCode" || true
 attest 1
+
+say "6b. the relying party asks again: contraindicated, naming the failed check"
+$T machines result "$(cat "$W/machine-id")" "${ADM[@]}" --out "$W/result2.jwt"
+rc=0
+$T result verify "$W/result2.jwt" --key "$W/result-key.jwk" || rc=$?
+[ "$rc" = 1 ] || { echo "demo: result verify of a failed machine exited $rc, not 1" >&2; exit 1; }
 
 say "7. the admin's view: the machine and its history"
 $T machines list --server "$URL" --ca "$W/tls/ca.pem" --cert "$W/tls/admin.pem" --key "$W/tls/admin.key"

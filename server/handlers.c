@@ -666,6 +666,7 @@ struct attempt {
 	char policy_name[STORE_POLICY_NAME_MAX];
 	int policy_default;
 	struct srv_machine_slot *slot; /* the machine's parsed record, borrowed */
+	int counter_authorized;        /* the slot's, kept: the slot is let go */
 	const tpa_log_memo *memo;      /* the log's checks remembered, used */
 	tpa_log_memo *new_memo;        /* this verification's, kept after the commit */
 	char *result_json;
@@ -927,10 +928,9 @@ static char *verdict_json(srv *s, struct attempt *a, int verdict, int recorded, 
 		json_object_object_add(p, "sha256", json_object_new_string(hex));
 	}
 	json_object_object_add(o, "policy", p);
-	json_object_object_add(o, "counter_kind",
-	                       json_object_new_string(a->slot && a->slot->counter_authorized
-	                                                      ? "authorized"
-	                                                      : "older"));
+	json_object_object_add(
+	        o, "counter_kind",
+	        json_object_new_string(a->counter_authorized ? "authorized" : "older"));
 	if (add_quoted_pcrs(o, a->res) != 0) {
 		json_object_put(o);
 		return NULL;
@@ -1030,6 +1030,7 @@ static void handle_attest(srv *s, struct evhttp_request *req, const char *id)
 	mach.counter_name = a->slot->counter_name;
 	mach.counter_name_len = a->slot->counter_name_len;
 	mach.counter_authorized = a->slot->counter_authorized;
+	a->counter_authorized = a->slot->counter_authorized;
 	memset(&v, 0, sizeof(v));
 	v.evidence = a->ev;
 	v.eventlog = a->log;
@@ -1136,6 +1137,27 @@ out:
 	free(a);
 }
 
+/* The recorded verdict's answer: its document and "ear", the same verdict
+ * as an EAR JWT signed with the result key (result.c).  NULL with why. */
+static char *answer_with_result(srv *s, const struct attempt *a, char *why, size_t whylen)
+{
+	char *jwt = srv_result_sign(s->core, a->result_json, a->id, NULL, a->now, why, whylen);
+	struct json_object *o = NULL;
+	char *out = NULL;
+	const char *txt;
+	if (!jwt)
+		return NULL;
+	if (tpa_json_parse(a->result_json, strlen(a->result_json), &o, why, whylen) == TPA_OK &&
+	    json_object_object_add(o, "ear", json_object_new_string(jwt)) == 0 &&
+	    (txt = json_object_to_json_string_ext(o, JSON_OUT)) != NULL)
+		out = strdup(txt);
+	else if (!why[0])
+		snprintf(why, whylen, "out of memory");
+	json_object_put(o);
+	free(jwt);
+	return out;
+}
+
 /* On the worker, once the commit holding the attestation returned. */
 static void attest_committed(srv_job *job)
 {
@@ -1143,6 +1165,7 @@ static void attest_committed(srv_job *job)
 	srv *s = job->s;
 	struct evhttp_request *req = a->req;
 	const store_attestation *sa = &job->sa;
+	char *answer;
 
 	SRV_METRIC(s, srv_hist_add(&s->metrics.commit_seconds, now_mono() - job->queued_at));
 	if (job->res == TPA_E_MISMATCH) {
@@ -1185,11 +1208,21 @@ static void attest_committed(srv_job *job)
 		SRV_METRIC(s, s->metrics.attest_error++);
 		goto out;
 	}
+	job->why[0] = 0;
+	if (!(answer = answer_with_result(s, a, job->why, sizeof(job->why)))) {
+		srv_reply_error(
+		        s, req, 500, "internal", NULL,
+		        "the verdict was recorded as %s, but its result cannot be signed: %s",
+		        sa->verdict, job->why);
+		SRV_METRIC(s, s->metrics.attest_error++);
+		goto out;
+	}
 	if (a->verdict == TPA_OK)
 		SRV_METRIC(s, s->metrics.attest_pass++);
 	else
 		SRV_METRIC(s, s->metrics.attest_fail++);
-	srv_reply_json(s, req, 200, a->result_json);
+	srv_reply_json(s, req, 200, answer);
+	free(answer);
 	SRV_METRIC(s, srv_hist_add(&s->metrics.attest_seconds, now_mono() - a->t0));
 out:
 	attempt_clear(a);
@@ -1580,6 +1613,12 @@ void srv_route(struct evhttp_request *req, void *arg)
 		srv_reply_error(s, req, 404, "not_found", NULL, "no such endpoint");
 		return;
 	}
+	/* the key results are signed with: public */
+	if (p.n == 3 && seg_is(&p, 1, ".well-known") && seg_is(&p, 2, "result-key")) {
+		if (m != EVHTTP_REQ_GET)
+			return not_allowed(s, req);
+		return srv_result_jwk_reply(s, req);
+	}
 	/* attester endpoints: authenticated by the TPM */
 	if (p.n == 2 && seg_is(&p, 1, "counter-key")) {
 		if (m != EVHTTP_REQ_GET)
@@ -1634,6 +1673,13 @@ void srv_route(struct evhttp_request *req, void *arg)
 			if (m == EVHTTP_REQ_GET)
 				return handle_machine_show(s, req, id);
 			return handle_machine_delete(s, req, id);
+		}
+		if (seg_is(&p, 3, "result")) {
+			if (m != EVHTTP_REQ_GET)
+				return not_allowed(s, req);
+			if (srv_require_admin(s, req) != 0)
+				return;
+			return srv_result_get(s, req, id);
 		}
 		if (seg_is(&p, 3, "history")) {
 			if (m != EVHTTP_REQ_GET)

@@ -254,3 +254,28 @@ int srv_parse_history_query(const char *query, size_t *limit, int64_t *before)
 	*before = bef;
 	return 0;
 }
+
+int srv_parse_result_query(const char *query, char *nonce, int *has_nonce)
+{
+	size_t n;
+	*has_nonce = 0;
+	if (!query || !*query)
+		return 0;
+	if (strncmp(query, "nonce=", 6) != 0)
+		return -1;
+	query += 6;
+	n = strlen(query);
+	if (n < TPA_EAR_NONCE_HEX_MIN || n > TPA_EAR_NONCE_HEX_MAX || n % 2)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char ch = query[i];
+		if (ch >= 'A' && ch <= 'F')
+			ch = (char)(ch - 'A' + 'a');
+		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+			return -1;
+		nonce[i] = ch;
+	}
+	nonce[n] = 0;
+	*has_nonce = 1;
+	return 0;
+}

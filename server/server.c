@@ -231,6 +231,13 @@ int srv_run(const srv_config *cfg, struct tpa_ekstore *roots, struct tpa_policy 
 		        why[0] ? why : tpa_strerror(r));
 		goto out;
 	}
+	if ((r = srv_result_key_load(c, why, sizeof(why))) != TPA_OK) {
+		fprintf(stderr, "tpmattest serve: %s\n", why[0] ? why : tpa_strerror(r));
+		rc = r == TPA_E_MALFORMED || r == TPA_E_UNSUPPORTED ? 3 : 4;
+		goto out;
+	}
+	if (c->result_key_made)
+		fprintf(stderr, "tpmattest serve: made a new result key in %s\n", cfg->result_key);
 	if ((r = srv_http_listen(c, why, sizeof(why))) != TPA_OK) {
 		fprintf(stderr, "tpmattest serve: %s\n", why);
 		rc = r == TPA_E_INVALID_ARG ? 2 : 4;
@@ -306,6 +313,7 @@ out:
 	store_close(&c->commit_st);
 	OPENSSL_cleanse(c->nonce_key, sizeof(c->nonce_key));
 	tpa_counter_key_free(&c->counter_key);
+	srv_result_key_unload(c);
 	pthread_mutex_destroy(&c->qlock);
 	pthread_cond_destroy(&c->qcond);
 	tpa_ekstore_free(&c->roots);

@@ -31,6 +31,7 @@
 #include <pthread.h>
 
 #include <tpmattest/counterauth.h>
+#include <tpmattest/ear.h>
 #include <tpmattest/tpmattest.h>
 
 #include "store/store.h"
@@ -79,6 +80,8 @@ typedef struct srv_config {
 	/* enroll machines with the older counter, which anyone on the machine
 	 * may increment (weaker rollback check) */
 	bool legacy_counters;
+	/* the result key's PEM file (made on the first start when absent) */
+	const char *result_key;
 } srv_config;
 
 struct srv_eventlog_slot {
@@ -195,6 +198,11 @@ typedef struct srv_core {
 	uint8_t counter_pub[TPA_COUNTER_KEY_PUBLIC_MAX];
 	size_t counter_pub_len;
 	uint8_t counter_name[TPA_COUNTER_NAME_LEN];
+	/* the key verdicts are signed with for relying parties (result.c) and
+	 * its public JWK */
+	struct tpa_result_key *result_key;
+	char *result_jwk;
+	int result_key_made; /* made by this start */
 	struct tpa_ekstore *roots;
 	struct tpa_policy *default_policy;
 	uint8_t default_policy_sha[32]; /* of its JSON, for log memos */
@@ -340,6 +348,24 @@ typedef struct srv_path {
 int srv_split_path(const char *path, srv_path *out);
 /* ?limit=N&before=N (each optional, decimal, bounded).  0 or -1. */
 int srv_parse_history_query(const char *query, size_t *limit, int64_t *before);
+
+/* ?nonce=HEX (optional; TPA_EAR_NONCE_HEX_MIN..MAX hex digits, put
+ * lowercase into nonce, which holds TPA_EAR_NONCE_HEX_MAX + 1).  0 or -1. */
+int srv_parse_result_query(const char *query, char *nonce, int *has_nonce);
+
+/* ---- result.c ---- */
+
+/* Loads cfg.result_key, making it first when the file does not exist. */
+int srv_result_key_load(srv_core *c, char *why, size_t whylen);
+void srv_result_key_unload(srv_core *c);
+/* The EAR JWT of a verdict document (NULL: no verdict yet), malloc'd;
+ * NULL with why on failure. */
+char *srv_result_sign(const srv_core *c, const char *verdict_json, const char *machine_id,
+                      const char *nonce_hex, int64_t iat, char *why, size_t whylen);
+/* GET /v1/.well-known/result-key */
+void srv_result_jwk_reply(srv *s, struct evhttp_request *req);
+/* GET /v1/machines/ID/result[?nonce=HEX] */
+void srv_result_get(srv *s, struct evhttp_request *req, const char *id);
 
 /* ---- logesc.c ---- */
 

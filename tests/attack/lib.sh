@@ -144,7 +144,7 @@ serve_start() {
   rm -f "$W/port"
   "$TPA" serve --listen 127.0.0.1:0 --port-file "$W/port" --db "$DB" \
     --tls-cert "$W/tls/server.pem" --tls-key "$W/tls/server.key" --admin-ca "$W/tls/admin-ca.pem" \
-    --ek-roots "$W/roots" ${SERVE_COUNTERS---legacy-counters} "$@" 2>>"$W/serve.log" &
+    --ek-roots "$W/roots" --result-key "$W/result-key.pem" ${SERVE_COUNTERS---legacy-counters} "$@" 2>>"$W/serve.log" &
   SRV_PID=$!
   local i
   for i in $(seq 100); do [ -s "$W/port" ] && break; kill -0 "$SRV_PID" 2>/dev/null || break; sleep 0.1; done

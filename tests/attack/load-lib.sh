@@ -61,7 +61,7 @@ serve_start() {
   rm -f "$W/port.$k"
   "$TPA" serve --listen 127.0.0.1:0 --port-file "$W/port.$k" --db "$DB" --quiet \
     --tls-cert "$W/tls/server.pem" --tls-key "$W/tls/server.key" --admin-ca "$W/tls/admin-ca.pem" \
-    --ek-roots "$W/fleet/ekroots" --policy "$W/policy.json" \
+    --ek-roots "$W/fleet/ekroots" --policy "$W/policy.json" --result-key "$W/result-key.pem" \
     --legacy-counters 2>>"$W/serve.$k.log" &
   SRV[$k]=$!
   for _ in $(seq 100); do [ -s "$W/port.$k" ] && break; kill -0 "${SRV[$k]}" 2>/dev/null || break; sleep 0.1; done

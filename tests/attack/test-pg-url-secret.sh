@@ -18,7 +18,7 @@ try() { # LABEL URL SECRET
   local out=$W/url-$1.log rc=0
   timeout 20 "$TPA" serve --listen 127.0.0.1:0 --port-file "$W/port-$1" --db "$2" \
     --tls-cert "$W/tls/server.pem" --tls-key "$W/tls/server.key" --admin-ca "$W/tls/admin-ca.pem" --ek-roots "$W/roots" \
-    >"$out" 2>&1 &
+    --result-key "$W/result-key.pem" >"$out" 2>&1 &
   local pid=$! i
   for i in $(seq 50); do [ -s "$W/port-$1" ] && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || rc=$?

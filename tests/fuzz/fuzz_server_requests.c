@@ -88,8 +88,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char *s = cstr(in, n);
 		size_t limit;
 		int64_t before;
+		char nonce[TPA_EAR_NONCE_HEX_MAX + 1];
+		int has = 0;
 		if (srv_parse_history_query(s, &limit, &before) == 0 &&
 		    (limit < 1 || limit > 1000 || before < 0))
+			abort();
+		/* the other query reader: GET /v1/machines/ID/result?nonce=HEX */
+		if (srv_parse_result_query(s, nonce, &has) == 0 && has &&
+		    (strlen(nonce) < TPA_EAR_NONCE_HEX_MIN || strlen(nonce) > TPA_EAR_NONCE_HEX_MAX ||
+		     strspn(nonce, "0123456789abcdef") != strlen(nonce)))
 			abort();
 		free(s);
 		break;

@@ -150,6 +150,10 @@ swtpm_start_again() {
 # the admin CA, EK roots $EK_ROOTS (default $W/roots); ARGS are added.  Waits at most 10 s for
 # the port file and /healthz.  Sets SRV_PID, PORT, URL, SRV_LOG (one log
 # file per start).
+# PostgreSQL has no file for the default result key: every server on it is
+# given the same one
+SRV_RESULT_KEY=()
+store_is_pg && SRV_RESULT_KEY=(--result-key "$W/result-key.pem")
 start_server() {
   local i
   SRV_N=$((SRV_N + 1))
@@ -157,7 +161,7 @@ start_server() {
   rm -f "$W/port"
   "$T" serve --listen 127.0.0.1:0 --port-file "$W/port" --db "$DB" \
     --tls-cert "$W/pki/server.pem" --tls-key "$W/pki/server.key" --admin-ca "$W/pki/admin-ca.pem" \
-    --ek-roots "${EK_ROOTS:-$W/roots}" "$@" 2>"$SRV_LOG" &
+    --ek-roots "${EK_ROOTS:-$W/roots}" "${SRV_RESULT_KEY[@]}" "$@" 2>"$SRV_LOG" &
   SRV_PID=$!
   PIDS+=("$SRV_PID")
   for i in $(seq 100); do

@@ -44,6 +44,11 @@ ENDPOINTS=(
   "GET /v1/policies"
   "PUT /v1/machines/$ID/policy $W/assign.json"
   "GET /metrics"
+  "GET /v1/machines/$ID/result"
+  "GET /v1/machines/$ID/result?nonce=00112233445566778899aabbccddeeff"
+  "GET /"
+  "GET /?verdict=fail"
+  "GET /machines/$ID"
   "DELETE /v1/machines/$ID"
 )
 # call CREDS-ARRAY-NAME STATUS ERROR ENDPOINT

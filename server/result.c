@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Results for relying parties (issue 13): the server's result key, its
+ * public JWK, and EAR JWTs (<tpmattest/ear.h>) of the machines' verdicts.
+ *
+ * The key is a P-256 private key in a PEM file (--result-key), made on the
+ * first start when the file does not exist: written to a temporary file of
+ * mode 0600 in the same directory, synced, then linked to its name, so a
+ * crash leaves either no key or a whole one, and two servers starting at
+ * once on one file end up with the same key (the second link fails and it
+ * loads the first's).  A key file that others may read or write, or that
+ * is not a regular file of the server's user, is refused.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <json-c/json.h>
+#include <openssl/crypto.h>
+
+#include <tpmattest/ear.h>
+
+#include "base/json.h"
+#include "server.h"
+
+#define RESULT_KEY_FILE_MAX 16384
+
+static int read_key_file(int fd, const char *path, char **out, char *why, size_t whylen)
+{
+	struct stat st;
+	char *buf;
+	size_t got = 0;
+
+	if (fstat(fd, &st) != 0) {
+		snprintf(why, whylen, "--result-key %s: %s", path, strerror(errno));
+		return TPA_E_IO;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "--result-key %s: not a regular file", path);
+		return TPA_E_IO;
+	}
+	if (st.st_mode & 077) {
+		snprintf(why, whylen,
+		         "--result-key %s: group or others may read or write it (mode %04o): "
+		         "chmod 600 it",
+		         path, (unsigned)(st.st_mode & 07777));
+		return TPA_E_IO;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(why, whylen, "--result-key %s: owned by uid %u, not by this server's (%u)",
+		         path, (unsigned)st.st_uid, (unsigned)geteuid());
+		return TPA_E_IO;
+	}
+	if (st.st_size <= 0 || st.st_size > RESULT_KEY_FILE_MAX) {
+		snprintf(why, whylen, "--result-key %s: %lld bytes, not a key (at most %d)", path,
+		         (long long)st.st_size, RESULT_KEY_FILE_MAX);
+		return TPA_E_MALFORMED;
+	}
+	if (!(buf = malloc((size_t)st.st_size + 1)))
+		return TPA_E_NOMEM;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(why, whylen, "--result-key %s: %s", path,
+			         n < 0 ? strerror(errno) : "shorter than its size");
+			OPENSSL_cleanse(buf, got);
+			free(buf);
+			return TPA_E_IO;
+		}
+		got += (size_t)n;
+	}
+	buf[got] = 0;
+	*out = buf;
+	return TPA_OK;
+}
+
+/* Writes a new key to path (which does not exist).  TPA_E_MISMATCH when
+ * another process made it meanwhile (the caller loads that one). */
+static int make_key_file(const char *path, char *why, size_t whylen)
+{
+	tpa_result_key *k = NULL;
+	char *pem = NULL, *tmp = NULL, *dir = NULL, *slash;
+	size_t plen = strlen(path), len;
+	int fd = -1, r;
+
+	if ((r = tpa_result_key_generate(&k)) != TPA_OK ||
+	    (r = tpa_result_key_to_pem(k, &pem)) != TPA_OK) {
+		tpa_result_key_free(&k);
+		snprintf(why, whylen, "--result-key %s: cannot make a key: %s", path,
+		         tpa_strerror(r));
+		return r;
+	}
+	tpa_result_key_free(&k);
+	len = strlen(pem);
+	if (!(tmp = malloc(plen + 16)) || !(dir = strdup(path))) {
+		r = TPA_E_NOMEM;
+		goto out;
+	}
+	snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+	if ((fd = mkstemp(tmp)) < 0) { /* mode 0600 */
+		snprintf(why, whylen, "--result-key %s: cannot create it: %s", path,
+		         strerror(errno));
+		r = TPA_E_IO;
+		goto out_name;
+	}
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, pem + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(why, whylen, "--result-key %s: cannot write it: %s", path,
+			         strerror(errno));
+			r = TPA_E_IO;
+			goto out_tmp;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) != 0) {
+		snprintf(why, whylen, "--result-key %s: cannot sync it: %s", path, strerror(errno));
+		r = TPA_E_IO;
+		goto out_tmp;
+	}
+	if (link(tmp, path) != 0) {
+		r = errno == EEXIST ? TPA_E_MISMATCH : TPA_E_IO;
+		if (r == TPA_E_IO)
+			snprintf(why, whylen, "--result-key %s: cannot create it: %s", path,
+			         strerror(errno));
+		goto out_tmp;
+	}
+	/* the name, durable */
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = 0;
+	else if (slash)
+		*slash = 0;
+	else
+		memcpy(dir, ".", 2); /* dir holds strlen(path) + 1 >= 2 bytes */
+	{
+		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			(void)fsync(dfd);
+			close(dfd);
+		}
+	}
+	r = TPA_OK;
+out_tmp:
+	close(fd);
+	unlink(tmp);
+out_name:
+out:
+	free(tmp);
+	free(dir);
+	OPENSSL_cleanse(pem, len);
+	free(pem);
+	return r;
+}
+
+int srv_result_key_load(srv_core *c, char *why, size_t whylen)
+{
+	const char *path = c->cfg.result_key;
+	char *pem = NULL;
+	int fd, r, made = 0;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd >= 0 || errno != ENOENT)
+			break;
+		r = make_key_file(path, why, whylen);
+		if (r == TPA_OK)
+			made = 1;
+		else if (r != TPA_E_MISMATCH)
+			return r;
+	}
+	if (fd < 0) {
+		snprintf(why, whylen, "--result-key %s: %s", path, strerror(errno));
+		return TPA_E_IO;
+	}
+	r = read_key_file(fd, path, &pem, why, whylen);
+	close(fd);
+	if (r != TPA_OK)
+		return r;
+	r = tpa_result_key_from_pem(pem, strlen(pem), &c->result_key, why, whylen);
+	OPENSSL_cleanse(pem, strlen(pem));
+	free(pem);
+	if (r != TPA_OK) {
+		char inner[512];
+		snprintf(inner, sizeof(inner), "%s", why[0] ? why : tpa_strerror(r));
+		snprintf(why, whylen, "--result-key %s: %s", path, inner);
+		return r;
+	}
+	if ((r = tpa_result_key_jwk(c->result_key, &c->result_jwk)) != TPA_OK) {
+		snprintf(why, whylen, "--result-key %s: its JWK: %s", path, tpa_strerror(r));
+		return r;
+	}
+	c->result_key_made = made;
+	return TPA_OK;
+}
+
+void srv_result_key_unload(srv_core *c)
+{
+	tpa_result_key_free(&c->result_key);
+	free(c->result_jwk);
+	c->result_jwk = NULL;
+}
+
+char *srv_result_sign(const srv_core *c, const char *verdict_json, const char *machine_id,
+                      const char *nonce_hex, int64_t iat, char *why, size_t whylen)
+{
+	tpa_ear_input in;
+	char *jwt = NULL;
+	memset(&in, 0, sizeof(in));
+	in.verdict_json = verdict_json;
+	in.verdict_len = verdict_json ? strlen(verdict_json) : 0;
+	in.machine_id = machine_id;
+	in.iat = iat;
+	in.nonce_hex = nonce_hex;
+	in.build = "tpmattest " TPA_VERSION;
+	in.developer = "tpmattest";
+	if (tpa_ear_sign(c->result_key, &in, &jwt, why, whylen) != TPA_OK)
+		return NULL;
+	return jwt;
+}
+
+void srv_result_jwk_reply(srv *s, struct evhttp_request *req)
+{
+	srv_reply_text(s, req, 200, "application/jwk+json", s->core->result_jwk);
+}
+
+/* The verdict document of the machine's last verdict, with the history
+ * row's number put in (the stored document was made before the commit
+ * gave it one).  NULL with *code 0: no verdict yet; NULL with *code set:
+ * an error answered by the caller. */
+static char *last_verdict_doc(srv *s, const store_machine *m, int *code, char *why, size_t whylen)
+{
+	store_verdict v;
+	size_t n = 0;
+	struct json_object *o = NULL;
+	char *out = NULL;
+	const char *txt;
+	int r;
+
+	*code = 0;
+	if (!m->last_verdict[0] || m->last_seq <= 0)
+		return NULL;
+	memset(&v, 0, sizeof(v));
+	/* the row is the machine's last verdict exactly: the rows of an
+	 * earlier enrollment of the same EK stay in the history */
+	r = store_history(s->st, m->id, m->last_seq + 1, 1, &v, &n, why, whylen);
+	if (r != TPA_OK) {
+		*code = 503;
+		return NULL;
+	}
+	if (n != 1 || v.seq != m->last_seq || !v.result_json) {
+		if (n == 1)
+			store_verdict_clear(&v);
+		snprintf(why, whylen, "the history has no row %lld for this machine",
+		         (long long)m->last_seq);
+		*code = 500;
+		return NULL;
+	}
+	if (tpa_json_parse(v.result_json, strlen(v.result_json), &o, why, whylen) != TPA_OK ||
+	    !json_object_is_type(o, json_type_object)) {
+		store_verdict_clear(&v);
+		json_object_put(o);
+		*code = 500;
+		return NULL;
+	}
+	store_verdict_clear(&v);
+	json_object_object_add(o, "seq", json_object_new_int64(m->last_seq));
+	if ((txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) != NULL)
+		out = strdup(txt);
+	json_object_put(o);
+	if (!out) {
+		snprintf(why, whylen, "out of memory");
+		*code = 500;
+	}
+	return out;
+}
+
+void srv_result_get(srv *s, struct evhttp_request *req, const char *id)
+{
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+	const char *query = u ? evhttp_uri_get_query(u) : NULL;
+	char nonce[TPA_EAR_NONCE_HEX_MAX + 1], why[512] = "";
+	int has_nonce = 0, code, r;
+	store_machine m;
+	char *doc, *jwt;
+
+	if (srv_parse_result_query(query, nonce, &has_nonce) != 0) {
+		srv_reply_error(s, req, 400, "malformed", NULL,
+		                "query: only nonce=HEX (%d..%d hex digits) is understood",
+		                TPA_EAR_NONCE_HEX_MIN, TPA_EAR_NONCE_HEX_MAX);
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	r = store_machine_get_light(s->st, id, &m, why, sizeof(why));
+	if (r == TPA_E_NOT_FOUND) {
+		srv_reply_error(s, req, 404, "not_found", NULL, "no machine %s is enrolled", id);
+		return;
+	}
+	if (r != TPA_OK) {
+		srv_reply_error(s, req, 503, "store", NULL, "the store failed: %s", why);
+		return;
+	}
+	doc = last_verdict_doc(s, &m, &code, why, sizeof(why));
+	store_machine_clear(&m);
+	if (!doc && code) {
+		if (code == 503)
+			srv_reply_error(s, req, 503, "store", NULL, "the store failed: %s", why);
+		else
+			srv_reply_error(s, req, 500, "internal", NULL, "the last verdict: %s", why);
+		return;
+	}
+	jwt = srv_result_sign(s->core, doc, id, has_nonce ? nonce : NULL, (int64_t)time(NULL), why,
+	                      sizeof(why));
+	free(doc);
+	if (!jwt) {
+		srv_reply_error(s, req, 500, "internal", NULL, "cannot sign the result: %s", why);
+		return;
+	}
+	srv_reply_text(s, req, 200, "application/jwt", jwt);
+	free(jwt);
+}
