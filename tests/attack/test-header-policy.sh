@@ -11,6 +11,7 @@ use_tpm a
 "$TPA" policy create "$W/golden.json" --out "$W/golden-policy.json" >/dev/null 2>&1 || fail "policy create"
 serve_start; enroll a
 python3 - <<'PY' || fail "hash-only attestations and policies"
+import hashlib
 from atk import *
 A = machine_id("a")
 held = sha256hex(open(LOG, "rb").read())
@@ -25,7 +26,8 @@ check(admin("PUT", "/v1/policies/golden", golden).status == 200, "PUT golden")
 check(admin("PUT", "/v1/policies/strict", strict).status == 200, "PUT strict")
 check(admin("PUT", f"/v1/machines/{A}/policy", {"policy": "golden"}).status == 200, "assign golden")
 r = hash_only()
-check(r.get("verdict") == "pass" and r.json["policy"] == {"name": "golden", "ruled": True}, f"golden, hash only: {r}")
+check(r.get("verdict") == "pass" and r.json["policy"] == {"name": "golden", "ruled": True,
+      "sha256": hashlib.sha256(golden.encode()).hexdigest()}, f"golden, hash only: {r}")
 check(admin("PUT", f"/v1/machines/{A}/policy", {"policy": "strict"}).status == 200, "assign strict")
 r = hash_only()
 check(r.get("verdict") == "fail" and r.get("failed_check", "").startswith("policy") and r.get("recorded") is True,
