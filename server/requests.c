@@ -279,3 +279,36 @@ int srv_parse_result_query(const char *query, char *nonce, int *has_nonce)
 	*has_nonce = 1;
 	return 0;
 }
+
+int srv_parse_page_query(const char *query, int *verdict, char *after)
+{
+	int seen_v = 0, seen_a = 0;
+	const char *s = query;
+	*verdict = 0;
+	after[0] = 0;
+	while (s && *s) {
+		const char *amp = strchr(s, '&'), *eq;
+		size_t n = amp ? (size_t)(amp - s) : strlen(s);
+		eq = memchr(s, '=', n);
+		if (!eq)
+			return -1;
+		if ((size_t)(eq - s) == 7 && memcmp(s, "verdict", 7) == 0 && !seen_v) {
+			static const char *const names[] = {"pass", "fail", "none"};
+			size_t vn = n - 8;
+			seen_v = 1;
+			for (int k = 0; k < 3; k++)
+				if (vn == strlen(names[k]) && memcmp(eq + 1, names[k], vn) == 0)
+					*verdict = k + 1;
+			if (!*verdict)
+				return -1;
+		} else if ((size_t)(eq - s) == 5 && memcmp(s, "after", 5) == 0 && !seen_a) {
+			seen_a = 1;
+			if (srv_parse_machine_id(eq + 1, n - 6, after) != 0)
+				return -1;
+		} else {
+			return -1;
+		}
+		s = amp ? amp + 1 : NULL;
+	}
+	return 0;
+}

@@ -353,6 +353,11 @@ int srv_parse_history_query(const char *query, size_t *limit, int64_t *before);
  * lowercase into nonce, which holds TPA_EAR_NONCE_HEX_MAX + 1).  0 or -1. */
 int srv_parse_result_query(const char *query, char *nonce, int *has_nonce);
 
+/* The fleet page's ?verdict=pass|fail|none&after=ID (each optional, at
+ * most once, any order): *verdict 0 (all), 1 pass, 2 fail, 3 none; after
+ * (STORE_ID_HEX bytes) "" or a machine id.  0 or -1. */
+int srv_parse_page_query(const char *query, int *verdict, char *after);
+
 /* ---- result.c ---- */
 
 /* Loads cfg.result_key, making it first when the file does not exist. */

@@ -95,9 +95,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		/* the other query reader: GET /v1/machines/ID/result?nonce=HEX */
 		if (srv_parse_result_query(s, nonce, &has) == 0 && has &&
-		    (strlen(nonce) < TPA_EAR_NONCE_HEX_MIN || strlen(nonce) > TPA_EAR_NONCE_HEX_MAX ||
+		    (strlen(nonce) < TPA_EAR_NONCE_HEX_MIN ||
+		     strlen(nonce) > TPA_EAR_NONCE_HEX_MAX ||
 		     strspn(nonce, "0123456789abcdef") != strlen(nonce)))
 			abort();
+		/* and the status page's: GET /?verdict=fail&after=ID */
+		{
+			int verdict;
+			char after[STORE_ID_HEX];
+			if (srv_parse_page_query(s, &verdict, after) == 0 &&
+			    (verdict < 0 || verdict > 3 ||
+			     (after[0] && (strlen(after) != STORE_ID_HEX - 1 ||
+			                   strspn(after, "0123456789abcdef") != strlen(after)))))
+				abort();
+		}
 		free(s);
 		break;
 	}
