@@ -52,13 +52,16 @@ extern "C" {
 #endif
 
 #define TPA_EAR_PROFILE "tag:github.com,2023:veraison/ear"
-#define TPA_EAR_NONCE_HEX_MIN 16  /* eat_nonce: 8..32 bytes as hex */
+#define TPA_EAR_NONCE_HEX_MIN 16 /* eat_nonce: 8..32 bytes as hex */
 #define TPA_EAR_NONCE_HEX_MAX 64
 #define TPA_EAR_JWT_MAX (256 * 1024) /* a JWT longer than this is refused */
 #define TPA_EAR_KID_MAX 64           /* RFC 7638 SHA-256 thumbprint, base64url: 43 chars */
 /* "tpmattest:policy/" + a 64-character name + "@sha256:" + 64 hex digits is 153 */
 #define TPA_EAR_POLICY_ID_MAX 192
 #define TPA_EAR_CHECK_MAX 32 /* failed checks kept by tpa_ear_verify */
+/* iat, exp and tpmattest.attested-at are seconds in 0..this
+ * (9999-12-31T23:59:59Z): a relying party subtracts them from its clock */
+#define TPA_EAR_TIME_MAX INT64_C(253402300799)
 
 /* ---- the verifier's signing key (ECC P-256) ---- */
 
@@ -88,7 +91,7 @@ typedef struct tpa_ear_input {
 	const char *verdict_json;
 	size_t verdict_len;
 	const char *machine_id; /* 64 lowercase hex digits: the submodule's name */
-	int64_t iat;
+	int64_t iat;            /* 0..TPA_EAR_TIME_MAX */
 	/* the relying party's nonce: TPA_EAR_NONCE_HEX_MIN..MAX hex digits,
 	 * put lowercase into eat_nonce; NULL: none */
 	const char *nonce_hex;
@@ -97,9 +100,10 @@ typedef struct tpa_ear_input {
 } tpa_ear_input;
 
 /* The claims above, signed: *jwt malloc'd (header {"alg":"ES256",
- * "typ":"JWT","kid":KID}).  TPA_E_INVALID_ARG for a bad machine id or
- * nonce, TPA_E_MALFORMED when the verdict document is not one (why says
- * what), TPA_E_NOMEM, TPA_E_CRYPTO. */
+ * "typ":"JWT","kid":KID}).  TPA_E_INVALID_ARG for a bad machine id, nonce
+ * or iat, TPA_E_MALFORMED when the verdict document is not one (its "at"
+ * outside 0..TPA_EAR_TIME_MAX included; why says what), TPA_E_NOMEM,
+ * TPA_E_CRYPTO: what tpa_ear_verify would refuse is not signed. */
 int tpa_ear_sign(const tpa_result_key *k, const tpa_ear_input *in, char **jwt, char *why,
                  size_t whylen);
 
@@ -151,12 +155,15 @@ typedef struct tpa_ear_claims {
  * absent and kid, when present, the key's; whose signature verifies with
  * k; and whose payload has eat_profile TPA_EAR_PROFILE, an integer iat,
  * ear.verifier-id, and exactly one submodule with a known ear.status and
- * the vector's values as integers.  TPA_E_BAD_SIGNATURE: the signature does
- * not verify (a tampered header, payload or signature, another key).
- * TPA_E_MALFORMED: not three base64url parts, not JSON, a claim missing or
- * of the wrong type (why names it).  TPA_E_UNSUPPORTED: another alg.  No
- * policy decision here: the caller looks at status, nonce and iat.  *out
- * filled on TPA_OK only (tpa_ear_claims_clear frees it).
+ * the vector's values as integers; iat, exp and tpmattest.attested-at, when
+ * present, in 0..TPA_EAR_TIME_MAX (so that now - iat cannot overflow).
+ * TPA_E_BAD_SIGNATURE: the signature does not verify (a tampered header,
+ * payload or signature, another key).  TPA_E_MALFORMED: not three
+ * base64url parts, not JSON, a claim missing, of the wrong type or a time
+ * out of range (why names it).  TPA_E_UNSUPPORTED: another alg.  No
+ * policy decision here: the caller looks at status, nonce, iat and
+ * attested-at.  *out filled on TPA_OK only (tpa_ear_claims_clear frees
+ * it).
  */
 int tpa_ear_verify(const tpa_result_pub *k, const char *jwt, size_t len, tpa_ear_claims *out,
                    char *why, size_t whylen);

@@ -736,6 +736,13 @@ static bool get_i64(struct json_object *v, int64_t *out)
 	return *out != INT64_MAX || json_object_get_uint64(v) == (uint64_t)INT64_MAX;
 }
 
+/* A time claim: seconds since 1970 up to the end of 9999, so that a
+ * relying party's now - t neither overflows nor goes negative. */
+static bool time_ok(int64_t t)
+{
+	return t >= 0 && t <= TPA_EAR_TIME_MAX;
+}
+
 /* An optional integer or null member. */
 static int get_opt_i64(struct json_object *o, const char *name, bool *has, int64_t *v)
 {
@@ -863,6 +870,12 @@ static int appraise(struct json_object *doc, const char *machine_id, struct appr
 	if (get_opt_i64(doc, "at", &a->has_at, &a->at) != 0 ||
 	    get_opt_i64(doc, "seq", &a->has_seq, &a->seq) != 0) {
 		setwhy(why, whylen, "verdict document: at and seq are integers or null");
+		return TPA_E_MALFORMED;
+	}
+	/* it becomes tpmattest.attested-at, which tpa_ear_verify bounds */
+	if (a->has_at && !time_ok(a->at)) {
+		setwhy(why, whylen, "verdict document: at: not a time in 0..%lld (1970 to 9999)",
+		       (long long)TPA_EAR_TIME_MAX);
 		return TPA_E_MALFORMED;
 	}
 	if (get_str(doc, "counter_kind", &kind) != 0) {
@@ -1045,6 +1058,11 @@ int tpa_ear_sign(const tpa_result_key *k, const tpa_ear_input *in, char **jwt, c
 		return TPA_E_INVALID_ARG;
 	if (strlen(in->machine_id) != 64 || !is_lower_hex(in->machine_id, 64)) {
 		setwhy(why, whylen, "machine id: not 64 lowercase hex digits");
+		return TPA_E_INVALID_ARG;
+	}
+	if (!time_ok(in->iat)) {
+		setwhy(why, whylen, "iat: not a time in 0..%lld (1970 to 9999)",
+		       (long long)TPA_EAR_TIME_MAX);
 		return TPA_E_INVALID_ARG;
 	}
 	if (in->nonce_hex && !nonce_ok(in->nonce_hex)) {
@@ -1311,6 +1329,9 @@ static int read_submod(const char *name, struct json_object *sub, tpa_ear_claims
 	}
 	if (get_opt_i64(sub, "tpmattest.attested-at", &has, &c->attested_at) != 0)
 		BAD("payload: tpmattest.attested-at: not an integer or null");
+	if (has && !time_ok(c->attested_at))
+		BAD("payload: tpmattest.attested-at: %lld is not a time in 0..%lld (1970 to 9999)",
+		    (long long)c->attested_at, (long long)TPA_EAR_TIME_MAX);
 	c->has_attested_at = has;
 	if (get_opt_i64(sub, "tpmattest.seq", &has, &seq) != 0)
 		BAD("payload: tpmattest.seq: not an integer or null");
@@ -1341,8 +1362,14 @@ static int read_claims(struct json_object *o, tpa_ear_claims *c, char *why, size
 	}
 	if (!json_object_object_get_ex(o, "iat", &v) || !get_i64(v, &c->iat))
 		BAD("payload: iat: missing or not an integer (RFC 7519 4.1.6)");
+	if (!time_ok(c->iat))
+		BAD("payload: iat: %lld is not a time in 0..%lld (1970 to 9999)", (long long)c->iat,
+		    (long long)TPA_EAR_TIME_MAX);
 	if (get_opt_i64(o, "exp", &has, &c->exp) != 0)
 		BAD("payload: exp: not an integer (RFC 7519 4.1.4)");
+	if (has && !time_ok(c->exp))
+		BAD("payload: exp: %lld is not a time in 0..%lld (1970 to 9999)", (long long)c->exp,
+		    (long long)TPA_EAR_TIME_MAX);
 	c->has_exp = has;
 	if (!json_object_object_get_ex(o, "ear.verifier-id", &vid) ||
 	    !json_object_is_type(vid, json_type_object) || get_str(vid, "build", &b) != 0 ||

@@ -362,6 +362,23 @@ static void test_sign_refusals(void **state)
 	                  "\"ruled\":true}}";
 	in.verdict_len = strlen(in.verdict_json);
 	assert_int_equal(tpa_ear_sign(key1, &in, &jwt, why, sizeof(why)), TPA_E_MALFORMED);
+	/* times tpa_ear_verify would refuse are not signed */
+	in.verdict_json = "{\"verdict\":\"pass\",\"at\":-1,\"checks\":[]}";
+	in.verdict_len = strlen(in.verdict_json);
+	assert_int_equal(tpa_ear_sign(key1, &in, &jwt, why, sizeof(why)), TPA_E_MALFORMED);
+	assert_non_null(strstr(why, "verdict document: at: not a time"));
+	in.verdict_json = "{\"verdict\":\"pass\",\"at\":253402300800,\"checks\":[]}";
+	in.verdict_len = strlen(in.verdict_json);
+	assert_int_equal(tpa_ear_sign(key1, &in, &jwt, why, sizeof(why)), TPA_E_MALFORMED);
+	in.verdict_json = NULL;
+	in.verdict_len = 0;
+	in.iat = -1;
+	assert_int_equal(tpa_ear_sign(key1, &in, &jwt, why, sizeof(why)), TPA_E_INVALID_ARG);
+	assert_non_null(strstr(why, "iat: not a time"));
+	in.iat = INT64_MIN;
+	assert_int_equal(tpa_ear_sign(key1, &in, &jwt, why, sizeof(why)), TPA_E_INVALID_ARG);
+	in.iat = TPA_EAR_TIME_MAX + 1;
+	assert_int_equal(tpa_ear_sign(key1, &in, &jwt, why, sizeof(why)), TPA_E_INVALID_ARG);
 	assert_null(jwt);
 }
 
@@ -584,6 +601,65 @@ static void test_foreign(void **state)
 	}
 }
 
+/* iat, exp and tpmattest.attested-at outside 1970..9999: a relying party's
+ * now - iat would overflow (INT64_MIN) or a negative age pass a bound. */
+#define PRE "\"eat_profile\":\"tag:github.com,2023:veraison/ear\","
+#define VID "\"ear.verifier-id\":{\"build\":\"b\",\"developer\":\"d\"},"
+#define SUB_AT(at)                                                                                \
+	"\"submods\":{\"" MID "\":{\"ear.status\":\"affirming\",\"ear.trustworthiness-vector\":{" \
+	"\"instance-identity\":2,\"hardware\":2,\"executables\":3,\"configuration\":2},"          \
+	"\"tpmattest.attested-at\":" at "}}"
+
+static void test_time_bounds(void **state)
+{
+	static const struct {
+		const char *payload;
+		int want;
+		const char *reason;
+	} cases[] = {
+	        {"{" PRE "\"iat\":0," VID SUB_AT("0") "}", TPA_OK, ""},
+	        {"{" PRE
+	         "\"iat\":253402300799,\"exp\":253402300799," VID SUB_AT("253402300799") "}",
+	         TPA_OK, ""},
+	        {"{" PRE "\"iat\":-1," VID SUB_AT("1") "}", TPA_E_MALFORMED,
+	         "payload: iat: -1 is not a time in 0..253402300799"},
+	        {"{" PRE "\"iat\":-9223372036854775808," VID SUB_AT("1") "}", TPA_E_MALFORMED,
+	         "payload: iat: -9223372036854775808 is not a time"},
+	        {"{" PRE "\"iat\":-4611686018427387904," VID SUB_AT("1") "}", TPA_E_MALFORMED,
+	         "payload: iat: -4611686018427387904 is not a time"},
+	        {"{" PRE "\"iat\":253402300800," VID SUB_AT("1") "}", TPA_E_MALFORMED,
+	         "payload: iat: 253402300800 is not a time"},
+	        {"{" PRE "\"iat\":9223372036854775807," VID SUB_AT("1") "}", TPA_E_MALFORMED,
+	         "payload: iat: 9223372036854775807 is not a time"},
+	        {"{" PRE "\"iat\":1,\"exp\":-1," VID SUB_AT("1") "}", TPA_E_MALFORMED,
+	         "payload: exp: -1 is not a time"},
+	        {"{" PRE "\"iat\":1,\"exp\":-9223372036854775808," VID SUB_AT("1") "}",
+	         TPA_E_MALFORMED, "payload: exp: -9223372036854775808 is not a time"},
+	        {"{" PRE "\"iat\":1,\"exp\":253402300800," VID SUB_AT("1") "}", TPA_E_MALFORMED,
+	         "payload: exp: 253402300800 is not a time"},
+	        {"{" PRE "\"iat\":1," VID SUB_AT("-1") "}", TPA_E_MALFORMED,
+	         "payload: tpmattest.attested-at: -1 is not a time"},
+	        {"{" PRE "\"iat\":1," VID SUB_AT("-9223372036854775808") "}", TPA_E_MALFORMED,
+	         "payload: tpmattest.attested-at: -9223372036854775808 is not a time"},
+	        {"{" PRE "\"iat\":1," VID SUB_AT("253402300800") "}", TPA_E_MALFORMED,
+	         "payload: tpmattest.attested-at: 253402300800 is not a time"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *jwt = raw_jwt("{\"alg\":\"ES256\"}", cases[i].payload);
+		if (cases[i].want == TPA_OK) {
+			tpa_ear_claims c;
+			verified(jwt, &c);
+			assert_true(c.has_attested_at);
+			assert_int_equal(c.iat, c.attested_at);
+			tpa_ear_claims_clear(&c);
+		} else {
+			refused(jwt, strlen(jwt), cases[i].want, cases[i].reason);
+		}
+		free(jwt);
+	}
+}
+
 /* ---- keys ---- */
 
 static void test_pem_roundtrip(void **state)
@@ -720,6 +796,7 @@ int main(void)
 	        cmocka_unit_test(test_kid_and_other_key),
 	        cmocka_unit_test(test_junk),
 	        cmocka_unit_test(test_foreign),
+	        cmocka_unit_test(test_time_bounds),
 	        cmocka_unit_test(test_pem_roundtrip),
 	        cmocka_unit_test(test_jwk),
 	};
