@@ -1590,8 +1590,8 @@ void srv_route(struct evhttp_request *req, void *arg)
 		if (srv_require_admin(s, req) != 0)
 			return;
 		if (srv_parse_machine_id(p.seg[1], p.len[1], id) != 0) {
-			srv_reply_error(
-			        s, req, 400, "malformed", NULL,
+			srv_page_error(
+			        s, req, 400, "bad machine id",
 			        "machine id: not 64 lowercase hex digits (SHA-256 of the EK)");
 			return;
 		}

@@ -214,8 +214,8 @@ static void send_page(srv *s, struct evhttp_request *req, int code, html *h)
 	free(h->p);
 }
 
-static void page_error(srv *s, struct evhttp_request *req, int code, const char *title,
-                       const char *reason)
+void srv_page_error(srv *s, struct evhttp_request *req, int code, const char *title,
+                    const char *reason)
 {
 	html h = {0};
 	head(&h, "tpmattest: ", title);
@@ -232,7 +232,7 @@ static void page_store_error(srv *s, struct evhttp_request *req, const char *why
 {
 	char reason[640];
 	snprintf(reason, sizeof(reason), "the store failed: %s", why);
-	page_error(s, req, 503, "store unavailable", reason);
+	srv_page_error(s, req, 503, "store unavailable", reason);
 }
 
 /* ---- what the store holds, read for a page ---- */
@@ -410,9 +410,10 @@ void srv_page_fleet(srv *s, struct evhttp_request *req)
 	html h = {0};
 
 	if (srv_parse_page_query(u ? evhttp_uri_get_query(u) : NULL, &vf, after) != 0) {
-		page_error(s, req, 400, "bad query",
-		           "query: only verdict=pass, verdict=fail or verdict=none and after=ID "
-		           "(a machine id, 64 lowercase hex digits) are understood, each once");
+		srv_page_error(
+		        s, req, 400, "bad query",
+		        "query: only verdict=pass, verdict=fail or verdict=none and after=ID "
+		        "(a machine id, 64 lowercase hex digits) are understood, each once");
 		return;
 	}
 	f = (enum verdict_filter)vf;
@@ -581,7 +582,7 @@ void srv_page_machine(srv *s, struct evhttp_request *req, const char *id)
 	int r;
 
 	if (q && *q) {
-		page_error(s, req, 400, "bad query", "query: a machine's page takes none");
+		srv_page_error(s, req, 400, "bad query", "query: a machine's page takes none");
 		return;
 	}
 	memset(&m, 0, sizeof(m));
@@ -589,7 +590,7 @@ void srv_page_machine(srv *s, struct evhttp_request *req, const char *id)
 	if (r == TPA_E_NOT_FOUND) {
 		char reason[160];
 		snprintf(reason, sizeof(reason), "no machine %s is enrolled", id);
-		page_error(s, req, 404, "no such machine", reason);
+		srv_page_error(s, req, 404, "no such machine", reason);
 		return;
 	}
 	if (r != TPA_OK) {

@@ -15,6 +15,10 @@ void srv_page_fleet(srv *s, struct evhttp_request *req);
 /* GET /machines/ID: one machine, its history, the PCRs changed between its
  * last good and its current attestation */
 void srv_page_machine(srv *s, struct evhttp_request *req, const char *id);
+/* An HTML page for a refusal: code, a short title and the reason (both
+ * escaped). */
+void srv_page_error(srv *s, struct evhttp_request *req, int code, const char *title,
+                    const char *reason);
 /* GET /style.css: the page's stylesheet (no certificate needed) */
 void srv_page_style(srv *s, struct evhttp_request *req);
 
