@@ -5,6 +5,13 @@
  * public JWK.  The library checks the signature and the claims' shape; the
  * decisions a relying party makes (status, nonce, machine, freshness) are
  * here, each refusal named.
+ *
+ * Freshness is the verdict's as well as the signature's: the server signs
+ * a machine's last verdict when it is asked for it (iat = now, over the
+ * relying party's nonce), so a machine that passed once and stopped
+ * attesting has fresh results for as long as the server runs.  --max-age
+ * therefore bounds tpmattest.attested-at too, and a result without it is
+ * not fresh.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -22,6 +29,8 @@
 
 #define KEY_FILE_MAX (64u * 1024)
 #define CLOCK_SKEW 300 /* seconds an iat may be ahead of this clock */
+/* --max-age: at most 10 years (365-day), so now - max_age cannot overflow */
+#define MAX_AGE_MAX (10LL * 365 * 86400)
 
 static const char usage_text[] =
         "usage: tpmattest result verify JWT --key JWK_FILE [--nonce HEX] [--machine ID]\n"
@@ -31,9 +40,15 @@ static const char usage_text[] =
         "or - for standard input; trailing whitespace is ignored.  JWK_FILE is the\n"
         "verifier's public key as a JWK.  Accepted (exit 0) only when the signature\n"
         "verifies, the claims are an EAR of the tpmattest profile, the nonce is HEX\n"
-        "(--nonce), the machine is ID (--machine), iat is not more than 300 s ahead of\n"
-        "this clock nor older than SECONDS (--max-age), exp (if any) has not passed, and\n"
-        "ear.status is affirming (or warning, with --allow-warning).\n"
+        "(--nonce), the machine is ID (--machine), iat (when the result was signed)\n"
+        "and tpmattest.attested-at (when the verdict was reached) are not more than\n"
+        "300 s ahead of this clock, exp (if any) has not passed, and ear.status is\n"
+        "affirming (or warning, with --allow-warning).\n"
+        "  --max-age SECONDS  refuse a result signed more than SECONDS ago (iat) or\n"
+        "           whose verdict is older than that (tpmattest.attested-at; a result\n"
+        "           without it is refused): the server signs a machine's last verdict\n"
+        "           when asked, so a fresh iat says nothing about how old the verdict\n"
+        "           is.  At most 315360000 (10 years).\n"
         "  --json   {\"valid_signature\", \"status\", \"machine_id\", \"claims\", \"accepted\",\n"
         "           \"reason\"} instead of one line\n"
         "Exit: 0 accepted, 1 refused, 2 usage, 3 malformed JWT or JWK, 4 unreadable file.\n"
@@ -126,9 +141,32 @@ static const char *decide(const struct opts *o, const tpa_ear_claims *c, char *b
 		         (long long)(c->iat - now), CLOCK_SKEW);
 		return buf;
 	}
-	if (o->has_max_age && now - c->iat > o->max_age) {
-		snprintf(buf, n, "issued %lld s ago, more than --max-age %lld",
+	/* iat and attested-at are in 0..TPA_EAR_TIME_MAX (tpa_ear_verify),
+	 * max_age in 0..MAX_AGE_MAX: none of these subtractions overflows */
+	if (o->has_max_age && c->iat < now - o->max_age) {
+		snprintf(buf, n, "the result was signed %lld s ago (iat), more than --max-age %lld",
 		         (long long)(now - c->iat), o->max_age);
+		return buf;
+	}
+	if (c->has_attested_at && c->attested_at > now + CLOCK_SKEW) {
+		snprintf(buf, n,
+		         "the verdict was attested %lld s in the future (tpmattest.attested-at; "
+		         "more than the %d s allowed)",
+		         (long long)(c->attested_at - now), CLOCK_SKEW);
+		return buf;
+	}
+	if (o->has_max_age && !c->has_attested_at) {
+		snprintf(buf, n,
+		         "the result has no tpmattest.attested-at: the age of its verdict is "
+		         "unknown, and --max-age %lld bounds it",
+		         o->max_age);
+		return buf;
+	}
+	if (o->has_max_age && c->attested_at < now - o->max_age) {
+		snprintf(buf, n,
+		         "the verdict was attested %lld s ago (tpmattest.attested-at), more than "
+		         "--max-age %lld",
+		         (long long)(now - c->attested_at), o->max_age);
 		return buf;
 	}
 	if (c->has_exp && now >= c->exp) {
@@ -296,6 +334,11 @@ int cmd_result(int argc, char **argv)
 				return usage_error(
 				        usage_text,
 				        "result verify: --max-age: not a number of seconds");
+			if (o.max_age > MAX_AGE_MAX)
+				return usage_error(usage_text,
+				                   "result verify: --max-age: more than %lld s (10 "
+				                   "years)",
+				                   MAX_AGE_MAX);
 			o.has_max_age = true;
 			break;
 		}

@@ -59,7 +59,8 @@ def jwt(key, claims, header=None, kid=True, sig=None):
     return hp + "." + b64u(s)
 
 
-def claims(status="affirming", vec=(2, 2, 3, 2), iat=None, nonce=None, failed=(), **extra):
+def claims(status="affirming", vec=(2, 2, 3, 2), iat=None, nonce=None, failed=(),
+           at=1700000000, **extra):
     c = {"eat_profile": PROFILE, "iat": int(time.time()) if iat is None else iat,
          "ear.verifier-id": {"build": "independent 1.0", "developer": "tests"},
          "submods": {MID: {
@@ -69,7 +70,7 @@ def claims(status="affirming", vec=(2, 2, 3, 2), iat=None, nonce=None, failed=()
              "ear.appraisal-policy-id": "tpmattest:policy/golden@sha256:" + "ab" * 32,
              "tpmattest.verdict": "pass" if status in ("affirming", "warning") else
              (None if status == "none" else "fail"),
-             "tpmattest.attested-at": 1700000000, "tpmattest.seq": 7,
+             "tpmattest.attested-at": at, "tpmattest.seq": 7,
              "tpmattest.failed-checks": [{"name": n, "status": "fail", "reason": "r " + n}
                                          for n in failed]}}}
     if nonce:
@@ -197,9 +198,21 @@ verify("--nonce differs", 1, jwt(key, claims(nonce=n)), "--nonce", "00" * 16,
        reason="is not the nonce given")
 verify("--nonce, no eat_nonce", 1, good, "--nonce", n, reason="no eat_nonce")
 now = int(time.time())
-verify("--max-age exceeded", 1, jwt(key, claims(iat=now - 1000)), "--max-age", "60",
-       reason="more than --max-age 60")
-verify("--max-age within", 0, jwt(key, claims(iat=now - 1000)), "--max-age", "5000")
+verify("--max-age exceeded", 1, jwt(key, claims(iat=now - 1000, at=now - 1000)), "--max-age",
+       "60", reason=" s ago (iat), more than --max-age 60")
+verify("--max-age within", 0, jwt(key, claims(iat=now - 1000, at=now - 2000)), "--max-age",
+       "5000")
+# --max-age bounds the verdict too: the server signs the last verdict now
+verify("--max-age, the verdict older", 1, jwt(key, claims(iat=now, at=now - 1000)), "--max-age",
+       "600", reason=" s ago (tpmattest.attested-at), more than --max-age 600")
+verify("--max-age, no attested-at", 1, jwt(key, claims(iat=now, at=None)), "--max-age", "600",
+       reason="no tpmattest.attested-at")
+verify("no --max-age, an old verdict", 0, jwt(key, claims(iat=now, at=now - 10 ** 8)))
+verify("attested-at in the future", 1, jwt(key, claims(at=now + 1000)),
+       reason="s in the future (tpmattest.attested-at")
+verify("iat before 1970", 3, jwt(key, claims(iat=-1)), reason="iat: -1 is not a time")
+verify("iat -2^63, --max-age", 3, jwt(key, claims(iat=-2 ** 63, at=now)), "--max-age", "600",
+       reason="iat: -9223372036854775808 is not a time")
 verify("iat in the future", 1, jwt(key, claims(iat=now + 1000)), reason="in the future")
 verify("iat a little ahead (skew)", 0, jwt(key, claims(iat=now + 60)))
 verify("exp passed", 1, jwt(key, claims(exp=now - 10)), reason="expired")
@@ -213,6 +226,8 @@ expect("no JWT", 2, ["verify", "--key", KEY], reason="one JWT")
 expect("bad --nonce", 2, ["verify", J, "--key", KEY, "--nonce", "xyz"], reason="--nonce")
 expect("short --nonce", 2, ["verify", J, "--key", KEY, "--nonce", "0011"], reason="--nonce")
 expect("bad --max-age", 2, ["verify", J, "--key", KEY, "--max-age", "ten"], reason="--max-age")
+expect("--max-age over 10 years", 2, ["verify", J, "--key", KEY, "--max-age", "315360001"],
+       reason="--max-age: more than 315360000 s")
 expect("bad --machine", 2, ["verify", J, "--key", KEY, "--machine", "12"], reason="--machine")
 expect("unknown subcommand", 2, ["check", J], reason="unknown subcommand")
 expect("unknown option", 2, ["verify", J, "--key", KEY, "--frob"], reason="unknown option")
