@@ -10,6 +10,13 @@
  * once on one file end up with the same key (the second link fails and it
  * loads the first's).  A key file that others may read or write, or that
  * is not a regular file of the server's user, is refused.
+ *
+ * Whoever may create a name in the key's directory can put something
+ * else there, also between our open and our link: the name is opened
+ * O_NOFOLLOW (a symbolic link is refused, ELOOP) and O_NONBLOCK (a FIFO
+ * opens at once instead of waiting for a writer, and fstat refuses it);
+ * the key is created under a mkstemp name (O_EXCL) and link(2), which
+ * neither follows nor replaces what is at the name.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -171,7 +178,8 @@ int srv_result_key_load(srv_core *c, char *why, size_t whylen)
 	int fd, r, made = 0;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		/* O_NONBLOCK stays set: a regular file reads the same */
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 		if (fd >= 0 || errno != ENOENT)
 			break;
 		r = make_key_file(path, why, whylen);
