@@ -175,21 +175,23 @@ int srv_result_key_load(srv_core *c, char *why, size_t whylen)
 {
 	const char *path = c->cfg.result_key;
 	char *pem = NULL;
-	int fd, r, made = 0;
+	int fd, r, oerr, made = 0;
 
-	for (int attempt = 0; attempt < 2; attempt++) {
+	/* a key made (by us or by another server) is opened next; one that is
+	 * gone again twice is an error, reported as the last open saw it */
+	for (int attempt = 0;; attempt++) {
 		/* O_NONBLOCK stays set: a regular file reads the same */
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-		if (fd >= 0 || errno != ENOENT)
+		oerr = errno;
+		if (fd >= 0 || oerr != ENOENT || attempt == 2)
 			break;
 		r = make_key_file(path, why, whylen);
-		if (r == TPA_OK)
-			made = 1;
-		else if (r != TPA_E_MISMATCH)
+		if (r != TPA_OK && r != TPA_E_MISMATCH)
 			return r;
+		made = r == TPA_OK;
 	}
 	if (fd < 0) {
-		snprintf(why, whylen, "--result-key %s: %s", path, strerror(errno));
+		snprintf(why, whylen, "--result-key %s: %s", path, strerror(oerr));
 		return TPA_E_IO;
 	}
 	r = read_key_file(fd, path, &pem, why, whylen);
