@@ -670,6 +670,8 @@ struct attempt {
 	const tpa_log_memo *memo;      /* the log's checks remembered, used */
 	tpa_log_memo *new_memo;        /* this verification's, kept after the commit */
 	char *result_json;
+	/* the recorded verdict's document, kept parsed for its answer */
+	struct json_object *result_obj;
 	/* while the commit is under way */
 	srv_job job;
 	struct evhttp_request *req;
@@ -687,6 +689,7 @@ static void attempt_clear(struct attempt *a)
 	tpa_result_free(&a->res);
 	tpa_eventlog_free(&a->fresh_log);
 	free(a->result_json);
+	json_object_put(a->result_obj);
 	free(a->next_json);
 	tpa_log_memo_free(&a->new_memo);
 }
@@ -856,38 +859,45 @@ static int attempt_policy(srv *s, struct evhttp_request *req, struct attempt *a)
 /* "pcrs": the values the quote covers, when its selection and digest
  * checked (so a relying party and the status page see what was measured,
  * signed); absent otherwise.  0, or -1 out of memory. */
+/* "pcrs": the quoted PCR values, bank -> PCR -> hex (tpa_pcrs_to_json's
+ * shape, without its "incomplete": quoted values are never incomplete),
+ * built here rather than written and read back. */
 static int add_quoted_pcrs(struct json_object *o, const tpa_result *res)
 {
 	const tpa_pcrs *q = tpa_result_quoted_pcrs(res);
-	struct json_object *doc = NULL, *inner;
-	char *txt = NULL;
+	struct json_object *pcrs;
 	if (!q)
 		return 0;
-	if (tpa_pcrs_to_json(q, 0, &txt) != TPA_OK)
-		return -1;
-	/* our own output: it parses, with "pcrs" at the top */
-	doc = json_tokener_parse(txt);
-	free(txt);
-	if (!doc || !json_object_object_get_ex(doc, "pcrs", &inner)) {
-		json_object_put(doc);
+	if (!(pcrs = json_object_new_object()) || json_object_object_add(o, "pcrs", pcrs) != 0) {
+		json_object_put(pcrs);
 		return -1;
 	}
-	json_object_get(inner);
-	json_object_put(doc);
-	if (json_object_object_add(o, "pcrs", inner) != 0) {
-		json_object_put(inner);
-		return -1;
+	for (size_t i = 0; i < tpa_pcrs_bank_count(q); i++) {
+		uint16_t alg = tpa_pcrs_bank_alg(q, i);
+		struct json_object *bank = json_object_new_object();
+		if (!bank || json_object_object_add(pcrs, tpa_alg_name(alg), bank) != 0) {
+			json_object_put(bank);
+			return -1;
+		}
+		for (unsigned k = 0; k < TPA_PCR_COUNT; k++) {
+			const uint8_t *v;
+			size_t n;
+			char key[4], hexv[2 * TPA_MAX_DIGEST + 1];
+			if (tpa_pcrs_get(q, alg, k, &v, &n) != TPA_OK || n > TPA_MAX_DIGEST)
+				continue;
+			snprintf(key, sizeof(key), "%u", k);
+			hex(v, n, hexv);
+			if (json_object_object_add(bank, key, json_object_new_string(hexv)) != 0)
+				return -1;
+		}
 	}
 	return 0;
 }
 
-static char *verdict_json(srv *s, struct attempt *a, int verdict, int recorded, int64_t seq,
-                          int64_t at)
+static struct json_object *verdict_obj(struct attempt *a, int verdict, int recorded, int64_t seq,
+                                       int64_t at)
 {
 	struct json_object *o = json_object_new_object(), *p;
-	char *out = NULL;
-	const char *txt;
-	(void)s;
 	if (!o)
 		return NULL;
 	json_object_object_add(o, "machine_id", json_object_new_string(a->m.id));
@@ -942,9 +952,23 @@ static char *verdict_json(srv *s, struct attempt *a, int verdict, int recorded, 
 		                "no policy ruled on this machine: the verdict covers the "
 		                "quote, the counter and the event log's consistency "
 		                "with the quoted PCRs, not what was booted"));
-	if (tpa_result_json_add(o, a->res) == TPA_OK &&
-	    (txt = json_object_to_json_string_ext(o, JSON_OUT)) != NULL)
-		out = strdup(txt);
+	if (tpa_result_json_add(o, a->res) != TPA_OK) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static char *obj_text(struct json_object *o)
+{
+	const char *txt = o ? json_object_to_json_string_ext(o, JSON_OUT) : NULL;
+	return txt ? strdup(txt) : NULL;
+}
+
+static char *verdict_json(struct attempt *a, int verdict, int recorded, int64_t seq, int64_t at)
+{
+	struct json_object *o = verdict_obj(a, verdict, recorded, seq, at);
+	char *out = obj_text(o);
 	json_object_put(o);
 	return out;
 }
@@ -1067,7 +1091,7 @@ static void handle_attest(srv *s, struct evhttp_request *req, const char *id)
 	if (!a->recorded) {
 		/* not the machine's: answered, and nothing written (not even the
 		 * nonce consumed), so no one without the AK makes the store write */
-		if (!(a->result_json = verdict_json(s, a, a->verdict, 0, 0, a->now))) {
+		if (!(a->result_json = verdict_json(a, a->verdict, 0, 0, a->now))) {
 			srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
 			goto error;
 		}
@@ -1086,7 +1110,8 @@ static void handle_attest(srv *s, struct evhttp_request *req, const char *id)
 			goto error;
 		}
 	}
-	if (!(a->result_json = verdict_json(s, a, a->verdict, 1, 0, a->now))) {
+	if (!(a->result_obj = verdict_obj(a, a->verdict, 1, 0, a->now)) ||
+	    !(a->result_json = obj_text(a->result_obj))) {
 		srv_reply_error(s, req, 500, "nomem", NULL, "out of memory");
 		goto error;
 	}
@@ -1139,21 +1164,22 @@ out:
 
 /* The recorded verdict's answer: its document and "ear", the same verdict
  * as an EAR JWT signed with the result key (result.c).  NULL with why. */
-static char *answer_with_result(srv *s, const struct attempt *a, char *why, size_t whylen)
+/* The recorded verdict's answer: its document with the history row's
+ * number and its EAR JWT, signed from the document as built (not read
+ * back from text). */
+static char *answer_with_result(srv *s, struct attempt *a, int64_t seq, char *why, size_t whylen)
 {
-	char *jwt = srv_result_sign(s->core, a->result_json, a->id, NULL, a->now, why, whylen);
-	struct json_object *o = NULL;
-	char *out = NULL;
-	const char *txt;
-	if (!jwt)
-		return NULL;
-	if (tpa_json_parse(a->result_json, strlen(a->result_json), &o, why, whylen) == TPA_OK &&
-	    json_object_object_add(o, "ear", json_object_new_string(jwt)) == 0 &&
-	    (txt = json_object_to_json_string_ext(o, JSON_OUT)) != NULL)
-		out = strdup(txt);
-	else if (!why[0])
+	struct json_object *o = a->result_obj;
+	char *jwt = NULL, *out = NULL;
+	if (json_object_object_add(o, "seq", json_object_new_int64(seq)) != 0 ||
+	    !(jwt = srv_result_sign_doc(s->core, o, a->id, NULL, a->now, why, whylen)))
+		goto out;
+	if (json_object_object_add(o, "ear", json_object_new_string(jwt)) != 0 ||
+	    !(out = obj_text(o)))
+		goto out;
+out:
+	if (!out && !why[0])
 		snprintf(why, whylen, "out of memory");
-	json_object_put(o);
 	free(jwt);
 	return out;
 }
@@ -1201,15 +1227,8 @@ static void attest_committed(srv_job *job)
 		slot->used = ++s->tick;
 	}
 	/* the answer carries the history row's number */
-	free(a->result_json);
-	if (!(a->result_json = verdict_json(s, a, a->verdict, 1, job->seq, a->now))) {
-		srv_reply_error(s, req, 500, "nomem", NULL,
-		                "out of memory (the verdict was recorded as %s)", sa->verdict);
-		SRV_METRIC(s, s->metrics.attest_error++);
-		goto out;
-	}
 	job->why[0] = 0;
-	if (!(answer = answer_with_result(s, a, job->why, sizeof(job->why)))) {
+	if (!(answer = answer_with_result(s, a, job->seq, job->why, sizeof(job->why)))) {
 		srv_reply_error(
 		        s, req, 500, "internal", NULL,
 		        "the verdict was recorded as %s, but its result cannot be signed: %s",

@@ -36,6 +36,7 @@
 
 #include "base/json.h"
 #include "server.h"
+#include "verifier/ear_internal.h"
 
 #define RESULT_KEY_FILE_MAX 16384
 
@@ -222,20 +223,37 @@ void srv_result_key_unload(srv_core *c)
 	c->result_jwk = NULL;
 }
 
+static void result_input(tpa_ear_input *in, const char *machine_id, const char *nonce_hex,
+                         int64_t iat)
+{
+	memset(in, 0, sizeof(*in));
+	in->machine_id = machine_id;
+	in->iat = iat;
+	in->nonce_hex = nonce_hex;
+	in->build = "tpmattest " TPA_VERSION;
+	in->developer = "tpmattest";
+}
+
 char *srv_result_sign(const srv_core *c, const char *verdict_json, const char *machine_id,
                       const char *nonce_hex, int64_t iat, char *why, size_t whylen)
 {
 	tpa_ear_input in;
 	char *jwt = NULL;
-	memset(&in, 0, sizeof(in));
+	result_input(&in, machine_id, nonce_hex, iat);
 	in.verdict_json = verdict_json;
 	in.verdict_len = verdict_json ? strlen(verdict_json) : 0;
-	in.machine_id = machine_id;
-	in.iat = iat;
-	in.nonce_hex = nonce_hex;
-	in.build = "tpmattest " TPA_VERSION;
-	in.developer = "tpmattest";
 	if (tpa_ear_sign(c->result_key, &in, &jwt, why, whylen) != TPA_OK)
+		return NULL;
+	return jwt;
+}
+
+char *srv_result_sign_doc(const srv_core *c, struct json_object *doc, const char *machine_id,
+                          const char *nonce_hex, int64_t iat, char *why, size_t whylen)
+{
+	tpa_ear_input in;
+	char *jwt = NULL;
+	result_input(&in, machine_id, nonce_hex, iat);
+	if (tpa_ear_sign_doc(c->result_key, &in, doc, &jwt, why, whylen) != TPA_OK)
 		return NULL;
 	return jwt;
 }

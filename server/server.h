@@ -367,6 +367,10 @@ void srv_result_key_unload(srv_core *c);
  * NULL with why on failure. */
 char *srv_result_sign(const srv_core *c, const char *verdict_json, const char *machine_id,
                       const char *nonce_hex, int64_t iat, char *why, size_t whylen);
+/* The same for a verdict document the server built and holds parsed. */
+struct json_object;
+char *srv_result_sign_doc(const srv_core *c, struct json_object *doc, const char *machine_id,
+                          const char *nonce_hex, int64_t iat, char *why, size_t whylen);
 /* GET /v1/.well-known/result-key */
 void srv_result_jwk_reply(srv *s, struct evhttp_request *req);
 /* GET /v1/machines/ID/result[?nonce=HEX] */

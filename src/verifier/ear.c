@@ -98,6 +98,7 @@
 #include "base/hash.h"
 #include "base/json.h"
 #include "base/util.h"
+#include "verifier/ear_internal.h"
 
 #define COORD 32               /* P-256 coordinate and scalar bytes */
 #define SIG_LEN (2 * COORD)    /* ES256: r || s (RFC 7518 3.4) */
@@ -1042,18 +1043,10 @@ static int nonce_ok(const char *s)
 	       hex_ok(s, n);
 }
 
-int tpa_ear_sign(const tpa_result_key *k, const tpa_ear_input *in, char **jwt, char *why,
-                 size_t whylen)
+/* Checks in's fields other than the verdict document. */
+static int input_ok(const tpa_result_key *k, const tpa_ear_input *in, char **jwt, char *why,
+                    size_t whylen)
 {
-	struct appraisal a = {.status = TPA_EAR_NONE};
-	struct json_object *doc = NULL, *claims = NULL;
-	char header[128], *h64 = NULL, *p64 = NULL, *s = NULL, s64[SIG_B64 + 1];
-	char jwhy[160] = "";
-	const char *payload;
-	uint8_t sig[SIG_LEN];
-	size_t hn, pn, total;
-	int r, n;
-
 	if (!k || !in || !jwt || !in->machine_id || !in->build || !in->developer)
 		return TPA_E_INVALID_ARG;
 	if (strlen(in->machine_id) != 64 || !is_lower_hex(in->machine_id, 64)) {
@@ -1070,18 +1063,25 @@ int tpa_ear_sign(const tpa_result_key *k, const tpa_ear_input *in, char **jwt, c
 		       TPA_EAR_NONCE_HEX_MIN, TPA_EAR_NONCE_HEX_MAX);
 		return TPA_E_INVALID_ARG;
 	}
+	return TPA_OK;
+}
+
+int tpa_ear_sign_doc(const tpa_result_key *k, const tpa_ear_input *in, struct json_object *doc,
+                     char **jwt, char *why, size_t whylen)
+{
+	struct appraisal a = {.status = TPA_EAR_NONE};
+	struct json_object *claims = NULL;
+	char header[128], *h64 = NULL, *p64 = NULL, *s = NULL, s64[SIG_B64 + 1];
+	const char *payload;
+	uint8_t sig[SIG_LEN];
+	size_t hn, pn, total;
+	int r, n;
+
+	if ((r = input_ok(k, in, jwt, why, whylen)) != TPA_OK)
+		return r;
 	snprintf(a.policy_id, sizeof(a.policy_id), POLICY_PREFIX "none");
-	if (in->verdict_json) {
-		r = tpa_json_parse_max(in->verdict_json, in->verdict_len, VERDICT_MAX,
-		                       VERDICT_VALUES, &doc, jwhy, sizeof(jwhy));
-		if (r != TPA_OK) {
-			setwhy(why, whylen, "verdict document: %s",
-			       jwhy[0] ? jwhy : tpa_strerror(r));
-			return r == TPA_E_NOMEM ? r : TPA_E_MALFORMED;
-		}
-		if ((r = appraise(doc, in->machine_id, &a, why, whylen)) != TPA_OK)
-			goto out;
-	}
+	if (doc && (r = appraise(doc, in->machine_id, &a, why, whylen)) != TPA_OK)
+		goto out;
 	if ((r = claims_json(in, &a, &claims)) != TPA_OK)
 		goto out;
 	r = TPA_E_NOMEM;
@@ -1126,6 +1126,28 @@ out:
 	free(p64);
 	json_object_put(claims);
 	json_object_put(a.failed);
+	return r;
+}
+
+int tpa_ear_sign(const tpa_result_key *k, const tpa_ear_input *in, char **jwt, char *why,
+                 size_t whylen)
+{
+	struct json_object *doc = NULL;
+	char jwhy[160] = "";
+	int r;
+
+	if ((r = input_ok(k, in, jwt, why, whylen)) != TPA_OK)
+		return r;
+	if (in->verdict_json) {
+		r = tpa_json_parse_max(in->verdict_json, in->verdict_len, VERDICT_MAX,
+		                       VERDICT_VALUES, &doc, jwhy, sizeof(jwhy));
+		if (r != TPA_OK) {
+			setwhy(why, whylen, "verdict document: %s",
+			       jwhy[0] ? jwhy : tpa_strerror(r));
+			return r == TPA_E_NOMEM ? r : TPA_E_MALFORMED;
+		}
+	}
+	r = tpa_ear_sign_doc(k, in, doc, jwt, why, whylen);
 	json_object_put(doc);
 	return r;
 }
