@@ -6,7 +6,10 @@
 # activation) and attests: PASS; its PCR 4 is extended behind the log's
 # back: FAIL naming PCR 4; its TPM state is rolled back to a snapshot and
 # its counter pushed forward by hand (the TPM refuses: only the server's
-# authorizations increment it): FAIL naming the rollback.
+# authorizations increment it): FAIL naming the rollback.  Last, the fleet
+# status page as an admin's browser shows it (headless Chromium with the
+# admin client certificate): build/demo-status-page.png and
+# build/demo-machine-page.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
@@ -125,3 +128,50 @@ say "7. the admin's view: the machine and its history"
 $T machines list --server "$URL" --ca "$W/tls/ca.pem" --cert "$W/tls/admin.pem" --key "$W/tls/admin.key"
 $T machines history "$(cat "$W/machine-id")" --server "$URL" --ca "$W/tls/ca.pem" \
   --cert "$W/tls/admin.pem" --key "$W/tls/admin.key"
+
+say "8. the fleet status page, as the admin's browser shows it (headless Chromium with the admin client certificate)"
+if command -v chromium >/dev/null && command -v pk12util >/dev/null; then
+  # the admin's certificate in an NSS database of a HOME of its own, chosen
+  # without a dialog by the profile's auto_select_certificate setting for
+  # this origin (docs/status-page.md)
+  CH=$W/chromium
+  mkdir -p "$CH/home/.pki/nssdb" "$CH/profile/Default"
+  openssl pkcs12 -export -in "$W/tls/admin.pem" -inkey "$W/tls/admin.key" -out "$W/tls/admin.p12" -passout pass:
+  HOME=$CH/home certutil -N --empty-password -d "sql:$CH/home/.pki/nssdb"
+  HOME=$CH/home pk12util -i "$W/tls/admin.p12" -W '' -d "sql:$CH/home/.pki/nssdb" >/dev/null
+  HOME=$CH/home certutil -A -n demo-ca -t 'C,,' -i "$W/tls/ca.pem" -d "sql:$CH/home/.pki/nssdb"
+  printf '{"profile":{"content_settings":{"exceptions":{"auto_select_certificate":{"%s,*":{"setting":{"filters":[{"ISSUER":{"CN":"demo admin CA"}}]}}}}}}}' \
+    "$URL" >"$CH/profile/Default/Preferences"
+  chromium_run() {
+    HOME=$CH/home timeout -k 5 60 chromium --headless --no-sandbox --disable-gpu --no-first-run \
+      --user-data-dir="$CH/profile" "$@" 2>>"$W/chromium.log"
+  }
+  chromium_run --dump-dom "$URL/" >"$W/fleet.html"
+  python3 - "$W/fleet.html" <<'PY'
+import html.parser, sys
+class P(html.parser.HTMLParser):
+    row = cell = None
+    rows = []
+    def handle_starttag(self, t, a):
+        a = dict(a)
+        if t == "tr" and "machine" in (a.get("class") or ""):
+            self.row = {}; self.rows.append(self.row)
+        elif t == "td" and self.row is not None:
+            self.cell = a.get("class"); self.row[self.cell] = ""
+    def handle_endtag(self, t):
+        if t == "td": self.cell = None
+    def handle_data(self, d):
+        if self.row is not None and self.cell: self.row[self.cell] += d
+p = P(); p.feed(open(sys.argv[1]).read())
+if not p.rows:
+    sys.exit("demo: the status page shows no machine")
+for r in p.rows:
+    print(f"{r['name']}  {r['id']}  {r['verdict']}  {r['at']}  {r['check']}: {r['reason']}")
+PY
+  chromium_run --screenshot="$PWD/build/demo-status-page.png" --window-size=1280,900 "$URL/" >/dev/null
+  chromium_run --screenshot="$PWD/build/demo-machine-page.png" --window-size=1280,1400 \
+    "$URL/machines/$(cat "$W/machine-id")" >/dev/null
+  echo "(the pages: build/demo-status-page.png, and the machine's history and PCRs changed since its last PASS: build/demo-machine-page.png)"
+else
+  echo "(chromium or libnss3-tools is missing: no picture of the status page)"
+fi

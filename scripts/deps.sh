@@ -8,7 +8,7 @@ PKGS=(
   libtss2-dev libtss2-tcti-swtpm0 tpm2-tools swtpm swtpm-tools
   libcmocka-dev clang libclang-rt-14-dev clang-format python3
   libpq-dev postgresql
-  chromium libnss3-tools fonts-dejavu-core python3-cryptography
+  chromium libnss3-tools fonts-dejavu-core python3-cryptography curl
 )
 missing=()
 for p in "${PKGS[@]}"; do
