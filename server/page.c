@@ -117,18 +117,47 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return 0;
 }
 
+static uint32_t utf8_decode(const unsigned char *s, size_t k)
+{
+	if (k == 2)
+		return (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
+	if (k == 3)
+		return (uint32_t)(s[0] & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+	return (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
+	       (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+}
+
+/* Characters that are invisible, control, or change the direction or the
+ * lines of the text around them (Unicode Cc, Cf, Zl, Zp outside ASCII, the
+ * fillers and the variation selectors): shown escaped, so that no name
+ * looks like another and no reason reorders its cell. */
+static int hidden_char(uint32_t c)
+{
+	return (c >= 0x80 && c <= 0x9f) || c == 0xad || c == 0x34f || c == 0x61c ||
+	       (c >= 0x115f && c <= 0x1160) || (c >= 0x17b4 && c <= 0x17b5) ||
+	       (c >= 0x180b && c <= 0x180f) || (c >= 0x200b && c <= 0x200f) ||
+	       (c >= 0x2028 && c <= 0x202e) || (c >= 0x2060 && c <= 0x206f) || c == 0x3164 ||
+	       (c >= 0xfe00 && c <= 0xfe0f) || c == 0xfeff || c == 0xffa0 ||
+	       (c >= 0xfff0 && c <= 0xfffb) || (c >= 0x1d173 && c <= 0x1d17a) ||
+	       (c >= 0xe0000 && c <= 0xe0fff);
+}
+
 /*
  * Untrusted text, as text in an element or in a quoted attribute: & < > "
- * ' become character references; control bytes and bytes that are not
- * UTF-8 are shown as \xNN, so what the page shows is what was stored and
- * nothing in it is markup.
+ * ' become character references.  Control bytes and bytes that are not
+ * UTF-8 are shown as \xNN, invisible and direction-changing characters as
+ * \u{XXXX}; in an element each in a <span class="esc"> (styled apart), so
+ * that a stored backslash followed by "x01" never looks like the byte 0x01.
+ * What the page shows is what was stored, and nothing in it is markup.
+ * spans 0: inside an attribute or the title, where no element may be.
  */
-static void put_text(html *h, const char *s)
+static void put_text_in(html *h, const char *s, int spans)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t n = strlen(s), i = 0;
 	while (i < n) {
-		size_t k;
+		size_t k = 0;
+		char esc[16];
 		switch (u[i]) {
 		case '&':
 			put(h, "&amp;");
@@ -155,14 +184,44 @@ static void put_text(html *h, const char *s)
 		if (u[i] >= 0x20 && u[i] < 0x7f) {
 			put_raw(h, s + i, 1);
 			i++;
-		} else if (u[i] >= 0x80 && (k = utf8_len(u + i, n - i)) != 0) {
+			continue;
+		}
+		if (u[i] >= 0x80 && (k = utf8_len(u + i, n - i)) != 0 &&
+		    !hidden_char(utf8_decode(u + i, k))) {
 			put_raw(h, s + i, k);
 			i += k;
-		} else {
-			putf(h, "\\x%02x", u[i]);
-			i++;
+			continue;
 		}
+		if (k)
+			snprintf(esc, sizeof(esc), "\\u{%04X}", (unsigned)utf8_decode(u + i, k));
+		else
+			snprintf(esc, sizeof(esc), "\\x%02x", u[i]);
+		if (spans)
+			put(h, "<span class=\"esc\">");
+		put(h, esc);
+		if (spans)
+			put(h, "</span>");
+		i += k ? k : 1;
 	}
+}
+
+static void put_text(html *h, const char *s)
+{
+	put_text_in(h, s, 1);
+}
+
+/* The same inside a quoted attribute value or the title. */
+static void put_attr(html *h, const char *s)
+{
+	put_text_in(h, s, 0);
+}
+
+/* A machine id from the store is 64 lowercase hex digits, unless something
+ * else wrote the store: then it is shown as text and linked nowhere. */
+static int id_ok(const char *id)
+{
+	char tmp[STORE_ID_HEX];
+	return srv_parse_machine_id(id, strlen(id), tmp) == 0;
 }
 
 static void put_time(html *h, int64_t t)
@@ -184,7 +243,7 @@ static void head(html *h, const char *title_lit, const char *title_text)
 	       "<link rel=\"stylesheet\" href=\"/style.css\">\n<title>");
 	put(h, title_lit);
 	if (title_text)
-		put_text(h, title_text);
+		put_attr(h, title_text);
 	put(h, "</title>\n</head>\n<body>\n<header><a class=\"home\" href=\"/\">tpmattest</a> "
 	       "<span class=\"what\">fleet status</span></header>\n<main>\n");
 }
@@ -357,14 +416,26 @@ static int put_machine_row(srv *s, html *h, const store_machine *m, char *why, s
 		if (n == 1 && !have)
 			store_verdict_clear(&v);
 	}
-	putf(h, "<tr class=\"machine verdict-%s\" id=\"m-%s\"><td class=\"name\">", cls, m->id);
+	if (id_ok(m->id))
+		putf(h, "<tr class=\"machine verdict-%s\" id=\"m-%s\"><td class=\"name\">", cls,
+		     m->id);
+	else
+		putf(h, "<tr class=\"machine verdict-%s corrupt\"><td class=\"name\">", cls);
 	if (m->has_name)
 		put_text(h, m->name);
 	else
 		put(h, "<span class=\"none\">&mdash;</span>");
-	putf(h,
-	     "</td><td class=\"id\"><a href=\"/machines/%s\" title=\"%s\">%.16s&hellip;</a></td>",
-	     m->id, m->id, m->id);
+	if (id_ok(m->id)) {
+		putf(h,
+		     "</td><td class=\"id\"><a href=\"/machines/%s\" title=\"%s\">%.16s&hellip;</a>"
+		     "</td>",
+		     m->id, m->id, m->id);
+	} else {
+		put(h, "</td><td class=\"id\">");
+		put_text(h, m->id);
+		put(h, " <span class=\"error\">(not a machine id: something else wrote the "
+		       "store)</span></td>");
+	}
 	putf(h, "<td class=\"verdict\">%s</td><td class=\"at\">", verdict_shown(m->last_verdict));
 	if (m->last_verdict[0])
 		put_time(h, m->last_at);
@@ -464,9 +535,19 @@ void srv_page_fleet(srv *s, struct evhttp_request *req)
 		if (n < LIST_PAGE || i < n)
 			break;
 	}
-	/* a full last read and the scan's end reached: more may follow */
-	if (!more && n == LIST_PAGE && scanned == FLEET_SCAN)
-		more = 1;
+	/* the scan's end reached on a full read: a Next link only when a
+	 * machine follows (one more read of one) */
+	if (!more && n == LIST_PAGE && scanned == FLEET_SCAN) {
+		if (store_machine_list(s->st, after, 1, list, &n, why, sizeof(why)) != TPA_OK) {
+			free(list);
+			free(h.p);
+			page_store_error(s, req, why);
+			return;
+		}
+		more = n == 1;
+		if (n == 1)
+			store_machine_clear(&list[0]);
+	}
 	free(list);
 	put(&h, "</tbody>\n</table>\n");
 	if (!shown)
@@ -474,8 +555,9 @@ void srv_page_fleet(srv *s, struct evhttp_request *req)
 	putf(&h, "<p class=\"count\">%d machine%s shown.", shown, shown == 1 ? "" : "s");
 	if (more) {
 		const char *fq = filter_query(f);
-		putf(&h, " <a rel=\"next\" href=\"/?%s%safter=%s\">Next</a>", fq ? fq : "",
-		     fq ? "&amp;" : "", last);
+		putf(&h, " <a rel=\"next\" href=\"/?%s%safter=", fq ? fq : "", fq ? "&amp;" : "");
+		put_attr(&h, last);
+		put(&h, "\">Next</a>");
 	}
 	put(&h, "</p>\n");
 	foot(&h);
@@ -516,7 +598,7 @@ static void put_pcr_picture(html *h, struct json_object *now, int64_t now_seq,
 	json_object_object_foreach (pcrs, bank, bv) {
 		(void)bv;
 		put(h, "<table class=\"pcr-grid\" data-bank=\"");
-		put_text(h, bank);
+		put_attr(h, bank);
 		put(h, "\"><caption>");
 		put_text(h, bank);
 		put(h, "</caption>\n<tr>");
@@ -528,7 +610,7 @@ static void put_pcr_picture(html *h, struct json_object *now, int64_t now_seq,
 			if (k == PCR_MAX / 2)
 				put(h, "</tr>\n<tr>");
 			putf(h, "<td class=\"pcr %s\" id=\"pcr-", cls);
-			put_text(h, bank);
+			put_attr(h, bank);
 			putf(h, "-%u\" title=\"PCR %u: %s\">%u</td>", k, k, cls, k);
 			changes += a && b && strcmp(a, b) != 0;
 		}
@@ -610,17 +692,17 @@ void srv_page_machine(srv *s, struct evhttp_request *req, const char *id)
 	}
 	has_st = m.state_json && tpa_state_from_json(m.state_json, strlen(m.state_json), &st, why,
 	                                             sizeof(why)) == TPA_OK;
-	snprintf(num, sizeof(num), "%.16s", m.id);
+	snprintf(num, sizeof(num), "%.16s", id);
 	head(&h, "tpmattest: machine ", m.has_name ? m.name : num);
 	putf(&h, "<h1 class=\"verdict-%s\">", verdict_class(m.last_verdict));
 	if (m.has_name)
 		put_text(&h, m.name);
 	else
-		putf(&h, "Machine %.16s&hellip;", m.id);
+		putf(&h, "Machine %.16s&hellip;", id);
 	putf(&h, " <span class=\"badge\">%s</span></h1>\n<dl id=\"summary\">\n",
 	     verdict_shown(m.last_verdict));
 	put_dl(&h, "Name", m.has_name ? m.name : NULL);
-	put_dl(&h, "Machine id", m.id);
+	put_dl(&h, "Machine id", id);
 	put(&h, "<dt>Enrolled</dt><dd>");
 	put_time(&h, m.enrolled_at);
 	put(&h, "</dd>\n");
@@ -638,7 +720,7 @@ void srv_page_machine(srv *s, struct evhttp_request *req, const char *id)
 	putf(&h,
 	     "<p class=\"links\"><a href=\"/v1/machines/%s/history\">history as JSON</a> "
 	     "&middot; <a href=\"/v1/machines/%s/result\">signed result (EAR)</a></p>\n",
-	     m.id, m.id);
+	     id, id);
 
 	/* the PCRs: the newest row against the last PASS before it */
 	put(&h, "<section id=\"pcrs\">\n<h2>PCRs since the last PASS</h2>\n");
@@ -733,7 +815,9 @@ static const char style_css[] =
         ".pcr.same{background:#e3f3e6}.pcr.changed{background:#f6c1c1;font-weight:bold}"
         ".pcr.absent{background:#eee;color:#999}"
         "span.pcr{padding:0 .4em;border:1px solid #d6d6d6}"
-        ".none{color:#888}.error{color:#a40e0e}\n";
+        ".none{color:#888}.error{color:#a40e0e}"
+        "span.esc{background:#fff3c4;border:1px solid #e0c060;border-radius:2px;padding:0 1px;"
+        "font-family:\"DejaVu Sans Mono\",monospace;font-size:11px}\n";
 
 void srv_page_style(srv *s, struct evhttp_request *req)
 {

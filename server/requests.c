@@ -248,6 +248,8 @@ int srv_parse_history_query(const char *query, size_t *limit, int64_t *before)
 		} else {
 			return -1;
 		}
+		if (amp && !amp[1])
+			return -1; /* a trailing '&', like a leading or doubled one */
 		s = amp ? amp + 1 : NULL;
 	}
 	*limit = lim;
@@ -308,6 +310,8 @@ int srv_parse_page_query(const char *query, int *verdict, char *after)
 		} else {
 			return -1;
 		}
+		if (amp && !amp[1])
+			return -1; /* a trailing '&', like a leading or doubled one */
 		s = amp ? amp + 1 : NULL;
 	}
 	return 0;

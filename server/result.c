@@ -34,7 +34,9 @@
 
 #include <tpmattest/ear.h>
 
+#include "base/hash.h"
 #include "base/json.h"
+#include "base/util.h"
 #include "server.h"
 #include "verifier/ear_internal.h"
 
@@ -267,6 +269,62 @@ void srv_result_jwk_reply(srv *s, struct evhttp_request *req)
  * row's number put in (the stored document was made before the commit
  * gave it one).  NULL with *code 0: no verdict yet; NULL with *code set:
  * an error answered by the caller. */
+/*
+ * Whether the policy that ruled a verdict (its document's "policy": name,
+ * ruled, sha256) is still the machine's: the same name assigned (or the
+ * same default) with the same document.  A verdict reached under a policy
+ * replaced or unassigned since says nothing about the machine under the
+ * rules of now, so it is not signed again (the result is none until the
+ * machine attests).  1 yes, 0 no, -1 the store failed (why set).
+ */
+static int policy_still_rules(srv *s, const store_machine *m, struct json_object *doc, char *why,
+                              size_t whylen)
+{
+	struct json_object *p, *v;
+	const char *name = NULL, *sha = NULL;
+	int ruled = 0, ruled_now;
+	uint8_t now_sha[32];
+	char now_hex[65];
+
+	if (!json_object_object_get_ex(doc, "policy", &p) ||
+	    !json_object_is_type(p, json_type_object))
+		return 1; /* not a verdict document: tpa_ear_sign says why, nothing is signed */
+	if (json_object_object_get_ex(p, "name", &v) && json_object_is_type(v, json_type_string))
+		name = json_object_get_string(v);
+	if (json_object_object_get_ex(p, "ruled", &v) && json_object_is_type(v, json_type_boolean))
+		ruled = json_object_get_boolean(v);
+	if (json_object_object_get_ex(p, "sha256", &v) && json_object_is_type(v, json_type_string))
+		sha = json_object_get_string(v);
+	if (m->policy[0]) {
+		char *pdoc = NULL;
+		int r = store_policy_get(s->st, m->policy, &pdoc, NULL, why, whylen);
+		if (r == TPA_E_NOT_FOUND)
+			return 0;
+		if (r != TPA_OK)
+			return -1;
+		r = tpa_hash(TPA_ALG_SHA256, (const uint8_t *)pdoc, strlen(pdoc), now_sha);
+		free(pdoc);
+		if (r != TPA_OK) {
+			snprintf(why, whylen, "cannot hash the policy");
+			return -1;
+		}
+		ruled_now = 1;
+		if (!name || strcmp(name, m->policy) != 0)
+			return 0;
+	} else {
+		ruled_now = s->default_policy != NULL;
+		memcpy(now_sha, s->core->default_policy_sha, 32);
+		if (ruled_now && (!name || strcmp(name, "(default)") != 0))
+			return 0;
+	}
+	if (ruled != ruled_now)
+		return 0;
+	if (!ruled)
+		return 1;
+	tpa_hex_encode(now_sha, 32, now_hex);
+	return sha && strcmp(sha, now_hex) == 0;
+}
+
 static char *last_verdict_doc(srv *s, const store_machine *m, int *code, char *why, size_t whylen)
 {
 	store_verdict v;
@@ -303,6 +361,14 @@ static char *last_verdict_doc(srv *s, const store_machine *m, int *code, char *w
 		return NULL;
 	}
 	store_verdict_clear(&v);
+	switch (policy_still_rules(s, m, o, why, whylen)) {
+	case 1: break;
+	case 0: json_object_put(o); return NULL; /* none: *code 0 */
+	default:
+		json_object_put(o);
+		*code = 503;
+		return NULL;
+	}
 	json_object_object_add(o, "seq", json_object_new_int64(m->last_seq));
 	if ((txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) != NULL)
 		out = strdup(txt);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Adversarial review of issue 13 (the fleet status page), a find (low).
+# Adversarial review of issue 13 (the fleet status page), a find (low), now defended: the test asserts the defence.
 # Attack: the paging of a filtered fleet page at exactly FLEET_SCAN (2048)
 #   machines.  srv_page_fleet reads the store 256 machines at a time, at
 #   most 2048 per page; when the 2048th read is also the fleet's last

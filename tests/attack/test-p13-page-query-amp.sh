@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Adversarial review of issue 13 (the fleet status page), a find (trivial).
+# Adversarial review of issue 13 (the fleet status page), a find (trivial), now defended: the test asserts the defence.
 # Attack: the query reader srv_parse_page_query (server/requests.c) on an
 #   empty member.  It refuses "?&", "?&verdict=pass" and
 #   "?verdict=pass&&" (an empty member has no '='), but the loop ends at

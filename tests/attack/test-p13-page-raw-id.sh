@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Adversarial review of issue 13 (the fleet status page), a find.
+# Adversarial review of issue 13 (the fleet status page), a find, now defended: the test asserts the defence.
 # Attack: a machine id in the store is written into the fleet page raw.
 #   srv_page_fleet/put_machine_row (server/page.c) print m->id with putf
 #   into id="m-...", href="/machines/..." and title="..." attributes and

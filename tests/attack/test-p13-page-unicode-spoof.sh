@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Adversarial review of issue 13 (the fleet status page), a find.
+# Adversarial review of issue 13 (the fleet status page), a find, now defended: the test asserts the defence.
 # Attack: display spoofing through the characters put_text lets through.
 #   put_text (server/page.c) escapes & < > " ' and shows C0 controls, DEL
 #   and invalid UTF-8 as \xNN, but passes every valid UTF-8 sequence,

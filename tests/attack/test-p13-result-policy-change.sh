@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Adversarial review of issue 13 (results for relying parties), a find
+# Adversarial review of issue 13 (results for relying parties), a find, now defended: the test asserts the defence.
 # (design).
 # Attack: the admin tightens the policy that ruled a machine's last PASS
 #   (PUT /v1/policies/golden with a stricter document, or assigns another
