@@ -440,8 +440,17 @@ void srv_reply_text(srv *s, struct evhttp_request *req, int code, const char *ct
 {
 	struct evbuffer *b = evbuffer_new();
 	struct conn *c = conn_of(s, req);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
+	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+	evhttp_add_header(oh, "Content-Type", ctype);
+	evhttp_add_header(oh, "Cache-Control", "no-store");
+	/* every answer, JSON and errors included, is data to a browser that
+	 * comes to it: never sniffed as HTML, never framed, nothing loaded
+	 * (the status page sets its own, wider policy) */
+	if (!evhttp_find_header(oh, "X-Content-Type-Options"))
+		evhttp_add_header(oh, "X-Content-Type-Options", "nosniff");
+	if (!evhttp_find_header(oh, "Content-Security-Policy"))
+		evhttp_add_header(oh, "Content-Security-Policy",
+		                  "default-src 'none'; frame-ancestors 'none'");
 	if (b)
 		evbuffer_add(b, body, strlen(body));
 	count_status(s, code);

@@ -95,6 +95,9 @@ for p, cert, meth, want in [("/", True, "HEAD", 405), ("/", False, "HEAD", 405),
         check("<tr" not in t and m0 not in t, f"{meth} {p[:40]} without a certificate shows the page")
     if cert and meth == "GET" and s in (200, 400, 404) and (p.startswith("/machines/" + m0[:1]) or p.startswith("/machines/0") or p.startswith("/machines/" + m0.upper()[:1])) and p != f"/machines/{m0}/x":
         page_headers(h, p[:40])
+    # every answer, JSON refusals included, is never sniffed nor framed
+    check(h.get("X-Content-Type-Options") == "nosniff" and "default-src 'none'" in h.get("Content-Security-Policy", ""),
+          f"{meth} {p[:40]} cert={cert}: {s} without nosniff and CSP: {h}")
 print("ok: queries and paths", file=sys.stderr)
 # 503 page headers: a row the store refuses (a 400-byte name)
 m503 = hashlib.sha256(b"d503").hexdigest()
