@@ -31,10 +31,14 @@
 #define CLOCK_SKEW 300 /* seconds an iat may be ahead of this clock */
 /* --max-age: at most 10 years (365-day), so now - max_age cannot overflow */
 #define MAX_AGE_MAX (10LL * 365 * 86400)
+/* --max-age when none is given: a result is fresh or refused, unless the
+ * caller says --any-age */
+#define MAX_AGE_DEFAULT 600
 
 static const char usage_text[] =
         "usage: tpmattest result verify JWT --key JWK_FILE [--nonce HEX] [--machine ID]\n"
-        "                               [--max-age SECONDS] [--allow-warning] [--json]\n"
+        "                               [--max-age SECONDS | --any-age] [--allow-warning]\n"
+        "                               [--json]\n"
         "\n"
         "Checks a signed attestation result (an EAR JWT, ES256) offline.  JWT is a file,\n"
         "or - for standard input; trailing whitespace is ignored.  JWK_FILE is the\n"
@@ -48,7 +52,9 @@ static const char usage_text[] =
         "           whose verdict is older than that (tpmattest.attested-at; a result\n"
         "           without it is refused): the server signs a machine's last verdict\n"
         "           when asked, so a fresh iat says nothing about how old the verdict\n"
-        "           is.  At most 315360000 (10 years).\n"
+        "           is.  At most 315360000 (10 years).  Default 600.\n"
+        "  --any-age  no bound on either age (an archived result; a replayed old\n"
+        "           result is then accepted unless --nonce is given)\n"
         "  --json   {\"valid_signature\", \"status\", \"machine_id\", \"claims\", \"accepted\",\n"
         "           \"reason\"} instead of one line\n"
         "Exit: 0 accepted, 1 refused, 2 usage, 3 malformed JWT or JWK, 4 unreadable file.\n"
@@ -58,7 +64,7 @@ struct opts {
 	const char *jwt, *key;
 	char nonce[TPA_EAR_NONCE_HEX_MAX + 1];
 	char machine[65];
-	bool has_nonce, has_machine, has_max_age, allow_warning, json;
+	bool has_nonce, has_machine, has_max_age, any_age, allow_warning, json;
 	long long max_age;
 };
 
@@ -99,6 +105,17 @@ static void when(int64_t t, char out[32])
 		snprintf(out, 32, "%lld", (long long)t);
 }
 
+/* A signed string for a terminal: bytes outside printable ASCII as '?'
+ * (into buf, n bytes). */
+static const char *printable(const char *s, char *buf, size_t n)
+{
+	size_t i = 0;
+	for (; s[i] && i + 1 < n; i++)
+		buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	buf[i] = 0;
+	return buf;
+}
+
 static void failed_list(const tpa_ear_claims *c, char *out, size_t n)
 {
 	size_t o = 0;
@@ -108,7 +125,9 @@ static void failed_list(const tpa_ear_claims *c, char *out, size_t n)
 		return;
 	}
 	for (size_t i = 0; i < c->n_failed && o < n; i++) {
-		int w = snprintf(out + o, n - o, "%s%s", i ? ", " : "", c->failed[i].name);
+		char nb[sizeof(c->failed[i].name)];
+		int w = snprintf(out + o, n - o, "%s%s", i ? ", " : "",
+		                 printable(c->failed[i].name, nb, sizeof(nb)));
 		if (w < 0)
 			break;
 		o += (size_t)w;
@@ -186,7 +205,7 @@ static const char *decide(const struct opts *o, const tpa_ear_claims *c, char *b
 
 static void summary(const tpa_ear_claims *c, FILE *f)
 {
-	char at[32], failed[1024];
+	char at[32], failed[1024], pid[sizeof(c->policy_id)];
 	failed_list(c, failed, sizeof(failed));
 	if (c->has_attested_at)
 		when(c->attested_at, at);
@@ -194,7 +213,7 @@ static void summary(const tpa_ear_claims *c, FILE *f)
 		snprintf(at, sizeof(at), "never");
 	fprintf(f, "%s: machine %s, verdict %s, attested at %s, policy %s, failed checks: %s\n",
 	        tpa_ear_status_name(c->status), c->machine_id, c->verdict[0] ? c->verdict : "none",
-	        at, c->policy_id[0] ? c->policy_id : "(none)", failed);
+	        at, c->policy_id[0] ? printable(c->policy_id, pid, sizeof(pid)) : "(none)", failed);
 }
 
 static int print_json(bool valid, const tpa_ear_claims *c, bool accepted, const char *reason)
@@ -290,6 +309,7 @@ int cmd_result(int argc, char **argv)
 	        {"machine", required_argument, NULL, 'm'},
 	        {"max-age", required_argument, NULL, 'a'},
 	        {"allow-warning", no_argument, NULL, 'w'},
+	        {"any-age", no_argument, NULL, 'A'},
 	        {"json", no_argument, NULL, 'j'},
 	        {"help", no_argument, NULL, 'h'},
 	        {0, 0, 0, 0},
@@ -343,6 +363,7 @@ int cmd_result(int argc, char **argv)
 			break;
 		}
 		case 'w': o.allow_warning = true; break;
+		case 'A': o.any_age = true; break;
 		case 'j': o.json = true; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		default: return usage_error(usage_text, "result verify: unknown option");
@@ -351,6 +372,12 @@ int cmd_result(int argc, char **argv)
 	if (optind + 1 != argc)
 		return usage_error(usage_text, "result verify: one JWT file (or -)");
 	o.jwt = argv[optind];
+	if (o.any_age && o.has_max_age)
+		return usage_error(usage_text, "result verify: --max-age or --any-age, not both");
+	if (!o.any_age && !o.has_max_age) {
+		o.max_age = MAX_AGE_DEFAULT;
+		o.has_max_age = true;
+	}
 	if (!o.key)
 		return usage_error(usage_text, "result verify: --key JWK_FILE is required");
 	if (strcmp(o.key, "-") == 0)

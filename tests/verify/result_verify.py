@@ -60,7 +60,9 @@ def jwt(key, claims, header=None, kid=True, sig=None):
 
 
 def claims(status="affirming", vec=(2, 2, 3, 2), iat=None, nonce=None, failed=(),
-           at=1700000000, **extra):
+           at=0, **extra):
+    # at: the verdict's time, 0 = now (None: no tpmattest.attested-at)
+    at = int(time.time()) if at == 0 else at
     c = {"eat_profile": PROFILE, "iat": int(time.time()) if iat is None else iat,
          "ear.verifier-id": {"build": "independent 1.0", "developer": "tests"},
          "submods": {MID: {
@@ -207,7 +209,13 @@ verify("--max-age, the verdict older", 1, jwt(key, claims(iat=now, at=now - 1000
        "600", reason=" s ago (tpmattest.attested-at), more than --max-age 600")
 verify("--max-age, no attested-at", 1, jwt(key, claims(iat=now, at=None)), "--max-age", "600",
        reason="no tpmattest.attested-at")
-verify("no --max-age, an old verdict", 0, jwt(key, claims(iat=now, at=now - 10 ** 8)))
+verify("no --max-age: 600 s by default, an old verdict", 1, jwt(key, claims(iat=now, at=now - 10 ** 8)),
+       reason="more than --max-age 600")
+verify("no --max-age: 600 s by default, an old signature", 1, jwt(key, claims(iat=now - 700)),
+       reason="s ago (iat), more than --max-age 600")
+verify("--any-age, an old verdict", 0, jwt(key, claims(iat=now - 10 ** 8, at=now - 10 ** 8)), "--any-age")
+verify("--any-age, no attested-at", 0, jwt(key, claims(iat=now, at=None)), "--any-age")
+verify("--any-age with --max-age", 2, jwt(key, claims()), "--any-age", "--max-age", "60")
 verify("attested-at in the future", 1, jwt(key, claims(at=now + 1000)),
        reason="s in the future (tpmattest.attested-at")
 verify("iat before 1970", 3, jwt(key, claims(iat=-1)), reason="iat: -1 is not a time")
