@@ -15,6 +15,8 @@
 
 #include <json-c/json.h>
 
+#include <tpmattest/ear.h>
+
 #include "cli.h"
 #include "http_client.h"
 
@@ -416,19 +418,31 @@ out:
 
 /* ---- result, result-key ---- */
 
-/* Writes body to out (a new file, mode 0644) or to stdout. */
+/* Writes body, with a final newline, to out (whole or not at all: a
+ * temporary beside it, then rename; write_file_atomic) or to stdout. */
 static int put_out(const struct mopts *o, const char *out, const char *body, size_t len)
 {
-	FILE *f = stdout;
-	if (out && !(f = fopen(out, "w"))) {
-		errmsg("%s: --out %s: %s", o->cmd, out, strerror(errno));
-		return EXIT_ENV;
+	int nl = !len || body[len - 1] != '\n';
+	if (out) {
+		char *buf = malloc(len + 1);
+		int r;
+		if (!buf) {
+			errmsg("%s: out of memory", o->cmd);
+			return EXIT_ENV;
+		}
+		memcpy(buf, body, len);
+		buf[len] = '\n';
+		r = write_file_atomic(out, buf, len + (size_t)nl);
+		free(buf);
+		if (r != TPA_OK) {
+			errmsg("%s: --out %s: %s", o->cmd, out, strerror(errno));
+			return EXIT_ENV;
+		}
+		return EXIT_OK;
 	}
-	fwrite(body, 1, len, f);
-	if (!len || body[len - 1] != '\n')
-		fputc('\n', f);
-	if (out && fclose(f) != 0) {
-		errmsg("%s: --out %s: %s", o->cmd, out, strerror(errno));
+	if (fwrite(body, 1, len, stdout) != len || (nl && fputc('\n', stdout) == EOF) ||
+	    fflush(stdout) != 0) {
+		errmsg("%s: standard output: %s", o->cmd, strerror(errno));
 		return EXIT_ENV;
 	}
 	return EXIT_OK;
@@ -469,7 +483,8 @@ out:
 static bool nonce_ok(const char *s)
 {
 	size_t n = strlen(s);
-	return n >= 16 && n <= 64 && n % 2 == 0 && strspn(s, "0123456789abcdefABCDEF") == n;
+	return n >= TPA_EAR_NONCE_HEX_MIN && n <= TPA_EAR_NONCE_HEX_MAX && n % 2 == 0 &&
+	       strspn(s, "0123456789abcdefABCDEF") == n;
 }
 
 /* ---- policy ---- */

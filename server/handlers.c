@@ -856,9 +856,6 @@ static int attempt_policy(srv *s, struct evhttp_request *req, struct attempt *a)
 	return 0;
 }
 
-/* "pcrs": the values the quote covers, when its selection and digest
- * checked (so a relying party and the status page see what was measured,
- * signed); absent otherwise.  0, or -1 out of memory. */
 /* "pcrs": the quoted PCR values, bank -> PCR -> hex (tpa_pcrs_to_json's
  * shape, without its "incomplete": quoted values are never incomplete),
  * built here rather than written and read back. */
@@ -874,8 +871,12 @@ static int add_quoted_pcrs(struct json_object *o, const tpa_result *res)
 	}
 	for (size_t i = 0; i < tpa_pcrs_bank_count(q); i++) {
 		uint16_t alg = tpa_pcrs_bank_alg(q, i);
-		struct json_object *bank = json_object_new_object();
-		if (!bank || json_object_object_add(pcrs, tpa_alg_name(alg), bank) != 0) {
+		const char *bname = tpa_alg_name(alg);
+		struct json_object *bank;
+		if (!bname)
+			continue; /* no bank the quote can name */
+		bank = json_object_new_object();
+		if (!bank || json_object_object_add(pcrs, bname, bank) != 0) {
 			json_object_put(bank);
 			return -1;
 		}
@@ -887,8 +888,11 @@ static int add_quoted_pcrs(struct json_object *o, const tpa_result *res)
 				continue;
 			snprintf(key, sizeof(key), "%u", k);
 			hex(v, n, hexv);
-			if (json_object_object_add(bank, key, json_object_new_string(hexv)) != 0)
+			struct json_object *hv = json_object_new_string(hexv);
+			if (!hv || json_object_object_add(bank, key, hv) != 0) {
+				json_object_put(hv);
 				return -1;
+			}
 		}
 	}
 	return 0;
@@ -1162,21 +1166,25 @@ out:
 	free(a);
 }
 
-/* The recorded verdict's answer: its document and "ear", the same verdict
- * as an EAR JWT signed with the result key (result.c).  NULL with why. */
 /* The recorded verdict's answer: its document with the history row's
- * number and its EAR JWT, signed from the document as built (not read
- * back from text). */
+ * number and "ear", the same verdict as an EAR JWT signed with the result
+ * key (result.c) from the document as built, not read back from text.
+ * NULL with why. */
 static char *answer_with_result(srv *s, struct attempt *a, int64_t seq, char *why, size_t whylen)
 {
-	struct json_object *o = a->result_obj;
+	struct json_object *o = a->result_obj, *v = json_object_new_int64(seq);
 	char *jwt = NULL, *out = NULL;
-	if (json_object_object_add(o, "seq", json_object_new_int64(seq)) != 0 ||
-	    !(jwt = srv_result_sign_doc(s->core, o, a->id, NULL, a->now, why, whylen)))
+	if (!v || json_object_object_add(o, "seq", v) != 0) {
+		json_object_put(v);
 		goto out;
-	if (json_object_object_add(o, "ear", json_object_new_string(jwt)) != 0 ||
-	    !(out = obj_text(o)))
+	}
+	if (!(jwt = srv_result_sign_doc(s->core, o, a->id, NULL, a->now, why, whylen)))
 		goto out;
+	if (!(v = json_object_new_string(jwt)) || json_object_object_add(o, "ear", v) != 0) {
+		json_object_put(v);
+		goto out;
+	}
+	out = obj_text(o);
 out:
 	if (!out && !why[0])
 		snprintf(why, whylen, "out of memory");

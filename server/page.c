@@ -134,6 +134,9 @@ static uint32_t utf8_decode(const unsigned char *s, size_t k)
 static int hidden_char(uint32_t c)
 {
 	return (c >= 0x80 && c <= 0x9f) || c == 0xad || c == 0x34f || c == 0x61c ||
+	       (c >= 0x600 && c <= 0x605) || c == 0x6dd || c == 0x70f ||
+	       (c >= 0x890 && c <= 0x891) || c == 0x8e2 || c == 0x110bd || c == 0x110cd ||
+	       (c >= 0x13430 && c <= 0x1343f) || (c >= 0x1bca0 && c <= 0x1bca3) ||
 	       (c >= 0x115f && c <= 0x1160) || (c >= 0x17b4 && c <= 0x17b5) ||
 	       (c >= 0x180b && c <= 0x180f) || (c >= 0x200b && c <= 0x200f) ||
 	       (c >= 0x2028 && c <= 0x202e) || (c >= 0x2060 && c <= 0x206f) || c == 0x3164 ||
@@ -465,7 +468,8 @@ static int put_machine_row(srv *s, html *h, const store_machine *m, char *why, s
 	if (m->policy[0])
 		put_text(h, m->policy);
 	else
-		put(h, "<span class=\"none\">default</span>");
+		put(h, s->default_policy ? "<span class=\"none\">default</span>"
+		                         : "<span class=\"none\">none</span>");
 	put(h, "</td></tr>\n");
 	return 0;
 }
@@ -706,7 +710,10 @@ void srv_page_machine(srv *s, struct evhttp_request *req, const char *id)
 	put(&h, "<dt>Enrolled</dt><dd>");
 	put_time(&h, m.enrolled_at);
 	put(&h, "</dd>\n");
-	put_dl(&h, "Policy", m.policy[0] ? m.policy : "(default)");
+	put_dl(&h, "Policy",
+	       m.policy[0]         ? m.policy
+	       : s->default_policy ? "(default)"
+	                           : "none: nothing judges what was booted");
 	putf(&h, "<dt>Last verdict</dt><dd class=\"verdict-%s\">%s ", verdict_class(m.last_verdict),
 	     verdict_shown(m.last_verdict));
 	if (m.last_verdict[0])
@@ -716,6 +723,21 @@ void srv_page_machine(srv *s, struct evhttp_request *req, const char *id)
 	put_dl(&h, "Counter", has_st && st.has_counter ? num : NULL);
 	snprintf(num, sizeof(num), "%" PRIu32, has_st ? st.reset_count : 0);
 	put_dl(&h, "Reset count", has_st && st.has_clock ? num : NULL);
+	if (n && rows[0].seq == m.last_seq) {
+		/* what GET /v1/machines/ID/result signs now */
+		struct json_object *last = row_doc(&rows[0]);
+		int still = last ? srv_policy_still_rules(s, &m, last, why, sizeof(why)) : 1;
+		json_object_put(last);
+		if (still == 0)
+			put(&h,
+			    "<dt>Signed result</dt><dd id=\"policy-changed\" class=\"error\">none: "
+			    "the policy that ruled the last verdict has changed since, until the "
+			    "machine attests again</dd>\n");
+		else if (still < 0)
+			put(&h,
+			    "<dt>Signed result</dt><dd class=\"error\">unknown: the store did not "
+			    "give the machine's policy</dd>\n");
+	}
 	put(&h, "</dl>\n");
 	putf(&h,
 	     "<p class=\"links\"><a href=\"/v1/machines/%s/history\">history as JSON</a> "
@@ -724,13 +746,14 @@ void srv_page_machine(srv *s, struct evhttp_request *req, const char *id)
 
 	/* the PCRs: the newest row against the last PASS before it */
 	put(&h, "<section id=\"pcrs\">\n<h2>PCRs since the last PASS</h2>\n");
-	for (size_t i = 0; i < n; i++)
+	/* rows of an earlier enrollment of the same EK are not compared */
+	for (size_t i = 0; i < n && rows[i].at >= m.enrolled_at; i++)
 		if (strcmp(rows[i].verdict, "pass") == 0) {
 			good = i;
 			break;
 		}
-	if (n == 0) {
-		put(&h, "<p id=\"pcr-none\">No attestation yet.</p>\n");
+	if (n == 0 || rows[0].at < m.enrolled_at) {
+		put(&h, "<p id=\"pcr-none\">No attestation since this enrollment.</p>\n");
 	} else if (good == HISTORY_ROWS || good >= n) {
 		putf(&h,
 		     "<p id=\"pcr-none\">No PASS among the last %zu attestations: nothing to "

@@ -282,12 +282,11 @@ int srv_parse_result_query(const char *query, char *nonce, int *has_nonce)
 	return 0;
 }
 
-int srv_parse_page_query(const char *query, int *verdict, char *after)
+int srv_parse_page_query(const char *query, int *verdict_out, char *after_out)
 {
-	int seen_v = 0, seen_a = 0;
+	int seen_v = 0, seen_a = 0, v = 0;
+	char after[STORE_ID_HEX] = "";
 	const char *s = query;
-	*verdict = 0;
-	after[0] = 0;
 	while (s && *s) {
 		const char *amp = strchr(s, '&'), *eq;
 		size_t n = amp ? (size_t)(amp - s) : strlen(s);
@@ -300,8 +299,8 @@ int srv_parse_page_query(const char *query, int *verdict, char *after)
 			seen_v = 1;
 			for (int k = 0; k < 3; k++)
 				if (vn == strlen(names[k]) && memcmp(eq + 1, names[k], vn) == 0)
-					*verdict = k + 1;
-			if (!*verdict)
+					v = k + 1;
+			if (!v)
 				return -1;
 		} else if ((size_t)(eq - s) == 5 && memcmp(s, "after", 5) == 0 && !seen_a) {
 			seen_a = 1;
@@ -314,5 +313,7 @@ int srv_parse_page_query(const char *query, int *verdict, char *after)
 			return -1; /* a trailing '&', like a leading or doubled one */
 		s = amp ? amp + 1 : NULL;
 	}
+	*verdict_out = v;
+	memcpy(after_out, after, sizeof(after));
 	return 0;
 }

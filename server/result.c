@@ -265,10 +265,6 @@ void srv_result_jwk_reply(srv *s, struct evhttp_request *req)
 	srv_reply_text(s, req, 200, "application/jwk+json", s->core->result_jwk);
 }
 
-/* The verdict document of the machine's last verdict, with the history
- * row's number put in (the stored document was made before the commit
- * gave it one).  NULL with *code 0: no verdict yet; NULL with *code set:
- * an error answered by the caller. */
 /*
  * Whether the policy that ruled a verdict (its document's "policy": name,
  * ruled, sha256) is still the machine's: the same name assigned (or the
@@ -277,8 +273,8 @@ void srv_result_jwk_reply(srv *s, struct evhttp_request *req)
  * rules of now, so it is not signed again (the result is none until the
  * machine attests).  1 yes, 0 no, -1 the store failed (why set).
  */
-static int policy_still_rules(srv *s, const store_machine *m, struct json_object *doc, char *why,
-                              size_t whylen)
+int srv_policy_still_rules(srv *s, const store_machine *m, struct json_object *doc, char *why,
+                           size_t whylen)
 {
 	struct json_object *p, *v;
 	const char *name = NULL, *sha = NULL;
@@ -325,6 +321,10 @@ static int policy_still_rules(srv *s, const store_machine *m, struct json_object
 	return sha && strcmp(sha, now_hex) == 0;
 }
 
+/* The verdict document of the machine's last verdict, with the history
+ * row's number put in (the stored document was made before the commit
+ * gave it one).  NULL with *code 0: no verdict yet, or one the policy of
+ * now did not rule; NULL with *code set: an error answered by the caller. */
 static char *last_verdict_doc(srv *s, const store_machine *m, int *code, char *why, size_t whylen)
 {
 	store_verdict v;
@@ -361,7 +361,7 @@ static char *last_verdict_doc(srv *s, const store_machine *m, int *code, char *w
 		return NULL;
 	}
 	store_verdict_clear(&v);
-	switch (policy_still_rules(s, m, o, why, whylen)) {
+	switch (srv_policy_still_rules(s, m, o, why, whylen)) {
 	case 1: break;
 	case 0: json_object_put(o); return NULL; /* none: *code 0 */
 	default:

@@ -355,7 +355,7 @@ int srv_parse_result_query(const char *query, char *nonce, int *has_nonce);
 
 /* The fleet page's ?verdict=pass|fail|none&after=ID (each optional, at
  * most once, any order): *verdict 0 (all), 1 pass, 2 fail, 3 none; after
- * (STORE_ID_HEX bytes) "" or a machine id.  0 or -1. */
+ * (STORE_ID_HEX bytes) "" or a machine id; neither is written on -1.  0 or -1. */
 int srv_parse_page_query(const char *query, int *verdict, char *after);
 
 /* ---- result.c ---- */
@@ -367,6 +367,13 @@ void srv_result_key_unload(srv_core *c);
  * NULL with why on failure. */
 char *srv_result_sign(const srv_core *c, const char *verdict_json, const char *machine_id,
                       const char *nonce_hex, int64_t iat, char *why, size_t whylen);
+/* Whether the policy that ruled a verdict (its document's "policy") still
+ * rules the machine: the same name assigned, or the same default, with
+ * the same document.  1 yes (or doc is no verdict document: the signer
+ * refuses it), 0 no, -1 the store failed (why set). */
+struct json_object;
+int srv_policy_still_rules(srv *s, const store_machine *m, struct json_object *doc, char *why,
+                           size_t whylen);
 /* The same for a verdict document the server built and holds parsed. */
 struct json_object;
 char *srv_result_sign_doc(const srv_core *c, struct json_object *doc, const char *machine_id,

@@ -512,8 +512,9 @@ int tpa_result_pub_from_jwk(const char *jwk, size_t len, tpa_result_pub **out, c
 	}
 	r = TPA_E_UNSUPPORTED;
 	if (strcmp(kty, "EC") != 0 || strcmp(crv, "P-256") != 0) {
-		setwhy(why, whylen, "JWK: kty \"%s\" crv \"%.20s\": only an EC P-256 key (ES256)",
-		       shown(kty, buf), crv);
+		char buf2[48];
+		setwhy(why, whylen, "JWK: kty \"%s\" crv \"%s\": only an EC P-256 key (ES256)",
+		       shown(kty, buf), shown(crv, buf2));
 		goto out;
 	}
 	if (alg && strcmp(alg, "ES256") != 0) {

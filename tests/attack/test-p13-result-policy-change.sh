@@ -49,4 +49,15 @@ cp "$W/body" "$W/after.jwt"
 if "$T" result verify "$W/after.jwt" --key "$W/key.jwk" --nonce "$N" --machine "$ID" --max-age 600 >"$W/o" 2>&1; then
   fail "after the policy golden was replaced by one the machine fails, GET result still signs '$got' (fresh nonce) and result verify --max-age 600 accepts it: $(cat "$W/o")"
 fi
+case $got in "none "*) ;; *) fail "after the policy was replaced: the result is '$got', not none" ;; esac
+# the machine's page says so; the fleet page still shows the verdict itself
+expect 200 - "${ADMIN[@]}" GET "/machines/$ID"
+grep -q '<dd id="policy-changed" class="error">none: the policy that ruled the last verdict has changed since' "$W/body" ||
+  fail "the machine page does not say the signed result is none now: $(grep -o '<dl id="summary">.*' "$W/body" | head -c 600)"
+# attested again under the new policy: a signed FAIL, and no note
+run 1 attest --id-file "$W/id" --eventlog "$LOG" --json
+N=$(openssl rand -hex 16)
+case $(status "$N") in "contraindicated tpmattest:policy/golden@sha256:"*) ;; *) fail "after attesting under the new policy: $(status "$N")" ;; esac
+expect 200 - "${ADMIN[@]}" GET "/machines/$ID"
+grep -q 'id="policy-changed"' "$W/body" && fail "the page still says the policy changed after the machine attested under it"
 pass

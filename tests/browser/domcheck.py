@@ -199,7 +199,7 @@ def check_fleet(doc, ex, flt):
         eq("%s: elements in td.reason" % w, [], c["reason"].elements())
         eq("%s: td.counter" % w, "" if m["counter"] is None else str(m["counter"]), c["counter"].text())
         eq("%s: td.resets" % w, "" if m["resets"] is None else str(m["resets"]), c["resets"].text())
-        eq("%s: td.policy" % w, m["policy"] or "default", c["policy"].text())
+        eq("%s: td.policy" % w, m["policy"] or "none", c["policy"].text())
     if not want_ids:
         eq("%s: p.empty" % what, 1, len(doc.find(tag="p", cls="empty")))
     # every hostile string on this page is there as text, once per row that
@@ -235,7 +235,7 @@ def check_machine(doc, ex, mid):
         if "Machine id" in dd:
             eq("%s: dd Machine id" % what, mid, dd["Machine id"].text())
         if "Policy" in dd:
-            eq("%s: dd Policy" % what, m["policy"] or "(default)", dd["Policy"].text())
+            eq("%s: dd Policy" % what, m["policy"] or "none: nothing judges what was booted", dd["Policy"].text())
         if "Last verdict" in dd:
             eq("%s: dd Last verdict starts with" % what, SHOWN[m["verdict"]],
                dd["Last verdict"].text().split(" ")[0])
