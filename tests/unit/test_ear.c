@@ -503,10 +503,11 @@ static char *raw_jwt(const char *header, const char *payload)
 	b = BIO_new_mem_buf(pem, -1);
 	k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
 	assert_non_null(k);
-	input = malloc(strlen(h) + strlen(p) + 2);
+	size_t in_len = strlen(h) + strlen(p) + 2, out_len;
+	input = malloc(in_len);
 	if (!input)
 		abort();
-	sprintf(input, "%s.%s", h, p);
+	snprintf(input, in_len, "%s.%s", h, p);
 	assert_int_equal(EVP_DigestSignInit_ex(ctx, NULL, "SHA256", NULL, NULL, k, NULL), 1);
 	assert_int_equal(EVP_DigestSign(ctx, der, &dlen, (uint8_t *)input, strlen(input)), 1);
 	es = d2i_ECDSA_SIG(NULL, &dp, (long)dlen);
@@ -516,10 +517,11 @@ static char *raw_jwt(const char *header, const char *payload)
 	BN_bn2binpad(r, rs, 32);
 	BN_bn2binpad(s, rs + 32, 32);
 	sig64 = b64u(rs, 64);
-	out = malloc(strlen(input) + strlen(sig64) + 2);
+	out_len = strlen(input) + strlen(sig64) + 2;
+	out = malloc(out_len);
 	if (!out)
 		abort();
-	sprintf(out, "%s.%s", input, sig64);
+	snprintf(out, out_len, "%s.%s", input, sig64);
 	ECDSA_SIG_free(es);
 	EVP_MD_CTX_free(ctx);
 	EVP_PKEY_free(k);
