@@ -101,9 +101,12 @@ typedef struct tpa_ear_input {
 
 /* The claims above, signed: *jwt malloc'd (header {"alg":"ES256",
  * "typ":"JWT","kid":KID}).  TPA_E_INVALID_ARG for a bad machine id, nonce
- * or iat, TPA_E_MALFORMED when the verdict document is not one (its "at"
- * outside 0..TPA_EAR_TIME_MAX included; why says what), TPA_E_NOMEM,
- * TPA_E_CRYPTO: what tpa_ear_verify would refuse is not signed. */
+ * or iat, or a verdict document of another machine; TPA_E_MALFORMED when
+ * the verdict document is not one (its "at" outside 0..TPA_EAR_TIME_MAX,
+ * or larger than the reader's cap, included; why says what); TPA_E_LIMIT
+ * for more than 256 checks in the document or a result longer than
+ * TPA_EAR_JWT_MAX; TPA_E_NOMEM; TPA_E_CRYPTO: what tpa_ear_verify would
+ * refuse is not signed. */
 int tpa_ear_sign(const tpa_result_key *k, const tpa_ear_input *in, char **jwt, char *why,
                  size_t whylen);
 
