@@ -1147,6 +1147,12 @@ int tpa_ear_sign(const tpa_result_key *k, const tpa_ear_input *in, char **jwt, c
 			       jwhy[0] ? jwhy : tpa_strerror(r));
 			return r == TPA_E_NOMEM ? r : TPA_E_MALFORMED;
 		}
+		/* "null" parses to no object: a document given is one, never
+		 * "no verdict yet" */
+		if (!doc) {
+			setwhy(why, whylen, "verdict document: null, not an object");
+			return TPA_E_MALFORMED;
+		}
 	}
 	r = tpa_ear_sign_doc(k, in, doc, jwt, why, whylen);
 	json_object_put(doc);

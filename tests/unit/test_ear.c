@@ -347,6 +347,11 @@ static void test_sign_refusals(void **state)
 	in.verdict_len = strlen(in.verdict_json);
 	assert_int_equal(tpa_ear_sign(key1, &in, &jwt, why, sizeof(why)), TPA_E_MALFORMED);
 	assert_non_null(strstr(why, "verdict"));
+	/* "null" is a document that is not one, not "no verdict yet" (fuzz_ear) */
+	in.verdict_json = "null";
+	in.verdict_len = 4;
+	assert_int_equal(tpa_ear_sign(key1, &in, &jwt, why, sizeof(why)), TPA_E_MALFORMED);
+	assert_non_null(strstr(why, "null"));
 	in.verdict_json = "{\"verdict\":\"pass\",\"checks\":[],\"checks\":[]}";
 	in.verdict_len = strlen(in.verdict_json);
 	assert_int_equal(tpa_ear_sign(key1, &in, &jwt, why, sizeof(why)), TPA_E_MALFORMED);
